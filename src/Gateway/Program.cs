@@ -1,6 +1,42 @@
-using Microsoft.Data.Sqlite;
-using var c = new SqliteConnection("Data Source=:memory:");
-c.Open();
-using var cmd = c.CreateCommand();
-cmd.CommandText = "select sqlite_version()";
-Console.WriteLine(cmd.ExecuteScalar());
+using Gateway.Cli;
+using Gateway.Configuration;
+using Gateway.Diagnostics;
+using Gateway.Hosting;
+using Gateway.Info;
+using Gateway.Leads;
+using Gateway.OAuth;
+
+var command = GatewayCli.IsCommand(args) ? args : null;
+var builder = WebApplication.CreateBuilder(command is null ? args : []);
+builder.Configuration.AddDotEnv(Environment.GetEnvironmentVariable("ENV_FILE") ?? Path.Combine(Directory.GetCurrentDirectory(), ".env"));
+if (string.IsNullOrEmpty(builder.Configuration["urls"]) && string.IsNullOrEmpty(builder.Configuration["http_ports"]))
+{
+    builder.WebHost.UseUrls("http://0.0.0.0:9095");
+}
+
+builder.Services.AddGatewayCore();
+builder.Services.AddGatewayFeatures();
+
+try
+{
+    var app = builder.Build();
+    if (command is not null)
+    {
+        return await GatewayCli.RunAsync(app.Services, command);
+    }
+
+    app.UseGatewayPipeline();
+    app.MapHealth();
+    app.MapOAuth();
+    app.MapInfo();
+    app.MapLeads();
+    app.MapDiagnostics();
+    await app.RunAsync();
+    return 0;
+}
+catch (Exception ex) when (StartupFailure.Describe(ex) is { } problem)
+{
+    // One clear line naming the setting, no stack trace, no secret.
+    await Console.Error.WriteLineAsync($"Configuration error: {problem}");
+    return 1;
+}

@@ -1,0 +1,182 @@
+using System.Net;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+
+namespace Gateway.Amo;
+
+internal enum AmoFailure
+{
+    None,
+    NotAuthorized,   // no usable token: consent or re-authorization needed
+    Unauthorized,    // amoCRM answered 401 even after a refresh
+    BadRequest,      // 400, usually validation-errors
+    PaymentRequired, // 402: the subscription has ended
+    Forbidden,       // 403: account or IP blocked
+    NotFound,
+    RateLimited,     // 429
+    ServerError,     // 5xx
+    Timeout,
+    Unreachable,
+    BadResponse,     // 2xx we could not read
+}
+
+internal sealed record AmoResult(AmoFailure Failure, int? HttpStatus, JsonNode? Body, string Description)
+{
+    public bool Ok => Failure == AmoFailure.None;
+
+    // Whether the same request may succeed later without anyone changing anything.
+    public bool IsTransient => Failure is AmoFailure.RateLimited or AmoFailure.ServerError or AmoFailure.Timeout or AmoFailure.Unreachable;
+}
+
+// The typed client for amoCRM's API v4; tokens, hosts and pacing come from AmoAuthHandler.
+internal sealed class AmoClient(HttpClient http)
+{
+    // A placeholder base: the handler swaps in the account's own host (or AMO_BASE_URL).
+    internal static readonly Uri PlaceholderBase = new("https://amocrm.account/");
+
+    public Task<AmoResult> GetAsync(string account, string pathAndQuery, CancellationToken cancellationToken) =>
+        SendAsync(account, HttpMethod.Get, pathAndQuery, null, cancellationToken);
+
+    public Task<AmoResult> PostAsync(string account, string path, JsonNode body, CancellationToken cancellationToken) =>
+        SendAsync(account, HttpMethod.Post, path, body, cancellationToken);
+
+    // Follows _links.next until the last page; a 204 is an empty list.
+    public async Task<AmoResult> GetAllPagesAsync(string account, string path, string embeddedName, CancellationToken cancellationToken)
+    {
+        var items = new JsonArray();
+        var next = path + (path.Contains('?', StringComparison.Ordinal) ? "&" : "?") + "limit=250&page=1";
+        for (var page = 0; next is not null && page < 1000; page++)
+        {
+            var result = await GetAsync(account, next, cancellationToken);
+            if (!result.Ok)
+            {
+                return result;
+            }
+
+            if (result.Body is not JsonObject body)
+            {
+                break;
+            }
+
+            if (body["_embedded"]?[embeddedName] is JsonArray pageItems)
+            {
+                foreach (var item in pageItems)
+                {
+                    items.Add(item?.DeepClone());
+                }
+            }
+
+            next = NextLink(body);
+        }
+
+        var all = new JsonObject
+        {
+            ["_total_items"] = items.Count,
+            ["_embedded"] = new JsonObject { [embeddedName] = items },
+        };
+        return new AmoResult(AmoFailure.None, 200, all, "ok");
+    }
+
+    private static string? NextLink(JsonObject body)
+    {
+        if (AmoJson.Text(body["_links"]?["next"]?["href"]) is not { } href)
+        {
+            return null;
+        }
+
+        // amoCRM's links are absolute on the account host; only the path and query are ours to follow.
+        return Uri.TryCreate(href, UriKind.Absolute, out var uri) ? uri.PathAndQuery : href;
+    }
+
+    private async Task<AmoResult> SendAsync(string account, HttpMethod method, string pathAndQuery, JsonNode? body, CancellationToken cancellationToken)
+    {
+        using var request = new HttpRequestMessage(method, new Uri(PlaceholderBase, pathAndQuery.TrimStart('/')));
+        request.Options.Set(AmoAuthHandler.AccountKey, account);
+        if (body is not null)
+        {
+            request.Content = new StringContent(body.ToJsonString(), Encoding.UTF8, "application/json");
+        }
+
+        HttpResponseMessage response;
+        try
+        {
+            response = await http.SendAsync(request, cancellationToken);
+        }
+        catch (AmoNotAuthorizedException ex)
+        {
+            return new AmoResult(AmoFailure.NotAuthorized, null, null, ex.Message);
+        }
+        catch (HttpRequestException ex) when (ex.HttpRequestError is HttpRequestError.ConnectionError or HttpRequestError.NameResolutionError or HttpRequestError.SecureConnectionError)
+        {
+            return new AmoResult(AmoFailure.Unreachable, null, null, "amoCRM could not be reached");
+        }
+        catch (HttpRequestException)
+        {
+            return new AmoResult(AmoFailure.Unreachable, null, null, "the connection to amoCRM broke off");
+        }
+        catch (TaskCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            return new AmoResult(AmoFailure.Timeout, null, null, "amoCRM did not answer in time");
+        }
+
+        using (response)
+        {
+            string text;
+            try
+            {
+                text = await response.Content.ReadAsStringAsync(cancellationToken);
+            }
+            catch (HttpRequestException)
+            {
+                return new AmoResult(AmoFailure.Unreachable, (int)response.StatusCode, null, "the answer from amoCRM broke off");
+            }
+            catch (TaskCanceledException) when (!cancellationToken.IsCancellationRequested)
+            {
+                return new AmoResult(AmoFailure.Timeout, (int)response.StatusCode, null, "amoCRM did not finish its answer in time");
+            }
+
+            return Classify((int)response.StatusCode, text);
+        }
+    }
+
+    internal static AmoResult Classify(int status, string text)
+    {
+        // HTML 429/403/5xx pages are common: parse leniently, never let a JSON error escape.
+        JsonNode? json = null;
+        if (text.Length > 0)
+        {
+            try
+            {
+                json = JsonNode.Parse(text);
+            }
+            catch (JsonException)
+            {
+                json = null;
+            }
+        }
+
+        if (status is >= 200 and < 300)
+        {
+            return text.Length > 0 && json is null
+                ? new AmoResult(AmoFailure.BadResponse, status, null, "amoCRM answered with a body that is not JSON")
+                : new AmoResult(AmoFailure.None, status, json, "ok");
+        }
+
+        var failure = status switch
+        {
+            (int)HttpStatusCode.BadRequest => AmoFailure.BadRequest,
+            (int)HttpStatusCode.Unauthorized => AmoFailure.Unauthorized,
+            (int)HttpStatusCode.PaymentRequired => AmoFailure.PaymentRequired,
+            (int)HttpStatusCode.Forbidden => AmoFailure.Forbidden,
+            (int)HttpStatusCode.NotFound => AmoFailure.NotFound,
+            (int)HttpStatusCode.TooManyRequests => AmoFailure.RateLimited,
+            >= 500 => AmoFailure.ServerError,
+            _ => AmoFailure.BadRequest,
+        };
+        var description = json is JsonObject problem
+            ? string.Join(": ", new[] { AmoJson.Text(problem["title"]), AmoJson.Text(problem["detail"]) }.Where(s => !string.IsNullOrWhiteSpace(s)))
+            : $"amoCRM answered {status}";
+        return new AmoResult(failure, status, json is JsonObject ? json : null, description.Length > 0 ? description : $"amoCRM answered {status}");
+    }
+}

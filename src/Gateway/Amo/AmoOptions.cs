@@ -1,0 +1,134 @@
+using Gateway.Configuration;
+using Microsoft.Extensions.Options;
+
+namespace Gateway.Amo;
+
+internal sealed class AmoOptions
+{
+    public const string SectionName = "Amo";
+
+    // The account's host, e.g. mycompany.amocrm.ru; also the account's key in every table.
+    public string Domain { get; set; } = "";
+    public string ClientId { get; set; } = "";
+    public string ClientSecret { get; set; } = "";
+    public string RedirectUri { get; set; } = "";
+    public Uri? BaseUrl { get; set; }
+    public Uri AuthUrl { get; set; } = new("https://www.amocrm.ru/oauth");
+    public string? TokenStoragePath { get; set; }
+    public string? LongLivedToken { get; set; }
+    public TimeSpan RefreshMargin { get; set; } = TimeSpan.FromMinutes(10);
+    public TimeSpan KeepAliveAge { get; set; } = TimeSpan.FromDays(7);
+    public TimeSpan KeepAliveInterval { get; set; } = TimeSpan.FromHours(1);
+    public int RateLimitPerSecond { get; set; } = 7;
+    public TimeSpan RequestTimeout { get; set; } = TimeSpan.FromSeconds(30);
+    public TimeSpan CacheTtl { get; set; } = TimeSpan.FromMinutes(5);
+    public string ConsentMode { get; set; } = "post_message";
+
+    public string AccountKey => Domain.ToLowerInvariant();
+
+    public bool UsesOAuth => LongLivedToken is null;
+
+    // Every amoCRM call goes to AMO_BASE_URL when set (emulator, proxy), else to the account host.
+    public Uri ApiBaseFor(string? baseDomain) =>
+        BaseUrl ?? new Uri($"https://{(string.IsNullOrEmpty(baseDomain) ? Domain : baseDomain)}");
+}
+
+internal sealed class AmoOptionsSetup(IConfiguration configuration) : IConfigureOptions<AmoOptions>
+{
+    public void Configure(AmoOptions options)
+    {
+        options.Domain = NormalizeHost(FlatEnvironment.Get(configuration, "AMO_DOMAIN")) ?? options.Domain;
+        options.ClientId = FlatEnvironment.Get(configuration, "AMO_CLIENT_ID") ?? options.ClientId;
+        options.ClientSecret = FlatEnvironment.Get(configuration, "AMO_CLIENT_SECRET") ?? options.ClientSecret;
+        options.RedirectUri = FlatEnvironment.Get(configuration, "AMO_REDIRECT_URI") ?? options.RedirectUri;
+        options.TokenStoragePath = FlatEnvironment.Get(configuration, "TOKEN_STORAGE_PATH") ?? options.TokenStoragePath;
+        options.LongLivedToken = FlatEnvironment.Get(configuration, "AMO_LONG_LIVED_TOKEN") ?? options.LongLivedToken;
+        options.ConsentMode = FlatEnvironment.Get(configuration, "AMO_CONSENT_MODE") ?? options.ConsentMode;
+        options.BaseUrl = ParseUrl("AMO_BASE_URL") ?? options.BaseUrl;
+        options.AuthUrl = ParseUrl("AMO_AUTH_URL") ?? options.AuthUrl;
+        if (FlatEnvironment.TryGetSeconds(configuration, "AMO_REFRESH_MARGIN_SECONDS", out var margin)) options.RefreshMargin = margin;
+        if (FlatEnvironment.TryGetSeconds(configuration, "AMO_KEEPALIVE_AGE_SECONDS", out var age)) options.KeepAliveAge = age;
+        if (FlatEnvironment.TryGetSeconds(configuration, "AMO_KEEPALIVE_INTERVAL_SECONDS", out var interval)) options.KeepAliveInterval = interval;
+        if (FlatEnvironment.TryGetSeconds(configuration, "AMO_TIMEOUT_SECONDS", out var timeout)) options.RequestTimeout = timeout;
+        if (FlatEnvironment.TryGetSeconds(configuration, "AMO_CACHE_TTL_SECONDS", out var ttl)) options.CacheTtl = ttl;
+        if (FlatEnvironment.TryGetInt(configuration, "AMO_RATE_LIMIT", out var rate)) options.RateLimitPerSecond = rate;
+    }
+
+    private Uri? ParseUrl(string name)
+    {
+        var raw = FlatEnvironment.Get(configuration, name);
+        if (raw is null)
+        {
+            return null;
+        }
+
+        if (!Uri.TryCreate(raw.TrimEnd('/'), UriKind.Absolute, out var uri) || (uri.Scheme != Uri.UriSchemeHttp && uri.Scheme != Uri.UriSchemeHttps))
+        {
+            throw new InvalidSettingException(name, "must be an absolute http(s) URL");
+        }
+
+        return uri;
+    }
+
+    // Users paste "https://x.amocrm.ru/" as often as "x.amocrm.ru".
+    internal static string? NormalizeHost(string? value)
+    {
+        if (value is null)
+        {
+            return null;
+        }
+
+        var host = value.Trim();
+        var scheme = host.IndexOf("://", StringComparison.Ordinal);
+        if (scheme >= 0)
+        {
+            host = host[(scheme + 3)..];
+        }
+
+        return host.TrimEnd('/').ToLowerInvariant();
+    }
+}
+
+internal sealed class AmoOptionsValidator : IValidateOptions<AmoOptions>
+{
+    public ValidateOptionsResult Validate(string? name, AmoOptions options)
+    {
+        var failures = new List<string>();
+        if (string.IsNullOrEmpty(options.Domain))
+        {
+            failures.Add("AMO_DOMAIN is required (the account host, e.g. mycompany.amocrm.ru)");
+        }
+        else if (Uri.CheckHostName(options.Domain) != UriHostNameType.Dns || !AmoHosts.IsAccountHost(options.Domain))
+        {
+            failures.Add("AMO_DOMAIN must be an amoCRM or Kommo account host such as mycompany.amocrm.ru or mycompany.kommo.com");
+        }
+
+        if (options.UsesOAuth)
+        {
+            if (string.IsNullOrEmpty(options.ClientId)) failures.Add("AMO_CLIENT_ID is required (or set AMO_LONG_LIVED_TOKEN)");
+            if (string.IsNullOrEmpty(options.ClientSecret)) failures.Add("AMO_CLIENT_SECRET is required (or set AMO_LONG_LIVED_TOKEN)");
+            if (!Uri.TryCreate(options.RedirectUri, UriKind.Absolute, out _)) failures.Add("AMO_REDIRECT_URI must be the absolute redirect URL registered in amoCRM");
+        }
+        else if (!Jwt.TryReadExpiry(options.LongLivedToken!, out _))
+        {
+            failures.Add("AMO_LONG_LIVED_TOKEN is not a JWT with an exp claim");
+        }
+
+        if (options.RateLimitPerSecond is < 1 or > 50) failures.Add("AMO_RATE_LIMIT must be between 1 and 50 requests per second");
+        if (options.RequestTimeout <= TimeSpan.Zero || options.RequestTimeout > TimeSpan.FromMinutes(5)) failures.Add("AMO_TIMEOUT_SECONDS must be between 0 and 300");
+        if (options.RefreshMargin > TimeSpan.FromHours(12)) failures.Add("AMO_REFRESH_MARGIN_SECONDS must be at most 43200");
+        if (options.KeepAliveAge < TimeSpan.FromMinutes(1) || options.KeepAliveAge > TimeSpan.FromDays(60)) failures.Add("AMO_KEEPALIVE_AGE_SECONDS must be between 60 and 5184000 (60 days)");
+        if (options.KeepAliveInterval < TimeSpan.FromSeconds(1)) failures.Add("AMO_KEEPALIVE_INTERVAL_SECONDS must be at least 1");
+        if (options.ConsentMode is not ("post_message" or "popup")) failures.Add("AMO_CONSENT_MODE must be post_message or popup");
+        return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+    }
+}
+
+internal static class AmoHosts
+{
+    private static readonly string[] Suffixes = [".amocrm.ru", ".amocrm.com", ".kommo.com"];
+
+    public static bool IsAccountHost(string host) =>
+        !host.StartsWith("www.", StringComparison.OrdinalIgnoreCase)
+        && Suffixes.Any(s => host.EndsWith(s, StringComparison.OrdinalIgnoreCase) && host.Length > s.Length);
+}

@@ -1,0 +1,32 @@
+namespace Gateway.Amo;
+
+internal static class TokenStates
+{
+    public const string Active = "active";
+    public const string ReauthorizationRequired = "reauthorization_required";
+}
+
+internal sealed record AmoToken(
+    string Account,
+    string AccessToken,
+    string? RefreshToken,
+    DateTimeOffset ExpiresAt,
+    string? BaseDomain,
+    bool LongLived,
+    long Generation,
+    DateTimeOffset RefreshTokenIssuedAt,
+    DateTimeOffset UpdatedAt,
+    string State,
+    string? StateReason,
+    DateTimeOffset? LastRefreshAt,
+    string? LastRefreshOutcome,
+    DateTimeOffset? RefreshStartedAt,
+    DateTimeOffset? NextRefreshAttemptAt,
+    int FailedRefreshes,
+    long? ImportedFileMtime)
+{
+    public bool IsExpired(DateTimeOffset now) => ExpiresAt <= now;
+}
+
+// What a token endpoint or an import hands over; saved before anything uses it.
+internal sealed record TokenPair(string AccessToken, string? RefreshToken, DateTimeOffset ExpiresAt, string? BaseDomain);

@@ -1,0 +1,130 @@
+using Dapper;
+using Gateway.Data;
+using Microsoft.AspNetCore.DataProtection;
+
+namespace Gateway.Amo;
+
+// Tokens per account, encrypted at rest; every write is conditional on the generation the writer read.
+internal sealed class TokenStore(Database database, IDataProtectionProvider protection, TimeProvider time)
+{
+    private readonly IDataProtector protector = protection.CreateProtector("Gateway.Amo.Tokens.v1");
+
+    public async Task<AmoToken?> GetAsync(string account, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        var row = await connection.QuerySingleOrDefaultAsync<Row>(
+            "SELECT * FROM amo_tokens WHERE account = @account", new { account });
+        return row is null ? null : ToToken(row);
+    }
+
+    public async Task<IReadOnlyList<AmoToken>> ListAsync(CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        var rows = await connection.QueryAsync<Row>("SELECT * FROM amo_tokens ORDER BY account");
+        return rows.Select(ToToken).ToList();
+    }
+
+    // A fresh pair from consent, import or refresh: the account is healthy again whatever it was.
+    public async Task<AmoToken> SaveAsync(string account, TokenPair pair, bool longLived, string outcome, bool isRefresh, long? importedFileMtime, CancellationToken cancellationToken)
+    {
+        var now = time.GetUtcNow().ToUnixTimeMilliseconds();
+        await using var connection = await database.OpenAsync(cancellationToken);
+        await connection.ExecuteAsync(
+            """
+            INSERT INTO amo_tokens (account, access_token, refresh_token, expires_at, base_domain, long_lived, generation,
+                refresh_token_issued_at, updated_at, state, state_reason, last_refresh_at, last_refresh_outcome,
+                refresh_started_at, next_refresh_attempt_at, failed_refreshes, imported_file_mtime)
+            VALUES (@account, @access, @refresh, @expires, @domain, @longLived, 1, @now, @now, 'active', NULL,
+                @lastRefreshAt, @outcome, NULL, NULL, 0, @mtime)
+            ON CONFLICT (account) DO UPDATE SET
+                access_token = excluded.access_token, refresh_token = excluded.refresh_token,
+                expires_at = excluded.expires_at, base_domain = COALESCE(excluded.base_domain, amo_tokens.base_domain),
+                long_lived = excluded.long_lived, generation = amo_tokens.generation + 1,
+                refresh_token_issued_at = excluded.refresh_token_issued_at, updated_at = excluded.updated_at,
+                state = 'active', state_reason = NULL,
+                last_refresh_at = COALESCE(excluded.last_refresh_at, amo_tokens.last_refresh_at),
+                last_refresh_outcome = excluded.last_refresh_outcome,
+                refresh_started_at = NULL, next_refresh_attempt_at = NULL, failed_refreshes = 0,
+                imported_file_mtime = COALESCE(excluded.imported_file_mtime, amo_tokens.imported_file_mtime)
+            """,
+            new
+            {
+                account,
+                access = protector.Protect(pair.AccessToken),
+                refresh = pair.RefreshToken is null ? null : protector.Protect(pair.RefreshToken),
+                expires = pair.ExpiresAt.ToUnixTimeMilliseconds(),
+                domain = pair.BaseDomain,
+                longLived = longLived ? 1 : 0,
+                now,
+                lastRefreshAt = isRefresh ? now : (long?)null,
+                outcome,
+                mtime = importedFileMtime,
+            });
+        return (await GetAsync(account, cancellationToken))!;
+    }
+
+    // Written before the refresh call: if the process dies mid-call, the next reader knows the token may be spent.
+    public async Task<bool> MarkRefreshStartedAsync(string account, long generation, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        return await connection.ExecuteAsync(
+            "UPDATE amo_tokens SET refresh_started_at = @now WHERE account = @account AND generation = @generation",
+            new { account, generation, now = time.GetUtcNow().ToUnixTimeMilliseconds() }) == 1;
+    }
+
+    public async Task RecordRefreshFailureAsync(string account, long generation, string outcome, string? reauthorizationReason, DateTimeOffset? nextAttemptAt, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        await connection.ExecuteAsync(
+            """
+            UPDATE amo_tokens SET
+                refresh_started_at = NULL,
+                last_refresh_at = @now,
+                last_refresh_outcome = @outcome,
+                failed_refreshes = failed_refreshes + 1,
+                next_refresh_attempt_at = @next,
+                state = CASE WHEN @reason IS NULL THEN state ELSE 'reauthorization_required' END,
+                state_reason = COALESCE(@reason, state_reason)
+            WHERE account = @account AND generation = @generation
+            """,
+            new { account, generation, outcome, reason = reauthorizationReason, next = nextAttemptAt?.ToUnixTimeMilliseconds(), now = time.GetUtcNow().ToUnixTimeMilliseconds() });
+    }
+
+    public async Task MarkReauthorizationRequiredAsync(string account, long generation, string reason, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        await connection.ExecuteAsync(
+            "UPDATE amo_tokens SET state = 'reauthorization_required', state_reason = @reason WHERE account = @account AND generation = @generation",
+            new { account, generation, reason });
+    }
+
+    private AmoToken ToToken(Row row) => new(
+        row.account,
+        protector.Unprotect(row.access_token),
+        row.refresh_token is null ? null : protector.Unprotect(row.refresh_token),
+        FromMs(row.expires_at),
+        row.base_domain,
+        row.long_lived != 0,
+        row.generation,
+        FromMs(row.refresh_token_issued_at),
+        FromMs(row.updated_at),
+        row.state,
+        row.state_reason,
+        FromMsOrNull(row.last_refresh_at),
+        row.last_refresh_outcome,
+        FromMsOrNull(row.refresh_started_at),
+        FromMsOrNull(row.next_refresh_attempt_at),
+        (int)row.failed_refreshes,
+        row.imported_file_mtime);
+
+    private static DateTimeOffset FromMs(long ms) => DateTimeOffset.FromUnixTimeMilliseconds(ms);
+
+    private static DateTimeOffset? FromMsOrNull(long? ms) => ms is null ? null : DateTimeOffset.FromUnixTimeMilliseconds(ms.Value);
+
+#pragma warning disable IDE1006, CA1812 // column names, materialised by Dapper
+    private sealed record Row(
+        string account, string access_token, string? refresh_token, long expires_at, string? base_domain, long long_lived,
+        long generation, long refresh_token_issued_at, long updated_at, string state, string? state_reason, long? last_refresh_at,
+        string? last_refresh_outcome, long? refresh_started_at, long? next_refresh_attempt_at, long failed_refreshes, long? imported_file_mtime);
+#pragma warning restore IDE1006, CA1812
+}

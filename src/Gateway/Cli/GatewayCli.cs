@@ -1,0 +1,81 @@
+using System.Text.Json;
+using Gateway.Amo;
+using Gateway.Data;
+using Gateway.Diagnostics;
+using Microsoft.Extensions.Options;
+
+namespace Gateway.Cli;
+
+// `dotnet run --project src/Gateway -- tokens <verb>`: token chores for an admin without a browser at hand.
+internal static class GatewayCli
+{
+    public const string Usage = """
+        Usage:
+          tokens import FILE [--force]   import a tokens.json (the PHP gateway's format)
+          tokens exchange CODE [--referer HOST]
+                                         exchange an authorization code from amoCRM
+          tokens status                  show the token state of every account (no token material)
+          tokens refresh [--force]       refresh now; --force also resends after an interrupted refresh
+        """;
+
+    private static readonly JsonSerializerOptions Indented = new() { WriteIndented = true };
+
+    public static bool IsCommand(string[] args) => args.Length > 0 && args[0] == "tokens";
+
+    public static async Task<int> RunAsync(IServiceProvider services, string[] args)
+    {
+        var output = Console.Out;
+        if (args.Length < 2)
+        {
+            await Console.Error.WriteLineAsync(Usage);
+            return 2;
+        }
+
+        await services.GetRequiredService<Schema>().MigrateAsync(CancellationToken.None);
+        var amo = services.GetRequiredService<IOptions<AmoOptions>>().Value;
+        var force = args.Contains("--force");
+        switch (args[1])
+        {
+            case "import" when args.Length >= 3:
+            {
+                var result = await services.GetRequiredService<TokenImporter>().ImportFileAsync(Path.GetFullPath(args[2]), force, CancellationToken.None);
+                await output.WriteLineAsync(result.Imported ? $"Imported tokens for {amo.AccountKey}." : $"Not imported: {result.Message}.");
+                return result.Imported ? 0 : 1;
+            }
+
+            case "exchange" when args.Length >= 3:
+            {
+                var refererAt = Array.IndexOf(args, "--referer");
+                var baseDomain = refererAt > 0 && refererAt + 1 < args.Length ? AmoOptionsSetup.NormalizeHost(args[refererAt + 1]) : amo.Domain;
+                var result = await services.GetRequiredService<AmoOAuthClient>().ExchangeCodeAsync(amo.AccountKey, baseDomain, args[2], CancellationToken.None);
+                if (result.Outcome != TokenCallOutcome.Success)
+                {
+                    await Console.Error.WriteLineAsync($"Exchange failed: {result.Description}");
+                    return 1;
+                }
+
+                await services.GetRequiredService<TokenStore>().SaveAsync(amo.AccountKey, result.Pair! with { BaseDomain = baseDomain }, false, "authorized", false, null, CancellationToken.None);
+                await output.WriteLineAsync($"Authorized {amo.AccountKey}; the access token expires at {result.Pair!.ExpiresAt:O}.");
+                return 0;
+            }
+
+            case "status":
+            {
+                var all = await services.GetRequiredService<TokenDiagnostics>().DescribeAllAsync(CancellationToken.None);
+                await output.WriteLineAsync(JsonSerializer.Serialize(all, Indented));
+                return all.Count > 0 ? 0 : 1;
+            }
+
+            case "refresh":
+            {
+                var token = await services.GetRequiredService<AmoTokenManager>().RefreshAsync(amo.AccountKey, force ? RefreshTrigger.Admin : RefreshTrigger.KeepAlive, CancellationToken.None);
+                await output.WriteLineAsync(token is null ? "No token stored." : $"State: {token.State}; last refresh: {token.LastRefreshOutcome}; expires at {token.ExpiresAt:O}.");
+                return token is { State: TokenStates.Active } ? 0 : 1;
+            }
+
+            default:
+                await Console.Error.WriteLineAsync(Usage);
+                return 2;
+        }
+    }
+}

@@ -1,0 +1,54 @@
+using Dapper;
+
+namespace Gateway.Data;
+
+// A named lock shared by every process on the database; it expires, so a killed holder cannot wedge it.
+internal sealed class LeaseStore(Database database, TimeProvider time)
+{
+    private readonly string holderPrefix = $"{Environment.MachineName}:{Environment.ProcessId}:";
+
+    public async Task<IAsyncDisposable> AcquireAsync(string name, TimeSpan lease, TimeSpan wait, CancellationToken cancellationToken)
+    {
+        var holder = holderPrefix + Guid.NewGuid().ToString("N");
+        var deadline = time.GetUtcNow() + wait;
+        while (true)
+        {
+            if (await TryAcquireAsync(name, holder, lease, cancellationToken))
+            {
+                return new Held(this, name, holder);
+            }
+
+            if (time.GetUtcNow() >= deadline)
+            {
+                throw new TimeoutException($"Lease {name} is held by another process");
+            }
+
+            await Task.Delay(TimeSpan.FromMilliseconds(50), time, cancellationToken);
+        }
+    }
+
+    public async Task<bool> TryAcquireAsync(string name, string holder, TimeSpan lease, CancellationToken cancellationToken)
+    {
+        var now = time.GetUtcNow().ToUnixTimeMilliseconds();
+        await using var connection = await database.OpenAsync(cancellationToken);
+        var rows = await connection.ExecuteAsync(
+            """
+            INSERT INTO leases (name, holder, expires_at) VALUES (@name, @holder, @expires)
+            ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at
+            WHERE leases.expires_at <= @now OR leases.holder = excluded.holder
+            """,
+            new { name, holder, expires = now + (long)lease.TotalMilliseconds, now });
+        return rows == 1;
+    }
+
+    private async Task ReleaseAsync(string name, string holder)
+    {
+        await using var connection = await database.OpenAsync(CancellationToken.None);
+        await connection.ExecuteAsync("DELETE FROM leases WHERE name = @name AND holder = @holder", new { name, holder });
+    }
+
+    private sealed class Held(LeaseStore store, string name, string holder) : IAsyncDisposable
+    {
+        public async ValueTask DisposeAsync() => await store.ReleaseAsync(name, holder);
+    }
+}

@@ -1,0 +1,51 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace Gateway.Hosting;
+
+// The inherited wire format: {"success":true,"message","data"} or {"success":false,"error","details"}.
+public sealed class Envelope
+{
+    [JsonPropertyName("success")]
+    public bool Success { get; init; }
+
+    [JsonPropertyName("message")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? Message { get; init; }
+
+    [JsonPropertyName("data")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public object? Data { get; init; }
+
+    [JsonPropertyName("error")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? Error { get; init; }
+
+    [JsonPropertyName("details")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public object? Details { get; init; }
+
+    internal static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web)
+    {
+        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
+        Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
+    };
+
+    internal static IResult Ok(object? data, string? message = null) =>
+        Results.Json(new Envelope { Success = true, Message = message, Data = data }, Json, statusCode: StatusCodes.Status200OK);
+
+    internal static IResult Accepted(object? data, string? message = null) =>
+        Results.Json(new Envelope { Success = true, Message = message, Data = data }, Json, statusCode: StatusCodes.Status202Accepted);
+
+    internal static IResult Fail(int status, string error, object? details = null) =>
+        Results.Json(new Envelope { Success = false, Error = error, Details = details }, Json, statusCode: status);
+
+    internal static IResult ValidationFailed(IReadOnlyDictionary<string, string> details) =>
+        Fail(StatusCodes.Status422UnprocessableEntity, "Validation failed", details);
+
+    internal static Task WriteAsync(HttpContext context, int status, Envelope envelope)
+    {
+        context.Response.StatusCode = status;
+        return context.Response.WriteAsJsonAsync(envelope, Json, "application/json; charset=utf-8", context.RequestAborted);
+    }
+}

@@ -1,0 +1,44 @@
+using System.Globalization;
+using Gateway.Configuration;
+using Microsoft.Extensions.Options;
+
+namespace Gateway.Hosting;
+
+// LOG_ERRORS=true: the old gateway's error log file, kept under DATA_DIR/logs.
+internal sealed class ErrorFileLoggerProvider(IOptions<GatewayOptions> options, TimeProvider time) : ILoggerProvider
+{
+    private readonly bool enabled = options.Value.LogErrors;
+    private readonly string path = Path.Combine(options.Value.DataDirFullPath, "logs", "errors.log");
+    private readonly Lock gate = new();
+
+    public ILogger CreateLogger(string categoryName) => new ErrorFileLogger(this, categoryName);
+
+    public void Dispose()
+    {
+    }
+
+    private void Write(string category, LogLevel level, string message, Exception? exception)
+    {
+        var line = string.Create(CultureInfo.InvariantCulture, $"{time.GetUtcNow():O} [{level}] {category}: {message}{(exception is null ? "" : " | " + exception.GetType().Name + ": " + exception.Message)}{Environment.NewLine}");
+        lock (gate)
+        {
+            Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+            File.AppendAllText(path, line);
+        }
+    }
+
+    private sealed class ErrorFileLogger(ErrorFileLoggerProvider provider, string category) : ILogger
+    {
+        public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
+
+        public bool IsEnabled(LogLevel logLevel) => provider.enabled && logLevel >= LogLevel.Error;
+
+        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+        {
+            if (IsEnabled(logLevel))
+            {
+                provider.Write(category, logLevel, formatter(state, exception), exception);
+            }
+        }
+    }
+}

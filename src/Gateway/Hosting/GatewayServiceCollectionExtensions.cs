@@ -1,0 +1,68 @@
+using Gateway.Amo;
+using Gateway.Auth;
+using Gateway.Configuration;
+using Gateway.Data;
+using Gateway.Diagnostics;
+using Gateway.Info;
+using Gateway.Leads;
+using Gateway.OAuth;
+using Microsoft.AspNetCore.DataProtection;
+using Microsoft.AspNetCore.DataProtection.KeyManagement;
+using Microsoft.AspNetCore.DataProtection.Repositories;
+using Microsoft.Extensions.Options;
+
+namespace Gateway.Hosting;
+
+[OptionsValidator]
+internal sealed partial class GatewayOptionsValidator : IValidateOptions<GatewayOptions>;
+
+internal static class GatewayServiceCollectionExtensions
+{
+    public static IServiceCollection AddGatewayCore(this IServiceCollection services)
+    {
+        services.AddSingleton(TimeProvider.System);
+        services.AddOptions<GatewayOptions>().ValidateOnStart();
+        services.AddSingleton<IConfigureOptions<GatewayOptions>, GatewayOptionsSetup>();
+        services.AddSingleton<IValidateOptions<GatewayOptions>, GatewayOptionsValidator>();
+        services.AddSingleton<ILoggerProvider, ErrorFileLoggerProvider>();
+
+        services.AddSingleton<Database>();
+        services.AddSingleton<Schema>();
+        services.AddSingleton<LeaseStore>();
+        services.AddHostedService<StartupTasks>();
+        services.AddEnvelopeErrors();
+
+        // Keys beside the data they protect, resolved once options exist (tests and .env set DATA_DIR late).
+        services.AddDataProtection().SetApplicationName("amocrm-gateway");
+        services.AddSingleton<IConfigureOptions<KeyManagementOptions>>(sp => new ConfigureOptions<KeyManagementOptions>(keys =>
+        {
+            var dir = Path.Combine(sp.GetRequiredService<IOptions<GatewayOptions>>().Value.DataDirFullPath, "keys");
+            DataDirectory.Ensure(Path.GetDirectoryName(dir)!);
+            DataDirectory.Ensure(dir);
+            keys.XmlRepository = new FileSystemXmlRepository(new DirectoryInfo(dir), sp.GetRequiredService<ILoggerFactory>());
+        }));
+        return services;
+    }
+
+    public static IServiceCollection AddGatewayFeatures(this IServiceCollection services)
+    {
+        services.AddApiKeyAuthentication();
+        services.AddAmo();
+        services.AddSingleton<OAuthStateStore>();
+        services.AddSingleton<AmoInfoCache>();
+        services.AddSingleton<LeadSender>();
+        services.AddSingleton<TokenDiagnostics>();
+        return services;
+    }
+
+    public static WebApplication UseGatewayPipeline(this WebApplication app)
+    {
+        app.UseEnvelopeErrors();
+        app.UseTrailingSlashTolerance();
+        app.UseGatewayCors();
+        app.UseRouting();
+        app.UseAuthentication();
+        app.UseAuthorization();
+        return app;
+    }
+}

@@ -1,0 +1,179 @@
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json.Nodes;
+
+namespace Gateway.Leads;
+
+internal sealed record MappedLead(JsonObject Item, string? NoteText);
+
+// The request → one item of POST /api/v4/leads/unsorted/forms, plus the text of its note.
+internal static class AmoLeadMapper
+{
+    public const string DefaultSource = "gateway";
+    public const string DefaultFormName = "Gateway Form";
+
+    public static MappedLead Map(
+        UnsortedLeadRequest request,
+        string sourceUid,
+        IReadOnlyDictionary<string, long> trackingFieldIds,
+        DateTimeOffset now,
+        string? callerIp)
+    {
+        var formName = request.FormName ?? DefaultFormName;
+        var metadata = new JsonObject
+        {
+            ["form_id"] = FormId(formName),
+            ["form_name"] = formName,
+            ["form_sent_at"] = now.ToUnixTimeSeconds(),
+        };
+        AddIfPresent(metadata, "form_page", request.FormPage);
+        AddIfPresent(metadata, "ip", request.Ip ?? callerIp);
+        AddIfPresent(metadata, "referer", request.Referer);
+
+        var lead = new JsonObject { ["name"] = request.Lead.Name };
+        if (request.Lead.Price is { } price)
+        {
+            lead["price"] = price;
+        }
+
+        var leadFields = new JsonArray();
+        foreach (var field in request.Lead.CustomFields)
+        {
+            var value = new JsonObject();
+            if (field.FieldId is { } id)
+            {
+                value["field_id"] = id;
+            }
+            else
+            {
+                value["field_code"] = field.FieldCode;
+            }
+
+            value["values"] = field.Values.DeepClone();
+            leadFields.Add(value);
+        }
+
+        var untracked = new List<KeyValuePair<string, string>>();
+        foreach (var (name, text) in request.Utm)
+        {
+            if (trackingFieldIds.TryGetValue(name.ToUpperInvariant(), out var fieldId))
+            {
+                leadFields.Add(new JsonObject { ["field_id"] = fieldId, ["values"] = new JsonArray(new JsonObject { ["value"] = text }) });
+            }
+            else
+            {
+                untracked.Add(new(name, text));
+            }
+        }
+
+        if (leadFields.Count > 0)
+        {
+            lead["custom_fields_values"] = leadFields;
+        }
+
+        if (request.Lead.Tags.Count > 0)
+        {
+            var tags = new JsonArray();
+            foreach (var tag in request.Lead.Tags)
+            {
+                tags.Add(tag.Id is { } tagId ? new JsonObject { ["id"] = tagId } : new JsonObject { ["name"] = tag.Name });
+            }
+
+            lead["_embedded"] = new JsonObject { ["tags"] = tags };
+        }
+
+        var embedded = new JsonObject
+        {
+            ["leads"] = new JsonArray(lead),
+            ["contacts"] = new JsonArray(MapContact(request.Contact)),
+        };
+
+        var item = new JsonObject
+        {
+            ["request_id"] = sourceUid,
+            ["source_uid"] = sourceUid,
+            ["source_name"] = request.Source ?? DefaultSource,
+            ["created_at"] = now.ToUnixTimeSeconds(),
+        };
+        if (request.PipelineId is { } pipelineId)
+        {
+            item["pipeline_id"] = pipelineId;
+        }
+
+        item["metadata"] = metadata;
+        item["_embedded"] = embedded;
+        return new MappedLead(item, NoteText(request.Comment, untracked));
+    }
+
+    private static JsonObject MapContact(ContactInput contact)
+    {
+        var result = new JsonObject();
+        AddIfPresent(result, "name", contact.Name ?? contact.Phone ?? contact.Email);
+        var fields = new JsonArray();
+        if (contact.Phone is { } phone)
+        {
+            fields.Add(Multitext("PHONE", phone));
+        }
+
+        if (contact.Email is { } email)
+        {
+            fields.Add(Multitext("EMAIL", email));
+        }
+
+        if (fields.Count > 0)
+        {
+            result["custom_fields_values"] = fields;
+        }
+
+        return result;
+    }
+
+    private static JsonObject Multitext(string code, string value) => new()
+    {
+        ["field_code"] = code,
+        ["values"] = new JsonArray(new JsonObject { ["value"] = value, ["enum_code"] = "WORK" }),
+    };
+
+    // The comment first, then whatever UTM data has no tracking field in this account.
+    private static string? NoteText(string? comment, List<KeyValuePair<string, string>> untracked)
+    {
+        if (comment is null && untracked.Count == 0)
+        {
+            return null;
+        }
+
+        var text = new StringBuilder();
+        if (comment is not null)
+        {
+            text.Append(comment);
+        }
+
+        if (untracked.Count > 0)
+        {
+            if (text.Length > 0)
+            {
+                text.Append("\n\n");
+            }
+
+            text.Append("UTM:");
+            foreach (var (name, value) in untracked)
+            {
+                text.Append('\n').Append(name).Append(": ").Append(value);
+            }
+        }
+
+        return text.ToString();
+    }
+
+    // Stable across restarts and instances so amoCRM groups a form's leads together.
+    public static string FormId(string formName) =>
+        Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(formName)))[..32];
+
+    private static void AddIfPresent(JsonObject target, string name, string? value)
+    {
+        if (!string.IsNullOrEmpty(value))
+        {
+            target[name] = value;
+        }
+    }
+}
