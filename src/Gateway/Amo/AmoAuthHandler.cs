@@ -4,7 +4,10 @@ using Microsoft.Extensions.Options;
 
 namespace Gateway.Amo;
 
-internal sealed class AmoNotAuthorizedException(string message) : Exception(message);
+internal sealed class AmoNotAuthorizedException(string message, bool transient) : Exception(message)
+{
+    public bool Transient { get; } = transient;
+}
 
 // Sets the bearer token and the account's host, paces the call, and on a 401 refreshes once and resends once.
 internal sealed class AmoAuthHandler(AmoTokenManager tokens, AmoRateLimiter limiter, IOptions<AmoOptions> options) : DelegatingHandler
@@ -21,7 +24,7 @@ internal sealed class AmoAuthHandler(AmoTokenManager tokens, AmoRateLimiter limi
         var access = await tokens.GetAccessTokenAsync(account, cancellationToken);
         if (!access.IsAvailable)
         {
-            throw new AmoNotAuthorizedException(access.Problem!);
+            throw new AmoNotAuthorizedException(access.Problem!, access.Transient);
         }
 
         var response = await SendWithTokenAsync(request, account, access.Token!, cancellationToken);

@@ -105,7 +105,7 @@ internal sealed class AmoClient(HttpClient http)
         }
         catch (AmoNotAuthorizedException ex)
         {
-            return new AmoResult(AmoFailure.NotAuthorized, null, null, ex.Message);
+            return new AmoResult(ex.Transient ? AmoFailure.Unreachable : AmoFailure.NotAuthorized, null, null, ex.Message);
         }
         catch (HttpRequestException ex) when (ex.HttpRequestError is HttpRequestError.ConnectionError or HttpRequestError.NameResolutionError or HttpRequestError.SecureConnectionError)
         {

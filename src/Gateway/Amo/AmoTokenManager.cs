@@ -12,7 +12,7 @@ internal enum RefreshTrigger
     Admin,      // an operator asked for it explicitly (CLI)
 }
 
-internal sealed record AccessTokenResult(AmoToken? Token, string? Problem)
+internal sealed record AccessTokenResult(AmoToken? Token, string? Problem, bool Transient = false)
 {
     public bool IsAvailable => Token is not null && Problem is null;
 }
@@ -50,7 +50,7 @@ internal sealed partial class AmoTokenManager(
         return token.IsExpired(time.GetUtcNow())
             ? new AccessTokenResult(token, token.State == TokenStates.ReauthorizationRequired
                 ? $"amoCRM authorization required: {token.StateReason}"
-                : "The amoCRM access token has expired and could not be refreshed yet")
+                : "The amoCRM access token has expired and amoCRM could not be reached to refresh it", token.State != TokenStates.ReauthorizationRequired)
             : new AccessTokenResult(token, null);
     }
 

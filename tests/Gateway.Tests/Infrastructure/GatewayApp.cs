@@ -1,0 +1,87 @@
+using Emulator;
+using Gateway.Amo;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+
+namespace Gateway.Tests.Infrastructure;
+
+// The real gateway in-process (TestServer), talking over real loopback HTTP to a real emulator.
+internal sealed class GatewayApp : WebApplicationFactory<Program>
+{
+    public const string ApiKey = "test-key-0123456789abcdef";
+    public const string Domain = "emulator.amocrm.ru";
+    public const string RedirectUri = "http://localhost/oauth/callback";
+
+    private readonly AmoEmulator amo;
+    private readonly Dictionary<string, string?> settings;
+
+    public GatewayApp(AmoEmulator amo, TimeProvider? time = null, string? dataDir = null, IDictionary<string, string?>? settings = null)
+    {
+        this.amo = amo;
+        Time = time;
+        DataDir = dataDir ?? Directory.CreateTempSubdirectory("gateway-test-").FullName;
+        this.settings = new Dictionary<string, string?>
+        {
+            ["API_KEY"] = ApiKey,
+            ["DATA_DIR"] = DataDir,
+            ["AMO_DOMAIN"] = Domain,
+            ["AMO_CLIENT_ID"] = amo.Options.ClientId,
+            ["AMO_CLIENT_SECRET"] = amo.Options.ClientSecret,
+            ["AMO_REDIRECT_URI"] = RedirectUri,
+            ["AMO_BASE_URL"] = amo.BaseUrl.ToString(),
+            ["AMO_AUTH_URL"] = new Uri(amo.BaseUrl, "/oauth").ToString(),
+            ["AMO_TIMEOUT_SECONDS"] = "5",
+        };
+        foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
+        {
+            this.settings[key] = value;
+        }
+    }
+
+    public string DataDir { get; }
+
+    public TimeProvider? Time { get; }
+
+    public AmoEmulator Amo => amo;
+
+    public static EmulatorOptions EmulatorOptionsFor() => new() { RedirectUri = RedirectUri, RateLimitPerSecond = 0 };
+
+    protected override void ConfigureWebHost(IWebHostBuilder builder)
+    {
+        builder.UseEnvironment("Production");
+        foreach (var (key, value) in settings)
+        {
+            builder.UseSetting(key, value);
+        }
+
+        builder.ConfigureLogging(logging => logging.SetMinimumLevel(LogLevel.Warning));
+        builder.ConfigureServices(services =>
+        {
+            if (Time is not null)
+            {
+                services.AddSingleton(Time);
+            }
+        });
+    }
+
+    public HttpClient CreateKeyedClient()
+    {
+        var client = CreateClient(new WebApplicationFactoryClientOptions { AllowAutoRedirect = false });
+        client.DefaultRequestHeaders.Add("X-API-KEY", ApiKey);
+        return client;
+    }
+
+    public HttpClient CreateAnonymousClient() => CreateClient(new WebApplicationFactoryClientOptions { AllowAutoRedirect = false });
+
+    public T Get<T>() where T : notnull => Services.GetRequiredService<T>();
+
+    // Stores a fresh pair from the emulator as if consent had happened; expiresAt overrides what the gateway believes.
+    public async Task<Emulator.TokenPair> AuthorizeAsync(DateTimeOffset? expiresAt = null)
+    {
+        var pair = amo.State.IssueTokens();
+        await Get<TokenStore>().SaveAsync(Domain.ToLowerInvariant(), new Gateway.Amo.TokenPair(pair.AccessToken, pair.RefreshToken, expiresAt ?? pair.ExpiresAt, Domain), false, "test", false, null, CancellationToken.None);
+        return pair;
+    }
+}

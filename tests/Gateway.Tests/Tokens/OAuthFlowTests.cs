@@ -1,0 +1,186 @@
+using System.Net;
+using System.Web;
+using Emulator;
+using Gateway.Tests.Infrastructure;
+
+namespace Gateway.Tests.Tokens;
+
+public sealed class OAuthFlowTests
+{
+    private static async Task<(string Code, string State, string Referer)> ConsentAsync(GatewayApp app, HttpClient gateway)
+    {
+        var authorize = await gateway.GetAsync("/oauth/authorize");
+        Assert.Equal(HttpStatusCode.Redirect, authorize.StatusCode);
+        using var browser = new HttpClient(new HttpClientHandler { AllowAutoRedirect = false });
+        var consent = await browser.GetAsync(authorize.Headers.Location);
+        Assert.Equal(HttpStatusCode.Redirect, consent.StatusCode);
+        var back = HttpUtility.ParseQueryString(consent.Headers.Location!.Query);
+        return (back["code"]!, back["state"]!, back["referer"]!);
+    }
+
+    [Fact]
+    public async Task Authorize_redirects_to_the_consent_page_with_client_id_state_and_mode()
+    {
+        await using var amo = await AmoEmulator.StartAsync(GatewayApp.EmulatorOptionsFor());
+        await using var app = new GatewayApp(amo);
+        using var client = app.CreateAnonymousClient();
+
+        var response = await client.GetAsync("/oauth/authorize");
+
+        Assert.Equal(HttpStatusCode.Redirect, response.StatusCode);
+        var location = response.Headers.Location!;
+        Assert.Equal(new Uri(amo.BaseUrl, "/oauth").AbsoluteUri, location.GetLeftPart(UriPartial.Path));
+        var query = HttpUtility.ParseQueryString(location.Query);
+        Assert.Equal(amo.Options.ClientId, query["client_id"]);
+        Assert.Equal("post_message", query["mode"]);
+        Assert.Matches("^[0-9a-f]{48}$", query["state"]);
+    }
+
+    [Fact]
+    public async Task Consent_stores_a_token_that_the_api_then_uses()
+    {
+        await using var amo = await AmoEmulator.StartAsync(GatewayApp.EmulatorOptionsFor());
+        await using var app = new GatewayApp(amo);
+        using var client = app.CreateKeyedClient();
+        var (code, state, referer) = await ConsentAsync(app, client);
+
+        var callback = await client.GetAsync($"/oauth/callback?code={code}&state={state}&referer={referer}");
+
+        Assert.Equal(HttpStatusCode.OK, callback.StatusCode);
+        var body = await callback.ReadObjectAsync();
+        Assert.Equal("Authorization successful", (string?)body["message"]);
+        Assert.Equal(1, amo.State.CodeGrants);
+        var status = await (await client.GetAsync("/oauth/status")).ReadObjectAsync();
+        Assert.True((bool)status["data"]!["has_token"]!);
+        Assert.Equal("authorized", (string?)status["data"]!["status"]);
+        Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/api/v1/info/account")).StatusCode);
+    }
+
+    [Fact]
+    public async Task A_browser_gets_a_readable_page_from_the_callback()
+    {
+        await using var amo = await AmoEmulator.StartAsync(GatewayApp.EmulatorOptionsFor());
+        await using var app = new GatewayApp(amo);
+        using var client = app.CreateAnonymousClient();
+        var (code, state, referer) = await ConsentAsync(app, client);
+        using var request = new HttpRequestMessage(HttpMethod.Get, $"/oauth/callback?code={code}&state={state}&referer={referer}");
+        request.Headers.Accept.ParseAdd("text/html,application/xhtml+xml");
+
+        var response = await client.SendAsync(request);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("text/html", response.Content.Headers.ContentType!.MediaType);
+        Assert.Contains("amoCRM is connected", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_forged_state_is_refused_before_the_code_is_spent()
+    {
+        await using var amo = await AmoEmulator.StartAsync(GatewayApp.EmulatorOptionsFor());
+        await using var app = new GatewayApp(amo);
+        using var client = app.CreateAnonymousClient();
+        var (code, state, referer) = await ConsentAsync(app, client);
+
+        var forged = await client.GetAsync($"/oauth/callback?code={code}&state=forged{state}&referer={referer}");
+
+        Assert.Equal(HttpStatusCode.BadRequest, forged.StatusCode);
+        Assert.Equal("""{"success":false,"error":"Invalid state parameter"}""", await forged.Content.ReadAsStringAsync());
+        Assert.Equal(0, amo.State.CodeGrants);
+        var genuine = await client.GetAsync($"/oauth/callback?code={code}&state={state}&referer={referer}");
+        Assert.Equal(HttpStatusCode.OK, genuine.StatusCode);
+    }
+
+    [Fact]
+    public async Task A_state_is_refused_after_twenty_minutes()
+    {
+        var clock = new TestTimeProvider();
+        await using var amo = await AmoEmulator.StartAsync(GatewayApp.EmulatorOptionsFor(), clock);
+        await using var app = new GatewayApp(amo, clock);
+        using var client = app.CreateAnonymousClient();
+        var (code, state, referer) = await ConsentAsync(app, client);
+        clock.Advance(TimeSpan.FromMinutes(21));
+
+        var response = await client.GetAsync($"/oauth/callback?code={code}&state={state}&referer={referer}");
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Equal("Invalid state parameter", (string?)(await response.ReadObjectAsync())["error"]);
+        Assert.Equal(0, amo.State.CodeGrants);
+    }
+
+    [Fact]
+    public async Task A_state_works_only_once()
+    {
+        await using var amo = await AmoEmulator.StartAsync(GatewayApp.EmulatorOptionsFor());
+        await using var app = new GatewayApp(amo);
+        using var client = app.CreateAnonymousClient();
+        var (code, state, referer) = await ConsentAsync(app, client);
+        Assert.Equal(HttpStatusCode.OK, (await client.GetAsync($"/oauth/callback?code={code}&state={state}&referer={referer}")).StatusCode);
+
+        var replay = await client.GetAsync($"/oauth/callback?code={code}&state={state}&referer={referer}");
+
+        Assert.Equal(HttpStatusCode.BadRequest, replay.StatusCode);
+        Assert.Equal(1, amo.State.CodeGrants);
+    }
+
+    [Fact]
+    public async Task A_state_survives_a_restart_of_the_gateway()
+    {
+        await using var amo = await AmoEmulator.StartAsync(GatewayApp.EmulatorOptionsFor());
+        string dataDir;
+        (string Code, string State, string Referer) consent;
+        await using (var first = new GatewayApp(amo))
+        {
+            dataDir = first.DataDir;
+            consent = await ConsentAsync(first, first.CreateAnonymousClient());
+        }
+
+        await using var second = new GatewayApp(amo, dataDir: dataDir);
+        var response = await second.CreateAnonymousClient().GetAsync($"/oauth/callback?code={consent.Code}&state={consent.State}&referer={consent.Referer}");
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+    }
+
+    [Fact]
+    public async Task Denied_consent_answers_400_and_stores_nothing()
+    {
+        await using var amo = await AmoEmulator.StartAsync(GatewayApp.EmulatorOptionsFor());
+        await using var app = new GatewayApp(amo);
+        using var client = app.CreateAnonymousClient();
+        amo.State.DenyConsent = true;
+        var authorize = await client.GetAsync("/oauth/authorize");
+        using var browser = new HttpClient(new HttpClientHandler { AllowAutoRedirect = false });
+        var consent = await browser.GetAsync(authorize.Headers.Location);
+
+        var response = await client.GetAsync("/oauth/callback" + consent.Headers.Location!.Query);
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Equal("Authorization was denied in amoCRM", (string?)(await response.ReadObjectAsync())["error"]);
+        Assert.Equal("not_authorized", (string?)(await (await client.GetAsync("/oauth/status")).ReadObjectAsync())["data"]!["status"]);
+    }
+
+    [Fact]
+    public async Task A_callback_without_a_code_answers_400()
+    {
+        await using var amo = await AmoEmulator.StartAsync(GatewayApp.EmulatorOptionsFor());
+        await using var app = new GatewayApp(amo);
+
+        var response = await app.CreateAnonymousClient().GetAsync("/oauth/callback?state=abc");
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Equal("""{"success":false,"error":"Authorization code not provided"}""", await response.Content.ReadAsStringAsync());
+    }
+
+    [Fact]
+    public async Task A_referer_that_is_not_an_amocrm_host_is_refused_without_exchanging_the_code()
+    {
+        await using var amo = await AmoEmulator.StartAsync(GatewayApp.EmulatorOptionsFor());
+        await using var app = new GatewayApp(amo);
+        using var client = app.CreateAnonymousClient();
+        var (code, state, _) = await ConsentAsync(app, client);
+
+        var response = await client.GetAsync($"/oauth/callback?code={code}&state={state}&referer=evil.example.com");
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Equal(0, amo.State.CodeGrants);
+    }
+}
