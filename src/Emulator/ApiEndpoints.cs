@@ -1,0 +1,425 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json.Nodes;
+
+namespace Emulator;
+
+// amoCRM's /api/v4 as the gateway uses it. Authentication and faults were handled by AmoGate already.
+internal static class ApiEndpoints
+{
+    private const int DefaultPageSize = 50;
+
+    private static readonly HashSet<string> s_noteTypes = new(StringComparer.Ordinal)
+    {
+        "common", "call_in", "call_out", "service_message", "extended_service_message", "message_cashier",
+        "geolocation", "sms_in", "sms_out", "attachment",
+    };
+
+    public static IEndpointRouteBuilder MapAmoApi(this IEndpointRouteBuilder routes)
+    {
+        var api = routes.MapGroup("/api/v4");
+        api.MapGet("/account", Account);
+        api.MapGet("/leads/pipelines", Pipelines);
+        api.MapGet("/leads/pipelines/{id:long}", Pipeline);
+        api.MapGet("/leads/custom_fields", (HttpRequest request, EmulatorOptions options) => CustomFields(request, options, EmulatorSeed.LeadFields));
+        api.MapGet("/contacts/custom_fields", (HttpRequest request, EmulatorOptions options) => CustomFields(request, options, EmulatorSeed.ContactFields));
+        api.MapPost("/leads/unsorted/forms", AddUnsortedAsync);
+        api.MapPost("/leads/notes", (HttpContext context, EmulatorState state, EmulatorOptions options) => AddNotesAsync(context, state, options, null));
+        api.MapPost("/leads/{id:long}/notes", (long id, HttpContext context, EmulatorState state, EmulatorOptions options) => AddNotesAsync(context, state, options, id));
+        api.MapGet("/leads/{id:long}", Lead);
+        api.MapGet("/contacts", Contacts);
+        routes.MapFallback("/api/v4/{**path}", AmoResults.NotFound);
+        return routes;
+    }
+
+    private static IResult Account(HttpRequest request, EmulatorOptions options)
+    {
+        var account = JsonNode.Parse(EmulatorSeed.AccountJson)!.AsObject();
+        account["id"] = options.AccountId;
+        account["name"] = options.Subdomain;
+        account["subdomain"] = options.Subdomain;
+        account["_links"] = AmoResults.Link(AmoResults.BaseUrl(request) + "/api/v4/account");
+        return AmoResults.Hal(account);
+    }
+
+    private static IResult Pipelines(HttpRequest request, EmulatorOptions options)
+    {
+        var baseUrl = AmoResults.BaseUrl(request);
+        var pipelines = new JsonArray([.. EmulatorSeed.Pipelines.Select(p => RenderPipeline(p, baseUrl, options.AccountId))]);
+        return AmoResults.Hal(new JsonObject
+        {
+            ["_total_items"] = pipelines.Count,
+            ["_links"] = AmoResults.Link(baseUrl + "/api/v4/leads/pipelines"),
+            ["_embedded"] = new JsonObject { ["pipelines"] = pipelines },
+        });
+    }
+
+    private static IResult Pipeline(long id, HttpRequest request, EmulatorOptions options) =>
+        EmulatorSeed.FindPipeline(id) is { } pipeline
+            ? AmoResults.Hal(RenderPipeline(pipeline, AmoResults.BaseUrl(request), options.AccountId))
+            : AmoResults.NotFound();
+
+    private static JsonObject RenderPipeline(SeedPipeline pipeline, string baseUrl, long accountId)
+    {
+        var href = baseUrl + "/api/v4/leads/pipelines/" + pipeline.Id.ToString(CultureInfo.InvariantCulture);
+        var statuses = new JsonArray();
+        foreach (var status in pipeline.Statuses)
+        {
+            statuses.Add(new JsonObject
+            {
+                ["id"] = status.Id,
+                ["name"] = status.Name,
+                ["sort"] = status.Sort,
+                ["is_editable"] = status.IsEditable,
+                ["pipeline_id"] = pipeline.Id,
+                ["color"] = status.Color,
+                ["type"] = status.Type,
+                ["account_id"] = accountId,
+                ["_links"] = AmoResults.Link(href + "/statuses/" + status.Id.ToString(CultureInfo.InvariantCulture)),
+            });
+        }
+
+        return new JsonObject
+        {
+            ["id"] = pipeline.Id,
+            ["name"] = pipeline.Name,
+            ["sort"] = pipeline.Sort,
+            ["is_main"] = pipeline.IsMain,
+            ["is_unsorted_on"] = true,
+            ["is_archive"] = false,
+            ["account_id"] = accountId,
+            ["_links"] = AmoResults.Link(href),
+            ["_embedded"] = new JsonObject { ["statuses"] = statuses },
+        };
+    }
+
+    private static IResult CustomFields(HttpRequest request, EmulatorOptions options, FieldSet fields)
+    {
+        // filter[type]=x, filter[type][]=x and filter[type][0]=x all narrow by type.
+        var types = request.Query
+            .Where(q => q.Key == "filter[type]" || q.Key.StartsWith("filter[type][", StringComparison.Ordinal))
+            .SelectMany(q => q.Value)
+            .OfType<string>()
+            .ToHashSet(StringComparer.Ordinal);
+        var matching = types.Count == 0 ? fields.All : [.. fields.All.Where(f => types.Contains(f.Type))];
+        var baseUrl = AmoResults.BaseUrl(request);
+        return Paginate(request, options, matching, "custom_fields", f => RenderField(f, fields.EntityType, baseUrl, options.AccountId));
+    }
+
+    private static JsonObject RenderField(SeedField field, string entityType, string baseUrl, long accountId)
+    {
+        JsonArray? enums = field.HasEnums
+            ? new JsonArray([.. field.Enums.Select(e => new JsonObject { ["id"] = e.Id, ["value"] = e.Value, ["sort"] = e.Sort })])
+            : null;
+        return new JsonObject
+        {
+            ["id"] = field.Id,
+            ["name"] = field.Name,
+            ["type"] = field.Type,
+            ["account_id"] = accountId,
+            ["code"] = field.Code,
+            ["sort"] = field.Sort,
+            ["is_api_only"] = false,
+            ["enums"] = enums,
+            ["group_id"] = null,
+            ["required_statuses"] = new JsonArray(),
+            ["is_deletable"] = !field.IsPredefined,
+            ["is_predefined"] = field.IsPredefined,
+            ["entity_type"] = entityType,
+            ["tracking_callback"] = null,
+            ["remind"] = null,
+            ["triggers"] = new JsonArray(),
+            ["currency"] = null,
+            ["hidden_statuses"] = new JsonArray(),
+            ["chained_lists"] = null,
+            ["_links"] = AmoResults.Link($"{baseUrl}/api/v4/{entityType}/custom_fields/{field.Id.ToString(CultureInfo.InvariantCulture)}"),
+        };
+    }
+
+    // amoCRM paging: min(limit, max) per page, _links.next on every page but the last, 204 past the end or for nothing.
+    // Like amoCRM, _total_items counts the items of this page, not of the whole list.
+    private static IResult Paginate<T>(HttpRequest request, EmulatorOptions options, IReadOnlyList<T> items, string embeddedKey, Func<T, JsonNode> render)
+    {
+        var page = Math.Max(1, ReadInt(request.Query["page"], 1));
+        var limit = ReadInt(request.Query["limit"], DefaultPageSize);
+        limit = Math.Min(limit < 1 ? DefaultPageSize : limit, Math.Max(1, options.MaxPageSize));
+        var pageCount = (items.Count + limit - 1) / limit;
+        if (page > pageCount)
+        {
+            return AmoResults.NoContent();
+        }
+
+        var slice = new JsonArray([.. items.Skip((page - 1) * limit).Take(limit).Select(render)]);
+        var links = new JsonObject { ["self"] = new JsonObject { ["href"] = PageHref(request, limit, page) } };
+        if (page < pageCount)
+        {
+            links["next"] = new JsonObject { ["href"] = PageHref(request, limit, page + 1) };
+        }
+
+        links["last"] = new JsonObject { ["href"] = PageHref(request, limit, pageCount) };
+        return AmoResults.Hal(new JsonObject
+        {
+            ["_total_items"] = slice.Count,
+            ["_page"] = page,
+            ["_page_count"] = pageCount,
+            ["_links"] = links,
+            ["_embedded"] = new JsonObject { [embeddedKey] = slice },
+        });
+    }
+
+    // Keeps the request's other parameters (filters, query) so following next gives the same list.
+    private static string PageHref(HttpRequest request, int limit, int page)
+    {
+        var builder = new StringBuilder(AmoResults.BaseUrl(request)).Append(request.Path.Value).Append('?');
+        foreach (var (key, values) in request.Query)
+        {
+            if (key is "page" or "limit")
+            {
+                continue;
+            }
+
+            foreach (var value in values)
+            {
+                builder.Append(Uri.EscapeDataString(key)).Append('=').Append(Uri.EscapeDataString(value ?? "")).Append('&');
+            }
+        }
+
+        return builder.Append("limit=").Append(limit.ToString(CultureInfo.InvariantCulture))
+            .Append("&page=").Append(page.ToString(CultureInfo.InvariantCulture)).ToString();
+    }
+
+    private static int ReadInt(string? text, int fallback) =>
+        int.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out var value) ? value : fallback;
+
+    private static async Task<IResult> AddUnsortedAsync(HttpContext context, EmulatorState state, EmulatorOptions options)
+    {
+        var (items, error) = await ReadBatchAsync(context, options);
+        if (items is null)
+        {
+            return error!;
+        }
+
+        var failed = new List<ItemValidation>();
+        var plans = new List<UnsortedPlan>();
+        for (var i = 0; i < items.Count; i++)
+        {
+            var validation = new ItemValidation(ItemKey(items[i], i));
+            if (UnsortedForms.Validate(items[i], validation) is { } plan && validation.IsValid)
+            {
+                plans.Add(plan);
+            }
+            else
+            {
+                failed.Add(validation);
+            }
+        }
+
+        if (failed.Count > 0)
+        {
+            return AmoResults.ValidationFailed(failed);
+        }
+
+        var baseUrl = AmoResults.BaseUrl(context.Request);
+        var answers = new JsonArray();
+        foreach (var created in state.CreateUnsorted(plans))
+        {
+            var contacts = new JsonArray();
+            if (created.ContactId is { } contactId)
+            {
+                contacts.Add(new JsonObject
+                {
+                    ["id"] = contactId,
+                    ["_links"] = AmoResults.Link(baseUrl + "/api/v4/contacts/" + contactId.ToString(CultureInfo.InvariantCulture)),
+                });
+            }
+
+            var answer = new JsonObject { ["uid"] = created.Uid, ["account_id"] = options.AccountId };
+            if (created.RequestId is not null)
+            {
+                answer["request_id"] = created.RequestId;
+            }
+
+            answer["_links"] = AmoResults.Link(baseUrl + "/api/v4/leads/unsorted/" + created.Uid);
+            answer["_embedded"] = new JsonObject
+            {
+                ["contacts"] = contacts,
+                ["leads"] = new JsonArray(new JsonObject
+                {
+                    ["id"] = created.LeadId,
+                    ["_links"] = AmoResults.Link(baseUrl + "/api/v4/leads/" + created.LeadId.ToString(CultureInfo.InvariantCulture)),
+                }),
+                ["companies"] = new JsonArray(),
+            };
+            answers.Add(answer);
+        }
+
+        return AmoResults.Hal(new JsonObject
+        {
+            ["_total_items"] = answers.Count,
+            ["_embedded"] = new JsonObject { ["unsorted"] = answers },
+        });
+    }
+
+    private static async Task<IResult> AddNotesAsync(HttpContext context, EmulatorState state, EmulatorOptions options, long? leadId)
+    {
+        var (items, error) = await ReadBatchAsync(context, options);
+        if (items is null)
+        {
+            return error!;
+        }
+
+        var failed = new List<ItemValidation>();
+        var plans = new List<NotePlan>();
+        for (var i = 0; i < items.Count; i++)
+        {
+            var key = ItemKey(items[i], i);
+            var validation = new ItemValidation(key);
+            if (ValidateNote(items[i], leadId, state, validation) is { } note && validation.IsValid)
+            {
+                plans.Add(note with { RequestId = JsonRead.RequestId(items[i]?["request_id"]) });
+            }
+            else
+            {
+                failed.Add(validation);
+            }
+        }
+
+        if (failed.Count > 0)
+        {
+            return AmoResults.ValidationFailed(failed);
+        }
+
+        var baseUrl = AmoResults.BaseUrl(context.Request);
+        var notes = new JsonArray();
+        var created = state.CreateNotes(plans);
+        for (var i = 0; i < created.Count; i++)
+        {
+            var note = created[i];
+            notes.Add(new JsonObject
+            {
+                ["id"] = note.Id,
+                ["entity_id"] = note.EntityId,
+                ["request_id"] = note.RequestId ?? i.ToString(CultureInfo.InvariantCulture),
+                ["_links"] = AmoResults.Link(string.Create(CultureInfo.InvariantCulture, $"{baseUrl}/api/v4/leads/{note.EntityId}/notes/{note.Id}")),
+            });
+        }
+
+        return AmoResults.Hal(new JsonObject
+        {
+            ["_links"] = AmoResults.Link(baseUrl + context.Request.Path.Value),
+            ["_embedded"] = new JsonObject { ["notes"] = notes },
+        });
+    }
+
+    private static NotePlan? ValidateNote(JsonNode? node, long? leadId, EmulatorState state, ItemValidation v)
+    {
+        if (node is not JsonObject item)
+        {
+            v.InvalidType("", "object");
+            return null;
+        }
+
+        long entityId = 0;
+        if (leadId is { } fromRoute)
+        {
+            entityId = fromRoute;
+        }
+        else if (JsonRead.IsMissing(item["entity_id"]))
+        {
+            v.NotBlank("entity_id");
+        }
+        else if (!JsonRead.TryGetInteger(item["entity_id"], out entityId))
+        {
+            v.InvalidType("entity_id", "int");
+        }
+
+        if (v.IsValid && !state.LeadExists(entityId))
+        {
+            v.NotSupportedChoice("entity_id");
+        }
+
+        string? noteType = null;
+        if (JsonRead.IsMissing(item["note_type"]))
+        {
+            v.NotBlank("note_type");
+        }
+        else if (!JsonRead.TryGetString(item["note_type"], out var type))
+        {
+            v.InvalidType("note_type", "string");
+        }
+        else if (!s_noteTypes.Contains(type))
+        {
+            v.NotSupportedChoice("note_type");
+        }
+        else
+        {
+            noteType = type;
+        }
+
+        string? text = null;
+        var parameters = item["params"];
+        if (!JsonRead.IsMissing(parameters) && parameters is not JsonObject)
+        {
+            v.InvalidType("params", "object");
+        }
+        else if (parameters is JsonObject paramsObject && !JsonRead.IsMissing(paramsObject["text"]) && !JsonRead.TryGetString(paramsObject["text"], out text))
+        {
+            v.InvalidType("params.text", "string");
+        }
+
+        if (noteType == "common" && string.IsNullOrWhiteSpace(text))
+        {
+            v.NotBlank("params.text");
+        }
+
+        return noteType is null ? null : new NotePlan(entityId, noteType, text, null);
+    }
+
+    private static IResult Lead(long id, HttpRequest request, EmulatorState state)
+    {
+        if (state.FindLeadView(id) is not { } lead)
+        {
+            return AmoResults.NotFound();
+        }
+
+        lead["_links"] = AmoResults.Link(AmoResults.BaseUrl(request) + "/api/v4/leads/" + id.ToString(CultureInfo.InvariantCulture));
+        return AmoResults.Hal(lead);
+    }
+
+    private static IResult Contacts(HttpRequest request, EmulatorState state, EmulatorOptions options)
+    {
+        var baseUrl = AmoResults.BaseUrl(request);
+        return Paginate(request, options, state.FindContacts(request.Query["query"].ToString()), "contacts", contact =>
+        {
+            contact["_links"] = AmoResults.Link(baseUrl + "/api/v4/contacts/" + contact["id"]!.ToJsonString());
+            return contact;
+        });
+    }
+
+    private static string ItemKey(JsonNode? item, int index) =>
+        (item as JsonObject)?["request_id"] is { } id && JsonRead.RequestId(id) is { } key ? key : index.ToString(CultureInfo.InvariantCulture);
+
+    // A batch body: a JSON array of 1..MaxBatchSize items.
+    private static async Task<(JsonArray? Items, IResult? Error)> ReadBatchAsync(HttpContext context, EmulatorOptions options)
+    {
+        using var reader = new StreamReader(context.Request.Body, leaveOpen: true);
+        var node = JsonRead.TryParse(await reader.ReadToEndAsync(context.RequestAborted));
+        if (node is not JsonArray items)
+        {
+            return (null, AmoResults.BadRequest("Request body must be a JSON array of entities"));
+        }
+
+        if (items.Count == 0)
+        {
+            return (null, AmoResults.BadRequest("Request body contains no entities"));
+        }
+
+        if (items.Count > options.MaxBatchSize)
+        {
+            return (null, AmoResults.BadRequest(string.Create(
+                CultureInfo.InvariantCulture, $"Too many entities in one request: {items.Count}, at most {options.MaxBatchSize}")));
+        }
+
+        return (items, null);
+    }
+}

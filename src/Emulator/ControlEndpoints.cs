@@ -1,0 +1,162 @@
+using System.Globalization;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+
+namespace Emulator;
+
+// /_emulator: inspect and script the emulator over HTTP. No auth, not logged, not rate-limited.
+internal static class ControlEndpoints
+{
+    public static IEndpointRouteBuilder MapControl(this IEndpointRouteBuilder routes)
+    {
+        var control = routes.MapGroup("/_emulator");
+        control.MapGet("/requests", (EmulatorState state) => AmoResults.PlainJson(new JsonArray([.. state.Requests.Select(RenderRequest)])));
+        control.MapGet("/unsorted", Unsorted);
+        control.MapGet("/notes", (EmulatorState state) => AmoResults.PlainJson(new JsonArray([.. state.Notes.Select(RenderNote)])));
+        control.MapGet("/faults", (EmulatorState state) => AmoResults.PlainJson(RenderFaults(state)));
+        control.MapPost("/faults", SetFaultsAsync);
+        control.MapPost("/revoke", (EmulatorState state) =>
+        {
+            state.RevokeAllTokens();
+            return Results.NoContent();
+        });
+        control.MapPost("/tokens", (EmulatorState state) =>
+        {
+            var pair = state.IssueTokens();
+            return AmoResults.PlainJson(new JsonObject
+            {
+                ["access_token"] = pair.AccessToken,
+                ["refresh_token"] = pair.RefreshToken,
+                ["expires_at"] = pair.ExpiresAt.ToUnixTimeSeconds(),
+            });
+        });
+        control.MapPost("/reset", (EmulatorState state) =>
+        {
+            state.Reset();
+            return Results.NoContent();
+        });
+        control.MapGet("/stats", (EmulatorState state) => AmoResults.PlainJson(new JsonObject
+        {
+            ["requests"] = state.Requests.Count,
+            ["refresh_grants"] = state.RefreshGrants,
+            ["code_grants"] = state.CodeGrants,
+            ["rate_limited_responses"] = state.RateLimitedResponses,
+            ["max_requests_in_any_second"] = state.MaxRequestsInAnySecond(),
+            ["leads"] = state.Leads.Count,
+            ["notes"] = state.Notes.Count,
+        }));
+        return routes;
+    }
+
+    private static JsonObject RenderRequest(RecordedRequest request) => new()
+    {
+        ["method"] = request.Method,
+        ["path"] = request.Path,
+        ["query"] = request.Query,
+        ["body"] = request.Body,
+        ["bearer"] = request.Bearer,
+        ["status"] = request.Status,
+        ["received_at"] = request.ReceivedAt.ToString("O", CultureInfo.InvariantCulture),
+    };
+
+    private static JsonObject RenderNote(NoteRecord note) => new()
+    {
+        ["id"] = note.Id,
+        ["entity_id"] = note.EntityId,
+        ["note_type"] = note.NoteType,
+        ["text"] = note.Text,
+        ["request_id"] = note.RequestId,
+    };
+
+    private static IResult Unsorted(EmulatorState state)
+    {
+        var notes = state.Notes;
+        var items = state.Unsorted.Select(u => new JsonObject
+        {
+            ["uid"] = u.Uid,
+            ["source_uid"] = u.SourceUid,
+            ["request_id"] = u.RequestId,
+            ["lead_id"] = u.LeadId,
+            ["contact_id"] = u.ContactId,
+            ["item"] = u.Item.DeepClone(),
+            ["notes"] = new JsonArray([.. notes.Where(n => n.EntityId == u.LeadId).Select(RenderNote)]),
+        });
+        return AmoResults.PlainJson(new JsonArray([.. items]));
+    }
+
+    private static JsonObject RenderFaults(EmulatorState state) => new()
+    {
+        ["outage"] = state.Outage,
+        ["delay_ms"] = (long)state.Delay.TotalMilliseconds,
+        ["server_error_ratio"] = state.ServerErrorRatio,
+        ["seed"] = state.Seed,
+        ["block_mode"] = state.BlockMode,
+        ["lose_next_refresh_answer"] = state.LoseNextRefreshAnswer,
+        ["abort_connections"] = state.AbortConnections,
+        ["deny_consent"] = state.DenyConsent,
+    };
+
+    // Absent keys stay as they are; the answer is the resulting fault set.
+    private static async Task<IResult> SetFaultsAsync(HttpRequest request, EmulatorState state, CancellationToken cancellationToken)
+    {
+        using var reader = new StreamReader(request.Body);
+        if (JsonRead.TryParse(await reader.ReadToEndAsync(cancellationToken)) is not JsonObject faults)
+        {
+            return AmoResults.BadRequest("Expected a JSON object");
+        }
+
+        try
+        {
+            if (faults["block_mode"] is { } blockMode && blockMode.GetValue<int>() is not (0 or 402 or 403))
+            {
+                return AmoResults.BadRequest("block_mode must be 0, 402 or 403");
+            }
+
+            if (faults["outage"] is { } outage)
+            {
+                state.Outage = outage.GetValue<bool>();
+            }
+
+            if (faults["delay_ms"] is { } delay)
+            {
+                state.Delay = TimeSpan.FromMilliseconds(delay.GetValue<int>());
+            }
+
+            if (faults["seed"] is { } seed)
+            {
+                state.Seed = seed.GetValue<int>();
+            }
+
+            if (faults["server_error_ratio"] is { } ratio)
+            {
+                state.ServerErrorRatio = ratio.GetValue<double>();
+            }
+
+            if (faults["block_mode"] is { } mode)
+            {
+                state.BlockMode = mode.GetValue<int>();
+            }
+
+            if (faults["lose_next_refresh_answer"] is { } lose)
+            {
+                state.LoseNextRefreshAnswer = lose.GetValue<bool>();
+            }
+
+            if (faults["abort_connections"] is { } abort)
+            {
+                state.AbortConnections = abort.GetValue<bool>();
+            }
+
+            if (faults["deny_consent"] is { } deny)
+            {
+                state.DenyConsent = deny.GetValue<bool>();
+            }
+        }
+        catch (Exception ex) when (ex is InvalidOperationException or FormatException)
+        {
+            return AmoResults.BadRequest("Wrong value type: " + ex.Message);
+        }
+
+        return AmoResults.PlainJson(RenderFaults(state));
+    }
+}

@@ -1,0 +1,539 @@
+using System.Security.Cryptography;
+using System.Text.Json.Nodes;
+
+namespace Emulator;
+
+// Everything the emulated account holds: tokens, data, faults, counters and the request log. Thread-safe, one per emulator.
+public sealed class EmulatorState
+{
+    private const int DefaultSeed = 20240607;
+    private const long FirstLeadId = 7706511;
+    private const long FirstContactId = 11075543;
+    private const long FirstNoteId = 76787983;
+    private const long FirstTagId = 510001;
+
+    private readonly Lock _gate = new();
+    private readonly EmulatorOptions _options;
+    private readonly TimeProvider _time;
+
+    private readonly Dictionary<string, DateTimeOffset> _accessTokens = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, DateTimeOffset> _refreshTokens = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, CodeEntry> _codes = new(StringComparer.Ordinal);
+
+    private readonly List<RecordedRequest> _requests = [];
+    private readonly Queue<long> _acceptedTimestamps = new();
+    private readonly List<ScriptedResponse> _scripted = [];
+
+    private readonly List<StoredLead> _leads = [];
+    private readonly Dictionary<long, StoredLead> _leadsById = [];
+    private readonly List<StoredContact> _contacts = [];
+    private readonly List<UnsortedRecord> _unsorted = [];
+    private readonly List<NoteRecord> _notes = [];
+    private readonly Dictionary<string, long> _tags = new(StringComparer.Ordinal);
+
+    private long _nextLeadId = FirstLeadId;
+    private long _nextContactId = FirstContactId;
+    private long _nextNoteId = FirstNoteId;
+    private long _nextTagId = FirstTagId;
+
+    private int _refreshGrants;
+    private int _codeGrants;
+    private int _rateLimited;
+
+    private bool _outage;
+    private TimeSpan _delay;
+    private double _serverErrorRatio;
+    private int _seed = DefaultSeed;
+    private Random _random = new(DefaultSeed);
+    private int _blockMode;
+    private bool _loseNextRefreshAnswer;
+    private bool _denyConsent;
+    private bool _abortConnections;
+
+    internal EmulatorState(EmulatorOptions options, TimeProvider time)
+    {
+        _options = options;
+        _time = time;
+    }
+
+    public TokenPair IssueTokens()
+    {
+        lock (_gate)
+        {
+            return IssuePairLocked();
+        }
+    }
+
+    public string IssueLongLivedToken(TimeSpan lifetime)
+    {
+        var now = _time.GetUtcNow();
+        var token = Jwt.CreateAccessToken(_options.ClientId, _options.AccountId, now, now + lifetime);
+        lock (_gate)
+        {
+            _accessTokens[token] = now + lifetime;
+        }
+
+        return token;
+    }
+
+    public string CreateAuthorizationCode()
+    {
+        var code = Jwt.CreateAuthorizationCode();
+        lock (_gate)
+        {
+            _codes[code] = new CodeEntry(_time.GetUtcNow() + _options.CodeLifetime);
+        }
+
+        return code;
+    }
+
+    public void RevokeAllTokens()
+    {
+        lock (_gate)
+        {
+            _accessTokens.Clear();
+            _refreshTokens.Clear();
+        }
+    }
+
+    public bool IsAccessTokenValid(string token)
+    {
+        lock (_gate)
+        {
+            return _accessTokens.TryGetValue(token, out var expiresAt) && _time.GetUtcNow() < expiresAt;
+        }
+    }
+
+    internal CodeOutcome ExchangeCode(string code, out TokenPair? pair)
+    {
+        pair = null;
+        lock (_gate)
+        {
+            if (!_codes.TryGetValue(code, out var entry))
+            {
+                return CodeOutcome.Unknown;
+            }
+
+            if (entry.Used)
+            {
+                return CodeOutcome.Revoked;
+            }
+
+            if (_time.GetUtcNow() >= entry.ExpiresAt)
+            {
+                return CodeOutcome.Expired;
+            }
+
+            entry.Used = true;
+            pair = IssuePairLocked();
+            return CodeOutcome.Issued;
+        }
+    }
+
+    // Single use: the old refresh token dies here, whether or not the answer reaches the client.
+    internal TokenPair? Refresh(string refreshToken)
+    {
+        lock (_gate)
+        {
+            if (!_refreshTokens.Remove(refreshToken, out var expiresAt) || _time.GetUtcNow() >= expiresAt)
+            {
+                return null;
+            }
+
+            return IssuePairLocked();
+        }
+    }
+
+    public bool IsRefreshTokenValid(string refreshToken)
+    {
+        lock (_gate)
+        {
+            return _refreshTokens.TryGetValue(refreshToken, out var expiresAt) && _time.GetUtcNow() < expiresAt;
+        }
+    }
+
+    private TokenPair IssuePairLocked()
+    {
+        var now = _time.GetUtcNow();
+        var expiresAt = now + _options.AccessTokenLifetime;
+        var access = Jwt.CreateAccessToken(_options.ClientId, _options.AccountId, now, expiresAt);
+        var refresh = Jwt.CreateRefreshToken();
+        _accessTokens[access] = expiresAt;
+        _refreshTokens[refresh] = now + _options.RefreshTokenLifetime;
+        return new TokenPair(access, refresh, expiresAt);
+    }
+
+    public int RefreshGrants => Volatile.Read(ref _refreshGrants);
+
+    public int CodeGrants => Volatile.Read(ref _codeGrants);
+
+    public int RateLimitedResponses => Volatile.Read(ref _rateLimited);
+
+    public IReadOnlyList<RecordedRequest> Requests
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return [.. _requests];
+            }
+        }
+    }
+
+    public int MaxRequestsInAnySecond()
+    {
+        var times = Requests.Where(r => IsApiOrToken(r.Path)).Select(r => r.ReceivedAt).Order().ToArray();
+        var max = 0;
+        var start = 0;
+        for (var end = 0; end < times.Length; end++)
+        {
+            while (times[end] - times[start] >= TimeSpan.FromSeconds(1))
+            {
+                start++;
+            }
+
+            max = Math.Max(max, end - start + 1);
+        }
+
+        return max;
+    }
+
+    internal static bool IsApiOrToken(string path) =>
+        path.StartsWith("/api/", StringComparison.Ordinal) || path.StartsWith("/oauth2/", StringComparison.Ordinal);
+
+    internal void CountRefreshGrant() => Interlocked.Increment(ref _refreshGrants);
+
+    internal void CountCodeGrant() => Interlocked.Increment(ref _codeGrants);
+
+    internal void CountRateLimited() => Interlocked.Increment(ref _rateLimited);
+
+    internal void Record(RecordedRequest request)
+    {
+        lock (_gate)
+        {
+            _requests.Add(request);
+        }
+    }
+
+    // Sliding window over real time. Only accepted requests take a slot: a client that backs off recovers
+    // after a second, as with nginx's limit_req, instead of being locked out for as long as it keeps retrying.
+    internal bool TryAcquireRateSlot(long arrivedAt)
+    {
+        var limit = _options.RateLimitPerSecond;
+        if (limit <= 0)
+        {
+            return true;
+        }
+
+        var windowStart = arrivedAt - TimeProvider.System.TimestampFrequency;
+        lock (_gate)
+        {
+            while (_acceptedTimestamps.Count > 0 && _acceptedTimestamps.Peek() <= windowStart)
+            {
+                _acceptedTimestamps.Dequeue();
+            }
+
+            if (_acceptedTimestamps.Count >= limit)
+            {
+                return false;
+            }
+
+            _acceptedTimestamps.Enqueue(arrivedAt);
+            return true;
+        }
+    }
+
+    public bool Outage
+    {
+        get { lock (_gate) { return _outage; } }
+        set { lock (_gate) { _outage = value; } }
+    }
+
+    public TimeSpan Delay
+    {
+        get { lock (_gate) { return _delay; } }
+        set { lock (_gate) { _delay = value < TimeSpan.Zero ? TimeSpan.Zero : value; } }
+    }
+
+    public double ServerErrorRatio
+    {
+        get { lock (_gate) { return _serverErrorRatio; } }
+        set { lock (_gate) { _serverErrorRatio = Math.Clamp(value, 0, 1); } }
+    }
+
+    // Seeds the Random behind ServerErrorRatio; setting it restarts the sequence.
+    public int Seed
+    {
+        get { lock (_gate) { return _seed; } }
+        set
+        {
+            lock (_gate)
+            {
+                _seed = value;
+                _random = new Random(value);
+            }
+        }
+    }
+
+    // 0 = none, 402 = subscription ended (API reads and writes), 403 = account/IP blocked (every endpoint, HTML).
+    public int BlockMode
+    {
+        get { lock (_gate) { return _blockMode; } }
+        set
+        {
+            if (value is not (0 or 402 or 403))
+            {
+                throw new ArgumentOutOfRangeException(nameof(value), value, "BlockMode is 0, 402 or 403.");
+            }
+
+            lock (_gate)
+            {
+                _blockMode = value;
+            }
+        }
+    }
+
+    public bool LoseNextRefreshAnswer
+    {
+        get { lock (_gate) { return _loseNextRefreshAnswer; } }
+        set { lock (_gate) { _loseNextRefreshAnswer = value; } }
+    }
+
+    public bool DenyConsent
+    {
+        get { lock (_gate) { return _denyConsent; } }
+        set { lock (_gate) { _denyConsent = value; } }
+    }
+
+    public bool AbortConnections
+    {
+        get { lock (_gate) { return _abortConnections; } }
+        set { lock (_gate) { _abortConnections = value; } }
+    }
+
+    public void EnqueueResponse(string pathPrefix, int status, string body, string contentType)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(pathPrefix);
+        lock (_gate)
+        {
+            _scripted.Add(new ScriptedResponse(pathPrefix, status, body, contentType));
+        }
+    }
+
+    internal ScriptedResponse? TryDequeueScripted(string path)
+    {
+        lock (_gate)
+        {
+            var index = _scripted.FindIndex(s => path.StartsWith(s.PathPrefix, StringComparison.Ordinal));
+            if (index < 0)
+            {
+                return null;
+            }
+
+            var scripted = _scripted[index];
+            _scripted.RemoveAt(index);
+            return scripted;
+        }
+    }
+
+    internal bool TryConsumeLoseNextRefreshAnswer()
+    {
+        lock (_gate)
+        {
+            var lose = _loseNextRefreshAnswer;
+            _loseNextRefreshAnswer = false;
+            return lose;
+        }
+    }
+
+    internal int? RollServerError()
+    {
+        lock (_gate)
+        {
+            if (_serverErrorRatio <= 0 || _random.NextDouble() >= _serverErrorRatio)
+            {
+                return null;
+            }
+
+            return _random.Next(3) switch { 0 => 500, 1 => 502, _ => 503 };
+        }
+    }
+
+    // Clears faults, the log, counters and created data; tokens and codes survive, ids keep counting up.
+    public void Reset()
+    {
+        lock (_gate)
+        {
+            _outage = false;
+            _delay = TimeSpan.Zero;
+            _serverErrorRatio = 0;
+            _random = new Random(_seed);
+            _blockMode = 0;
+            _loseNextRefreshAnswer = false;
+            _denyConsent = false;
+            _abortConnections = false;
+            _scripted.Clear();
+            _requests.Clear();
+            _acceptedTimestamps.Clear();
+            _leads.Clear();
+            _leadsById.Clear();
+            _contacts.Clear();
+            _unsorted.Clear();
+            _notes.Clear();
+            _tags.Clear();
+            _refreshGrants = 0;
+            _codeGrants = 0;
+            _rateLimited = 0;
+        }
+    }
+
+    public IReadOnlyList<UnsortedRecord> Unsorted
+    {
+        get { lock (_gate) { return [.. _unsorted]; } }
+    }
+
+    public IReadOnlyList<NoteRecord> Notes
+    {
+        get { lock (_gate) { return [.. _notes]; } }
+    }
+
+    public IReadOnlyList<LeadRecord> Leads
+    {
+        get { lock (_gate) { return [.. _leads.Select(l => l.Record)]; } }
+    }
+
+    internal bool LeadExists(long id)
+    {
+        lock (_gate)
+        {
+            return _leadsById.ContainsKey(id);
+        }
+    }
+
+    internal JsonObject? FindLeadView(long id)
+    {
+        lock (_gate)
+        {
+            return _leadsById.TryGetValue(id, out var lead) ? (JsonObject)lead.View.DeepClone() : null;
+        }
+    }
+
+    internal IReadOnlyList<JsonObject> FindContacts(string? query)
+    {
+        lock (_gate)
+        {
+            return [.. _contacts.Where(c => c.Matches(query)).Select(c => (JsonObject)c.View.DeepClone())];
+        }
+    }
+
+    // All or nothing: the caller validated every item; ids are handed out in request order.
+    internal IReadOnlyList<UnsortedRecord> CreateUnsorted(IReadOnlyList<UnsortedPlan> plans)
+    {
+        var now = _time.GetUtcNow().ToUnixTimeSeconds();
+        lock (_gate)
+        {
+            var created = new List<UnsortedRecord>(plans.Count);
+            foreach (var plan in plans)
+            {
+                long? contactId = null;
+                if (plan.Contact is { } contact)
+                {
+                    contactId = _nextContactId++;
+                    _contacts.Add(new StoredContact(contact.ToView(contactId.Value, _options.AccountId, now), contact.SearchText));
+                }
+
+                var leadId = _nextLeadId++;
+                var tags = new JsonArray();
+                foreach (var tag in plan.Lead.Tags)
+                {
+                    tags.Add(ResolveTagLocked(tag));
+                }
+
+                var view = plan.Lead.ToView(leadId, _options.AccountId, plan.PipelineId, plan.StatusId, plan.CreatedAt ?? now, now, tags, contactId);
+                var record = new LeadRecord(leadId, plan.Lead.Name, plan.Lead.Price, plan.PipelineId, plan.Lead.Received);
+                var stored = new StoredLead(record, view);
+                _leads.Add(stored);
+                _leadsById[leadId] = stored;
+
+                var uid = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(30));
+                var unsorted = new UnsortedRecord(uid, plan.SourceUid, plan.RequestId, leadId, contactId, plan.Item);
+                _unsorted.Add(unsorted);
+                created.Add(unsorted);
+            }
+
+            return created;
+        }
+    }
+
+    internal IReadOnlyList<NoteRecord> CreateNotes(IReadOnlyList<NotePlan> plans)
+    {
+        lock (_gate)
+        {
+            var created = plans.Select(p => new NoteRecord(_nextNoteId++, p.EntityId, p.NoteType, p.Text, p.RequestId)).ToList();
+            _notes.AddRange(created);
+            return created;
+        }
+    }
+
+    private JsonObject ResolveTagLocked(TagPlan tag)
+    {
+        if (tag.Name is { } name)
+        {
+            if (!_tags.TryGetValue(name, out var id))
+            {
+                id = _nextTagId++;
+                _tags[name] = id;
+            }
+
+            return new JsonObject { ["id"] = id, ["name"] = name, ["color"] = null };
+        }
+
+        var known = _tags.FirstOrDefault(t => t.Value == tag.Id);
+        return new JsonObject { ["id"] = tag.Id, ["name"] = known.Key ?? "tag " + tag.Id?.ToString(System.Globalization.CultureInfo.InvariantCulture), ["color"] = null };
+    }
+
+    private sealed class CodeEntry(DateTimeOffset expiresAt)
+    {
+        public DateTimeOffset ExpiresAt { get; } = expiresAt;
+
+        public bool Used { get; set; }
+    }
+
+    private sealed record StoredLead(LeadRecord Record, JsonObject View);
+
+    private sealed class StoredContact(JsonObject view, string searchText)
+    {
+        private readonly string _digits = new([.. searchText.Where(char.IsAsciiDigit)]);
+
+        public JsonObject View { get; } = view;
+
+        // Full-text-ish like amoCRM's query=: a substring of a name or a field value, and phone digits ignoring formatting.
+        public bool Matches(string? query)
+        {
+            if (string.IsNullOrWhiteSpace(query))
+            {
+                return true;
+            }
+
+            if (searchText.Contains(query.Trim(), StringComparison.OrdinalIgnoreCase))
+            {
+                return true;
+            }
+
+            var digits = new string([.. query.Where(char.IsAsciiDigit)]);
+            return digits.Length >= 5 && _digits.Contains(digits, StringComparison.Ordinal);
+        }
+    }
+}
+
+internal enum CodeOutcome
+{
+    Issued,
+    Unknown,
+    Revoked,
+    Expired,
+}
+
+internal sealed record ScriptedResponse(string PathPrefix, int Status, string Body, string ContentType);
+
+internal sealed record NotePlan(long EntityId, string NoteType, string? Text, string? RequestId);

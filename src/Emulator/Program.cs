@@ -1,2 +1,0 @@
-var app = WebApplication.CreateBuilder(args).Build();
-app.Run();

@@ -1,0 +1,175 @@
+using System.Net;
+using System.Text.Json.Nodes;
+
+namespace Emulator.Tests;
+
+public sealed class FaultTests
+{
+    [Fact]
+    public async Task More_than_seven_requests_in_a_second_get_html_429_without_retry_after()
+    {
+        await using var amo = await Amo.StartAsync(o => o.RateLimitPerSecond = 7);
+        using var http = Amo.Client(amo, amo.State.IssueTokens().AccessToken);
+
+        var responses = await Task.WhenAll(Enumerable.Range(0, 12).Select(_ => http.GetAsync("/api/v4/account")));
+
+        var limited = responses.Where(r => r.StatusCode == HttpStatusCode.TooManyRequests).ToList();
+        Assert.NotEmpty(limited);
+        Assert.True(responses.Count(r => r.StatusCode == HttpStatusCode.OK) <= 7);
+        Assert.All(limited, r =>
+        {
+            Assert.Equal("text/html", r.Content.Headers.ContentType?.MediaType);
+            Assert.Null(r.Headers.RetryAfter);
+        });
+        Assert.Contains("<title>429 Too Many Requests</title>", await limited[0].Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        Assert.Equal(limited.Count, amo.State.RateLimitedResponses);
+        Assert.True(amo.State.MaxRequestsInAnySecond() > 7);
+        foreach (var response in responses)
+        {
+            response.Dispose();
+        }
+    }
+
+    [Fact]
+    public async Task Block_mode_403_answers_html_even_on_the_token_endpoint()
+    {
+        await using var amo = await Amo.StartAsync();
+        var pair = amo.State.IssueTokens();
+        using var http = Amo.Client(amo, pair.AccessToken);
+        amo.State.BlockMode = 403;
+
+        using var api = await http.GetAsync("/api/v4/account");
+        using var token = await Amo.RefreshAsync(http, amo.Options, pair.RefreshToken);
+
+        Assert.Equal(HttpStatusCode.Forbidden, api.StatusCode);
+        Assert.Equal(HttpStatusCode.Forbidden, token.StatusCode);
+        Assert.Equal("text/html", token.Content.Headers.ContentType?.MediaType);
+        Assert.Contains("403 Forbidden", await token.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        Assert.True(amo.State.IsAccessTokenValid(pair.AccessToken));
+    }
+
+    [Fact]
+    public async Task Block_mode_402_blocks_reads_and_writes_with_a_problem()
+    {
+        await using var amo = await Amo.StartAsync();
+        using var http = Amo.Client(amo, amo.State.IssueTokens().AccessToken);
+        amo.State.BlockMode = 402;
+
+        using var read = await http.GetAsync("/api/v4/leads/pipelines");
+        using var write = await http.PostAsync("/api/v4/leads/unsorted/forms", Amo.Json(new JsonArray(Amo.UnsortedItem("p"))));
+
+        Assert.Equal(HttpStatusCode.PaymentRequired, read.StatusCode);
+        Assert.Equal(HttpStatusCode.PaymentRequired, write.StatusCode);
+        Assert.Equal("application/problem+json", write.Content.Headers.ContentType?.MediaType);
+        Assert.Empty(amo.State.Unsorted);
+    }
+
+    [Fact]
+    public async Task Outage_answers_503_html_on_every_endpoint()
+    {
+        await using var amo = await Amo.StartAsync();
+        var pair = amo.State.IssueTokens();
+        using var http = Amo.Client(amo, pair.AccessToken);
+        amo.State.Outage = true;
+
+        using var api = await http.GetAsync("/api/v4/account");
+        using var token = await Amo.RefreshAsync(http, amo.Options, pair.RefreshToken);
+        using var consent = await http.GetAsync($"/oauth?client_id={amo.Options.ClientId}");
+
+        Assert.All(new[] { api, token, consent }, r =>
+        {
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, r.StatusCode);
+            Assert.Equal("text/html", r.Content.Headers.ContentType?.MediaType);
+        });
+        Assert.True(amo.State.IsRefreshTokenValid(pair.RefreshToken), "a request that never reached amoCRM spends nothing");
+    }
+
+    [Fact]
+    public async Task Scripted_answer_is_served_once_and_logged()
+    {
+        await using var amo = await Amo.StartAsync();
+        using var http = Amo.Client(amo, amo.State.IssueTokens().AccessToken);
+        amo.State.EnqueueResponse("/api/v4/leads/unsorted", 504, "<html>504</html>", "text/html");
+
+        using var scripted = await http.PostAsync("/api/v4/leads/unsorted/forms", Amo.Json(new JsonArray(Amo.UnsortedItem("s"))));
+        using var normal = await http.PostAsync("/api/v4/leads/unsorted/forms", Amo.Json(new JsonArray(Amo.UnsortedItem("s"))));
+
+        Assert.Equal(HttpStatusCode.GatewayTimeout, scripted.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, normal.StatusCode);
+        Assert.Single(amo.State.Unsorted);
+        var logged = amo.State.Requests;
+        Assert.Equal(new[] { 504, 200 }, logged.Select(r => r.Status));
+        Assert.Contains("\"request_id\":\"s\"", logged[0].Body, StringComparison.Ordinal);
+        Assert.NotNull(logged[0].Bearer);
+    }
+
+    [Fact]
+    public async Task Server_error_ratio_one_fails_every_api_call_but_not_the_token_endpoint()
+    {
+        await using var amo = await Amo.StartAsync();
+        var pair = amo.State.IssueTokens();
+        using var http = Amo.Client(amo, pair.AccessToken);
+        amo.State.ServerErrorRatio = 1;
+
+        var statuses = new List<int>();
+        for (var i = 0; i < 6; i++)
+        {
+            using var response = await http.GetAsync("/api/v4/account");
+            statuses.Add((int)response.StatusCode);
+        }
+
+        using var token = await Amo.RefreshAsync(http, amo.Options, pair.RefreshToken);
+
+        Assert.All(statuses, s => Assert.Contains(s, new[] { 500, 502, 503 }));
+        Assert.Equal(HttpStatusCode.OK, token.StatusCode);
+    }
+
+    [Fact]
+    public async Task Delay_holds_api_answers_back_in_real_time()
+    {
+        await using var amo = await Amo.StartAsync();
+        using var http = Amo.Client(amo, amo.State.IssueTokens().AccessToken);
+        amo.State.Delay = TimeSpan.FromMilliseconds(300);
+
+        var started = TimeProvider.System.GetTimestamp();
+        using var response = await http.GetAsync("/api/v4/leads/pipelines");
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.True(TimeProvider.System.GetElapsedTime(started) >= TimeSpan.FromMilliseconds(290));
+    }
+
+    [Fact]
+    public async Task Aborted_connections_give_no_answer_and_create_nothing()
+    {
+        await using var amo = await Amo.StartAsync();
+        using var http = Amo.Client(amo, amo.State.IssueTokens().AccessToken);
+        amo.State.AbortConnections = true;
+
+        await Assert.ThrowsAsync<HttpRequestException>(
+            () => http.PostAsync("/api/v4/leads/unsorted/forms", Amo.Json(new JsonArray(Amo.UnsortedItem("a")))));
+
+        Assert.Empty(amo.State.Unsorted);
+        Assert.Equal(0, Assert.Single(amo.State.Requests).Status);
+    }
+
+    [Fact]
+    public async Task Control_api_issues_tokens_sets_faults_and_resets()
+    {
+        await using var amo = await Amo.StartAsync();
+        using var http = Amo.Client(amo);
+
+        using var issued = await http.PostAsync("/_emulator/tokens", null);
+        var tokens = await Amo.ReadObjectAsync(issued);
+        using var faults = await http.PostAsync("/_emulator/faults", Amo.Json(new JsonObject { ["block_mode"] = 402, ["delay_ms"] = 5 }));
+        var current = await Amo.ReadObjectAsync(faults);
+        using var reset = await http.PostAsync("/_emulator/reset", null);
+
+        Assert.True(amo.State.IsAccessTokenValid((string)tokens["access_token"]!));
+        Assert.True((long)tokens["expires_at"]! > 0);
+        Assert.Equal(402, (int)current["block_mode"]!);
+        Assert.False((bool)current["outage"]!);
+        Assert.Equal(0, amo.State.BlockMode);
+        Assert.Equal(TimeSpan.Zero, amo.State.Delay);
+        Assert.Empty(amo.State.Requests);
+    }
+}
