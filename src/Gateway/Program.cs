@@ -7,7 +7,8 @@ using Gateway.Leads;
 using Gateway.OAuth;
 
 var command = GatewayCli.IsCommand(args) ? args : null;
-var builder = WebApplication.CreateBuilder(command is null ? args : []);
+// appsettings.json ships beside the binary; .env, DATA_DIR and the tokens file are relative to where it was started.
+var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = command is null ? args : [], ContentRootPath = AppContext.BaseDirectory });
 builder.Configuration.AddDotEnv(Environment.GetEnvironmentVariable("ENV_FILE") ?? Path.Combine(Directory.GetCurrentDirectory(), ".env"));
 if (string.IsNullOrEmpty(builder.Configuration["urls"]) && string.IsNullOrEmpty(builder.Configuration["http_ports"]))
 {
