@@ -35,7 +35,8 @@ try
     await app.RunAsync();
     return 0;
 }
-catch (Exception ex) when (StartupFailure.Describe(ex) is { } problem)
+// Only as its own process: a test host wants the exception itself, not an exit code.
+catch (Exception ex) when (StartupFailure.Describe(ex) is { } problem && System.Reflection.Assembly.GetEntryAssembly() == typeof(Program).Assembly)
 {
     // One clear line naming the setting, no stack trace, no secret.
     await Console.Error.WriteLineAsync($"Configuration error: {problem}");
