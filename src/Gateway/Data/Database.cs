@@ -10,6 +10,12 @@ internal sealed class Database
 {
     private readonly string connectionString;
 
+    static Database()
+    {
+        // Columns are snake_case, properties PascalCase: one mapping rule for every store.
+        Dapper.DefaultTypeMap.MatchNamesWithUnderscores = true;
+    }
+
     public Database(IOptions<GatewayOptions> options)
     {
         var dataDir = options.Value.DataDirFullPath;

@@ -38,6 +38,48 @@ internal sealed class Schema(Database database)
             expires_at INTEGER NOT NULL
         );
         """,
+        """
+        CREATE TABLE leads (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            account TEXT NOT NULL,
+            source_uid TEXT NOT NULL UNIQUE,
+            status TEXT NOT NULL,
+            payload TEXT NOT NULL,
+            caller_ip TEXT NULL,
+            idempotency_scope TEXT NULL,
+            idempotency_key TEXT NULL,
+            request_hash TEXT NULL,
+            attempts INTEGER NOT NULL DEFAULT 0,
+            next_attempt_at INTEGER NOT NULL,
+            lease_until INTEGER NULL,
+            solo INTEGER NOT NULL DEFAULT 0,
+            last_error TEXT NULL,
+            amo_uid TEXT NULL,
+            amo_lead_id INTEGER NULL,
+            amo_contact_id INTEGER NULL,
+            amo_answer TEXT NULL,
+            note_text TEXT NULL,
+            note_status TEXT NULL,
+            note_id INTEGER NULL,
+            note_attempts INTEGER NOT NULL DEFAULT 0,
+            note_next_attempt_at INTEGER NULL,
+            note_lease_until INTEGER NULL,
+            note_error TEXT NULL,
+            created_at INTEGER NOT NULL,
+            updated_at INTEGER NOT NULL,
+            delivered_at INTEGER NULL
+        );
+        CREATE UNIQUE INDEX leads_idempotency ON leads (account, idempotency_scope, idempotency_key) WHERE idempotency_key IS NOT NULL;
+        CREATE INDEX leads_due ON leads (account, status, next_attempt_at);
+        CREATE INDEX leads_notes_due ON leads (account, note_status, note_next_attempt_at);
+        CREATE TABLE account_delivery (
+            account TEXT PRIMARY KEY,
+            paused_until INTEGER NULL,
+            pause_reason TEXT NULL,
+            consecutive_failures INTEGER NOT NULL DEFAULT 0,
+            batch_size INTEGER NULL
+        );
+        """,
     ];
 
     public async Task MigrateAsync(CancellationToken cancellationToken)

@@ -1,6 +1,7 @@
 using Gateway.Amo;
 using Gateway.Configuration;
 using Gateway.Hosting;
+using Gateway.Outbox;
 using Microsoft.Extensions.Options;
 
 namespace Gateway.Diagnostics;
@@ -12,6 +13,8 @@ internal static class DiagnosticsApi
         var group = routes.MapGroup("/api/v1/diagnostics").RequireAuthorization().WithTags("Diagnostics");
         group.MapGet("/token-status", TokenStatusAsync);
         group.MapGet("/config", Config);
+        group.MapGet("/queue", async (TokenDiagnostics diagnostics, IOptions<AmoOptions> options, CancellationToken ct) =>
+            Envelope.Ok(await diagnostics.QueueAsync(options.Value.AccountKey, ct)));
         return group;
     }
 
@@ -20,7 +23,11 @@ internal static class DiagnosticsApi
         var accounts = await diagnostics.DescribeAllAsync(cancellationToken);
         var configured = accounts.FirstOrDefault(a => (string?)a["account"] == options.Value.AccountKey)
             ?? diagnostics.Describe(options.Value.AccountKey, null);
-        var data = new Dictionary<string, object?>(configured) { ["accounts"] = accounts };
+        var data = new Dictionary<string, object?>(configured)
+        {
+            ["queue"] = await diagnostics.QueueAsync(options.Value.AccountKey, cancellationToken),
+            ["accounts"] = accounts,
+        };
         return Envelope.Ok(data);
     }
 
@@ -52,8 +59,27 @@ internal static class DiagnosticsApi
     private static string Shorten(string value) => value.Length <= 8 ? new string('*', value.Length) : value[..8] + "…";
 }
 
-internal sealed class TokenDiagnostics(TokenStore store, TokenKeepAlive keepAlive, IOptions<AmoOptions> options, TimeProvider time)
+internal sealed class TokenDiagnostics(TokenStore store, TokenKeepAlive keepAlive, LeadStore leads, IOptions<AmoOptions> options, TimeProvider time)
 {
+    public async Task<Dictionary<string, object?>> QueueAsync(string account, CancellationToken cancellationToken)
+    {
+        var stats = await leads.StatsAsync(account, cancellationToken);
+        var delivery = await leads.GetAccountAsync(account, cancellationToken);
+        var now = time.GetUtcNow();
+        return new Dictionary<string, object?>
+        {
+            ["depth"] = stats.Queued + stats.Delivering,
+            ["queued"] = stats.Queued,
+            ["delivering"] = stats.Delivering,
+            ["failed"] = stats.Failed,
+            ["notes_pending"] = stats.NotesPending,
+            ["oldest_queued_age_seconds"] = stats.OldestQueuedAt is { } oldest ? Math.Max(0, (long)(now - DateTimeOffset.FromUnixTimeMilliseconds(oldest)).TotalSeconds) : null,
+            ["paused_until"] = delivery.PausedUntil is { } until && until > now.ToUnixTimeMilliseconds() ? until / 1000 : null,
+            ["pause_reason"] = delivery.PausedUntil is { } pausedUntil && pausedUntil > now.ToUnixTimeMilliseconds() ? delivery.PauseReason : null,
+            ["batch_size"] = delivery.BatchSize,
+        };
+    }
+
     public async Task<List<Dictionary<string, object?>>> DescribeAllAsync(CancellationToken cancellationToken) =>
         (await store.ListAsync(cancellationToken)).Select(t => Describe(t.Account, t)).ToList();
 

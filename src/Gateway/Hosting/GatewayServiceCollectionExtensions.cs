@@ -6,6 +6,7 @@ using Gateway.Diagnostics;
 using Gateway.Info;
 using Gateway.Leads;
 using Gateway.OAuth;
+using Gateway.Outbox;
 using Microsoft.AspNetCore.DataProtection;
 using Microsoft.AspNetCore.DataProtection.KeyManagement;
 using Microsoft.AspNetCore.DataProtection.Repositories;
@@ -50,7 +51,7 @@ internal static class GatewayServiceCollectionExtensions
         services.AddAmo();
         services.AddSingleton<OAuthStateStore>();
         services.AddSingleton<AmoInfoCache>();
-        services.AddSingleton<LeadSender>();
+        services.AddOutbox();
         services.AddSingleton<TokenDiagnostics>();
         return services;
     }

@@ -14,7 +14,7 @@ internal static class HealthApi
         routes.MapGet("/health/ready", ReadyAsync).AllowAnonymous();
     }
 
-    private static async Task<IResult> ReadyAsync(Database database, TokenStore tokens, IOptions<AmoOptions> options, TimeProvider time, CancellationToken cancellationToken)
+    private static async Task<IResult> ReadyAsync(Database database, TokenStore tokens, Diagnostics.TokenDiagnostics diagnostics, IOptions<AmoOptions> options, TimeProvider time, CancellationToken cancellationToken)
     {
         var checks = new Dictionary<string, object?>();
         var ready = true;
@@ -36,6 +36,7 @@ internal static class HealthApi
             var state = TokenStatus.StateOf(token, time.GetUtcNow(), options.Value.RefreshMargin);
             checks["token"] = state;
             ready = state is "valid" or "expiring" || (state == "expired" && token?.RefreshToken is not null);
+            checks["queue"] = await diagnostics.QueueAsync(options.Value.AccountKey, cancellationToken);
         }
 
         var data = new { status = ready ? "ready" : "not_ready", checks };

@@ -1,20 +1,35 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using Gateway.Amo;
 using Gateway.Hosting;
+using Gateway.Outbox;
+using Microsoft.Extensions.Options;
 
 namespace Gateway.Leads;
 
 internal static class LeadsApi
 {
+    public const string IdempotencyHeader = "Idempotency-Key";
+
     public static RouteGroupBuilder MapLeads(this IEndpointRouteBuilder routes)
     {
         var group = routes.MapGroup("/api/v1/leads").RequireAuthorization().WithTags("Leads");
         group.MapPost("/unsorted", SubmitUnsortedAsync);
+        group.MapGet("/{id:long}", GetAsync);
+        group.MapGet("/", ListAsync);
+        group.MapPost("/{id:long}/retry", RetryAsync);
+        group.MapPost("/retry-failed", RetryAllFailedAsync);
         return group;
     }
 
-    private static async Task<IResult> SubmitUnsortedAsync(HttpContext context, LeadSender sender)
+    private static async Task<IResult> SubmitUnsortedAsync(HttpContext context, LeadIntake intake, IOptions<AmoOptions> options)
     {
+        var key = context.Request.Headers[IdempotencyHeader].ToString();
+        if (context.Request.Headers.ContainsKey(IdempotencyHeader) && key.Length is 0 or > 200)
+        {
+            return Envelope.ValidationFailed(new Dictionary<string, string> { [IdempotencyHeader] = "Idempotency-Key must be 1 to 200 characters" });
+        }
+
         var body = await JsonBody.ReadAsync(context);
         if (body.Error is not null)
         {
@@ -22,14 +37,86 @@ internal static class LeadsApi
         }
 
         var errors = new Dictionary<string, string>(StringComparer.Ordinal);
-        var request = UnsortedLeadRequest.Parse(body.Root, errors);
-        if (request is null)
+        if (UnsortedLeadRequest.Parse(body.Root, errors) is null)
         {
             return Envelope.ValidationFailed(errors);
         }
 
-        return await sender.SubmitAsync(request, context.Connection.RemoteIpAddress?.ToString());
+        return await intake.SubmitAsync(
+            options.Value.AccountKey,
+            body.Root!.ToJsonString(),
+            context.Connection.RemoteIpAddress?.ToString(),
+            context.User.Identity?.Name,
+            key.Length > 0 ? key : null,
+            context.RequestAborted);
     }
+
+    private static async Task<IResult> GetAsync(long id, LeadStore store, IOptions<AmoOptions> options, CancellationToken cancellationToken) =>
+        await store.GetAsync(options.Value.AccountKey, id, cancellationToken) is { } row
+            ? Envelope.Ok(Describe(row))
+            : Envelope.Fail(StatusCodes.Status404NotFound, $"Lead {id} not found");
+
+    private static async Task<IResult> ListAsync(HttpContext context, LeadStore store, IOptions<AmoOptions> options, CancellationToken cancellationToken)
+    {
+        var query = context.Request.Query;
+        string? status = query["status"];
+        if (status is not (null or LeadStatus.Queued or LeadStatus.Delivering or LeadStatus.Delivered or LeadStatus.Failed))
+        {
+            return Envelope.ValidationFailed(new Dictionary<string, string> { ["status"] = "status must be queued, delivering, delivered or failed" });
+        }
+
+        var limit = int.TryParse(query["limit"], System.Globalization.CultureInfo.InvariantCulture, out var l) ? Math.Clamp(l, 1, 250) : 50;
+        var after = long.TryParse(query["after"], System.Globalization.CultureInfo.InvariantCulture, out var a) ? a : 0;
+        var rows = await store.ListAsync(options.Value.AccountKey, status, after, limit, cancellationToken);
+        return Envelope.Ok(new
+        {
+            leads = rows.Select(Describe),
+            next_after = rows.Count == limit ? rows[^1].Id : (long?)null,
+        });
+    }
+
+    private static async Task<IResult> RetryAsync(long id, LeadStore store, OutboxSignal signal, IOptions<AmoOptions> options, CancellationToken cancellationToken)
+    {
+        var account = options.Value.AccountKey;
+        if (await store.GetAsync(account, id, cancellationToken) is not { } row)
+        {
+            return Envelope.Fail(StatusCodes.Status404NotFound, $"Lead {id} not found");
+        }
+
+        if (await store.RetryFailedAsync(account, id, cancellationToken) == 0)
+        {
+            return Envelope.Fail(StatusCodes.Status409Conflict, $"Lead {id} is {row.Status}; only failed leads can be retried");
+        }
+
+        signal.Ring();
+        return Envelope.Ok(new { id, status = LeadStatus.Queued }, "Lead queued for another delivery");
+    }
+
+    private static async Task<IResult> RetryAllFailedAsync(LeadStore store, OutboxSignal signal, IOptions<AmoOptions> options, CancellationToken cancellationToken)
+    {
+        var count = await store.RetryFailedAsync(options.Value.AccountKey, null, cancellationToken);
+        signal.Ring();
+        return Envelope.Ok(new { requeued = count }, $"{count} failed leads queued for another delivery");
+    }
+
+    private static JsonObject Describe(LeadRow row) => new()
+    {
+        ["id"] = row.Id,
+        ["status"] = row.Status,
+        ["attempts"] = row.Attempts,
+        ["last_error"] = row.LastError is null ? null : JsonNode.Parse(row.LastError),
+        ["source_uid"] = row.SourceUid,
+        ["uid"] = row.AmoUid,
+        ["lead_id"] = row.AmoLeadId,
+        ["contact_id"] = row.AmoContactId,
+        ["note_status"] = row.NoteStatus,
+        ["note_id"] = row.NoteId,
+        ["note_error"] = row.NoteError,
+        ["created_at"] = row.CreatedAt / 1000,
+        ["updated_at"] = row.UpdatedAt / 1000,
+        ["delivered_at"] = row.DeliveredAt / 1000,
+        ["next_attempt_at"] = row.Status == LeadStatus.Queued ? row.NextAttemptAt / 1000 : null,
+    };
 }
 
 // Reads a JSON body by hand: whatever the content type, bad JSON is a 400 envelope, too much is a 413.

@@ -1,6 +1,7 @@
 using System.Net;
 using Gateway.Amo;
 using Gateway.Hosting;
+using Gateway.Outbox;
 using Microsoft.Extensions.Options;
 
 namespace Gateway.OAuth;
@@ -34,6 +35,8 @@ internal static class OAuthApi
         OAuthStateStore states,
         AmoOAuthClient oauth,
         TokenStore store,
+        AccountDeliveryState delivery,
+        OutboxSignal outbox,
         IOptions<AmoOptions> options,
         CancellationToken cancellationToken)
     {
@@ -81,6 +84,10 @@ internal static class OAuthApi
         }
 
         var saved = await store.SaveAsync(account, result.Pair! with { BaseDomain = baseDomain }, false, "authorized", false, null, CancellationToken.None);
+
+        // Leads queued while access was missing go out now, not at the next poll.
+        await delivery.ResumeAsync(account, CancellationToken.None);
+        outbox.Ring();
         return Answer(context, StatusCodes.Status200OK, "Authorization successful", new
         {
             account,

@@ -246,7 +246,7 @@ public sealed class LeadMappingTests
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         var unsorted = Assert.Single(amo.State.Unsorted);
-        var note = Assert.Single(amo.State.Notes);
+        var note = await Eventually.SingleAsync(() => amo.State.Notes, "the note");
         Assert.Equal(unsorted.LeadId, note.EntityId);
         Assert.Equal("common", note.NoteType);
         Assert.StartsWith("Mijoz mahsulot haqida so'radi", note.Text, StringComparison.Ordinal);
@@ -269,7 +269,7 @@ public sealed class LeadMappingTests
             """);
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-        var note = Assert.Single(amo.State.Notes);
+        var note = await Eventually.SingleAsync(() => amo.State.Notes, "the note");
         Assert.Equal(Assert.Single(amo.State.Unsorted).LeadId, note.EntityId);
         Assert.Equal("common", note.NoteType);
         Assert.Equal("Mijoz mahsulot haqida so'radi", note.Text);

@@ -1,0 +1,83 @@
+using Gateway.Amo;
+using Microsoft.Extensions.Options;
+
+namespace Gateway.Outbox;
+
+internal sealed record FailureVerdict(bool CountsAgainstItems);
+
+// Per-account delivery health: pauses after amoCRM says stop (402/403/429/5xx), batch size halves on 504.
+internal sealed partial class AccountDeliveryState(LeadStore store, IOptions<OutboxOptions> options, TimeProvider time, ILogger<AccountDeliveryState> logger)
+{
+    private static readonly TimeSpan AuthorizationPause = TimeSpan.FromSeconds(30);
+    private static readonly TimeSpan BlockedPause = TimeSpan.FromMinutes(1);
+    private static readonly TimeSpan MaxBlockedPause = TimeSpan.FromHours(1);
+
+    public async Task<bool> IsPausedAsync(string account, CancellationToken cancellationToken)
+    {
+        var state = await store.GetAccountAsync(account, cancellationToken);
+        return state.PausedUntil is { } until && until > time.GetUtcNow().ToUnixTimeMilliseconds();
+    }
+
+    public async Task<int> BatchSizeAsync(string account, CancellationToken cancellationToken)
+    {
+        var state = await store.GetAccountAsync(account, cancellationToken);
+        return (int)Math.Clamp(state.BatchSize ?? options.Value.BatchSize, 1, options.Value.BatchSize);
+    }
+
+    public async Task RecordSuccessAsync(string account, CancellationToken cancellationToken)
+    {
+        var state = await store.GetAccountAsync(account, cancellationToken);
+        if (state.ConsecutiveFailures == 0 && state.PausedUntil is null && (state.BatchSize is null || state.BatchSize >= options.Value.BatchSize))
+        {
+            return;
+        }
+
+        // After a 504 the batch grows back step by step, not at once.
+        var batch = state.BatchSize is { } size ? Math.Min(options.Value.BatchSize, size * 2) : (long?)null;
+        await store.SaveAccountAsync(new AccountDelivery { Account = account, BatchSize = batch >= options.Value.BatchSize ? null : batch }, cancellationToken);
+    }
+
+    public async Task ResumeAsync(string account, CancellationToken cancellationToken)
+    {
+        var state = await store.GetAccountAsync(account, cancellationToken);
+        await store.SaveAccountAsync(state with { PausedUntil = null, PauseReason = null, ConsecutiveFailures = 0 }, cancellationToken);
+    }
+
+    public async Task<FailureVerdict> RecordFailureAsync(string account, AmoResult result, CancellationToken cancellationToken)
+    {
+        var state = await store.GetAccountAsync(account, cancellationToken);
+        var failures = state.ConsecutiveFailures + 1;
+        var now = time.GetUtcNow();
+        var (pause, reason, counts) = result.Failure switch
+        {
+            AmoFailure.NotAuthorized or AmoFailure.Unauthorized =>
+                (AuthorizationPause, "amoCRM authorization required: open /oauth/authorize", false),
+            AmoFailure.PaymentRequired =>
+                (Grow(BlockedPause, failures, MaxBlockedPause), "amoCRM answered 402: the account's subscription has ended", false),
+            AmoFailure.Forbidden =>
+                (Grow(BlockedPause, failures, MaxBlockedPause), "amoCRM answered 403: the account or this IP address is blocked", false),
+            _ => (Grow(TimeSpan.FromSeconds(1), failures, options.Value.MaxBackoff), $"amoCRM unavailable: {result.Description}", true),
+        };
+
+        var batch = state.BatchSize;
+        if (result.HttpStatus == StatusCodes.Status504GatewayTimeout)
+        {
+            // amoCRM's advice for 504: shrink the batch and try again.
+            batch = Math.Max(1, (batch ?? options.Value.BatchSize) / 2);
+        }
+
+        await store.SaveAccountAsync(new AccountDelivery { Account = account, PausedUntil = (now + pause).ToUnixTimeMilliseconds(), PauseReason = reason, ConsecutiveFailures = failures, BatchSize = batch }, cancellationToken);
+        if (state.PauseReason != reason)
+        {
+            LogPaused(account, reason, pause);
+        }
+
+        return new FailureVerdict(counts);
+    }
+
+    private static TimeSpan Grow(TimeSpan first, long failures, TimeSpan max) =>
+        TimeSpan.FromSeconds(Math.Min(max.TotalSeconds, first.TotalSeconds * Math.Pow(2, Math.Min(failures - 1, 20))));
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Delivery to amoCRM for {Account} paused for {Pause}: {Reason}")]
+    private partial void LogPaused(string account, string reason, TimeSpan pause);
+}

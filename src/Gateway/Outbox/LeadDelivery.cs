@@ -1,0 +1,278 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Gateway.Amo;
+using Gateway.Info;
+using Gateway.Leads;
+using Microsoft.Extensions.Options;
+
+namespace Gateway.Outbox;
+
+internal enum BatchVerdict
+{
+    Continue,       // the account can take the next batch at once
+    Stop,           // the account is paused, unauthorized or unwell: leave the rest for later
+}
+
+// Sends claimed batches to amoCRM and settles every item: delivered, back to the queue, or failed with amoCRM's words.
+internal sealed partial class LeadDelivery(
+    AmoClient amo,
+    AmoInfoCache info,
+    LeadStore store,
+    LeadOutcomes outcomes,
+    AccountDeliveryState accounts,
+    IOptions<OutboxOptions> options,
+    TimeProvider time,
+    ILogger<LeadDelivery> logger)
+{
+    public async Task<BatchVerdict> DeliverLeadsAsync(string account, IReadOnlyList<ClaimedLead> leads, CancellationToken cancellationToken)
+    {
+        var requests = new List<(ClaimedLead Lead, UnsortedLeadRequest Request)>();
+        var unreadable = new List<(long, string)>();
+        foreach (var lead in leads)
+        {
+            var errors = new Dictionary<string, string>();
+            if (UnsortedLeadRequest.Parse(JsonNode.Parse(lead.Payload), errors) is { } request)
+            {
+                requests.Add((lead, request));
+            }
+            else
+            {
+                unreadable.Add((lead.Id, ErrorJson(null, "stored payload no longer validates: " + string.Join("; ", errors.Values))));
+            }
+        }
+
+        if (unreadable.Count > 0)
+        {
+            await store.MarkFailedAsync(unreadable, CancellationToken.None);
+        }
+
+        if (requests.Count == 0)
+        {
+            return BatchVerdict.Continue;
+        }
+
+        IReadOnlyDictionary<string, long> tracking = new Dictionary<string, long>();
+        if (requests.Any(r => r.Request.Utm.Count > 0))
+        {
+            var fields = await info.LeadFieldsAsync(account, cancellationToken);
+            if (!fields.Ok)
+            {
+                return await SettleFailureAsync(account, requests.Select(r => (r.Lead.Id, r.Lead.Attempts, r.Lead.CreatedAt)).ToList(), fields, "leads");
+            }
+
+            tracking = LeadFields.TrackingFieldIds(fields.Body);
+        }
+
+        var mapped = requests.ToDictionary(
+            r => r.Lead.SourceUid,
+            r => (r.Lead, Mapped: AmoLeadMapper.Map(r.Request, r.Lead.SourceUid, tracking, DateTimeOffset.FromUnixTimeMilliseconds(r.Lead.CreatedAt), r.Lead.CallerIp)));
+        var body = new JsonArray(mapped.Values.Select(m => (JsonNode)m.Mapped.Item).ToArray());
+        var result = await amo.PostAsync(account, "api/v4/leads/unsorted/forms", body, CancellationToken.None);
+        if (!result.Ok)
+        {
+            return await SettleLeadFailureAsync(account, mapped.Values.Select(m => m.Lead).ToList(), result);
+        }
+
+        var delivered = new List<DeliveredLead>();
+        foreach (var answer in (result.Body?["_embedded"]?["unsorted"] as JsonArray ?? []).OfType<JsonObject>())
+        {
+            if (AmoJson.Text(answer["request_id"]) is { } requestId && mapped.Remove(requestId, out var match))
+            {
+                delivered.Add(new DeliveredLead(
+                    match.Lead.Id,
+                    AmoJson.Text(answer["uid"]) ?? "",
+                    AmoJson.Long(answer["_embedded"]?["leads"]?[0]?["id"]),
+                    AmoJson.Long(answer["_embedded"]?["contacts"]?[0]?["id"]),
+                    answer.ToJsonString(),
+                    match.Mapped.NoteText));
+            }
+        }
+
+        await store.MarkDeliveredAsync(delivered, CancellationToken.None);
+        await accounts.RecordSuccessAsync(account, CancellationToken.None);
+        foreach (var lead in delivered)
+        {
+            outcomes.Complete(lead.Id, new LeadOutcome(LeadOutcomeKind.Delivered));
+        }
+
+        if (mapped.Count > 0)
+        {
+            // amoCRM's answer did not name these: resend rather than guess.
+            LogUnmatched(account, mapped.Count);
+            await store.RequeueAsync(mapped.Values.Select(m => m.Lead.Id), time.GetUtcNow(), null, countAttempt: false, solo: false, CancellationToken.None);
+        }
+
+        return BatchVerdict.Continue;
+    }
+
+    public async Task<BatchVerdict> DeliverNotesAsync(string account, IReadOnlyList<ClaimedNote> notes, CancellationToken cancellationToken)
+    {
+        var body = new JsonArray(notes.Select(n => (JsonNode)new JsonObject
+        {
+            ["entity_id"] = n.AmoLeadId,
+            ["note_type"] = "common",
+            ["params"] = new JsonObject { ["text"] = n.NoteText },
+            ["request_id"] = n.Id.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        }).ToArray());
+        var result = await amo.PostAsync(account, "api/v4/leads/notes", body, CancellationToken.None);
+        var byRequest = notes.ToDictionary(n => n.Id.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        if (result.Ok)
+        {
+            var settled = new List<(long, string, long?, string?, DateTimeOffset?)>();
+            foreach (var answer in (result.Body?["_embedded"]?["notes"] as JsonArray ?? []).OfType<JsonObject>())
+            {
+                if (AmoJson.Text(answer["request_id"]) is { } requestId && byRequest.Remove(requestId, out var note))
+                {
+                    settled.Add((note.Id, "delivered", AmoJson.Long(answer["id"]), null, null));
+                }
+            }
+
+            settled.AddRange(byRequest.Values.Select(n => (n.Id, "pending", (long?)null, (string?)"amoCRM's answer did not name this note", (DateTimeOffset?)time.GetUtcNow())));
+            await store.MarkNotesAsync(settled, CancellationToken.None);
+            await accounts.RecordSuccessAsync(account, CancellationToken.None);
+            return BatchVerdict.Continue;
+        }
+
+        var rejected = RejectedRequestIds(result);
+        if (result.Failure == AmoFailure.BadRequest && (rejected.Count > 0 || notes.Count == 1))
+        {
+            var error = ErrorJson(result, result.Description);
+            await store.MarkNotesAsync(notes.Select(n => rejected.Count == 0 || rejected.Contains(n.Id.ToString(System.Globalization.CultureInfo.InvariantCulture))
+                ? (n.Id, "failed", (long?)null, (string?)error, (DateTimeOffset?)null)
+                : (n.Id, "pending", null, null, time.GetUtcNow())), CancellationToken.None);
+            return BatchVerdict.Continue;
+        }
+
+        var verdict = await accounts.RecordFailureAsync(account, result, CancellationToken.None);
+        var now = time.GetUtcNow();
+        await store.MarkNotesAsync(notes.Select(n => (n.Id, "pending", (long?)null, (string?)result.Description,
+            (DateTimeOffset?)(verdict.CountsAgainstItems ? now + Backoff(n.NoteAttempts) : now))), CancellationToken.None);
+        return BatchVerdict.Stop;
+    }
+
+    private async Task<BatchVerdict> SettleLeadFailureAsync(string account, List<ClaimedLead> leads, AmoResult result)
+    {
+        var rejected = RejectedRequestIds(result);
+        if (result.Failure == AmoFailure.BadRequest && rejected.Count > 0)
+        {
+            // amoCRM named the bad items: they fail with its words, the rest go again without them.
+            var failed = leads.Where(l => rejected.Contains(l.SourceUid)).ToList();
+            await store.MarkFailedAsync(failed.Select(l => (l.Id, ErrorJson(result, result.Description, ItemErrors(result, l.SourceUid)))), CancellationToken.None);
+            await store.RequeueAsync(leads.Except(failed).Select(l => l.Id), time.GetUtcNow(), null, countAttempt: false, solo: false, CancellationToken.None);
+            foreach (var lead in failed)
+            {
+                outcomes.Complete(lead.Id, new LeadOutcome(LeadOutcomeKind.Failed, result with { Body = ItemBody(result, lead.SourceUid) }));
+            }
+
+            return BatchVerdict.Continue;
+        }
+
+        if (result.Failure == AmoFailure.BadRequest)
+        {
+            if (leads.Count == 1)
+            {
+                await store.MarkFailedAsync([(leads[0].Id, ErrorJson(result, result.Description))], CancellationToken.None);
+                outcomes.Complete(leads[0].Id, new LeadOutcome(LeadOutcomeKind.Failed, result));
+            }
+            else
+            {
+                // A 400 that names no item: send each alone to find the culprit.
+                await store.RequeueAsync(leads.Select(l => l.Id), time.GetUtcNow(), null, countAttempt: false, solo: true, CancellationToken.None);
+            }
+
+            return BatchVerdict.Continue;
+        }
+
+        return await SettleFailureAsync(account, leads.Select(l => (l.Id, l.Attempts, l.CreatedAt)).ToList(), result, "leads");
+    }
+
+    // Failures of the account or of amoCRM, not of the items: back to the queue, with backoff where it is the items' turn that was spent.
+    private async Task<BatchVerdict> SettleFailureAsync(string account, List<(long Id, long Attempts, long CreatedAt)> leads, AmoResult result, string what)
+    {
+        var verdict = await accounts.RecordFailureAsync(account, result, CancellationToken.None);
+        var now = time.GetUtcNow();
+        var error = ErrorJson(result, result.Description);
+        var giveUp = new List<(long, string)>();
+        foreach (var lead in leads)
+        {
+            var tooOld = now - DateTimeOffset.FromUnixTimeMilliseconds(lead.CreatedAt) > options.Value.MaxAge;
+            if (verdict.CountsAgainstItems && (lead.Attempts >= options.Value.MaxAttempts || tooOld))
+            {
+                giveUp.Add((lead.Id, ErrorJson(result, $"gave up after {lead.Attempts} attempts: {result.Description}")));
+                continue;
+            }
+
+            var next = verdict.CountsAgainstItems ? now + Backoff(lead.Attempts) : now;
+            await store.RequeueAsync([lead.Id], next, error, verdict.CountsAgainstItems, solo: false, CancellationToken.None);
+        }
+
+        if (giveUp.Count > 0)
+        {
+            await store.MarkFailedAsync(giveUp, CancellationToken.None);
+            LogGaveUp(account, giveUp.Count, result.Description);
+        }
+
+        LogBatchDeferred(account, what, leads.Count, result.Failure, result.Description);
+        foreach (var lead in leads)
+        {
+            outcomes.Complete(lead.Id, new LeadOutcome(giveUp.Any(g => g.Item1 == lead.Id) ? LeadOutcomeKind.Failed : LeadOutcomeKind.Queued, result));
+        }
+
+        return BatchVerdict.Stop;
+    }
+
+    private TimeSpan Backoff(long attempts)
+    {
+        var seconds = Math.Min(options.Value.MaxBackoff.TotalSeconds, Math.Pow(2, Math.Min(attempts, 20)));
+        return TimeSpan.FromSeconds(seconds * (0.8 + Random.Shared.NextDouble() * 0.4));
+    }
+
+    private static HashSet<string> RejectedRequestIds(AmoResult result) =>
+        (result.Body?["validation-errors"] as JsonArray ?? [])
+            .OfType<JsonObject>()
+            .Select(e => AmoJson.Text(e["request_id"]))
+            .Where(id => id is not null)
+            .ToHashSet(StringComparer.Ordinal)!;
+
+    private static JsonNode? ItemErrors(AmoResult result, string requestId) =>
+        (result.Body?["validation-errors"] as JsonArray ?? [])
+            .OfType<JsonObject>()
+            .FirstOrDefault(e => AmoJson.Text(e["request_id"]) == requestId)?.DeepClone();
+
+    private static JsonObject? ItemBody(AmoResult result, string requestId)
+    {
+        if (result.Body is not JsonObject body)
+        {
+            return null;
+        }
+
+        var copy = body.DeepClone().AsObject();
+        copy["validation-errors"] = ItemErrors(result, requestId) is { } item ? new JsonArray(item) : new JsonArray();
+        return copy;
+    }
+
+    internal static string ErrorJson(AmoResult? result, string description, JsonNode? validation = null)
+    {
+        var error = new JsonObject
+        {
+            ["description"] = description,
+            ["code"] = result?.Failure.ToString(),
+            ["http_code"] = result?.HttpStatus,
+        };
+        if (validation is not null)
+        {
+            error["validation_errors"] = new JsonArray(validation);
+        }
+
+        return error.ToJsonString(Hosting.Envelope.Json);
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Delivery of {Count} {What} for {Account} deferred: {Failure} {Description}")]
+    private partial void LogBatchDeferred(string account, string what, int count, AmoFailure failure, string description);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Gave up on {Count} leads of {Account} after their last error: {Description}; they are kept as failed and can be retried")]
+    private partial void LogGaveUp(string account, int count, string description);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "amoCRM's answer for {Account} did not name {Count} of the items sent; they will be sent again")]
+    private partial void LogUnmatched(string account, int count);
+}

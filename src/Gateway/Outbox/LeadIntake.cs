@@ -1,0 +1,84 @@
+using System.Security.Cryptography;
+using System.Text.Json.Nodes;
+using Gateway.Amo;
+using Gateway.Hosting;
+using Microsoft.Extensions.Options;
+
+namespace Gateway.Outbox;
+
+// Stored first, then delivered: the row is committed before amoCRM hears of the lead.
+internal sealed class LeadIntake(IntakeWriter writer, LeadStore store, LeadOutcomes outcomes, IOptions<OutboxOptions> options, TimeProvider time)
+{
+    public const string Created = "Unsorted lead created successfully";
+    public const string Queued = "Lead accepted and queued for delivery";
+
+    public async Task<IResult> SubmitAsync(string account, string payload, string? callerIp, string? idempotencyScope, string? idempotencyKey, CancellationToken requestAborted)
+    {
+        var hash = idempotencyKey is null ? null : Convert.ToHexStringLower(SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(payload)));
+        var inserted = await writer.WriteAsync(new NewLead(account, Guid.NewGuid().ToString("N"), payload, callerIp, idempotencyScope, idempotencyKey, hash));
+        if (inserted.Existing)
+        {
+            if (inserted.RequestHash != hash)
+            {
+                return Envelope.Fail(StatusCodes.Status422UnprocessableEntity, "Idempotency key conflict",
+                    new Dictionary<string, string> { ["Idempotency-Key"] = "This key was already used with a different request body" });
+            }
+
+            return await AnswerAsync(account, inserted.Id, requestAborted);
+        }
+
+        var outcome = outcomes.Register(account, inserted.Id);
+        try
+        {
+            await outcome.WaitAsync(options.Value.IntakeWait, time, requestAborted);
+        }
+        catch (Exception ex) when (ex is TimeoutException or OperationCanceledException)
+        {
+            outcomes.Forget(inserted.Id);
+        }
+
+        return await AnswerAsync(account, inserted.Id, CancellationToken.None);
+    }
+
+    // The same answer for the first request and for any repeat with its idempotency key: what the row says now.
+    public async Task<IResult> AnswerAsync(string account, long id, CancellationToken cancellationToken)
+    {
+        var row = (await store.GetAsync(account, id, cancellationToken))!;
+        switch (row.Status)
+        {
+            case LeadStatus.Delivered:
+                return Envelope.Ok(DeliveredData(row), Created);
+            case LeadStatus.Failed:
+                var error = row.LastError is null ? new JsonObject() : JsonNode.Parse(row.LastError)!.AsObject();
+                var status = AmoJson.Long(error["http_code"]) is { } http and >= 400 and < 500 ? (int)http : StatusCodes.Status422UnprocessableEntity;
+                return Envelope.Fail(status, "Failed to create lead in AmoCRM", new JsonObject
+                {
+                    ["id"] = row.Id,
+                    ["status"] = row.Status,
+                    ["error"] = "Failed to create lead in AmoCRM",
+                    ["description"] = error["description"]?.DeepClone(),
+                    ["code"] = error["code"]?.DeepClone(),
+                    ["http_code"] = error["http_code"]?.DeepClone(),
+                    ["validation_errors"] = error["validation_errors"]?.DeepClone(),
+                });
+            default:
+                return Envelope.Accepted(new JsonObject { ["id"] = row.Id, ["status"] = LeadStatus.Queued, ["source_uid"] = row.SourceUid }, Queued);
+        }
+    }
+
+    // Both shapes old callers read: uid/source_uid on top and amoCRM's own _embedded.unsorted[0].
+    private static JsonObject DeliveredData(LeadRow row) => new()
+    {
+        ["id"] = row.Id,
+        ["status"] = row.Status,
+        ["uid"] = row.AmoUid,
+        ["source_uid"] = row.SourceUid,
+        ["lead_id"] = row.AmoLeadId,
+        ["contact_id"] = row.AmoContactId,
+        ["note_status"] = row.NoteStatus,
+        ["_embedded"] = new JsonObject
+        {
+            ["unsorted"] = new JsonArray(row.AmoAnswer is null ? new JsonObject { ["uid"] = row.AmoUid } : JsonNode.Parse(row.AmoAnswer)),
+        },
+    };
+}

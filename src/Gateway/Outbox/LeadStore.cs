@@ -1,0 +1,317 @@
+using System.Data.Common;
+using Dapper;
+using Gateway.Data;
+
+namespace Gateway.Outbox;
+
+internal static class LeadStatus
+{
+    public const string Queued = "queued";
+    public const string Delivering = "delivering";
+    public const string Delivered = "delivered";
+    public const string Failed = "failed";
+}
+
+internal sealed record NewLead(string Account, string SourceUid, string Payload, string? CallerIp, string? IdempotencyScope, string? IdempotencyKey, string? RequestHash);
+
+internal sealed record InsertedLead(long Id, bool Existing, string? RequestHash);
+
+internal sealed record ClaimedLead
+{
+    public long Id { get; init; }
+    public string SourceUid { get; init; } = "";
+    public string Payload { get; init; } = "";
+    public string? CallerIp { get; init; }
+    public long Attempts { get; init; }
+    public long CreatedAt { get; init; }
+}
+
+internal sealed record ClaimedNote
+{
+    public long Id { get; init; }
+    public string SourceUid { get; init; } = "";
+    public long AmoLeadId { get; init; }
+    public string NoteText { get; init; } = "";
+    public long NoteAttempts { get; init; }
+}
+
+internal sealed record DeliveredLead(long Id, string Uid, long? LeadId, long? ContactId, string Answer, string? NoteText);
+
+// Read by Dapper with MatchNamesWithUnderscores: source_uid → SourceUid.
+internal sealed record LeadRow
+{
+    public long Id { get; init; }
+    public string Account { get; init; } = "";
+    public string SourceUid { get; init; } = "";
+    public string Status { get; init; } = "";
+    public long Attempts { get; init; }
+    public long NextAttemptAt { get; init; }
+    public string? LastError { get; init; }
+    public string? AmoUid { get; init; }
+    public long? AmoLeadId { get; init; }
+    public long? AmoContactId { get; init; }
+    public string? AmoAnswer { get; init; }
+    public string? NoteStatus { get; init; }
+    public long? NoteId { get; init; }
+    public string? NoteError { get; init; }
+    public long CreatedAt { get; init; }
+    public long UpdatedAt { get; init; }
+    public long? DeliveredAt { get; init; }
+    public string? RequestHash { get; init; }
+    public string? IdempotencyKey { get; init; }
+}
+
+internal sealed record QueueStats
+{
+    public long Queued { get; init; }
+    public long Delivering { get; init; }
+    public long Failed { get; init; }
+    public long NotesPending { get; init; }
+    public long? OldestQueuedAt { get; init; }
+}
+
+// The outbox table: the database row is the queue, each claim is a lease, nothing is deleted unless delivered and old.
+internal sealed class LeadStore(Database database, TimeProvider time)
+{
+    private const string LeadColumns = "id, account, source_uid, status, attempts, next_attempt_at, last_error, amo_uid, amo_lead_id, amo_contact_id, amo_answer, note_status, note_id, note_error, created_at, updated_at, delivered_at, request_hash, idempotency_key";
+
+    private long Now => time.GetUtcNow().ToUnixTimeMilliseconds();
+
+    // One transaction for a whole group of intakes: one fsync acknowledges them all.
+    public async Task<IReadOnlyList<InsertedLead>> InsertAsync(IReadOnlyList<NewLead> leads, CancellationToken cancellationToken)
+    {
+        var now = Now;
+        var results = new List<InsertedLead>(leads.Count);
+        await using var connection = await database.OpenAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        foreach (var lead in leads)
+        {
+            var id = await connection.ExecuteScalarAsync<long?>(
+                """
+                INSERT INTO leads (account, source_uid, status, payload, caller_ip, idempotency_scope, idempotency_key, request_hash,
+                    next_attempt_at, created_at, updated_at)
+                VALUES (@Account, @SourceUid, 'queued', @Payload, @CallerIp, @IdempotencyScope, @IdempotencyKey, @RequestHash, @now, @now, @now)
+                ON CONFLICT DO NOTHING
+                RETURNING id
+                """,
+                new { lead.Account, lead.SourceUid, lead.Payload, lead.CallerIp, lead.IdempotencyScope, lead.IdempotencyKey, lead.RequestHash, now },
+                transaction);
+            if (id is not null)
+            {
+                results.Add(new InsertedLead(id.Value, false, lead.RequestHash));
+                continue;
+            }
+
+            var existing = await connection.QuerySingleAsync<(long Id, string? Hash)>(
+                "SELECT id, request_hash FROM leads WHERE account = @Account AND idempotency_scope = @IdempotencyScope AND idempotency_key = @IdempotencyKey",
+                new { lead.Account, lead.IdempotencyScope, lead.IdempotencyKey }, transaction);
+            results.Add(new InsertedLead(existing.Id, true, existing.Hash));
+        }
+
+        await transaction.CommitAsync(cancellationToken);
+        return results;
+    }
+
+    // Due items and items whose lease ran out (a crashed or killed deliverer) are claimed alike.
+    public async Task<IReadOnlyList<ClaimedLead>> ClaimAsync(string account, int limit, TimeSpan lease, CancellationToken cancellationToken)
+    {
+        var now = Now;
+        await using var connection = await database.OpenAsync(cancellationToken);
+        var solo = await ClaimWhereAsync(connection, account, 1, now, now + (long)lease.TotalMilliseconds, "solo = 1");
+        return solo.Count > 0 ? solo : await ClaimWhereAsync(connection, account, limit, now, now + (long)lease.TotalMilliseconds, "solo = 0");
+    }
+
+    private static async Task<IReadOnlyList<ClaimedLead>> ClaimWhereAsync(DbConnection connection, string account, int limit, long now, long leaseUntil, string filter) =>
+        (await connection.QueryAsync<ClaimedLead>(
+            $"""
+            UPDATE leads SET status = 'delivering', lease_until = @leaseUntil, attempts = attempts + 1, updated_at = @now
+            WHERE id IN (
+                SELECT id FROM leads
+                WHERE account = @account AND {filter}
+                  AND ((status = 'queued' AND next_attempt_at <= @now) OR (status = 'delivering' AND lease_until <= @now))
+                ORDER BY id LIMIT @limit)
+            RETURNING id, source_uid, payload, caller_ip, attempts, created_at
+            """,
+            new { account, limit, now, leaseUntil })).OrderBy(l => l.Id).ToList();
+
+    public async Task<IReadOnlyList<ClaimedNote>> ClaimNotesAsync(string account, int limit, TimeSpan lease, CancellationToken cancellationToken)
+    {
+        var now = Now;
+        await using var connection = await database.OpenAsync(cancellationToken);
+        return (await connection.QueryAsync<ClaimedNote>(
+            """
+            UPDATE leads SET note_status = 'delivering', note_lease_until = @leaseUntil, note_attempts = note_attempts + 1, updated_at = @now
+            WHERE id IN (
+                SELECT id FROM leads
+                WHERE account = @account
+                  AND ((note_status = 'pending' AND note_next_attempt_at <= @now) OR (note_status = 'delivering' AND note_lease_until <= @now))
+                ORDER BY id LIMIT @limit)
+            RETURNING id, source_uid, amo_lead_id, note_text, note_attempts
+            """,
+            new { account, limit, now, leaseUntil = now + (long)lease.TotalMilliseconds })).OrderBy(n => n.Id).ToList();
+    }
+
+    public async Task MarkDeliveredAsync(IReadOnlyList<DeliveredLead> delivered, CancellationToken cancellationToken)
+    {
+        var now = Now;
+        await using var connection = await database.OpenAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        foreach (var lead in delivered)
+        {
+            await connection.ExecuteAsync(
+                """
+                UPDATE leads SET status = 'delivered', lease_until = NULL, last_error = NULL, amo_uid = @Uid, amo_lead_id = @LeadId,
+                    amo_contact_id = @ContactId, amo_answer = @Answer, delivered_at = @now, updated_at = @now,
+                    note_text = @NoteText,
+                    note_status = CASE WHEN @NoteText IS NULL OR @LeadId IS NULL THEN NULL ELSE 'pending' END,
+                    note_next_attempt_at = @now
+                WHERE id = @Id
+                """,
+                new { lead.Id, lead.Uid, lead.LeadId, lead.ContactId, lead.Answer, lead.NoteText, now }, transaction);
+        }
+
+        await transaction.CommitAsync(cancellationToken);
+    }
+
+    // Back to the queue: with a delay after a failure, at once when the item itself did nothing wrong.
+    public async Task RequeueAsync(IEnumerable<long> ids, DateTimeOffset nextAttemptAt, string? error, bool countAttempt, bool solo, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        await connection.ExecuteAsync(
+            """
+            UPDATE leads SET status = 'queued', lease_until = NULL, next_attempt_at = @next, updated_at = @now,
+                last_error = COALESCE(@error, last_error),
+                attempts = CASE WHEN @countAttempt THEN attempts ELSE attempts - 1 END,
+                solo = CASE WHEN @solo THEN 1 ELSE solo END
+            WHERE id = @id AND status = 'delivering'
+            """,
+            ids.Select(id => new { id, next = nextAttemptAt.ToUnixTimeMilliseconds(), now = Now, error, countAttempt, solo }));
+    }
+
+    public async Task MarkFailedAsync(IEnumerable<(long Id, string Error)> failures, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        await connection.ExecuteAsync(
+            "UPDATE leads SET status = 'failed', lease_until = NULL, last_error = @Error, updated_at = @now WHERE id = @Id",
+            failures.Select(f => new { f.Id, f.Error, now = Now }));
+    }
+
+    public async Task MarkNotesAsync(IEnumerable<(long Id, string Status, long? NoteId, string? Error, DateTimeOffset? NextAttemptAt)> notes, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        await connection.ExecuteAsync(
+            """
+            UPDATE leads SET note_status = @Status, note_id = COALESCE(@NoteId, note_id), note_error = @Error,
+                note_next_attempt_at = @next, note_lease_until = NULL, updated_at = @now
+            WHERE id = @Id
+            """,
+            notes.Select(n => new { n.Id, n.Status, n.NoteId, n.Error, next = n.NextAttemptAt?.ToUnixTimeMilliseconds(), now = Now }));
+    }
+
+    public async Task<LeadRow?> GetAsync(string account, long id, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        return await connection.QuerySingleOrDefaultAsync<LeadRow>(
+            "SELECT " + LeadColumns + " FROM leads WHERE id = @id AND account = @account", new { id, account });
+    }
+
+    public async Task<IReadOnlyList<LeadRow>> ListAsync(string account, string? status, long afterId, int limit, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        return (await connection.QueryAsync<LeadRow>(
+            "SELECT " + LeadColumns + " FROM leads WHERE account = @account AND (@status IS NULL OR status = @status) AND id > @afterId ORDER BY id LIMIT @limit",
+            new { account, status, afterId, limit })).ToList();
+    }
+
+    public async Task<int> RetryFailedAsync(string account, long? id, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        return await connection.ExecuteAsync(
+            """
+            UPDATE leads SET status = 'queued', attempts = 0, solo = 0, next_attempt_at = @now, updated_at = @now
+            WHERE account = @account AND status = 'failed' AND (@id IS NULL OR id = @id)
+            """,
+            new { account, id, now = Now });
+    }
+
+    public async Task<IReadOnlyList<string>> AccountsWithWorkAsync(CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        return (await connection.QueryAsync<string>(
+            """
+            SELECT DISTINCT account FROM leads
+            WHERE ((status = 'queued' AND next_attempt_at <= @now) OR (status = 'delivering' AND lease_until <= @now))
+               OR ((note_status = 'pending' AND note_next_attempt_at <= @now) OR (note_status = 'delivering' AND note_lease_until <= @now))
+            """,
+            new { now = Now })).ToList();
+    }
+
+    public async Task<DateTimeOffset?> NextDueAsync(CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        var next = await connection.ExecuteScalarAsync<long?>(
+            """
+            SELECT MIN(t) FROM (
+                SELECT MIN(next_attempt_at) AS t FROM leads WHERE status = 'queued'
+                UNION ALL SELECT MIN(lease_until) FROM leads WHERE status = 'delivering'
+                UNION ALL SELECT MIN(note_next_attempt_at) FROM leads WHERE note_status = 'pending'
+                UNION ALL SELECT MIN(note_lease_until) FROM leads WHERE note_status = 'delivering')
+            """);
+        return next is null ? null : DateTimeOffset.FromUnixTimeMilliseconds(next.Value);
+    }
+
+    public async Task<QueueStats> StatsAsync(string account, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        return await connection.QuerySingleAsync<QueueStats>(
+            """
+            SELECT
+                COALESCE(SUM(CASE WHEN status = 'queued' THEN 1 ELSE 0 END), 0) AS Queued,
+                COALESCE(SUM(CASE WHEN status = 'delivering' THEN 1 ELSE 0 END), 0) AS Delivering,
+                COALESCE(SUM(CASE WHEN status = 'failed' THEN 1 ELSE 0 END), 0) AS Failed,
+                COALESCE(SUM(CASE WHEN note_status IN ('pending', 'delivering') THEN 1 ELSE 0 END), 0) AS NotesPending,
+                MIN(CASE WHEN status IN ('queued', 'delivering') THEN created_at END) AS OldestQueuedAt
+            FROM leads WHERE account = @account
+            """,
+            new { account });
+    }
+
+    // Only delivered leads whose note is settled leave; failed ones stay until someone retries or deletes them.
+    public async Task<int> PruneDeliveredAsync(TimeSpan retention, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        return await connection.ExecuteAsync(
+            "DELETE FROM leads WHERE status = 'delivered' AND (note_status IS NULL OR note_status IN ('delivered', 'failed')) AND delivered_at < @before",
+            new { before = Now - (long)retention.TotalMilliseconds });
+    }
+
+    public async Task<AccountDelivery> GetAccountAsync(string account, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        return await connection.QuerySingleOrDefaultAsync<AccountDelivery>(
+            "SELECT account, paused_until, pause_reason, consecutive_failures, batch_size FROM account_delivery WHERE account = @account",
+            new { account }) ?? new AccountDelivery { Account = account };
+    }
+
+    public async Task SaveAccountAsync(AccountDelivery state, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        await connection.ExecuteAsync(
+            """
+            INSERT INTO account_delivery (account, paused_until, pause_reason, consecutive_failures, batch_size)
+            VALUES (@Account, @PausedUntil, @PauseReason, @ConsecutiveFailures, @BatchSize)
+            ON CONFLICT (account) DO UPDATE SET paused_until = excluded.paused_until, pause_reason = excluded.pause_reason,
+                consecutive_failures = excluded.consecutive_failures, batch_size = excluded.batch_size
+            """,
+            state);
+    }
+}
+
+internal sealed record AccountDelivery
+{
+    public string Account { get; init; } = "";
+    public long? PausedUntil { get; init; }
+    public string? PauseReason { get; init; }
+    public long ConsecutiveFailures { get; init; }
+    public long? BatchSize { get; init; }
+}

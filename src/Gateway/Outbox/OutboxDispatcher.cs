@@ -1,0 +1,126 @@
+using Gateway.Amo;
+using Microsoft.Extensions.Options;
+
+namespace Gateway.Outbox;
+
+// Drains the outbox per account: notes and leads in batches, a few workers per account, all under the account's limiter.
+internal sealed partial class OutboxDispatcher(
+    LeadStore store,
+    LeadDelivery delivery,
+    AccountDeliveryState accounts,
+    TokenStore tokens,
+    LeadOutcomes outcomes,
+    OutboxSignal signal,
+    IOptions<OutboxOptions> options,
+    TimeProvider time,
+    ILogger<OutboxDispatcher> logger) : BackgroundService
+{
+    private static readonly TimeSpan PruneEvery = TimeSpan.FromHours(1);
+    private DateTimeOffset nextPrune = DateTimeOffset.MinValue;
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            try
+            {
+                await DispatchAsync(stoppingToken);
+                await PruneIfDueAsync(stoppingToken);
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException)
+            {
+                LogDispatchFailed(ex);
+            }
+
+            await signal.WaitAsync(options.Value.PollInterval, time, stoppingToken);
+        }
+    }
+
+    public async Task DispatchAsync(CancellationToken cancellationToken)
+    {
+        foreach (var account in await store.AccountsWithWorkAsync(cancellationToken))
+        {
+            if (!await CanDeliverAsync(account, cancellationToken))
+            {
+                outcomes.CompleteAccount(account, new LeadOutcome(LeadOutcomeKind.Queued));
+                continue;
+            }
+
+            var stop = new StopFlag();
+            var workers = Enumerable.Range(0, options.Value.Workers).Select(_ => DrainAsync(account, stop, cancellationToken));
+            await Task.WhenAll(workers);
+        }
+    }
+
+    private async Task<bool> CanDeliverAsync(string account, CancellationToken cancellationToken)
+    {
+        if (await accounts.IsPausedAsync(account, cancellationToken))
+        {
+            return false;
+        }
+
+        // Without a usable token every call would fail at once: wait for consent instead of churning the queue.
+        var token = await tokens.GetAsync(account, cancellationToken);
+        return token is not null && !(token.State == TokenStates.ReauthorizationRequired && token.IsExpired(time.GetUtcNow()));
+    }
+
+    private async Task DrainAsync(string account, StopFlag stop, CancellationToken cancellationToken)
+    {
+        while (!stop.IsSet && !cancellationToken.IsCancellationRequested)
+        {
+            var batchSize = await accounts.BatchSizeAsync(account, cancellationToken);
+            BatchVerdict verdict;
+            var notes = await store.ClaimNotesAsync(account, batchSize, options.Value.Lease, cancellationToken);
+            if (notes.Count > 0)
+            {
+                verdict = await delivery.DeliverNotesAsync(account, notes, cancellationToken);
+            }
+            else
+            {
+                var leads = await store.ClaimAsync(account, batchSize, options.Value.Lease, cancellationToken);
+                if (leads.Count == 0)
+                {
+                    return;
+                }
+
+                verdict = await delivery.DeliverLeadsAsync(account, leads, cancellationToken);
+            }
+
+            if (verdict == BatchVerdict.Stop)
+            {
+                stop.Set();
+            }
+        }
+    }
+
+    private async Task PruneIfDueAsync(CancellationToken cancellationToken)
+    {
+        if (time.GetUtcNow() < nextPrune)
+        {
+            return;
+        }
+
+        nextPrune = time.GetUtcNow() + PruneEvery;
+        var pruned = await store.PruneDeliveredAsync(options.Value.Retention, cancellationToken);
+        if (pruned > 0)
+        {
+            LogPruned(pruned, options.Value.Retention);
+        }
+    }
+
+    // One worker's failure stops its siblings from claiming more for an unwell account.
+    private sealed class StopFlag
+    {
+        private volatile bool stopped;
+
+        public bool IsSet => stopped;
+
+        public void Set() => stopped = true;
+    }
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Outbox dispatch failed; it will run again")]
+    private partial void LogDispatchFailed(Exception exception);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Pruned {Count} delivered leads older than {Retention}")]
+    private partial void LogPruned(int count, TimeSpan retention);
+}

@@ -1,0 +1,54 @@
+using Gateway.Configuration;
+using Microsoft.Extensions.Options;
+
+namespace Gateway.Outbox;
+
+internal sealed class OutboxOptions
+{
+    public const string SectionName = "Outbox";
+
+    // How long a POST waits for its lead's first delivery attempt before answering 202.
+    public TimeSpan IntakeWait { get; set; } = TimeSpan.FromSeconds(5);
+    public int BatchSize { get; set; } = 50;
+    public int Workers { get; set; } = 2;
+    public int MaxAttempts { get; set; } = 100;
+    public TimeSpan MaxAge { get; set; } = TimeSpan.FromDays(7);
+    public TimeSpan Retention { get; set; } = TimeSpan.FromDays(30);
+    public TimeSpan Lease { get; set; } = TimeSpan.FromMinutes(2);
+    public TimeSpan PollInterval { get; set; } = TimeSpan.FromSeconds(1);
+    public TimeSpan MaxBackoff { get; set; } = TimeSpan.FromMinutes(15);
+}
+
+internal sealed class OutboxOptionsSetup(IConfiguration configuration) : IConfigureOptions<OutboxOptions>
+{
+    public void Configure(OutboxOptions options)
+    {
+        if (FlatEnvironment.TryGetSeconds(configuration, "OUTBOX_INTAKE_WAIT_SECONDS", out var wait)) options.IntakeWait = wait;
+        if (FlatEnvironment.TryGetInt(configuration, "OUTBOX_BATCH_SIZE", out var batch)) options.BatchSize = batch;
+        if (FlatEnvironment.TryGetInt(configuration, "OUTBOX_WORKERS", out var workers)) options.Workers = workers;
+        if (FlatEnvironment.TryGetInt(configuration, "OUTBOX_MAX_ATTEMPTS", out var attempts)) options.MaxAttempts = attempts;
+        if (FlatEnvironment.TryGetSeconds(configuration, "OUTBOX_MAX_AGE_SECONDS", out var age)) options.MaxAge = age;
+        if (FlatEnvironment.TryGetSeconds(configuration, "OUTBOX_RETENTION_SECONDS", out var retention)) options.Retention = retention;
+        if (FlatEnvironment.TryGetSeconds(configuration, "OUTBOX_LEASE_SECONDS", out var lease)) options.Lease = lease;
+        if (FlatEnvironment.TryGetSeconds(configuration, "OUTBOX_POLL_SECONDS", out var poll)) options.PollInterval = poll;
+        if (FlatEnvironment.TryGetSeconds(configuration, "OUTBOX_MAX_BACKOFF_SECONDS", out var backoff)) options.MaxBackoff = backoff;
+    }
+}
+
+internal sealed class OutboxOptionsValidator(IOptions<Gateway.Amo.AmoOptions> amo) : IValidateOptions<OutboxOptions>
+{
+    public ValidateOptionsResult Validate(string? name, OutboxOptions options)
+    {
+        var failures = new List<string>();
+        if (options.BatchSize is < 1 or > 250) failures.Add("OUTBOX_BATCH_SIZE must be between 1 and 250 (amoCRM's limit)");
+        if (options.Workers is < 1 or > 16) failures.Add("OUTBOX_WORKERS must be between 1 and 16");
+        if (options.MaxAttempts < 1) failures.Add("OUTBOX_MAX_ATTEMPTS must be at least 1");
+        if (options.IntakeWait > TimeSpan.FromSeconds(60)) failures.Add("OUTBOX_INTAKE_WAIT_SECONDS must be at most 60");
+        if (options.MaxAge < TimeSpan.FromMinutes(1)) failures.Add("OUTBOX_MAX_AGE_SECONDS must be at least 60");
+        if (options.Retention < TimeSpan.FromHours(24)) failures.Add("OUTBOX_RETENTION_SECONDS must be at least 86400 (idempotency keys are kept that long)");
+        if (options.Lease <= amo.Value.RequestTimeout) failures.Add("OUTBOX_LEASE_SECONDS must be longer than AMO_TIMEOUT_SECONDS, or a slow call could be delivered twice");
+        if (options.PollInterval < TimeSpan.FromMilliseconds(50)) failures.Add("OUTBOX_POLL_SECONDS must be at least 0.05");
+        if (options.MaxBackoff < TimeSpan.FromSeconds(1)) failures.Add("OUTBOX_MAX_BACKOFF_SECONDS must be at least 1");
+        return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+    }
+}
