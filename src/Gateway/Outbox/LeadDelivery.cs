@@ -57,7 +57,7 @@ internal sealed partial class LeadDelivery(
             var fields = await info.LeadFieldsAsync(account, cancellationToken);
             if (!fields.Ok)
             {
-                return await SettleFailureAsync(account, requests.Select(r => (r.Lead.Id, r.Lead.Attempts, r.Lead.CreatedAt)).ToList(), fields, "leads");
+                return await SettleFailureAsync(account, requests.Select(r => r.Lead).ToList(), fields, "leads");
             }
 
             tracking = LeadFields.TrackingFieldIds(fields.Body);
@@ -80,6 +80,7 @@ internal sealed partial class LeadDelivery(
             {
                 delivered.Add(new DeliveredLead(
                     match.Lead.Id,
+                    match.Lead.SourceUid,
                     AmoJson.Text(answer["uid"]) ?? "",
                     AmoJson.Long(answer["_embedded"]?["leads"]?[0]?["id"]),
                     AmoJson.Long(answer["_embedded"]?["contacts"]?[0]?["id"]),
@@ -92,7 +93,7 @@ internal sealed partial class LeadDelivery(
         await accounts.RecordSuccessAsync(account, CancellationToken.None);
         foreach (var lead in delivered)
         {
-            outcomes.Complete(lead.Id, new LeadOutcome(LeadOutcomeKind.Delivered));
+            outcomes.Complete(lead.SourceUid, new LeadOutcome(LeadOutcomeKind.Delivered));
         }
 
         if (mapped.Count > 0)
@@ -161,7 +162,7 @@ internal sealed partial class LeadDelivery(
             await store.RequeueAsync(leads.Except(failed).Select(l => l.Id), time.GetUtcNow(), null, countAttempt: false, solo: false, CancellationToken.None);
             foreach (var lead in failed)
             {
-                outcomes.Complete(lead.Id, new LeadOutcome(LeadOutcomeKind.Failed, result with { Body = ItemBody(result, lead.SourceUid) }));
+                outcomes.Complete(lead.SourceUid, new LeadOutcome(LeadOutcomeKind.Failed, result with { Body = ItemBody(result, lead.SourceUid) }));
             }
 
             return BatchVerdict.Continue;
@@ -172,7 +173,7 @@ internal sealed partial class LeadDelivery(
             if (leads.Count == 1)
             {
                 await store.MarkFailedAsync([(leads[0].Id, ErrorJson(result, result.Description))], CancellationToken.None);
-                outcomes.Complete(leads[0].Id, new LeadOutcome(LeadOutcomeKind.Failed, result));
+                outcomes.Complete(leads[0].SourceUid, new LeadOutcome(LeadOutcomeKind.Failed, result));
             }
             else
             {
@@ -183,11 +184,11 @@ internal sealed partial class LeadDelivery(
             return BatchVerdict.Continue;
         }
 
-        return await SettleFailureAsync(account, leads.Select(l => (l.Id, l.Attempts, l.CreatedAt)).ToList(), result, "leads");
+        return await SettleFailureAsync(account, leads, result, "leads");
     }
 
     // Failures of the account or of amoCRM, not of the items: back to the queue, with backoff where it is the items' turn that was spent.
-    private async Task<BatchVerdict> SettleFailureAsync(string account, List<(long Id, long Attempts, long CreatedAt)> leads, AmoResult result, string what)
+    private async Task<BatchVerdict> SettleFailureAsync(string account, List<ClaimedLead> leads, AmoResult result, string what)
     {
         var verdict = await accounts.RecordFailureAsync(account, result, CancellationToken.None);
         var now = time.GetUtcNow();
@@ -215,7 +216,7 @@ internal sealed partial class LeadDelivery(
         LogBatchDeferred(account, what, leads.Count, result.Failure, result.Description);
         foreach (var lead in leads)
         {
-            outcomes.Complete(lead.Id, new LeadOutcome(giveUp.Any(g => g.Item1 == lead.Id) ? LeadOutcomeKind.Failed : LeadOutcomeKind.Queued, result));
+            outcomes.Complete(lead.SourceUid, new LeadOutcome(giveUp.Any(g => g.Item1 == lead.Id) ? LeadOutcomeKind.Failed : LeadOutcomeKind.Queued, result));
         }
 
         return BatchVerdict.Stop;

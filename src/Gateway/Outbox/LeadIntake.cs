@@ -15,9 +15,14 @@ internal sealed class LeadIntake(IntakeWriter writer, LeadStore store, LeadOutco
     public async Task<IResult> SubmitAsync(string account, string payload, string? callerIp, string? idempotencyScope, string? idempotencyKey, CancellationToken requestAborted)
     {
         var hash = idempotencyKey is null ? null : Convert.ToHexStringLower(SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(payload)));
-        var inserted = await writer.WriteAsync(new NewLead(account, Guid.NewGuid().ToString("N"), payload, callerIp, idempotencyScope, idempotencyKey, hash));
+        var sourceUid = Guid.NewGuid().ToString("N");
+
+        // Registered before the insert: the dispatcher may finish the first attempt before this line would run again.
+        var outcome = outcomes.Register(account, sourceUid);
+        var inserted = await writer.WriteAsync(new NewLead(account, sourceUid, payload, callerIp, idempotencyScope, idempotencyKey, hash));
         if (inserted.Existing)
         {
+            outcomes.Forget(sourceUid);
             if (inserted.RequestHash != hash)
             {
                 return Envelope.Fail(StatusCodes.Status422UnprocessableEntity, "Idempotency key conflict",
@@ -27,14 +32,13 @@ internal sealed class LeadIntake(IntakeWriter writer, LeadStore store, LeadOutco
             return await AnswerAsync(account, inserted.Id, requestAborted);
         }
 
-        var outcome = outcomes.Register(account, inserted.Id);
         try
         {
             await outcome.WaitAsync(options.Value.IntakeWait, time, requestAborted);
         }
         catch (Exception ex) when (ex is TimeoutException or OperationCanceledException)
         {
-            outcomes.Forget(inserted.Id);
+            outcomes.Forget(sourceUid);
         }
 
         return await AnswerAsync(account, inserted.Id, CancellationToken.None);

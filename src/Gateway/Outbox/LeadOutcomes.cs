@@ -12,23 +12,23 @@ internal enum LeadOutcomeKind
 
 internal sealed record LeadOutcome(LeadOutcomeKind Kind, AmoResult? Failure = null);
 
-// Lets an intake request wait for its own lead's first attempt; purely in-process and optional.
+// Lets an intake request wait for its own lead's first attempt; keyed by source_uid, known before the row exists.
 internal sealed class LeadOutcomes
 {
-    private readonly ConcurrentDictionary<long, (string Account, TaskCompletionSource<LeadOutcome> Completion)> waiting = new();
+    private readonly ConcurrentDictionary<string, (string Account, TaskCompletionSource<LeadOutcome> Completion)> waiting = new();
 
-    public Task<LeadOutcome> Register(string account, long id)
+    public Task<LeadOutcome> Register(string account, string sourceUid)
     {
         var completion = new TaskCompletionSource<LeadOutcome>(TaskCreationOptions.RunContinuationsAsynchronously);
-        waiting[id] = (account, completion);
+        waiting[sourceUid] = (account, completion);
         return completion.Task;
     }
 
-    public void Forget(long id) => waiting.TryRemove(id, out _);
+    public void Forget(string sourceUid) => waiting.TryRemove(sourceUid, out _);
 
-    public void Complete(long id, LeadOutcome outcome)
+    public void Complete(string sourceUid, LeadOutcome outcome)
     {
-        if (waiting.TryRemove(id, out var entry))
+        if (waiting.TryRemove(sourceUid, out var entry))
         {
             entry.Completion.TrySetResult(outcome);
         }
@@ -37,11 +37,11 @@ internal sealed class LeadOutcomes
     // The account cannot deliver right now: nobody should wait out the full window for that.
     public void CompleteAccount(string account, LeadOutcome outcome)
     {
-        foreach (var (id, entry) in waiting)
+        foreach (var (sourceUid, entry) in waiting)
         {
             if (entry.Account == account)
             {
-                Complete(id, outcome);
+                Complete(sourceUid, outcome);
             }
         }
     }

@@ -35,7 +35,7 @@ internal sealed record ClaimedNote
     public long NoteAttempts { get; init; }
 }
 
-internal sealed record DeliveredLead(long Id, string Uid, long? LeadId, long? ContactId, string Answer, string? NoteText);
+internal sealed record DeliveredLead(long Id, string SourceUid, string Uid, long? LeadId, long? ContactId, string Answer, string? NoteText);
 
 // Read by Dapper with MatchNamesWithUnderscores: source_uid → SourceUid.
 internal sealed record LeadRow

@@ -49,6 +49,11 @@ internal sealed partial class OutboxDispatcher(
             var stop = new StopFlag();
             var workers = Enumerable.Range(0, options.Value.Workers).Select(_ => DrainAsync(account, stop, cancellationToken));
             await Task.WhenAll(workers);
+            if (stop.IsSet)
+            {
+                // Whoever still waits on this account's next batch would wait in vain: it is queued.
+                outcomes.CompleteAccount(account, new LeadOutcome(LeadOutcomeKind.Queued));
+            }
         }
     }
 

@@ -1,0 +1,21 @@
+namespace Gateway.Tests.Infrastructure;
+
+internal static class Clock
+{
+    // Moves the fake clock in steps until the background work it drives has done what the test waits for.
+    public static async Task AdvanceUntilAsync(this TestTimeProvider clock, TimeSpan step, Func<Task<bool>> done, string what, int maxSteps = 400)
+    {
+        for (var i = 0; i < maxSteps; i++)
+        {
+            if (await done())
+            {
+                return;
+            }
+
+            clock.Advance(step);
+            await Task.Delay(15);
+        }
+
+        Assert.Fail($"Gave up after {maxSteps} steps of {step} waiting for {what}");
+    }
+}
