@@ -1,0 +1,82 @@
+using System.Net;
+using Emulator;
+using Gateway.Tests.Infrastructure;
+using Xunit.Abstractions;
+
+namespace Gateway.Tests.Outbox;
+
+public sealed class CrashRecoveryTests(ITestOutputHelper output)
+{
+    [Fact]
+    public async Task Every_lead_acknowledged_before_a_kill_9_is_delivered_after_a_restart()
+    {
+        await using var amo = await AmoEmulator.StartAsync(GatewayApp.EmulatorOptionsFor());
+        var pair = amo.State.IssueTokens();
+        var dir = Directory.CreateTempSubdirectory("gateway-kill-").FullName;
+        var tokens = Path.Combine(dir, "tokens.json");
+        await File.WriteAllTextAsync(tokens, $$"""{"access_token":"{{pair.AccessToken}}","refresh_token":"{{pair.RefreshToken}}","expires_at":{{pair.ExpiresAt.ToUnixTimeSeconds()}}}""");
+        var environment = new Dictionary<string, string?>
+        {
+            ["API_KEY"] = GatewayApp.ApiKey,
+            ["DATA_DIR"] = Path.Combine(dir, "data"),
+            ["TOKEN_STORAGE_PATH"] = tokens,
+            ["AMO_DOMAIN"] = GatewayApp.Domain,
+            ["AMO_CLIENT_ID"] = amo.Options.ClientId,
+            ["AMO_CLIENT_SECRET"] = amo.Options.ClientSecret,
+            ["AMO_REDIRECT_URI"] = GatewayApp.RedirectUri,
+            ["AMO_BASE_URL"] = amo.BaseUrl.ToString(),
+            ["AMO_RATE_LIMIT"] = "50",
+            ["AMO_TIMEOUT_SECONDS"] = "3",
+            ["OUTBOX_LEASE_SECONDS"] = "5",
+            ["OUTBOX_BATCH_SIZE"] = "10",
+            ["Logging__LogLevel__Default"] = "Warning",
+        };
+        amo.State.Delay = TimeSpan.FromMilliseconds(40);
+
+        var acknowledged = new List<long>();
+        await using (var doomed = await GatewayProcess.StartAsync(environment, dir))
+        {
+            using var client = doomed.CreateKeyedClient();
+            var sends = Enumerable.Range(0, 300).Select(async i =>
+            {
+                try
+                {
+                    var response = await client.PostJsonAsync("/api/v1/leads/unsorted", OutboxTestKit.Lead(i));
+                    if (response.StatusCode is HttpStatusCode.OK or HttpStatusCode.Accepted)
+                    {
+                        var id = (await response.ReadObjectAsync())["data"]!["id"]!.GetValue<long>();
+                        lock (acknowledged)
+                        {
+                            acknowledged.Add(id);
+                        }
+                    }
+                }
+                catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException or IOException)
+                {
+                    // Cut off by the kill: never acknowledged, so the gateway owes nothing for it.
+                }
+            }).ToList();
+
+            await Eventually.TrueAsync(() => amo.State.Unsorted.Count >= 60, "deliveries under way");
+            doomed.Kill();
+            await Task.WhenAll(sends);
+        }
+
+        var deliveredBeforeKill = amo.State.Unsorted.Count;
+        await using var restarted = await GatewayProcess.StartAsync(environment, dir);
+        using var after = restarted.CreateKeyedClient();
+        await Eventually.TrueAsync(() => after.AllDeliveredAsync(acknowledged), "every acknowledged lead delivered", TimeSpan.FromSeconds(60));
+
+        var bySourceUid = amo.State.Unsorted.GroupBy(u => u.SourceUid).ToList();
+        var duplicates = bySourceUid.Sum(g => g.Count() - 1);
+        output.WriteLine($"acknowledged {acknowledged.Count}, delivered before the kill {deliveredBeforeKill}, in amoCRM {amo.State.Unsorted.Count}, duplicates {duplicates}");
+        foreach (var id in acknowledged)
+        {
+            var uid = (string?)(await after.LeadAsync(id))["source_uid"];
+            Assert.Contains(bySourceUid, g => g.Key == uid);
+        }
+
+        // Only a batch in flight at the kill can be sent twice: at most one batch per worker.
+        Assert.True(duplicates <= 20, $"{duplicates} duplicates");
+    }
+}
