@@ -71,7 +71,9 @@ internal sealed class Schema(Database database)
         );
         CREATE UNIQUE INDEX leads_idempotency ON leads (account, idempotency_scope, idempotency_key) WHERE idempotency_key IS NOT NULL;
         CREATE INDEX leads_due ON leads (account, status, next_attempt_at);
+        CREATE INDEX leads_leased ON leads (account, status, lease_until);
         CREATE INDEX leads_notes_due ON leads (account, note_status, note_next_attempt_at);
+        CREATE INDEX leads_notes_leased ON leads (account, note_status, note_lease_until);
         CREATE TABLE account_delivery (
             account TEXT PRIMARY KEY,
             paused_until INTEGER NULL,

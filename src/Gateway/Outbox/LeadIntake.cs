@@ -17,8 +17,11 @@ internal sealed class LeadIntake(IntakeWriter writer, LeadStore store, LeadOutco
         var hash = idempotencyKey is null ? null : Convert.ToHexStringLower(SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(payload)));
         var sourceUid = Guid.NewGuid().ToString("N");
 
+        // Behind a backlog (or with no usable token) the answer is 202 anyway: skip the wait and the read-back.
+        var backlogged = outcomes.IsBacklogged(account);
+
         // Registered before the insert: the dispatcher may finish the first attempt before this line would run again.
-        var outcome = outcomes.Register(account, sourceUid);
+        var outcome = backlogged ? null : outcomes.Register(account, sourceUid);
         var inserted = await writer.WriteAsync(new NewLead(account, sourceUid, payload, callerIp, idempotencyScope, idempotencyKey, hash));
         if (inserted.Existing)
         {
@@ -32,9 +35,18 @@ internal sealed class LeadIntake(IntakeWriter writer, LeadStore store, LeadOutco
             return await AnswerAsync(account, inserted.Id, requestAborted);
         }
 
+        if (outcome is null)
+        {
+            return QueuedAnswer(inserted.Id, sourceUid);
+        }
+
         try
         {
-            await outcome.WaitAsync(options.Value.IntakeWait, time, requestAborted);
+            var result = await outcome.WaitAsync(options.Value.IntakeWait, time, requestAborted);
+            if (result.Kind == LeadOutcomeKind.Queued)
+            {
+                return QueuedAnswer(inserted.Id, sourceUid);
+            }
         }
         catch (Exception ex) when (ex is TimeoutException or OperationCanceledException)
         {
@@ -43,6 +55,9 @@ internal sealed class LeadIntake(IntakeWriter writer, LeadStore store, LeadOutco
 
         return await AnswerAsync(account, inserted.Id, CancellationToken.None);
     }
+
+    private static IResult QueuedAnswer(long id, string sourceUid) =>
+        Envelope.Accepted(new JsonObject { ["id"] = id, ["status"] = LeadStatus.Queued, ["source_uid"] = sourceUid }, Queued);
 
     // The same answer for the first request and for any repeat with its idempotency key: what the row says now.
     public async Task<IResult> AnswerAsync(string account, long id, CancellationToken cancellationToken)
@@ -66,7 +81,7 @@ internal sealed class LeadIntake(IntakeWriter writer, LeadStore store, LeadOutco
                     ["validation_errors"] = error["validation_errors"]?.DeepClone(),
                 });
             default:
-                return Envelope.Accepted(new JsonObject { ["id"] = row.Id, ["status"] = LeadStatus.Queued, ["source_uid"] = row.SourceUid }, Queued);
+                return QueuedAnswer(row.Id, row.SourceUid);
         }
     }
 

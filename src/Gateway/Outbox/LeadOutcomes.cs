@@ -17,12 +17,21 @@ internal sealed class LeadOutcomes
 {
     private readonly ConcurrentDictionary<string, (string Account, TaskCompletionSource<LeadOutcome> Completion)> waiting = new();
 
+    private readonly ConcurrentDictionary<string, bool> backlogged = new(StringComparer.Ordinal);
+
+    // While the dispatcher keeps finding full batches, a new lead waits behind them: answering 202 at once is honest and fast.
+    public bool IsBacklogged(string account) => backlogged.TryGetValue(account, out var value) && value;
+
+    public void SetBacklogged(string account, bool value) => backlogged[account] = value;
+
     public Task<LeadOutcome> Register(string account, string sourceUid)
     {
         var completion = new TaskCompletionSource<LeadOutcome>(TaskCreationOptions.RunContinuationsAsynchronously);
         waiting[sourceUid] = (account, completion);
         return completion.Task;
     }
+
+    public IReadOnlyCollection<string> WaitingAccounts() => waiting.Values.Select(v => v.Account).ToHashSet(StringComparer.Ordinal);
 
     public void Forget(string sourceUid) => waiting.TryRemove(sourceUid, out _);
 

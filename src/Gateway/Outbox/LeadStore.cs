@@ -126,9 +126,10 @@ internal sealed class LeadStore(Database database, TimeProvider time)
             $"""
             UPDATE leads SET status = 'delivering', lease_until = @leaseUntil, attempts = attempts + 1, updated_at = @now
             WHERE id IN (
-                SELECT id FROM leads
-                WHERE account = @account AND {filter}
-                  AND ((status = 'queued' AND next_attempt_at <= @now) OR (status = 'delivering' AND lease_until <= @now))
+                SELECT id FROM (
+                    SELECT id FROM leads WHERE account = @account AND status = 'queued' AND next_attempt_at <= @now AND {filter}
+                    UNION ALL
+                    SELECT id FROM leads WHERE account = @account AND status = 'delivering' AND lease_until <= @now AND {filter})
                 ORDER BY id LIMIT @limit)
             RETURNING id, source_uid, payload, caller_ip, attempts, created_at
             """,
@@ -142,9 +143,10 @@ internal sealed class LeadStore(Database database, TimeProvider time)
             """
             UPDATE leads SET note_status = 'delivering', note_lease_until = @leaseUntil, note_attempts = note_attempts + 1, updated_at = @now
             WHERE id IN (
-                SELECT id FROM leads
-                WHERE account = @account
-                  AND ((note_status = 'pending' AND note_next_attempt_at <= @now) OR (note_status = 'delivering' AND note_lease_until <= @now))
+                SELECT id FROM (
+                    SELECT id FROM leads WHERE account = @account AND note_status = 'pending' AND note_next_attempt_at <= @now
+                    UNION ALL
+                    SELECT id FROM leads WHERE account = @account AND note_status = 'delivering' AND note_lease_until <= @now)
                 ORDER BY id LIMIT @limit)
             RETURNING id, source_uid, amo_lead_id, note_text, note_attempts
             """,
@@ -234,30 +236,20 @@ internal sealed class LeadStore(Database database, TimeProvider time)
             new { account, id, now = Now });
     }
 
+    // Only accounts with a token can deliver; asking amo_tokens avoids scanning a long outbox on every wake-up.
     public async Task<IReadOnlyList<string>> AccountsWithWorkAsync(CancellationToken cancellationToken)
     {
+        var now = Now;
         await using var connection = await database.OpenAsync(cancellationToken);
         return (await connection.QueryAsync<string>(
             """
-            SELECT DISTINCT account FROM leads
-            WHERE ((status = 'queued' AND next_attempt_at <= @now) OR (status = 'delivering' AND lease_until <= @now))
-               OR ((note_status = 'pending' AND note_next_attempt_at <= @now) OR (note_status = 'delivering' AND note_lease_until <= @now))
+            SELECT account FROM amo_tokens t
+            WHERE EXISTS (SELECT 1 FROM leads WHERE account = t.account AND status = 'queued' AND next_attempt_at <= @now)
+               OR EXISTS (SELECT 1 FROM leads WHERE account = t.account AND status = 'delivering' AND lease_until <= @now)
+               OR EXISTS (SELECT 1 FROM leads WHERE account = t.account AND note_status = 'pending' AND note_next_attempt_at <= @now)
+               OR EXISTS (SELECT 1 FROM leads WHERE account = t.account AND note_status = 'delivering' AND note_lease_until <= @now)
             """,
-            new { now = Now })).ToList();
-    }
-
-    public async Task<DateTimeOffset?> NextDueAsync(CancellationToken cancellationToken)
-    {
-        await using var connection = await database.OpenAsync(cancellationToken);
-        var next = await connection.ExecuteScalarAsync<long?>(
-            """
-            SELECT MIN(t) FROM (
-                SELECT MIN(next_attempt_at) AS t FROM leads WHERE status = 'queued'
-                UNION ALL SELECT MIN(lease_until) FROM leads WHERE status = 'delivering'
-                UNION ALL SELECT MIN(note_next_attempt_at) FROM leads WHERE note_status = 'pending'
-                UNION ALL SELECT MIN(note_lease_until) FROM leads WHERE note_status = 'delivering')
-            """);
-        return next is null ? null : DateTimeOffset.FromUnixTimeMilliseconds(next.Value);
+            new { now })).ToList();
     }
 
     public async Task<QueueStats> StatsAsync(string account, CancellationToken cancellationToken)

@@ -38,10 +38,23 @@ internal sealed partial class OutboxDispatcher(
 
     public async Task DispatchAsync(CancellationToken cancellationToken)
     {
-        foreach (var account in await store.AccountsWithWorkAsync(cancellationToken))
+        var accountsWithWork = await store.AccountsWithWorkAsync(cancellationToken);
+
+        // Callers of an account that has no token yet are told "queued" at once, not after the whole wait.
+        foreach (var account in outcomes.WaitingAccounts().Except(accountsWithWork))
         {
             if (!await CanDeliverAsync(account, cancellationToken))
             {
+                outcomes.SetBacklogged(account, true);
+                outcomes.CompleteAccount(account, new LeadOutcome(LeadOutcomeKind.Queued));
+            }
+        }
+
+        foreach (var account in accountsWithWork)
+        {
+            if (!await CanDeliverAsync(account, cancellationToken))
+            {
+                outcomes.SetBacklogged(account, true);
                 outcomes.CompleteAccount(account, new LeadOutcome(LeadOutcomeKind.Queued));
                 continue;
             }
@@ -83,6 +96,7 @@ internal sealed partial class OutboxDispatcher(
             else
             {
                 var leads = await store.ClaimAsync(account, batchSize, options.Value.Lease, cancellationToken);
+                outcomes.SetBacklogged(account, leads.Count >= batchSize);
                 if (leads.Count == 0)
                 {
                     return;
