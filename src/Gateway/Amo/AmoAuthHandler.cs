@@ -54,7 +54,7 @@ internal sealed class AmoAuthHandler(AmoTokenManager tokens, AmoRateLimiter limi
         var relative = request.RequestUri!.PathAndQuery;
         request.RequestUri = new Uri(options.Value.ApiBaseFor(token.BaseDomain), relative);
         request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token.AccessToken);
-        await limiter.WaitAsync(account, cancellationToken);
+        using var slot = await limiter.AcquireAsync(account, cancellationToken);
         return await base.SendAsync(request, cancellationToken);
     }
 

@@ -52,7 +52,7 @@ internal sealed class AmoOAuthClient(HttpClient http, IOptions<AmoOptions> optio
         body["redirect_uri"] = amo.RedirectUri;
         var uri = new Uri(amo.ApiBaseFor(baseDomain), "/oauth2/access_token");
 
-        await limiter.WaitAsync(account, cancellationToken);
+        using var slot = await limiter.AcquireAsync(account, cancellationToken);
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeout.CancelAfter(amo.RequestTimeout);
         HttpResponseMessage response;

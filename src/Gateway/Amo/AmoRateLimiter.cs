@@ -4,17 +4,18 @@ using Microsoft.Extensions.Options;
 
 namespace Gateway.Amo;
 
-// One sliding window per account for every amoCRM call: at most N call starts in any window.
+// One window per account for every amoCRM call: at most N calls in any second *as amoCRM counts them*.
+// A call arrives at amoCRM somewhere between our send and its answer, so a slot is held from the send
+// until one window after the answer: then no N+1 arrivals can share a second, whatever the network did.
 // Pacing is wall-clock by nature (amoCRM counts real seconds), so it reads Stopwatch, not the injected clock.
 internal sealed class AmoRateLimiter(IOptions<AmoOptions> options) : IDisposable
 {
-    // A little slack over one second absorbs network jitter between our send and amoCRM's count.
-    private static readonly TimeSpan Window = TimeSpan.FromMilliseconds(1050);
+    private static readonly TimeSpan Window = TimeSpan.FromMilliseconds(1020);
 
     private readonly ConcurrentDictionary<string, SlidingWindow> windows = new(StringComparer.Ordinal);
 
-    public Task WaitAsync(string account, CancellationToken cancellationToken) =>
-        windows.GetOrAdd(account, _ => new SlidingWindow(options.Value.RateLimitPerSecond)).WaitAsync(cancellationToken);
+    public Task<IDisposable> AcquireAsync(string account, CancellationToken cancellationToken) =>
+        windows.GetOrAdd(account, _ => new SlidingWindow(options.Value.RateLimitPerSecond)).AcquireAsync(cancellationToken);
 
     public void Dispose()
     {
@@ -26,36 +27,78 @@ internal sealed class AmoRateLimiter(IOptions<AmoOptions> options) : IDisposable
 
     private sealed class SlidingWindow(int limit) : IDisposable
     {
+        private readonly List<Slot> slots = [];
+        private readonly SemaphoreSlim gate = new(1, 1);
+        private TaskCompletionSource released = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
         public void Dispose() => gate.Dispose();
 
-        private readonly Queue<long> starts = new();
-        private readonly SemaphoreSlim gate = new(1, 1);
-
-        public async Task WaitAsync(CancellationToken cancellationToken)
+        public async Task<IDisposable> AcquireAsync(CancellationToken cancellationToken)
         {
             await gate.WaitAsync(cancellationToken);
             try
             {
                 while (true)
                 {
-                    var now = Stopwatch.GetTimestamp();
-                    while (starts.Count > 0 && Stopwatch.GetElapsedTime(starts.Peek(), now) >= Window)
+                    Task wakeUp;
+                    TimeSpan wait;
+                    lock (slots)
                     {
-                        starts.Dequeue();
+                        var now = Stopwatch.GetTimestamp();
+                        slots.RemoveAll(s => s.FreeAfter(now));
+                        if (slots.Count < limit)
+                        {
+                            var slot = new Slot(this);
+                            slots.Add(slot);
+                            return slot;
+                        }
+
+                        // Either the oldest finished call leaves the window, or an in-flight one finishes.
+                        wait = slots.Where(s => s.FinishedAt is not null).Select(s => Window - Stopwatch.GetElapsedTime(s.FinishedAt!.Value, now)).DefaultIfEmpty(Timeout.InfiniteTimeSpan).Min();
+                        wakeUp = released.Task;
                     }
 
-                    if (starts.Count < limit)
-                    {
-                        starts.Enqueue(now);
-                        return;
-                    }
-
-                    await Task.Delay(Window - Stopwatch.GetElapsedTime(starts.Peek(), now), cancellationToken);
+                    using var timer = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+                    await Task.WhenAny(wakeUp, Task.Delay(wait, timer.Token));
+                    await timer.CancelAsync();
+                    cancellationToken.ThrowIfCancellationRequested();
                 }
             }
             finally
             {
                 gate.Release();
+            }
+        }
+
+        private void Finished()
+        {
+            TaskCompletionSource previous;
+            lock (slots)
+            {
+                previous = released;
+                released = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            }
+
+            previous.TrySetResult();
+        }
+
+        private sealed class Slot(SlidingWindow window) : IDisposable
+        {
+            public long? FinishedAt { get; private set; }
+
+            public bool FreeAfter(long now) => FinishedAt is { } finished && Stopwatch.GetElapsedTime(finished, now) >= Window;
+
+            public void Dispose()
+            {
+                if (FinishedAt is null)
+                {
+                    lock (window.slots)
+                    {
+                        FinishedAt = Stopwatch.GetTimestamp();
+                    }
+
+                    window.Finished();
+                }
             }
         }
     }
