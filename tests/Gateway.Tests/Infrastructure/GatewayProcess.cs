@@ -56,6 +56,35 @@ internal sealed class GatewayProcess : IAsyncDisposable
         return gateway;
     }
 
+    // A data directory with the PHP gateway's tokens.json holding an emulator-issued pair, and the environment to use it.
+    public static async Task<(string Dir, Dictionary<string, string?> Environment)> PrepareAsync(Emulator.AmoEmulator amo, DateTimeOffset? believedExpiry = null, IDictionary<string, string?>? extra = null)
+    {
+        var pair = amo.State.IssueTokens();
+        var dir = Directory.CreateTempSubdirectory("gateway-process-").FullName;
+        var tokens = Path.Combine(dir, "tokens.json");
+        var expiresAt = (believedExpiry ?? pair.ExpiresAt).ToUnixTimeSeconds();
+        await File.WriteAllTextAsync(tokens, $$"""{"access_token":"{{pair.AccessToken}}","refresh_token":"{{pair.RefreshToken}}","expires_at":{{expiresAt}}}""");
+        var environment = new Dictionary<string, string?>
+        {
+            ["API_KEY"] = GatewayApp.ApiKey,
+            ["DATA_DIR"] = Path.Combine(dir, "data"),
+            ["TOKEN_STORAGE_PATH"] = tokens,
+            ["AMO_DOMAIN"] = GatewayApp.Domain,
+            ["AMO_CLIENT_ID"] = amo.Options.ClientId,
+            ["AMO_CLIENT_SECRET"] = amo.Options.ClientSecret,
+            ["AMO_REDIRECT_URI"] = GatewayApp.RedirectUri,
+            ["AMO_BASE_URL"] = amo.BaseUrl.ToString(),
+            ["AMO_RATE_LIMIT"] = "50",
+            ["Logging__LogLevel__Default"] = "Warning",
+        };
+        foreach (var (key, value) in extra ?? new Dictionary<string, string?>())
+        {
+            environment[key] = value;
+        }
+
+        return (dir, environment);
+    }
+
     public HttpClient CreateKeyedClient()
     {
         var client = new HttpClient { BaseAddress = BaseUrl };

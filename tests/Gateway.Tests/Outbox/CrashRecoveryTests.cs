@@ -11,26 +11,12 @@ public sealed class CrashRecoveryTests(ITestOutputHelper output)
     public async Task Every_lead_acknowledged_before_a_kill_9_is_delivered_after_a_restart()
     {
         await using var amo = await AmoEmulator.StartAsync(GatewayApp.EmulatorOptionsFor());
-        var pair = amo.State.IssueTokens();
-        var dir = Directory.CreateTempSubdirectory("gateway-kill-").FullName;
-        var tokens = Path.Combine(dir, "tokens.json");
-        await File.WriteAllTextAsync(tokens, $$"""{"access_token":"{{pair.AccessToken}}","refresh_token":"{{pair.RefreshToken}}","expires_at":{{pair.ExpiresAt.ToUnixTimeSeconds()}}}""");
-        var environment = new Dictionary<string, string?>
+        var (dir, environment) = await GatewayProcess.PrepareAsync(amo, extra: new Dictionary<string, string?>
         {
-            ["API_KEY"] = GatewayApp.ApiKey,
-            ["DATA_DIR"] = Path.Combine(dir, "data"),
-            ["TOKEN_STORAGE_PATH"] = tokens,
-            ["AMO_DOMAIN"] = GatewayApp.Domain,
-            ["AMO_CLIENT_ID"] = amo.Options.ClientId,
-            ["AMO_CLIENT_SECRET"] = amo.Options.ClientSecret,
-            ["AMO_REDIRECT_URI"] = GatewayApp.RedirectUri,
-            ["AMO_BASE_URL"] = amo.BaseUrl.ToString(),
-            ["AMO_RATE_LIMIT"] = "50",
             ["AMO_TIMEOUT_SECONDS"] = "3",
             ["OUTBOX_LEASE_SECONDS"] = "5",
             ["OUTBOX_BATCH_SIZE"] = "10",
-            ["Logging__LogLevel__Default"] = "Warning",
-        };
+        });
         amo.State.Delay = TimeSpan.FromMilliseconds(40);
 
         var acknowledged = new List<long>();

@@ -10,24 +10,8 @@ public sealed class MultiProcessRefreshTests
     public async Task Two_gateway_processes_on_one_database_refresh_an_expired_token_once()
     {
         await using var amo = await AmoEmulator.StartAsync(GatewayApp.EmulatorOptionsFor());
-        var pair = amo.State.IssueTokens();
-        var dir = Directory.CreateTempSubdirectory("gateway-mp-").FullName;
-        var tokens = Path.Combine(dir, "tokens.json");
         // The gateway believes the token expired a day ago, so the first request of each process wants a refresh.
-        await File.WriteAllTextAsync(tokens, $$"""{"access_token":"{{pair.AccessToken}}","refresh_token":"{{pair.RefreshToken}}","expires_at":{{pair.ExpiresAt.AddDays(-2).ToUnixTimeSeconds()}}}""");
-        var environment = new Dictionary<string, string?>
-        {
-            ["API_KEY"] = GatewayApp.ApiKey,
-            ["DATA_DIR"] = Path.Combine(dir, "data"),
-            ["TOKEN_STORAGE_PATH"] = tokens,
-            ["AMO_DOMAIN"] = GatewayApp.Domain,
-            ["AMO_CLIENT_ID"] = amo.Options.ClientId,
-            ["AMO_CLIENT_SECRET"] = amo.Options.ClientSecret,
-            ["AMO_REDIRECT_URI"] = GatewayApp.RedirectUri,
-            ["AMO_BASE_URL"] = amo.BaseUrl.ToString(),
-            ["AMO_RATE_LIMIT"] = "50",
-            ["Logging__LogLevel__Default"] = "Warning",
-        };
+        var (dir, environment) = await GatewayProcess.PrepareAsync(amo, believedExpiry: TimeProvider.System.GetUtcNow().AddDays(-1));
         await using var first = await GatewayProcess.StartAsync(environment, dir);
         await using var second = await GatewayProcess.StartAsync(environment, dir);
         using var a = first.CreateKeyedClient();
