@@ -13,6 +13,12 @@ internal sealed partial class UnhandledExceptionHandler(ILogger<UnhandledExcepti
             return true;
         }
 
+        if (exception is OperationCanceledException && httpContext.RequestAborted.IsCancellationRequested)
+        {
+            // The caller hung up; nothing to answer and nothing went wrong on our side.
+            return true;
+        }
+
         LogUnhandled(exception, httpContext.Request.Method, httpContext.Request.Path);
         await Envelope.WriteAsync(httpContext, StatusCodes.Status500InternalServerError,
             new Envelope { Success = false, Error = "An unexpected error occurred" });
