@@ -1,5 +1,3 @@
-using Gateway.Data;
-using Microsoft.AspNetCore.DataProtection;
 using Microsoft.Extensions.Options;
 
 namespace Gateway.Amo;
@@ -34,17 +32,5 @@ internal static class AmoServiceCollectionExtensions
     {
         http.Timeout = services.GetRequiredService<IOptions<AmoOptions>>().Value.RequestTimeout;
         http.DefaultRequestHeaders.UserAgent.ParseAdd("amocrm-gateway/1.0");
-    }
-
-    // Token encryption keys live beside the data they protect, owner-only.
-    public static IServiceCollection AddTokenProtection(this IServiceCollection services, string dataDir)
-    {
-        var keys = Path.Combine(dataDir, "keys");
-        DataDirectory.Ensure(dataDir);
-        DataDirectory.Ensure(keys);
-        services.AddDataProtection()
-            .SetApplicationName("amocrm-gateway")
-            .PersistKeysToFileSystem(new DirectoryInfo(keys));
-        return services;
     }
 }

@@ -31,8 +31,6 @@ internal sealed partial class AmoTokenManager(
 
     private readonly ConcurrentDictionary<string, SemaphoreSlim> gates = new(StringComparer.Ordinal);
 
-    public Task<AmoToken?> GetStoredAsync(string account, CancellationToken cancellationToken) => store.GetAsync(account, cancellationToken);
-
     public async Task<AccessTokenResult> GetAccessTokenAsync(string account, CancellationToken cancellationToken)
     {
         var token = await store.GetAsync(account, cancellationToken);
