@@ -28,6 +28,7 @@ internal sealed partial class AmoTokenManager(
 {
     private static readonly TimeSpan MinBackoff = TimeSpan.FromMinutes(1);
     private static readonly TimeSpan MaxBackoff = TimeSpan.FromHours(6);
+    private static readonly TimeSpan RejectedFreshTokenBackoff = TimeSpan.FromHours(1);
 
     private readonly ConcurrentDictionary<string, SemaphoreSlim> gates = new(StringComparer.Ordinal);
 
@@ -63,7 +64,8 @@ internal sealed partial class AmoTokenManager(
     public async Task ReportRejectedFreshTokenAsync(AmoToken token, CancellationToken cancellationToken)
     {
         const string reason = "amoCRM rejected a freshly refreshed access token (integration disabled or access revoked); re-authorize at /oauth/authorize";
-        await store.MarkReauthorizationRequiredAsync(token.Account, token.Generation, reason, cancellationToken);
+        // The backoff stops every following 401 from spending another refresh token on an account amoCRM has shut.
+        await store.RecordRefreshFailureAsync(token.Account, token.Generation, "rejected", reason, time.GetUtcNow() + RejectedFreshTokenBackoff, CancellationToken.None);
         LogReauthorizationRequired(token.Account, reason);
     }
 

@@ -90,14 +90,6 @@ internal sealed class TokenStore(Database database, IDataProtectionProvider prot
             new { account, generation, outcome, reason = reauthorizationReason, next = nextAttemptAt?.ToUnixTimeMilliseconds(), now = time.GetUtcNow().ToUnixTimeMilliseconds() });
     }
 
-    public async Task MarkReauthorizationRequiredAsync(string account, long generation, string reason, CancellationToken cancellationToken)
-    {
-        await using var connection = await database.OpenAsync(cancellationToken);
-        await connection.ExecuteAsync(
-            "UPDATE amo_tokens SET state = 'reauthorization_required', state_reason = @reason WHERE account = @account AND generation = @generation",
-            new { account, generation, reason });
-    }
-
     private AmoToken ToToken(Row row) => new(
         row.account,
         protector.Unprotect(row.access_token),
