@@ -1,5 +1,5 @@
 using System.Net;
-using System.Net.Http.Json;
+using System.Net.Http.Headers;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Microsoft.Extensions.Options;
@@ -55,12 +55,13 @@ internal sealed class AmoOAuthClient(HttpClient http, IOptions<AmoOptions> optio
         using var slot = await limiter.AcquireAsync(account, cancellationToken);
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeout.CancelAfter(amo.RequestTimeout);
+        using var content = new SendTrackingContent(JsonSerializer.SerializeToUtf8Bytes(body));
         HttpResponseMessage response;
         try
         {
-            response = await http.PostAsJsonAsync(uri, body, timeout.Token);
+            response = await http.PostAsync(uri, content, timeout.Token);
         }
-        catch (HttpRequestException ex) when (ex.HttpRequestError is HttpRequestError.ConnectionError or HttpRequestError.NameResolutionError or HttpRequestError.SecureConnectionError)
+        catch (Exception ex) when ((ex is HttpRequestException or OperationCanceledException or IOException) && !content.Started)
         {
             return new TokenCallResult(TokenCallOutcome.NotSent, null, null, "amoCRM could not be reached");
         }
@@ -120,4 +121,33 @@ internal sealed class AmoOAuthClient(HttpClient http, IOptions<AmoOptions> optio
         return string.Join(": ", new[] { hint ?? title, detail }.Where(s => !string.IsNullOrWhiteSpace(s)));
     }
 
+    // Knows whether the body began to leave: a failure before that (no connection yet) cannot have spent a token.
+    private sealed class SendTrackingContent : HttpContent
+    {
+        private readonly byte[] bytes;
+        private int started;
+
+        public SendTrackingContent(byte[] bytes)
+        {
+            this.bytes = bytes;
+            Headers.ContentType = new MediaTypeHeaderValue("application/json") { CharSet = "utf-8" };
+        }
+
+        public bool Started => Volatile.Read(ref started) != 0;
+
+        protected override Task SerializeToStreamAsync(Stream stream, TransportContext? context) =>
+            SerializeToStreamAsync(stream, context, CancellationToken.None);
+
+        protected override Task SerializeToStreamAsync(Stream stream, TransportContext? context, CancellationToken cancellationToken)
+        {
+            Volatile.Write(ref started, 1);
+            return stream.WriteAsync(bytes, cancellationToken).AsTask();
+        }
+
+        protected override bool TryComputeLength(out long length)
+        {
+            length = bytes.Length;
+            return true;
+        }
+    }
 }

@@ -4,6 +4,8 @@ namespace Gateway.Amo;
 
 internal static class AmoServiceCollectionExtensions
 {
+    private static readonly TimeSpan MaxConnectTimeout = TimeSpan.FromSeconds(10);
+
     public static IServiceCollection AddAmo(this IServiceCollection services)
     {
         services.AddOptions<AmoOptions>().ValidateOnStart();
@@ -18,14 +20,28 @@ internal static class AmoServiceCollectionExtensions
         services.AddHostedService(sp => sp.GetRequiredService<TokenKeepAlive>());
         services.AddTransient<AmoAuthHandler>();
 
-        services.AddHttpClient<AmoOAuthClient>(ConfigureTimeouts);
+        services.AddHttpClient<AmoOAuthClient>(ConfigureTimeouts)
+            .ConfigurePrimaryHttpMessageHandler(CreatePrimaryHandler);
         services.AddHttpClient<AmoClient>((sp, http) =>
             {
                 ConfigureTimeouts(sp, http);
                 http.BaseAddress = AmoClient.PlaceholderBase;
             })
+            .ConfigurePrimaryHttpMessageHandler(CreatePrimaryHandler)
             .AddHttpMessageHandler<AmoAuthHandler>();
         return services;
+    }
+
+    // Singletons hold these clients for the process's life, so pooled connections are recycled to pick up DNS changes;
+    // a connect that never completes fails early, before anything could have been sent.
+    private static SocketsHttpHandler CreatePrimaryHandler(IServiceProvider services)
+    {
+        var timeout = services.GetRequiredService<IOptions<AmoOptions>>().Value.RequestTimeout;
+        return new SocketsHttpHandler
+        {
+            ConnectTimeout = timeout < MaxConnectTimeout ? timeout : MaxConnectTimeout,
+            PooledConnectionLifetime = TimeSpan.FromMinutes(5),
+        };
     }
 
     private static void ConfigureTimeouts(IServiceProvider services, HttpClient http)

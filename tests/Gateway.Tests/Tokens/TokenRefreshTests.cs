@@ -1,4 +1,5 @@
 using System.Net;
+using System.Net.Sockets;
 using Emulator;
 using Gateway.Amo;
 using Gateway.Tests.Infrastructure;
@@ -32,5 +33,71 @@ public sealed class TokenRefreshTests
         var status = (await (await client.GetAsync("/api/v1/diagnostics/token-status")).ReadObjectAsync())["data"]!;
         Assert.Equal("reauthorization_required", (string?)status["state"]);
         Assert.NotNull((long?)status["next_refresh_attempt_at"]);
+    }
+
+    [Fact]
+    public async Task A_refresh_whose_connection_never_opens_is_tried_again_later_instead_of_requiring_reauthorization()
+    {
+        using var blackHole = await BlackHole.OpenAsync();
+        var clock = new TestTimeProvider();
+        await using var amo = await AmoEmulator.StartAsync(GatewayApp.EmulatorOptionsFor(), clock);
+        await using var app = new GatewayApp(amo, clock, settings: new Dictionary<string, string?>
+        {
+            ["AMO_BASE_URL"] = blackHole.Url.ToString(),
+            ["AMO_TIMEOUT_SECONDS"] = "1",
+        });
+        await app.AuthorizeAsync();
+        using var client = app.CreateKeyedClient();
+        clock.Advance(TimeSpan.FromHours(25));
+
+        var response = await client.GetAsync("/api/v1/info/account");
+
+        Assert.Equal(HttpStatusCode.BadGateway, response.StatusCode);
+        var status = (await (await client.GetAsync("/api/v1/diagnostics/token-status")).ReadObjectAsync())["data"]!;
+        Assert.Equal("expired", (string?)status["state"]);
+        Assert.Equal("unreachable", (string?)status["last_refresh_outcome"]);
+        Assert.NotNull((long?)status["next_refresh_attempt_at"]);
+    }
+
+    // A listener whose accept queue is full: the kernel drops further SYNs, like a firewall that swallows them.
+    private sealed class BlackHole : IDisposable
+    {
+        private readonly Socket listener = new(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        private readonly List<Socket> fillers = [];
+
+        public Uri Url => new($"http://127.0.0.1:{((IPEndPoint)listener.LocalEndPoint!).Port}");
+
+        public static async Task<BlackHole> OpenAsync()
+        {
+            var hole = new BlackHole();
+            hole.listener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+            hole.listener.Listen(1);
+            while (true)
+            {
+                var filler = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+                hole.fillers.Add(filler);
+                using var wait = new CancellationTokenSource(TimeSpan.FromMilliseconds(250));
+                try
+                {
+                    await filler.ConnectAsync(hole.listener.LocalEndPoint!, wait.Token);
+                }
+                catch (Exception ex) when (ex is OperationCanceledException or SocketException)
+                {
+                    return hole;
+                }
+
+                Assert.True(hole.fillers.Count < 100, "the listener's accept queue never filled up");
+            }
+        }
+
+        public void Dispose()
+        {
+            foreach (var filler in fillers)
+            {
+                filler.Dispose();
+            }
+
+            listener.Dispose();
+        }
     }
 }
