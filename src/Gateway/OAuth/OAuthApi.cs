@@ -73,6 +73,13 @@ internal static class OAuthApi
                 return Answer(context, StatusCodes.Status400BadRequest, "Invalid referer: not an amoCRM or Kommo account host");
             }
 
+            // Consent given in another account must not land under this one's key.
+            var stored = await store.GetAsync(account, cancellationToken);
+            if (!string.Equals(host, amo.Domain, StringComparison.OrdinalIgnoreCase) && !string.Equals(host, stored?.BaseDomain, StringComparison.OrdinalIgnoreCase))
+            {
+                return Answer(context, StatusCodes.Status400BadRequest, $"Invalid referer: {host} is not the amoCRM account this gateway is configured for ({amo.Domain})");
+            }
+
             baseDomain = host;
         }
 

@@ -183,4 +183,34 @@ public sealed class OAuthFlowTests
         Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
         Assert.Equal(0, amo.State.CodeGrants);
     }
+
+    [Fact]
+    public async Task A_referer_of_another_amocrm_account_is_refused_without_exchanging_the_code()
+    {
+        await using var amo = await AmoEmulator.StartAsync(GatewayApp.EmulatorOptionsFor());
+        await using var app = new GatewayApp(amo);
+        using var client = app.CreateAnonymousClient();
+        var (code, state, _) = await ConsentAsync(app, client);
+
+        var response = await client.GetAsync($"/oauth/callback?code={code}&state={state}&referer=attacker.amocrm.ru");
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Contains(GatewayApp.Domain, (string?)(await response.ReadObjectAsync())["error"], StringComparison.Ordinal);
+        Assert.Equal(0, amo.State.CodeGrants);
+        Assert.Equal("not_authorized", (string?)(await (await client.GetAsync("/oauth/status")).ReadObjectAsync())["data"]!["status"]);
+    }
+
+    [Fact]
+    public async Task A_referer_naming_the_configured_account_in_capitals_is_accepted()
+    {
+        await using var amo = await AmoEmulator.StartAsync(GatewayApp.EmulatorOptionsFor());
+        await using var app = new GatewayApp(amo);
+        using var client = app.CreateAnonymousClient();
+        var (code, state, referer) = await ConsentAsync(app, client);
+
+        var response = await client.GetAsync($"/oauth/callback?code={code}&state={state}&referer={referer.ToUpperInvariant()}");
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal(1, amo.State.CodeGrants);
+    }
 }
