@@ -88,7 +88,12 @@ internal sealed class AmoOAuthClient(HttpClient http, IOptions<AmoOptions> optio
             {
                 if (AmoJson.Text(json?["access_token"]) is { Length: > 0 } access && json!["expires_in"] is JsonValue expiresIn && expiresIn.TryGetValue<long>(out var seconds))
                 {
-                    var refresh = AmoJson.Text(json["refresh_token"]);
+                    // Both grants must hand over a refresh token; after a refresh the old one is spent, so the pair is as good as lost.
+                    if (AmoJson.Text(json["refresh_token"]) is not { Length: > 0 } refresh)
+                    {
+                        return new TokenCallResult(TokenCallOutcome.AnswerLost, null, status, "amoCRM answered 2xx without a refresh token");
+                    }
+
                     return new TokenCallResult(TokenCallOutcome.Success, new TokenPair(access, refresh, time.GetUtcNow().AddSeconds(seconds), baseDomain), status, "ok");
                 }
 

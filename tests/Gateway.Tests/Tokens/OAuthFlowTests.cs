@@ -213,4 +213,20 @@ public sealed class OAuthFlowTests
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         Assert.Equal(1, amo.State.CodeGrants);
     }
+
+    [Fact]
+    public async Task A_code_exchange_answered_without_a_refresh_token_fails_and_stores_nothing()
+    {
+        await using var amo = await AmoEmulator.StartAsync(GatewayApp.EmulatorOptionsFor());
+        await using var app = new GatewayApp(amo);
+        using var client = app.CreateAnonymousClient();
+        var (code, state, referer) = await ConsentAsync(app, client);
+        amo.State.EnqueueResponse("/oauth2/access_token", 200, """{"token_type":"Bearer","expires_in":86400,"access_token":"eyJhbGciOiJSUzI1NiJ9.e30.c2ln"}""", "application/json");
+
+        var response = await client.GetAsync($"/oauth/callback?code={code}&state={state}&referer={referer}");
+
+        Assert.Equal(HttpStatusCode.BadGateway, response.StatusCode);
+        Assert.Equal("Failed to exchange authorization code", (string?)(await response.ReadObjectAsync())["error"]);
+        Assert.False((bool)(await (await client.GetAsync("/oauth/status")).ReadObjectAsync())["data"]!["has_token"]!);
+    }
 }

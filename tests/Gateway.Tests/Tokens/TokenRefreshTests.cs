@@ -59,6 +59,25 @@ public sealed class TokenRefreshTests
         Assert.NotNull((long?)status["next_refresh_attempt_at"]);
     }
 
+    [Fact]
+    public async Task A_refresh_answer_without_a_refresh_token_requires_reauthorization_instead_of_being_saved()
+    {
+        var clock = new TestTimeProvider();
+        await using var amo = await AmoEmulator.StartAsync(GatewayApp.EmulatorOptionsFor(), clock);
+        await using var app = new GatewayApp(amo, clock);
+        await app.AuthorizeAsync();
+        using var client = app.CreateKeyedClient();
+        clock.Advance(TimeSpan.FromHours(25));
+        amo.State.EnqueueResponse("/oauth2/access_token", 200, """{"token_type":"Bearer","expires_in":86400,"access_token":"eyJhbGciOiJSUzI1NiJ9.e30.c2ln"}""", "application/json");
+
+        var response = await client.GetAsync("/api/v1/info/account");
+
+        Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
+        var status = (await (await client.GetAsync("/api/v1/diagnostics/token-status")).ReadObjectAsync())["data"]!;
+        Assert.Equal("reauthorization_required", (string?)status["state"]);
+        Assert.Equal("answer_lost", (string?)status["last_refresh_outcome"]);
+    }
+
     // A listener whose accept queue is full: the kernel drops further SYNs, like a firewall that swallows them.
     private sealed class BlackHole : IDisposable
     {
