@@ -27,33 +27,32 @@ internal sealed class AmoInfoCache(AmoClient amo, IOptions<AmoOptions> options, 
     private async Task<AmoResult> GetAsync(string account, string name, Func<CancellationToken, Task<AmoResult>> load, CancellationToken cancellationToken)
     {
         var key = account + "|" + name;
-        while (true)
+        // Entries are created unstarted: racing threads may each build one, but only the stored entry's load runs.
+        var entry = entries.GetOrAdd(key, _ => new Entry(load));
+        if (entry.IsSpent(time.GetUtcNow()))
         {
-            var now = time.GetUtcNow();
-            var entry = entries.GetOrAdd(key, _ => new Entry(Start(load)));
-            if (entry.Task.IsCompleted && (!entry.Task.IsCompletedSuccessfully || !entry.Task.Result.Ok || entry.ExpiresAt <= now))
-            {
-                // Failures are not kept and stale entries are replaced; whoever swaps first loads, the rest share it.
-                entries.TryUpdate(key, new Entry(Start(load)), entry);
-                continue;
-            }
-
-            var result = await entry.Task.WaitAsync(cancellationToken);
-            if (entry.ExpiresAt == DateTimeOffset.MaxValue && result.Ok)
-            {
-                entry.ExpiresAt = time.GetUtcNow() + options.Value.CacheTtl;
-            }
-
-            return result;
+            // Failures are not kept and stale entries are replaced; whoever swaps first loads, the rest share it.
+            var replacement = new Entry(load);
+            entry = entries.TryUpdate(key, replacement, entry) ? replacement : entries.GetOrAdd(key, replacement);
         }
+
+        var result = await entry.Load.Value.WaitAsync(cancellationToken);
+        if (entry.ExpiresAt == DateTimeOffset.MaxValue && result.Ok)
+        {
+            entry.ExpiresAt = time.GetUtcNow() + options.Value.CacheTtl;
+        }
+
+        return result;
     }
 
     // Loads run without the caller's token: one caller giving up must not fail the others sharing the load.
-    private static Task<AmoResult> Start(Func<CancellationToken, Task<AmoResult>> load) => Task.Run(() => load(CancellationToken.None));
-
-    private sealed class Entry(Task<AmoResult> task)
+    private sealed class Entry(Func<CancellationToken, Task<AmoResult>> load)
     {
-        public Task<AmoResult> Task { get; } = task;
+        public Lazy<Task<AmoResult>> Load { get; } = new(() => load(CancellationToken.None));
+
         public DateTimeOffset ExpiresAt { get; set; } = DateTimeOffset.MaxValue;
+
+        public bool IsSpent(DateTimeOffset now) =>
+            Load.IsValueCreated && Load.Value is { IsCompleted: true } task && (!task.IsCompletedSuccessfully || !task.Result.Ok || ExpiresAt <= now);
     }
 }

@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Http.Headers;
 using System.Text.Json.Nodes;
 using Emulator;
+using Gateway.Info;
 using Gateway.Tests.Infrastructure;
 
 namespace Gateway.Tests.Api;
@@ -183,6 +184,27 @@ public sealed class InfoTests
     }
 
     [Fact]
+    public async Task Sixty_four_threads_missing_the_cache_at_once_reach_amoCRM_once()
+    {
+        var time = new TestTimeProvider();
+        await using var amo = await AmoEmulator.StartAsync(GatewayApp.EmulatorOptionsFor(), time);
+        await using var app = new GatewayApp(amo, time, settings: new Dictionary<string, string?> { ["AMO_CACHE_TTL_SECONDS"] = "60" });
+        await app.AuthorizeAsync();
+        var cache = app.Get<AmoInfoCache>();
+        amo.State.Delay = TimeSpan.FromMilliseconds(100);
+
+        // The race is narrow, so it is run many times: a first miss, then misses of an expired entry.
+        for (var round = 1; round <= 20; round++)
+        {
+            var results = await AllAtOnceAsync(64, () => cache.PipelinesAsync(GatewayApp.Domain, CancellationToken.None));
+
+            Assert.All(results, r => Assert.True(r.Ok, r.Description));
+            Assert.Equal(round, PipelineCalls(amo));
+            time.Advance(TimeSpan.FromSeconds(61));
+        }
+    }
+
+    [Fact]
     public async Task A_failed_call_is_not_cached()
     {
         await using var amo = await AmoEmulator.StartAsync(GatewayApp.EmulatorOptionsFor());
@@ -197,6 +219,21 @@ public sealed class InfoTests
 
         Assert.Equal(2, data["_embedded"]!["pipelines"]!.AsArray().Count);
         Assert.Equal(2, PipelineCalls(amo));
+    }
+
+    // Real threads released together by a barrier: the pool would start them one by one.
+    private static async Task<T[]> AllAtOnceAsync<T>(int count, Func<Task<T>> call)
+    {
+        using var barrier = new Barrier(count);
+        var calls = new Task<T>[count];
+        var threads = Enumerable.Range(0, count).Select(i => new Thread(() =>
+        {
+            barrier.SignalAndWait();
+            calls[i] = call();
+        })).ToList();
+        threads.ForEach(t => t.Start());
+        threads.ForEach(t => t.Join());
+        return await Task.WhenAll(calls);
     }
 
     private static int PipelineCalls(AmoEmulator amo) => amo.State.Requests.Count(r => r.Path == PipelinesPath);
