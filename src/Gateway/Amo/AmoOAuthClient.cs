@@ -35,16 +35,17 @@ internal sealed class AmoOAuthClient(HttpClient http, IOptions<AmoOptions> optio
         {
             ["grant_type"] = "authorization_code",
             ["code"] = code,
-        }, cancellationToken);
+        }, pace: true, cancellationToken);
 
-    public Task<TokenCallResult> RefreshAsync(string account, string? baseDomain, string refreshToken, CancellationToken cancellationToken) =>
+    // alreadyPaced: the caller took the rate-limit slot itself, before marking the refresh as started.
+    public Task<TokenCallResult> RefreshAsync(string account, string? baseDomain, string refreshToken, bool alreadyPaced, CancellationToken cancellationToken) =>
         CallAsync(account, baseDomain, new Dictionary<string, string>
         {
             ["grant_type"] = "refresh_token",
             ["refresh_token"] = refreshToken,
-        }, cancellationToken);
+        }, pace: !alreadyPaced, cancellationToken);
 
-    private async Task<TokenCallResult> CallAsync(string account, string? baseDomain, Dictionary<string, string> body, CancellationToken cancellationToken)
+    private async Task<TokenCallResult> CallAsync(string account, string? baseDomain, Dictionary<string, string> body, bool pace, CancellationToken cancellationToken)
     {
         var amo = options.Value;
         body["client_id"] = amo.ClientId;
@@ -52,7 +53,7 @@ internal sealed class AmoOAuthClient(HttpClient http, IOptions<AmoOptions> optio
         body["redirect_uri"] = amo.RedirectUri;
         var uri = new Uri(amo.ApiBaseFor(baseDomain), "/oauth2/access_token");
 
-        using var slot = await limiter.AcquireAsync(account, cancellationToken);
+        using var slot = pace ? await limiter.AcquireAsync(account, cancellationToken) : null;
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeout.CancelAfter(amo.RequestTimeout);
         using var content = new SendTrackingContent(JsonSerializer.SerializeToUtf8Bytes(body));

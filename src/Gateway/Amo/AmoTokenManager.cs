@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Diagnostics.CodeAnalysis;
 using Gateway.Data;
 using Microsoft.Extensions.Options;
 
@@ -22,6 +23,7 @@ internal sealed partial class AmoTokenManager(
     TokenStore store,
     LeaseStore leases,
     AmoOAuthClient oauth,
+    AmoRateLimiter limiter,
     IOptions<AmoOptions> options,
     TimeProvider time,
     ILogger<AmoTokenManager> logger)
@@ -74,27 +76,22 @@ internal sealed partial class AmoTokenManager(
 
     private async Task<AmoToken?> RefreshAsync(string account, RefreshTrigger trigger, string? rejectedAccessToken, CancellationToken cancellationToken)
     {
-        var gate = gates.GetOrAdd(account, _ => new SemaphoreSlim(1, 1));
+        var gate = GateFor(account);
         await gate.WaitAsync(cancellationToken);
         try
         {
-            var amo = options.Value;
-            var leaseLength = amo.RequestTimeout * 2 + TimeSpan.FromSeconds(10);
-            await using var lease = await leases.AcquireAsync($"token-refresh:{account}", leaseLength, leaseLength, cancellationToken);
-
-            // Re-read under the lock: another thread or process may have rotated the pair meanwhile.
+            // Whoever held the gate has usually refreshed already: waiters leave here without writing a lease.
             var current = await store.GetAsync(account, cancellationToken);
-            if (current is null || !NeedsRefresh(current, trigger, rejectedAccessToken))
+            if (!WantsRefresh(current, trigger, rejectedAccessToken))
             {
                 return current;
             }
 
-            if (!CanRefresh(current) && trigger != RefreshTrigger.Admin)
-            {
-                return current;
-            }
+            await using var lease = await AcquireLeaseAsync(account, cancellationToken);
 
-            if (current.RefreshToken is null)
+            // Re-read under the lease: another process may have rotated the pair meanwhile.
+            current = await store.GetAsync(account, cancellationToken);
+            if (!WantsRefresh(current, trigger, rejectedAccessToken))
             {
                 return current;
             }
@@ -108,11 +105,18 @@ internal sealed partial class AmoTokenManager(
                 return await store.GetAsync(account, CancellationToken.None);
             }
 
-            await store.MarkRefreshStartedAsync(account, current.Generation, CancellationToken.None);
+            // The rate-limit slot comes first, so the started marker never sits through a long wait for it.
+            using var slot = await limiter.AcquireAsync(account, cancellationToken);
+            if (!await store.MarkRefreshStartedAsync(account, current.Generation, current.RefreshStartedAt, CancellationToken.None))
+            {
+                // Someone saved or started a refresh since the re-read (the lease may have run out during the wait): theirs stands.
+                return await store.GetAsync(account, CancellationToken.None);
+            }
+
             LogRefreshing(account, trigger);
 
             // The call and the save are not cancelled with the caller: a half-done rotation is the one thing to avoid.
-            var result = await oauth.RefreshAsync(account, current.BaseDomain, current.RefreshToken, CancellationToken.None);
+            var result = await oauth.RefreshAsync(account, current.BaseDomain, current.RefreshToken!, alreadyPaced: true, CancellationToken.None);
             switch (result.Outcome)
             {
                 case TokenCallOutcome.Success:
@@ -157,6 +161,20 @@ internal sealed partial class AmoTokenManager(
             gate.Release();
         }
     }
+
+    private SemaphoreSlim GateFor(string account) => gates.GetOrAdd(account, _ => new SemaphoreSlim(1, 1));
+
+    // Generously longer than the call it guards: a lease that runs out mid-refresh lets a second process resend the token.
+    private Task<IAsyncDisposable> AcquireLeaseAsync(string account, CancellationToken cancellationToken)
+    {
+        var length = options.Value.RequestTimeout * 2 + TimeSpan.FromSeconds(60);
+        return leases.AcquireAsync($"token-refresh:{account}", length, length, cancellationToken);
+    }
+
+    private bool WantsRefresh([NotNullWhen(true)] AmoToken? token, RefreshTrigger trigger, string? rejectedAccessToken) =>
+        token is { RefreshToken: not null }
+        && NeedsRefresh(token, trigger, rejectedAccessToken)
+        && (trigger == RefreshTrigger.Admin || CanRefresh(token));
 
     private bool NeedsRefresh(AmoToken token, RefreshTrigger trigger, string? rejectedAccessToken)
     {

@@ -64,12 +64,17 @@ internal sealed class TokenStore(Database database, IDataProtectionProvider prot
     }
 
     // Written before the refresh call: if the process dies mid-call, the next reader knows the token may be spent.
-    public async Task<bool> MarkRefreshStartedAsync(string account, long generation, CancellationToken cancellationToken)
+    // False when the row is no longer as the caller read it: another writer saved a pair or started a refresh.
+    public async Task<bool> MarkRefreshStartedAsync(string account, long generation, DateTimeOffset? startedAtAsRead, CancellationToken cancellationToken)
     {
         await using var connection = await database.OpenAsync(cancellationToken);
         return await connection.ExecuteAsync(
-            "UPDATE amo_tokens SET refresh_started_at = @now WHERE account = @account AND generation = @generation",
-            new { account, generation, now = time.GetUtcNow().ToUnixTimeMilliseconds() }) == 1;
+            """
+            UPDATE amo_tokens SET refresh_started_at = @now
+            WHERE account = @account AND generation = @generation
+                AND (refresh_started_at = @startedAt OR (refresh_started_at IS NULL AND @startedAt IS NULL))
+            """,
+            new { account, generation, startedAt = startedAtAsRead?.ToUnixTimeMilliseconds(), now = time.GetUtcNow().ToUnixTimeMilliseconds() }) == 1;
     }
 
     public async Task RecordRefreshFailureAsync(string account, long generation, string outcome, string? reauthorizationReason, DateTimeOffset? nextAttemptAt, CancellationToken cancellationToken)

@@ -1,7 +1,9 @@
 using System.Net;
 using System.Net.Sockets;
+using Dapper;
 using Emulator;
 using Gateway.Amo;
+using Gateway.Data;
 using Gateway.Tests.Infrastructure;
 
 namespace Gateway.Tests.Tokens;
@@ -76,6 +78,57 @@ public sealed class TokenRefreshTests
         var status = (await (await client.GetAsync("/api/v1/diagnostics/token-status")).ReadObjectAsync())["data"]!;
         Assert.Equal("reauthorization_required", (string?)status["state"]);
         Assert.Equal("answer_lost", (string?)status["last_refresh_outcome"]);
+    }
+
+    [Fact]
+    public async Task During_the_backoff_a_401_is_answered_at_once_even_while_another_process_holds_the_refresh_lease()
+    {
+        await using var amo = await AmoEmulator.StartAsync(GatewayApp.EmulatorOptionsFor());
+        await using var app = new GatewayApp(amo);
+        await app.AuthorizeAsync();
+        using var client = app.CreateKeyedClient();
+        for (var i = 0; i < 3; i++)
+        {
+            amo.State.EnqueueResponse("/api/v4/account", 401, Unauthorized, "application/problem+json");
+        }
+
+        Assert.Equal(HttpStatusCode.Unauthorized, (await client.GetAsync("/api/v1/info/account")).StatusCode);
+        Assert.True(await app.Get<LeaseStore>().TryAcquireAsync(RefreshLease, "another-process", TimeSpan.FromHours(1), CancellationToken.None));
+
+        var response = await client.GetAsync("/api/v1/info/account");
+
+        Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
+        Assert.Equal(1, amo.State.RefreshGrants);
+    }
+
+    [Fact]
+    public async Task A_token_saved_while_a_refresh_waits_for_its_rate_limit_slot_is_used_instead_of_being_overwritten()
+    {
+        await using var amo = await AmoEmulator.StartAsync(GatewayApp.EmulatorOptionsFor());
+        await using var app = new GatewayApp(amo, settings: new Dictionary<string, string?> { ["AMO_RATE_LIMIT"] = "1" });
+        await app.AuthorizeAsync();
+        using var client = app.CreateKeyedClient();
+        amo.State.EnqueueResponse("/api/v4/account", 401, Unauthorized, "application/problem+json");
+
+        // The 401'd call took the only slot of this second, so the refresh that follows waits about a second for its own.
+        var request = client.GetAsync("/api/v1/info/account");
+        await Eventually.TrueAsync(() => RefreshLeaseHeldAsync(app), "the refresh to take its lease");
+        var other = amo.State.IssueTokens();
+        await app.Get<TokenStore>().SaveAsync(GatewayApp.Domain, new Gateway.Amo.TokenPair(other.AccessToken, other.RefreshToken, other.ExpiresAt, GatewayApp.Domain), false, "another-process", false, null, CancellationToken.None);
+        var response = await request;
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal(0, amo.State.RefreshGrants);
+        Assert.Equal(other.AccessToken, amo.State.Requests.Last(r => r.Path == "/api/v4/account").Bearer);
+        Assert.Equal(other.AccessToken, (await app.Get<TokenStore>().GetAsync(GatewayApp.Domain, CancellationToken.None))!.AccessToken);
+    }
+
+    private const string RefreshLease = "token-refresh:" + GatewayApp.Domain;
+
+    private static async Task<bool> RefreshLeaseHeldAsync(GatewayApp app)
+    {
+        await using var connection = await app.Get<Database>().OpenAsync(CancellationToken.None);
+        return await connection.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM leases WHERE name = @name", new { name = RefreshLease }) == 1;
     }
 
     // A listener whose accept queue is full: the kernel drops further SYNs, like a firewall that swallows them.
