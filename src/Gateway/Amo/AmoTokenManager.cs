@@ -71,6 +71,22 @@ internal sealed partial class AmoTokenManager(
         LogReauthorizationRequired(token.Account, reason);
     }
 
+    // Consent, import and CLI exchange save under the refresh's gate and lease, so a refresh in flight cannot overwrite them.
+    public async Task<AmoToken> StoreGrantAsync(string account, TokenPair pair, bool longLived, string outcome, long? importedFileMtime, CancellationToken cancellationToken)
+    {
+        var gate = GateFor(account);
+        await gate.WaitAsync(cancellationToken);
+        try
+        {
+            await using var lease = await AcquireLeaseAsync(account, cancellationToken);
+            return await store.SaveAsync(account, pair, longLived, outcome, false, importedFileMtime, CancellationToken.None);
+        }
+        finally
+        {
+            gate.Release();
+        }
+    }
+
     public Task<AmoToken?> RefreshAsync(string account, RefreshTrigger trigger, CancellationToken cancellationToken) =>
         RefreshAsync(account, trigger, null, cancellationToken);
 

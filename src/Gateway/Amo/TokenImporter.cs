@@ -5,7 +5,7 @@ namespace Gateway.Amo;
 internal sealed record ImportResult(bool Imported, string Message);
 
 // Migration from the PHP gateway: tokens.json is read when the store has nothing or the file changed since.
-internal sealed partial class TokenImporter(TokenStore store, IOptions<AmoOptions> options, ILogger<TokenImporter> logger)
+internal sealed partial class TokenImporter(TokenStore store, AmoTokenManager tokens, IOptions<AmoOptions> options, ILogger<TokenImporter> logger)
 {
     public async Task<ImportResult> ImportConfiguredAsync(CancellationToken cancellationToken)
     {
@@ -19,7 +19,7 @@ internal sealed partial class TokenImporter(TokenStore store, IOptions<AmoOption
             }
 
             Jwt.TryReadExpiry(longLived, out var expiresAt);
-            await store.SaveAsync(amo.AccountKey, new TokenPair(longLived, null, expiresAt, amo.Domain), true, "configured_long_lived", false, null, cancellationToken);
+            await tokens.StoreGrantAsync(amo.AccountKey, new TokenPair(longLived, null, expiresAt, amo.Domain), true, "configured_long_lived", null, cancellationToken);
             LogImported(amo.AccountKey, "AMO_LONG_LIVED_TOKEN");
             return new ImportResult(true, "long-lived token stored");
         }
@@ -57,7 +57,7 @@ internal sealed partial class TokenImporter(TokenStore store, IOptions<AmoOption
             return new ImportResult(false, $"the tokens file cannot be used: {problem}");
         }
 
-        await store.SaveAsync(amo.AccountKey, pair! with { BaseDomain = pair!.BaseDomain ?? amo.Domain }, pair.RefreshToken is null, "imported", false, mtime, cancellationToken);
+        await tokens.StoreGrantAsync(amo.AccountKey, pair! with { BaseDomain = pair!.BaseDomain ?? amo.Domain }, pair.RefreshToken is null, "imported", mtime, cancellationToken);
         LogImported(amo.AccountKey, path);
         return new ImportResult(true, "tokens imported");
     }

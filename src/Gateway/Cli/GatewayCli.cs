@@ -54,7 +54,7 @@ internal static class GatewayCli
                     return 1;
                 }
 
-                await services.GetRequiredService<TokenStore>().SaveAsync(amo.AccountKey, result.Pair! with { BaseDomain = baseDomain }, false, "authorized", false, null, CancellationToken.None);
+                await services.GetRequiredService<AmoTokenManager>().StoreGrantAsync(amo.AccountKey, result.Pair! with { BaseDomain = baseDomain }, false, "authorized", null, CancellationToken.None);
                 await output.WriteLineAsync($"Authorized {amo.AccountKey}; the access token expires at {result.Pair!.ExpiresAt:O}.");
                 return 0;
             }

@@ -34,6 +34,7 @@ internal static class OAuthApi
         HttpContext context,
         OAuthStateStore states,
         AmoOAuthClient oauth,
+        AmoTokenManager tokens,
         TokenStore store,
         AccountDeliveryState delivery,
         OutboxSignal outbox,
@@ -90,7 +91,7 @@ internal static class OAuthApi
                 "Failed to exchange authorization code", new { error = result.Description, http_code = result.HttpStatus });
         }
 
-        var saved = await store.SaveAsync(account, result.Pair! with { BaseDomain = baseDomain }, false, "authorized", false, null, CancellationToken.None);
+        var saved = await tokens.StoreGrantAsync(account, result.Pair! with { BaseDomain = baseDomain }, false, "authorized", null, CancellationToken.None);
 
         // Leads queued while access was missing go out now, not at the next poll.
         await delivery.ResumeAsync(account, CancellationToken.None);

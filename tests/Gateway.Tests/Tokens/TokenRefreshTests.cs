@@ -123,6 +123,33 @@ public sealed class TokenRefreshTests
         Assert.Equal(other.AccessToken, (await app.Get<TokenStore>().GetAsync(GatewayApp.Domain, CancellationToken.None))!.AccessToken);
     }
 
+    [Fact]
+    public async Task A_tokens_file_imported_while_a_refresh_is_in_flight_is_saved_after_the_refresh_instead_of_being_overwritten()
+    {
+        var clock = new TestTimeProvider();
+        await using var amo = await AmoEmulator.StartAsync(GatewayApp.EmulatorOptionsFor(), clock);
+        await using var app = new GatewayApp(amo, clock);
+        await app.AuthorizeAsync();
+        using var client = app.CreateKeyedClient();
+        var store = app.Get<TokenStore>();
+        var imported = amo.State.IssueTokens();
+        var file = Path.Combine(Directory.CreateTempSubdirectory("tokens-").FullName, "tokens.json");
+        await File.WriteAllTextAsync(file, $$"""{"access_token":"{{imported.AccessToken}}","refresh_token":"{{imported.RefreshToken}}","expires_at":{{imported.ExpiresAt.ToUnixTimeSeconds()}}}""");
+        clock.Advance(TimeSpan.FromHours(25));
+        amo.State.Delay = TimeSpan.FromMilliseconds(500);
+
+        var request = client.GetAsync("/api/v1/info/account");
+        await Eventually.TrueAsync(async () => (await store.GetAsync(GatewayApp.Domain, CancellationToken.None))!.RefreshStartedAt is not null, "the refresh to be on its way");
+        var import = await app.Get<TokenImporter>().ImportFileAsync(file, force: true, CancellationToken.None);
+        await request;
+
+        Assert.True(import.Imported, import.Message);
+        Assert.Equal(1, amo.State.RefreshGrants);
+        var stored = await store.GetAsync(GatewayApp.Domain, CancellationToken.None);
+        Assert.Equal(imported.AccessToken, stored!.AccessToken);
+        Assert.Equal("imported", stored.LastRefreshOutcome);
+    }
+
     private const string RefreshLease = "token-refresh:" + GatewayApp.Domain;
 
     private static async Task<bool> RefreshLeaseHeldAsync(GatewayApp app)
