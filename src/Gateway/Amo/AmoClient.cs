@@ -30,7 +30,7 @@ internal sealed record AmoResult(AmoFailure Failure, int? HttpStatus, JsonNode? 
 }
 
 // The typed client for amoCRM's API v4; tokens, hosts and pacing come from AmoAuthHandler.
-internal sealed class AmoClient(HttpClient http)
+internal sealed partial class AmoClient(HttpClient http, ILogger<AmoClient> logger)
 {
     // A placeholder base: the handler swaps in the account's own host (or AMO_BASE_URL).
     internal static readonly Uri PlaceholderBase = new("https://amocrm.account/");
@@ -119,6 +119,14 @@ internal sealed class AmoClient(HttpClient http)
         {
             return new AmoResult(AmoFailure.Timeout, null, null, "amoCRM did not answer in time");
         }
+        catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
+        {
+            // The handler pipeline (token store, refresh lease) must not turn a failed call into a 500 or a stuck outbox row.
+            LogCallFailed(ex, account);
+            return new AmoResult(AmoFailure.Unreachable, null, null, ex is TimeoutException
+                ? "timed out waiting for another process to finish refreshing the amoCRM token"
+                : "the amoCRM call failed unexpectedly");
+        }
 
         using (response)
         {
@@ -179,4 +187,7 @@ internal sealed class AmoClient(HttpClient http)
             : $"amoCRM answered {status}";
         return new AmoResult(failure, status, json is JsonObject ? json : null, description.Length > 0 ? description : $"amoCRM answered {status}");
     }
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "An amoCRM call for {Account} failed before an answer arrived")]
+    private partial void LogCallFailed(Exception exception, string account);
 }

@@ -23,7 +23,8 @@ internal sealed record AmoToken(
     DateTimeOffset? RefreshStartedAt,
     DateTimeOffset? NextRefreshAttemptAt,
     int FailedRefreshes,
-    long? ImportedFileMtime)
+    long? ImportedFileMtime,
+    bool Undecryptable = false)
 {
     public bool IsExpired(DateTimeOffset now) => ExpiresAt <= now;
 }

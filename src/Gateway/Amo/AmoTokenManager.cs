@@ -42,6 +42,11 @@ internal sealed partial class AmoTokenManager(
             return new AccessTokenResult(null, "No amoCRM token: authorize the gateway at /oauth/authorize");
         }
 
+        if (token.Undecryptable)
+        {
+            return new AccessTokenResult(token, $"amoCRM authorization required: {token.StateReason}");
+        }
+
         if (NeedsRefresh(token, RefreshTrigger.Expiring, null) && CanRefresh(token))
         {
             token = await RefreshAsync(account, RefreshTrigger.Expiring, null, cancellationToken) ?? token;

@@ -1,3 +1,4 @@
+using System.Security.Cryptography;
 using Dapper;
 using Gateway.Data;
 using Microsoft.AspNetCore.DataProtection;
@@ -7,6 +8,8 @@ namespace Gateway.Amo;
 // Tokens per account, encrypted at rest; every write is conditional on the generation the writer read.
 internal sealed class TokenStore(Database database, IDataProtectionProvider protection, TimeProvider time)
 {
+    private const string UndecryptableReason = "the stored token cannot be decrypted (the key ring under DATA_DIR/keys changed); re-authorize";
+
     private readonly IDataProtector protector = protection.CreateProtector("Gateway.Amo.Tokens.v1");
 
     public async Task<AmoToken?> GetAsync(string account, CancellationToken cancellationToken)
@@ -95,10 +98,23 @@ internal sealed class TokenStore(Database database, IDataProtectionProvider prot
             new { account, generation, outcome, reason = reauthorizationReason, next = nextAttemptAt?.ToUnixTimeMilliseconds(), now = time.GetUtcNow().ToUnixTimeMilliseconds() });
     }
 
-    private AmoToken ToToken(Row row) => new(
+    private AmoToken ToToken(Row row)
+    {
+        try
+        {
+            return ToToken(row, protector.Unprotect(row.access_token), row.refresh_token is null ? null : protector.Unprotect(row.refresh_token));
+        }
+        catch (Exception ex) when (ex is CryptographicException or FormatException)
+        {
+            // Nothing can be done with the row but a new consent, which overwrites it; throwing would turn every read into a 500.
+            return ToToken(row, "", null) with { State = TokenStates.ReauthorizationRequired, StateReason = UndecryptableReason, Undecryptable = true };
+        }
+    }
+
+    private static AmoToken ToToken(Row row, string accessToken, string? refreshToken) => new(
         row.account,
-        protector.Unprotect(row.access_token),
-        row.refresh_token is null ? null : protector.Unprotect(row.refresh_token),
+        accessToken,
+        refreshToken,
         FromMs(row.expires_at),
         row.base_domain,
         row.long_lived != 0,

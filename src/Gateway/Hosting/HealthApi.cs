@@ -32,11 +32,20 @@ internal static class HealthApi
 
         if (ready)
         {
-            var token = await tokens.GetAsync(options.Value.AccountKey, cancellationToken);
-            var state = TokenStatus.StateOf(token, time.GetUtcNow(), options.Value.RefreshMargin);
-            checks["token"] = state;
-            ready = state is "valid" or "expiring" || (state == "expired" && token?.RefreshToken is not null);
-            checks["queue"] = await diagnostics.QueueAsync(options.Value.AccountKey, cancellationToken);
+            try
+            {
+                var token = await tokens.GetAsync(options.Value.AccountKey, cancellationToken);
+                var state = TokenStatus.StateOf(token, time.GetUtcNow(), options.Value.RefreshMargin);
+                checks["token"] = state;
+                ready = state is "valid" or "expiring" || (state == "expired" && token?.RefreshToken is not null);
+                checks["queue"] = await diagnostics.QueueAsync(options.Value.AccountKey, cancellationToken);
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException)
+            {
+                // A readiness probe answers "not ready", never a 500.
+                checks.TryAdd("token", "unavailable");
+                ready = false;
+            }
         }
 
         var data = new { status = ready ? "ready" : "not_ready", checks };
