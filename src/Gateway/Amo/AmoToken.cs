@@ -29,5 +29,6 @@ internal sealed record AmoToken(
     public bool IsExpired(DateTimeOffset now) => ExpiresAt <= now;
 }
 
-// What a token endpoint or an import hands over; saved before anything uses it.
-internal sealed record TokenPair(string AccessToken, string? RefreshToken, DateTimeOffset ExpiresAt, string? BaseDomain);
+// What a token endpoint or an import hands over; saved before anything uses it. IssuedAt: when the refresh token was
+// issued, if older than now (an imported file's).
+internal sealed record TokenPair(string AccessToken, string? RefreshToken, DateTimeOffset ExpiresAt, string? BaseDomain, DateTimeOffset? IssuedAt = null);

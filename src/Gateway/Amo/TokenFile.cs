@@ -6,6 +6,8 @@ namespace Gateway.Amo;
 // The PHP gateway's storage/tokens.json: {"access_token","refresh_token","expires_at","base_domain"?,"updated_at"?}.
 internal static class TokenFile
 {
+    private const long MaxUnixSeconds = 253_402_300_799; // 9999-12-31T23:59:59Z, DateTimeOffset's limit
+
     public static bool TryRead(string json, out TokenPair? pair, out string? problem)
     {
         pair = null;
@@ -46,7 +48,9 @@ internal static class TokenFile
             return false;
         }
 
-        pair = new TokenPair(access, string.IsNullOrWhiteSpace(refresh) ? null : refresh, expiresAt, AmoOptionsSetup.NormalizeHost(AsString(obj["base_domain"])));
+        // updated_at (Unix seconds) is when the PHP gateway last saved the pair, i.e. when its refresh token was issued.
+        DateTimeOffset? issuedAt = AsLong(obj["updated_at"]) is { } updated && updated is > 0 and < MaxUnixSeconds ? DateTimeOffset.FromUnixTimeSeconds(updated) : null;
+        pair = new TokenPair(access, string.IsNullOrWhiteSpace(refresh) ? null : refresh, expiresAt, AmoOptionsSetup.NormalizeHost(AsString(obj["base_domain"])), issuedAt);
         return true;
     }
 

@@ -57,7 +57,7 @@ internal sealed partial class TokenImporter(TokenStore store, AmoTokenManager to
             return new ImportResult(false, $"the tokens file cannot be used: {problem}");
         }
 
-        await tokens.StoreGrantAsync(amo.AccountKey, pair! with { BaseDomain = pair!.BaseDomain ?? amo.Domain }, pair.RefreshToken is null, "imported", mtime, cancellationToken);
+        await tokens.StoreGrantAsync(amo.AccountKey, pair! with { BaseDomain = pair!.BaseDomain ?? amo.Domain, IssuedAt = pair.IssuedAt ?? DateTimeOffset.FromUnixTimeMilliseconds(mtime) }, pair.RefreshToken is null, "imported", mtime, cancellationToken);
         LogImported(amo.AccountKey, path);
         return new ImportResult(true, "tokens imported");
     }

@@ -37,7 +37,7 @@ internal sealed class TokenStore(Database database, IDataProtectionProvider prot
             INSERT INTO amo_tokens (account, access_token, refresh_token, expires_at, base_domain, long_lived, generation,
                 refresh_token_issued_at, updated_at, state, state_reason, last_refresh_at, last_refresh_outcome,
                 refresh_started_at, next_refresh_attempt_at, failed_refreshes, imported_file_mtime)
-            VALUES (@account, @access, @refresh, @expires, @domain, @longLived, 1, @now, @now, 'active', NULL,
+            VALUES (@account, @access, @refresh, @expires, @domain, @longLived, 1, @issued, @now, 'active', NULL,
                 @lastRefreshAt, @outcome, NULL, NULL, 0, @mtime)
             ON CONFLICT (account) DO UPDATE SET
                 access_token = excluded.access_token, refresh_token = excluded.refresh_token,
@@ -59,6 +59,8 @@ internal sealed class TokenStore(Database database, IDataProtectionProvider prot
                 domain = pair.BaseDomain,
                 longLived = longLived ? 1 : 0,
                 now,
+                // A token from an old file is as old as the file says (so keep-alive rotates it soon), never newer than now.
+                issued = Math.Min(pair.IssuedAt?.ToUnixTimeMilliseconds() ?? now, now),
                 lastRefreshAt = isRefresh ? now : (long?)null,
                 outcome,
                 mtime = importedFileMtime,

@@ -111,4 +111,36 @@ public sealed class TokenMigrationTests
         var stored = await app.Get<TokenStore>().GetAsync(GatewayApp.Domain, CancellationToken.None);
         Assert.Equal(pair.AccessToken, stored!.AccessToken);
     }
+
+    [Fact]
+    public async Task An_imported_refresh_token_is_as_old_as_the_files_updated_at_so_keep_alive_refreshes_it_at_once()
+    {
+        var clock = new TestTimeProvider();
+        await using var amo = await AmoEmulator.StartAsync(GatewayApp.EmulatorOptionsFor(), clock);
+        var pair = amo.State.IssueTokens();
+        var file = Path.Combine(Directory.CreateTempSubdirectory("tokens-").FullName, "tokens.json");
+        await File.WriteAllTextAsync(file, $$"""{"access_token":"{{pair.AccessToken}}","refresh_token":"{{pair.RefreshToken}}","expires_at":{{pair.ExpiresAt.ToUnixTimeSeconds()}},"updated_at":{{clock.GetUtcNow().AddDays(-30).ToUnixTimeSeconds()}}}""");
+        await using var app = new GatewayApp(amo, clock, settings: new Dictionary<string, string?> { ["TOKEN_STORAGE_PATH"] = file });
+
+        await app.Get<TokenKeepAlive>().RunOnceAsync(CancellationToken.None);
+
+        Assert.Equal(1, amo.State.RefreshGrants);
+        var stored = await app.Get<TokenStore>().GetAsync(GatewayApp.Domain, CancellationToken.None);
+        Assert.Equal(clock.GetUtcNow(), stored!.RefreshTokenIssuedAt);
+    }
+
+    [Fact]
+    public async Task Without_updated_at_an_imported_refresh_token_is_as_old_as_the_file()
+    {
+        var clock = new TestTimeProvider();
+        await using var amo = await AmoEmulator.StartAsync(GatewayApp.EmulatorOptionsFor(), clock);
+        var pair = amo.State.IssueTokens();
+        var file = WriteTokensFile(Directory.CreateTempSubdirectory("tokens-").FullName, pair.AccessToken, pair.RefreshToken, pair.ExpiresAt);
+        File.SetLastWriteTimeUtc(file, clock.GetUtcNow().AddDays(-30).UtcDateTime);
+        await using var app = new GatewayApp(amo, clock, settings: new Dictionary<string, string?> { ["TOKEN_STORAGE_PATH"] = file });
+
+        await app.Get<TokenKeepAlive>().RunOnceAsync(CancellationToken.None);
+
+        Assert.Equal(1, amo.State.RefreshGrants);
+    }
 }
