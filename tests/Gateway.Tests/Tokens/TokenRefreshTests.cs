@@ -10,6 +10,7 @@ namespace Gateway.Tests.Tokens;
 
 public sealed class TokenRefreshTests
 {
+    private const string RefreshLease = "token-refresh:" + GatewayApp.Domain;
     private const string Unauthorized = """{"title":"Unauthorized","type":"https://httpstatus.es/401","status":401,"detail":"Invalid user name or password"}""";
 
     [Fact]
@@ -149,8 +150,6 @@ public sealed class TokenRefreshTests
         Assert.Equal(imported.AccessToken, stored!.AccessToken);
         Assert.Equal("imported", stored.LastRefreshOutcome);
     }
-
-    private const string RefreshLease = "token-refresh:" + GatewayApp.Domain;
 
     private static async Task<bool> RefreshLeaseHeldAsync(GatewayApp app)
     {
