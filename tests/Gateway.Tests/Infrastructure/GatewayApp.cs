@@ -42,6 +42,8 @@ internal sealed class GatewayApp : WebApplicationFactory<Program>
 
     public string DataDir { get; }
 
+    public CapturedLogs Logs { get; } = new();
+
     public TimeProvider? Time { get; }
 
     public AmoEmulator Amo => amo;
@@ -56,7 +58,14 @@ internal sealed class GatewayApp : WebApplicationFactory<Program>
             builder.UseSetting(key, value);
         }
 
-        builder.ConfigureLogging(logging => logging.SetMinimumLevel(LogLevel.Warning));
+        builder.ConfigureLogging(logging =>
+        {
+            logging.SetMinimumLevel(LogLevel.Information);
+            logging.AddFilter("Microsoft", LogLevel.Warning);
+            logging.AddFilter("System", LogLevel.Warning);
+            logging.ClearProviders();
+            logging.AddProvider(Logs);
+        });
         builder.ConfigureServices(services =>
         {
             if (Time is not null)

@@ -79,6 +79,8 @@ public sealed class TokenLifecycleTests
         Assert.Equal("reauthorization_required", (string?)status["data"]!["state"]);
         Assert.Contains("Token has been revoked", (string?)status["data"]!["state_reason"], StringComparison.Ordinal);
         Assert.Equal(HttpStatusCode.ServiceUnavailable, (await client.GetAsync("/health/ready")).StatusCode);
+        var errors = app.Logs.Lines.Where(l => l.Level == Microsoft.Extensions.Logging.LogLevel.Error).ToList();
+        Assert.Contains("needs re-authorization", Assert.Single(errors).Message, StringComparison.Ordinal);
 
         var authorize = await client.GetAsync("/oauth/authorize");
         using var browser = new HttpClient(new HttpClientHandler { AllowAutoRedirect = false });
