@@ -179,6 +179,8 @@ internal sealed partial class AmoClient(HttpClient http, ILogger<AmoClient> logg
             (int)HttpStatusCode.Forbidden => AmoFailure.Forbidden,
             (int)HttpStatusCode.NotFound => AmoFailure.NotFound,
             (int)HttpStatusCode.TooManyRequests => AmoFailure.RateLimited,
+            (int)HttpStatusCode.RequestTimeout => AmoFailure.Timeout,
+            425 => AmoFailure.RateLimited,
             >= 500 => AmoFailure.ServerError,
             _ => AmoFailure.BadRequest,
         };

@@ -65,7 +65,9 @@ internal sealed class Schema(Database database)
             note_next_attempt_at INTEGER NULL,
             note_lease_until INTEGER NULL,
             note_error TEXT NULL,
+            note_solo INTEGER NOT NULL DEFAULT 0,
             created_at INTEGER NOT NULL,
+            queued_at INTEGER NOT NULL,
             updated_at INTEGER NOT NULL,
             delivered_at INTEGER NULL
         );
@@ -74,6 +76,7 @@ internal sealed class Schema(Database database)
         CREATE INDEX leads_leased ON leads (account, status, lease_until);
         CREATE INDEX leads_notes_due ON leads (account, note_status, note_next_attempt_at);
         CREATE INDEX leads_notes_leased ON leads (account, note_status, note_lease_until);
+        CREATE INDEX leads_delivered ON leads (status, delivered_at);
         CREATE TABLE account_delivery (
             account TEXT PRIMARY KEY,
             paused_until INTEGER NULL,

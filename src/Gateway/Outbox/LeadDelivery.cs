@@ -38,6 +38,7 @@ internal sealed partial class LeadDelivery(
             else
             {
                 unreadable.Add((lead.Id, ErrorJson(null, "stored payload no longer validates: " + string.Join("; ", errors.Values))));
+                outcomes.Complete(lead.SourceUid, new LeadOutcome(LeadOutcomeKind.Failed));
             }
         }
 
@@ -98,13 +99,19 @@ internal sealed partial class LeadDelivery(
 
         if (mapped.Count > 0)
         {
-            // amoCRM's answer did not name these: resend rather than guess.
+            // amoCRM said yes without naming these: they may exist, so a blind resend could duplicate them. A person decides.
             LogUnmatched(account, mapped.Count);
-            await store.RequeueAsync(mapped.Values.Select(m => m.Lead.Id), time.GetUtcNow(), null, countAttempt: false, solo: false, CancellationToken.None);
+            await store.MarkFailedAsync(mapped.Values.Select(m => (m.Lead.Id, ErrorJson(result, Unconfirmed))).ToList(), CancellationToken.None);
+            foreach (var match in mapped.Values)
+            {
+                outcomes.Complete(match.Lead.SourceUid, new LeadOutcome(LeadOutcomeKind.Failed));
+            }
         }
 
         return BatchVerdict.Continue;
     }
+
+    private const string Unconfirmed = "amoCRM accepted the request but its answer did not confirm this item; it may exist in amoCRM already. Check before retrying";
 
     public async Task<BatchVerdict> DeliverNotesAsync(string account, IReadOnlyList<ClaimedNote> notes, CancellationToken cancellationToken)
     {
@@ -128,38 +135,55 @@ internal sealed partial class LeadDelivery(
                 }
             }
 
-            settled.AddRange(byRequest.Values.Select(n => (n.Id, "pending", (long?)null, (string?)"amoCRM's answer did not name this note", (DateTimeOffset?)time.GetUtcNow())));
-            await store.MarkNotesAsync(settled, CancellationToken.None);
+            settled.AddRange(byRequest.Values.Select(n => (n.Id, "failed", (long?)null, (string?)Unconfirmed, (DateTimeOffset?)null)));
+            await store.MarkNotesAsync(settled, solo: false, CancellationToken.None);
             await accounts.RecordSuccessAsync(account, CancellationToken.None);
             return BatchVerdict.Continue;
         }
 
-        var rejected = RejectedRequestIds(result);
-        if (result.Failure == AmoFailure.BadRequest && (rejected.Count > 0 || notes.Count == 1))
+        if (result.Failure == AmoFailure.BadRequest)
         {
+            // The note's own fault: never a reason to pause the account's leads.
+            var rejected = RejectedRequestIds(result);
+            var named = notes.Where(n => rejected.Contains(n.Id.ToString(System.Globalization.CultureInfo.InvariantCulture))).ToList();
             var error = ErrorJson(result, result.Description);
-            await store.MarkNotesAsync(notes.Select(n => rejected.Count == 0 || rejected.Contains(n.Id.ToString(System.Globalization.CultureInfo.InvariantCulture))
-                ? (n.Id, "failed", (long?)null, (string?)error, (DateTimeOffset?)null)
-                : (n.Id, "pending", null, null, time.GetUtcNow())), CancellationToken.None);
+            var now = time.GetUtcNow();
+            if (named.Count > 0)
+            {
+                await store.MarkNotesAsync(notes.Select(n => named.Contains(n)
+                    ? (n.Id, "failed", (long?)null, (string?)error, (DateTimeOffset?)null)
+                    : (n.Id, "pending", null, null, now)), solo: false, CancellationToken.None);
+            }
+            else if (notes.Count == 1)
+            {
+                await store.MarkNotesAsync([(notes[0].Id, "failed", null, error, null)], solo: false, CancellationToken.None);
+            }
+            else
+            {
+                // A 400 that names no note: send each alone to find the culprit.
+                await store.MarkNotesAsync(notes.Select(n => (n.Id, "pending", (long?)null, (string?)null, (DateTimeOffset?)now)), solo: true, CancellationToken.None);
+            }
+
             return BatchVerdict.Continue;
         }
 
         var verdict = await accounts.RecordFailureAsync(account, result, CancellationToken.None);
-        var now = time.GetUtcNow();
-        await store.MarkNotesAsync(notes.Select(n => (n.Id, "pending", (long?)null, (string?)result.Description,
-            (DateTimeOffset?)(verdict.CountsAgainstItems ? now + Backoff(n.NoteAttempts) : now))), CancellationToken.None);
+        var retryAt = time.GetUtcNow();
+        await store.MarkNotesAsync(notes.Select(n => verdict.CountsAgainstItems && n.NoteAttempts >= options.Value.MaxAttempts
+            ? (n.Id, "failed", (long?)null, (string?)$"gave up after {n.NoteAttempts} attempts: {result.Description}", (DateTimeOffset?)null)
+            : (n.Id, "pending", null, result.Description, verdict.CountsAgainstItems ? retryAt + Backoff(n.NoteAttempts) : retryAt)), solo: false, CancellationToken.None);
         return BatchVerdict.Stop;
     }
 
     private async Task<BatchVerdict> SettleLeadFailureAsync(string account, List<ClaimedLead> leads, AmoResult result)
     {
         var rejected = RejectedRequestIds(result);
-        if (result.Failure == AmoFailure.BadRequest && rejected.Count > 0)
+        var failed = leads.Where(l => rejected.Contains(l.SourceUid)).ToList();
+        if (result.Failure == AmoFailure.BadRequest && failed.Count > 0)
         {
             // amoCRM named the bad items: they fail with its words, the rest go again without them.
-            var failed = leads.Where(l => rejected.Contains(l.SourceUid)).ToList();
             await store.MarkFailedAsync(failed.Select(l => (l.Id, ErrorJson(result, result.Description, ItemErrors(result, l.SourceUid)))), CancellationToken.None);
-            await store.RequeueAsync(leads.Except(failed).Select(l => l.Id), time.GetUtcNow(), null, countAttempt: false, solo: false, CancellationToken.None);
+            await store.RequeueAsync(leads.Except(failed).Select(l => (l.Id, time.GetUtcNow())), null, countAttempt: false, solo: false, CancellationToken.None);
             foreach (var lead in failed)
             {
                 outcomes.Complete(lead.SourceUid, new LeadOutcome(LeadOutcomeKind.Failed, result with { Body = ItemBody(result, lead.SourceUid) }));
@@ -178,7 +202,7 @@ internal sealed partial class LeadDelivery(
             else
             {
                 // A 400 that names no item: send each alone to find the culprit.
-                await store.RequeueAsync(leads.Select(l => l.Id), time.GetUtcNow(), null, countAttempt: false, solo: true, CancellationToken.None);
+                await store.RequeueAsync(leads.Select(l => (l.Id, time.GetUtcNow())), null, countAttempt: false, solo: true, CancellationToken.None);
             }
 
             return BatchVerdict.Continue;
@@ -194,19 +218,22 @@ internal sealed partial class LeadDelivery(
         var now = time.GetUtcNow();
         var error = ErrorJson(result, result.Description);
         var giveUp = new List<(long, string)>();
+        var again = new List<(long, DateTimeOffset)>();
         foreach (var lead in leads)
         {
-            var tooOld = now - DateTimeOffset.FromUnixTimeMilliseconds(lead.CreatedAt) > options.Value.MaxAge;
+            // Age counts from the last time someone queued it, so a retried dead letter gets a fresh chance.
+            var tooOld = now - DateTimeOffset.FromUnixTimeMilliseconds(lead.QueuedAt) > options.Value.MaxAge;
             if (verdict.CountsAgainstItems && (lead.Attempts >= options.Value.MaxAttempts || tooOld))
             {
                 giveUp.Add((lead.Id, ErrorJson(result, $"gave up after {lead.Attempts} attempts: {result.Description}")));
-                continue;
             }
-
-            var next = verdict.CountsAgainstItems ? now + Backoff(lead.Attempts) : now;
-            await store.RequeueAsync([lead.Id], next, error, verdict.CountsAgainstItems, solo: false, CancellationToken.None);
+            else
+            {
+                again.Add((lead.Id, verdict.CountsAgainstItems ? now + Backoff(lead.Attempts) : now));
+            }
         }
 
+        await store.RequeueAsync(again, error, verdict.CountsAgainstItems, solo: false, CancellationToken.None);
         if (giveUp.Count > 0)
         {
             await store.MarkFailedAsync(giveUp, CancellationToken.None);

@@ -22,7 +22,17 @@ internal sealed class LeadIntake(IntakeWriter writer, LeadStore store, LeadOutco
 
         // Registered before the insert: the dispatcher may finish the first attempt before this line would run again.
         var outcome = backlogged ? null : outcomes.Register(account, sourceUid);
-        var inserted = await writer.WriteAsync(new NewLead(account, sourceUid, payload, callerIp, idempotencyScope, idempotencyKey, hash));
+        InsertedLead inserted;
+        try
+        {
+            inserted = await writer.WriteAsync(new NewLead(account, sourceUid, payload, callerIp, idempotencyScope, idempotencyKey, hash));
+        }
+        catch
+        {
+            outcomes.Forget(sourceUid);
+            throw;
+        }
+
         if (inserted.Existing)
         {
             outcomes.Forget(sourceUid);
@@ -69,7 +79,8 @@ internal sealed class LeadIntake(IntakeWriter writer, LeadStore store, LeadOutco
                 return Envelope.Ok(DeliveredData(row), Created);
             case LeadStatus.Failed:
                 var error = row.LastError is null ? new JsonObject() : JsonNode.Parse(row.LastError)!.AsObject();
-                var status = AmoJson.Long(error["http_code"]) is { } http and >= 400 and < 500 ? (int)http : StatusCodes.Status422UnprocessableEntity;
+                // Only amoCRM's verdict on the lead itself is passed on as 400; a lead given up after 429s or 5xx must not invite endless retries.
+                var status = AmoJson.Long(error["http_code"]) == 400 ? StatusCodes.Status400BadRequest : StatusCodes.Status422UnprocessableEntity;
                 return Envelope.Fail(status, "Failed to create lead in AmoCRM", new JsonObject
                 {
                     ["id"] = row.Id,

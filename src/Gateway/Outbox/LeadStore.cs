@@ -24,6 +24,7 @@ internal sealed record ClaimedLead
     public string? CallerIp { get; init; }
     public long Attempts { get; init; }
     public long CreatedAt { get; init; }
+    public long QueuedAt { get; init; }
 }
 
 internal sealed record ClaimedNote
@@ -89,8 +90,8 @@ internal sealed class LeadStore(Database database, TimeProvider time)
             var id = await connection.ExecuteScalarAsync<long?>(
                 """
                 INSERT INTO leads (account, source_uid, status, payload, caller_ip, idempotency_scope, idempotency_key, request_hash,
-                    next_attempt_at, created_at, updated_at)
-                VALUES (@Account, @SourceUid, 'queued', @Payload, @CallerIp, @IdempotencyScope, @IdempotencyKey, @RequestHash, @now, @now, @now)
+                    next_attempt_at, created_at, queued_at, updated_at)
+                VALUES (@Account, @SourceUid, 'queued', @Payload, @CallerIp, @IdempotencyScope, @IdempotencyKey, @RequestHash, @now, @now, @now, @now)
                 ON CONFLICT DO NOTHING
                 RETURNING id
                 """,
@@ -131,7 +132,7 @@ internal sealed class LeadStore(Database database, TimeProvider time)
                     UNION ALL
                     SELECT id FROM leads WHERE account = @account AND status = 'delivering' AND lease_until <= @now AND {filter})
                 ORDER BY id LIMIT @limit)
-            RETURNING id, source_uid, payload, caller_ip, attempts, created_at
+            RETURNING id, source_uid, payload, caller_ip, attempts, created_at, queued_at
             """,
             new { account, limit, now, leaseUntil })).OrderBy(l => l.Id).ToList();
 
@@ -139,19 +140,23 @@ internal sealed class LeadStore(Database database, TimeProvider time)
     {
         var now = Now;
         await using var connection = await database.OpenAsync(cancellationToken);
-        return (await connection.QueryAsync<ClaimedNote>(
-            """
+        var solo = await ClaimNotesWhereAsync(connection, account, 1, now, now + (long)lease.TotalMilliseconds, "note_solo = 1");
+        return solo.Count > 0 ? solo : await ClaimNotesWhereAsync(connection, account, limit, now, now + (long)lease.TotalMilliseconds, "note_solo = 0");
+    }
+
+    private static async Task<IReadOnlyList<ClaimedNote>> ClaimNotesWhereAsync(DbConnection connection, string account, int limit, long now, long leaseUntil, string filter) =>
+        (await connection.QueryAsync<ClaimedNote>(
+            $"""
             UPDATE leads SET note_status = 'delivering', note_lease_until = @leaseUntil, note_attempts = note_attempts + 1, updated_at = @now
             WHERE id IN (
                 SELECT id FROM (
-                    SELECT id FROM leads WHERE account = @account AND note_status = 'pending' AND note_next_attempt_at <= @now
+                    SELECT id FROM leads WHERE account = @account AND note_status = 'pending' AND note_next_attempt_at <= @now AND {filter}
                     UNION ALL
-                    SELECT id FROM leads WHERE account = @account AND note_status = 'delivering' AND note_lease_until <= @now)
+                    SELECT id FROM leads WHERE account = @account AND note_status = 'delivering' AND note_lease_until <= @now AND {filter})
                 ORDER BY id LIMIT @limit)
             RETURNING id, source_uid, amo_lead_id, note_text, note_attempts
             """,
-            new { account, limit, now, leaseUntil = now + (long)lease.TotalMilliseconds })).OrderBy(n => n.Id).ToList();
-    }
+            new { account, limit, now, leaseUntil })).OrderBy(n => n.Id).ToList();
 
     public async Task MarkDeliveredAsync(IReadOnlyList<DeliveredLead> delivered, CancellationToken cancellationToken)
     {
@@ -165,7 +170,8 @@ internal sealed class LeadStore(Database database, TimeProvider time)
                 UPDATE leads SET status = 'delivered', lease_until = NULL, last_error = NULL, amo_uid = @Uid, amo_lead_id = @LeadId,
                     amo_contact_id = @ContactId, amo_answer = @Answer, delivered_at = @now, updated_at = @now,
                     note_text = @NoteText,
-                    note_status = CASE WHEN @NoteText IS NULL OR @LeadId IS NULL THEN NULL ELSE 'pending' END,
+                    note_status = CASE WHEN @NoteText IS NULL THEN NULL WHEN @LeadId IS NULL THEN 'failed' ELSE 'pending' END,
+                    note_error = CASE WHEN @NoteText IS NOT NULL AND @LeadId IS NULL THEN 'amoCRM did not name the created lead, so its note could not be attached' END,
                     note_next_attempt_at = @now
                 WHERE id = @Id
                 """,
@@ -176,9 +182,10 @@ internal sealed class LeadStore(Database database, TimeProvider time)
     }
 
     // Back to the queue: with a delay after a failure, at once when the item itself did nothing wrong.
-    public async Task RequeueAsync(IEnumerable<long> ids, DateTimeOffset nextAttemptAt, string? error, bool countAttempt, bool solo, CancellationToken cancellationToken)
+    public async Task RequeueAsync(IEnumerable<(long Id, DateTimeOffset NextAttemptAt)> items, string? error, bool countAttempt, bool solo, CancellationToken cancellationToken)
     {
         await using var connection = await database.OpenAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
         await connection.ExecuteAsync(
             """
             UPDATE leads SET status = 'queued', lease_until = NULL, next_attempt_at = @next, updated_at = @now,
@@ -187,27 +194,36 @@ internal sealed class LeadStore(Database database, TimeProvider time)
                 solo = CASE WHEN @solo THEN 1 ELSE solo END
             WHERE id = @id AND status = 'delivering'
             """,
-            ids.Select(id => new { id, next = nextAttemptAt.ToUnixTimeMilliseconds(), now = Now, error, countAttempt, solo }));
+            items.Select(i => new { id = i.Id, next = i.NextAttemptAt.ToUnixTimeMilliseconds(), now = Now, error, countAttempt, solo }),
+            transaction);
+        await transaction.CommitAsync(cancellationToken);
     }
 
     public async Task MarkFailedAsync(IEnumerable<(long Id, string Error)> failures, CancellationToken cancellationToken)
     {
         await using var connection = await database.OpenAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
         await connection.ExecuteAsync(
             "UPDATE leads SET status = 'failed', lease_until = NULL, last_error = @Error, updated_at = @now WHERE id = @Id",
-            failures.Select(f => new { f.Id, f.Error, now = Now }));
+            failures.Select(f => new { f.Id, f.Error, now = Now }),
+            transaction);
+        await transaction.CommitAsync(cancellationToken);
     }
 
-    public async Task MarkNotesAsync(IEnumerable<(long Id, string Status, long? NoteId, string? Error, DateTimeOffset? NextAttemptAt)> notes, CancellationToken cancellationToken)
+    public async Task MarkNotesAsync(IEnumerable<(long Id, string Status, long? NoteId, string? Error, DateTimeOffset? NextAttemptAt)> notes, bool solo, CancellationToken cancellationToken)
     {
         await using var connection = await database.OpenAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
         await connection.ExecuteAsync(
             """
             UPDATE leads SET note_status = @Status, note_id = COALESCE(@NoteId, note_id), note_error = @Error,
-                note_next_attempt_at = @next, note_lease_until = NULL, updated_at = @now
+                note_next_attempt_at = @next, note_lease_until = NULL, updated_at = @now,
+                note_solo = CASE WHEN @solo THEN 1 ELSE note_solo END
             WHERE id = @Id
             """,
-            notes.Select(n => new { n.Id, n.Status, n.NoteId, n.Error, next = n.NextAttemptAt?.ToUnixTimeMilliseconds(), now = Now }));
+            notes.Select(n => new { n.Id, n.Status, n.NoteId, n.Error, next = n.NextAttemptAt?.ToUnixTimeMilliseconds(), now = Now, solo }),
+            transaction);
+        await transaction.CommitAsync(cancellationToken);
     }
 
     public async Task<LeadRow?> GetAsync(string account, long id, CancellationToken cancellationToken)
@@ -230,7 +246,7 @@ internal sealed class LeadStore(Database database, TimeProvider time)
         await using var connection = await database.OpenAsync(cancellationToken);
         return await connection.ExecuteAsync(
             """
-            UPDATE leads SET status = 'queued', attempts = 0, solo = 0, next_attempt_at = @now, updated_at = @now
+            UPDATE leads SET status = 'queued', attempts = 0, solo = 0, next_attempt_at = @now, queued_at = @now, updated_at = @now
             WHERE account = @account AND status = 'failed' AND (@id IS NULL OR id = @id)
             """,
             new { account, id, now = Now });
@@ -263,18 +279,34 @@ internal sealed class LeadStore(Database database, TimeProvider time)
                 COALESCE(SUM(CASE WHEN status = 'failed' THEN 1 ELSE 0 END), 0) AS Failed,
                 COALESCE(SUM(CASE WHEN note_status IN ('pending', 'delivering') THEN 1 ELSE 0 END), 0) AS NotesPending,
                 MIN(CASE WHEN status IN ('queued', 'delivering') THEN created_at END) AS OldestQueuedAt
-            FROM leads WHERE account = @account
+            FROM leads WHERE account = @account AND (status IN ('queued', 'delivering', 'failed') OR note_status IN ('pending', 'delivering'))
             """,
             new { account });
     }
 
-    // Only delivered leads whose note is settled leave; failed ones stay until someone retries or deletes them.
+    // Only delivered leads whose note is settled leave; failed ones stay until someone retries them.
+    // Deleted in chunks so the write lock is never held long enough to stall intake.
     public async Task<int> PruneDeliveredAsync(TimeSpan retention, CancellationToken cancellationToken)
     {
-        await using var connection = await database.OpenAsync(cancellationToken);
-        return await connection.ExecuteAsync(
-            "DELETE FROM leads WHERE status = 'delivered' AND (note_status IS NULL OR note_status IN ('delivered', 'failed')) AND delivered_at < @before",
-            new { before = Now - (long)retention.TotalMilliseconds });
+        var before = Now - (long)retention.TotalMilliseconds;
+        var total = 0;
+        while (true)
+        {
+            await using var connection = await database.OpenAsync(cancellationToken);
+            var deleted = await connection.ExecuteAsync(
+                """
+                DELETE FROM leads WHERE id IN (
+                    SELECT id FROM leads WHERE status = 'delivered' AND delivered_at < @before
+                      AND (note_status IS NULL OR note_status IN ('delivered', 'failed'))
+                    LIMIT 1000)
+                """,
+                new { before });
+            total += deleted;
+            if (deleted < 1000)
+            {
+                return total;
+            }
+        }
     }
 
     public async Task<AccountDelivery> GetAccountAsync(string account, CancellationToken cancellationToken)

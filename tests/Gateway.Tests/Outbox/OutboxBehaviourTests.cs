@@ -90,17 +90,15 @@ public sealed class OutboxBehaviourTests
         var clock = new TestTimeProvider();
         await using var amo = await AmoEmulator.StartAsync(GatewayApp.EmulatorOptionsFor(), clock);
         await using var app = new GatewayApp(amo, clock);
-        await app.AuthorizeAsync();
         using var client = app.CreateKeyedClient();
-        amo.State.Outage = true;
+
+        // Without a token nothing delivers, so this test alone decides who claims the lead.
         var id = await client.PostQueuedAsync(OutboxTestKit.Lead(1));
-        amo.State.Outage = false;
 
         // What a killed process leaves behind: the row claimed, its lease running, no answer recorded.
-        var store = app.Get<LeadStore>();
-        clock.Advance(TimeSpan.FromMinutes(1));
-        var claimed = await store.ClaimAsync(GatewayApp.Domain, 10, TimeSpan.FromMinutes(2), CancellationToken.None);
+        var claimed = await app.Get<LeadStore>().ClaimAsync(GatewayApp.Domain, 10, TimeSpan.FromMinutes(2), CancellationToken.None);
         Assert.Equal(id, Assert.Single(claimed).Id);
+        await app.AuthorizeAsync();
         clock.Advance(TimeSpan.FromSeconds(90));
         await app.Get<OutboxDispatcher>().DispatchAsync(CancellationToken.None);
         Assert.Equal("delivering", (string?)(await client.LeadAsync(id))["status"]);
@@ -109,6 +107,90 @@ public sealed class OutboxBehaviourTests
         await clock.AdvanceUntilAsync(TimeSpan.FromSeconds(15), () => client.AllDeliveredAsync([id]), "delivery after the lease");
 
         OutboxTestKit.AssertEachDeliveredOnce(amo, 1);
+    }
+
+    [Fact]
+    public async Task A_success_answer_that_does_not_name_a_lead_makes_it_a_dead_letter_not_a_blind_resend()
+    {
+        var clock = new TestTimeProvider();
+        await using var amo = await AmoEmulator.StartAsync(GatewayApp.EmulatorOptionsFor(), clock);
+        await using var app = new GatewayApp(amo, clock);
+        await app.AuthorizeAsync();
+        using var client = app.CreateKeyedClient();
+        for (var i = 0; i < 5; i++)
+        {
+            amo.State.EnqueueResponse("/api/v4/leads/unsorted", 200, """{"_total_items":0,"_embedded":{"unsorted":[]}}""", "application/hal+json");
+        }
+
+        var response = await client.PostJsonAsync("/api/v1/leads/unsorted", OutboxTestKit.Lead(1));
+        var details = await ApiAssert.FailureAsync(response, HttpStatusCode.UnprocessableEntity, "Failed to create lead in AmoCRM");
+        for (var i = 0; i < 5; i++)
+        {
+            clock.Advance(TimeSpan.FromMinutes(5));
+            await app.Get<OutboxDispatcher>().DispatchAsync(CancellationToken.None);
+        }
+
+        Assert.Equal(1, amo.State.Requests.Count(r => r.Path == "/api/v4/leads/unsorted/forms"));
+        Assert.Contains("may exist in amoCRM", (string?)details!["description"], StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_400_naming_no_item_of_the_batch_sends_each_lead_alone_and_fails_only_the_culprit()
+    {
+        var clock = new TestTimeProvider();
+        await using var amo = await AmoEmulator.StartAsync(GatewayApp.EmulatorOptionsFor(), clock);
+        await using var app = new GatewayApp(amo, clock);
+        using var client = app.CreateKeyedClient();
+        var good = await client.PostQueuedAsync(OutboxTestKit.Lead(1));
+        var bad = await client.PostQueuedAsync(OutboxTestKit.Lead(2, ""","custom_fields":[{"field_id":999,"value":"x"}]"""));
+        amo.State.EnqueueResponse("/api/v4/leads/unsorted", 400,
+            """{"validation-errors":[{"request_id":"0","errors":[{"code":"NotSupportedChoice","path":"custom_fields_values.0.field_id","detail":"The value you selected is not a valid choice."}]}],"title":"Bad Request","type":"https://httpstatus.es/400","status":400,"detail":"Request validation failed"}""",
+            "application/problem+json");
+        await app.AuthorizeAsync();
+
+        await clock.AdvanceUntilAsync(TimeSpan.FromSeconds(5), async () => (string?)(await client.LeadAsync(bad))["status"] == "failed" && await client.AllDeliveredAsync([good]), "the culprit isolated");
+
+        var sizes = amo.State.Requests.Where(r => r.Path == "/api/v4/leads/unsorted/forms").Select(r => JsonNode.Parse(r.Body)!.AsArray().Count).ToList();
+        Assert.Equal(2, sizes[0]);
+        Assert.All(sizes.Skip(1), size => Assert.Equal(1, size));
+        OutboxTestKit.AssertEachDeliveredOnce(amo, 1);
+    }
+
+    [Fact]
+    public async Task A_note_amoCRM_rejects_fails_alone_without_pausing_the_accounts_leads()
+    {
+        var clock = new TestTimeProvider();
+        await using var amo = await AmoEmulator.StartAsync(GatewayApp.EmulatorOptionsFor(), clock);
+        await using var app = new GatewayApp(amo, clock);
+        await app.AuthorizeAsync();
+        using var client = app.CreateKeyedClient();
+        amo.State.EnqueueResponse("/api/v4/leads/notes", 400, """{"title":"Bad Request","type":"https://httpstatus.es/400","status":400,"detail":"Request validation failed"}""", "application/problem+json");
+
+        var withNote = (await ApiAssert.SuccessDataAsync(await client.PostJsonAsync("/api/v1/leads/unsorted", """{"lead":{"name":"A"},"contact":{"phone":"+998901"},"comment":"x"}""")))["id"]!.GetValue<long>();
+        await Eventually.TrueAsync(async () => (string?)(await client.LeadAsync(withNote))["note_status"] == "failed", "the note to fail");
+        var next = await client.PostQueuedAsync(OutboxTestKit.Lead(2), HttpStatusCode.OK);
+
+        var queue = await ApiAssert.SuccessDataAsync(await client.GetAsync("/api/v1/diagnostics/queue"));
+        Assert.Null((string?)queue["pause_reason"]);
+        Assert.True(next > withNote);
+    }
+
+    [Fact]
+    public async Task A_dead_letter_retried_after_a_week_gets_a_fresh_chance_instead_of_failing_at_its_first_hiccup()
+    {
+        var clock = new TestTimeProvider();
+        await using var amo = await AmoEmulator.StartAsync(GatewayApp.EmulatorOptionsFor(), clock);
+        await using var app = new GatewayApp(amo, clock);
+        await app.AuthorizeAsync();
+        using var client = app.CreateKeyedClient();
+        var id = await client.PostQueuedAsync(OutboxTestKit.Lead(1, ""","custom_fields":[{"field_id":999,"value":"x"}]"""), HttpStatusCode.BadRequest);
+        clock.Advance(TimeSpan.FromDays(8));
+        amo.State.EnqueueResponse("/api/v4/leads/unsorted", 503, "<html>503</html>", "text/html");
+
+        await client.PostAsync($"/api/v1/leads/{id}/retry", null);
+        await Eventually.TrueAsync(() => amo.State.Requests.Count(r => r.Path == "/api/v4/leads/unsorted/forms") == 2, "the retry's first attempt");
+
+        await Eventually.TrueAsync(async () => (string?)(await client.LeadAsync(id))["status"] == "queued", "the lead back in the queue");
     }
 
     [Theory]
