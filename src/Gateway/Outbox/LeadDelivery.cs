@@ -26,6 +26,7 @@ internal sealed partial class LeadDelivery(
 {
     public async Task<BatchVerdict> DeliverLeadsAsync(string account, IReadOnlyList<ClaimedLead> leads, CancellationToken cancellationToken)
     {
+        var token = leads[0].ClaimToken;
         var requests = new List<(ClaimedLead Lead, UnsortedLeadRequest Request)>();
         var unreadable = new List<(long, string)>();
         foreach (var lead in leads)
@@ -44,7 +45,7 @@ internal sealed partial class LeadDelivery(
 
         if (unreadable.Count > 0)
         {
-            await store.MarkFailedAsync(unreadable, CancellationToken.None);
+            await store.MarkFailedAsync(token, unreadable, CancellationToken.None);
         }
 
         if (requests.Count == 0)
@@ -90,7 +91,7 @@ internal sealed partial class LeadDelivery(
             }
         }
 
-        await store.MarkDeliveredAsync(delivered, CancellationToken.None);
+        await store.MarkDeliveredAsync(token, delivered, CancellationToken.None);
         await accounts.RecordSuccessAsync(account, CancellationToken.None);
         foreach (var lead in delivered)
         {
@@ -101,7 +102,7 @@ internal sealed partial class LeadDelivery(
         {
             // amoCRM said yes without naming these: they may exist, so a blind resend could duplicate them. A person decides.
             LogUnmatched(account, mapped.Count);
-            await store.MarkFailedAsync(mapped.Values.Select(m => (m.Lead.Id, ErrorJson(result, Unconfirmed))).ToList(), CancellationToken.None);
+            await store.MarkFailedAsync(token, mapped.Values.Select(m => (m.Lead.Id, ErrorJson(result, Unconfirmed))).ToList(), CancellationToken.None);
             foreach (var match in mapped.Values)
             {
                 outcomes.Complete(match.Lead.SourceUid, new LeadOutcome(LeadOutcomeKind.Failed));
@@ -115,6 +116,7 @@ internal sealed partial class LeadDelivery(
 
     public async Task<BatchVerdict> DeliverNotesAsync(string account, IReadOnlyList<ClaimedNote> notes, CancellationToken cancellationToken)
     {
+        var token = notes[0].NoteClaimToken;
         var body = new JsonArray(notes.Select(n => (JsonNode)new JsonObject
         {
             ["entity_id"] = n.AmoLeadId,
@@ -136,7 +138,7 @@ internal sealed partial class LeadDelivery(
             }
 
             settled.AddRange(byRequest.Values.Select(n => (n.Id, "failed", (long?)null, (string?)Unconfirmed, (DateTimeOffset?)null)));
-            await store.MarkNotesAsync(settled, solo: false, CancellationToken.None);
+            await store.MarkNotesAsync(token, settled, solo: false, CancellationToken.None);
             await accounts.RecordSuccessAsync(account, CancellationToken.None);
             return BatchVerdict.Continue;
         }
@@ -150,18 +152,18 @@ internal sealed partial class LeadDelivery(
             var now = time.GetUtcNow();
             if (named.Count > 0)
             {
-                await store.MarkNotesAsync(notes.Select(n => named.Contains(n)
+                await store.MarkNotesAsync(token, notes.Select(n => named.Contains(n)
                     ? (n.Id, "failed", (long?)null, (string?)error, (DateTimeOffset?)null)
                     : (n.Id, "pending", null, null, now)), solo: false, CancellationToken.None);
             }
             else if (notes.Count == 1)
             {
-                await store.MarkNotesAsync([(notes[0].Id, "failed", null, error, null)], solo: false, CancellationToken.None);
+                await store.MarkNotesAsync(token, [(notes[0].Id, "failed", null, error, null)], solo: false, CancellationToken.None);
             }
             else
             {
                 // A 400 that names no note: send each alone to find the culprit.
-                await store.MarkNotesAsync(notes.Select(n => (n.Id, "pending", (long?)null, (string?)null, (DateTimeOffset?)now)), solo: true, CancellationToken.None);
+                await store.MarkNotesAsync(token, notes.Select(n => (n.Id, "pending", (long?)null, (string?)null, (DateTimeOffset?)now)), solo: true, CancellationToken.None);
             }
 
             return BatchVerdict.Continue;
@@ -169,7 +171,7 @@ internal sealed partial class LeadDelivery(
 
         var verdict = await accounts.RecordFailureAsync(account, result, CancellationToken.None);
         var retryAt = time.GetUtcNow();
-        await store.MarkNotesAsync(notes.Select(n => verdict.CountsAgainstItems && n.NoteAttempts >= options.Value.MaxAttempts
+        await store.MarkNotesAsync(token, notes.Select(n => verdict.CountsAgainstItems && n.NoteAttempts >= options.Value.MaxAttempts
             ? (n.Id, "failed", (long?)null, (string?)$"gave up after {n.NoteAttempts} attempts: {result.Description}", (DateTimeOffset?)null)
             : (n.Id, "pending", null, result.Description, verdict.CountsAgainstItems ? retryAt + Backoff(n.NoteAttempts) : retryAt)), solo: false, CancellationToken.None);
         return BatchVerdict.Stop;
@@ -177,13 +179,14 @@ internal sealed partial class LeadDelivery(
 
     private async Task<BatchVerdict> SettleLeadFailureAsync(string account, List<ClaimedLead> leads, AmoResult result)
     {
+        var token = leads[0].ClaimToken;
         var rejected = RejectedRequestIds(result);
         var failed = leads.Where(l => rejected.Contains(l.SourceUid)).ToList();
         if (result.Failure == AmoFailure.BadRequest && failed.Count > 0)
         {
             // amoCRM named the bad items: they fail with its words, the rest go again without them.
-            await store.MarkFailedAsync(failed.Select(l => (l.Id, ErrorJson(result, result.Description, ItemErrors(result, l.SourceUid)))), CancellationToken.None);
-            await store.RequeueAsync(leads.Except(failed).Select(l => (l.Id, time.GetUtcNow())), null, countAttempt: false, solo: false, CancellationToken.None);
+            await store.MarkFailedAsync(token, failed.Select(l => (l.Id, ErrorJson(result, result.Description, ItemErrors(result, l.SourceUid)))), CancellationToken.None);
+            await store.RequeueAsync(token, leads.Except(failed).Select(l => (l.Id, time.GetUtcNow())), null, countAttempt: false, solo: false, CancellationToken.None);
             foreach (var lead in failed)
             {
                 outcomes.Complete(lead.SourceUid, new LeadOutcome(LeadOutcomeKind.Failed, result with { Body = ItemBody(result, lead.SourceUid) }));
@@ -196,13 +199,13 @@ internal sealed partial class LeadDelivery(
         {
             if (leads.Count == 1)
             {
-                await store.MarkFailedAsync([(leads[0].Id, ErrorJson(result, result.Description))], CancellationToken.None);
+                await store.MarkFailedAsync(token, [(leads[0].Id, ErrorJson(result, result.Description))], CancellationToken.None);
                 outcomes.Complete(leads[0].SourceUid, new LeadOutcome(LeadOutcomeKind.Failed, result));
             }
             else
             {
                 // A 400 that names no item: send each alone to find the culprit.
-                await store.RequeueAsync(leads.Select(l => (l.Id, time.GetUtcNow())), null, countAttempt: false, solo: true, CancellationToken.None);
+                await store.RequeueAsync(token, leads.Select(l => (l.Id, time.GetUtcNow())), null, countAttempt: false, solo: true, CancellationToken.None);
             }
 
             return BatchVerdict.Continue;
@@ -214,6 +217,7 @@ internal sealed partial class LeadDelivery(
     // Failures of the account or of amoCRM, not of the items: back to the queue, with backoff where it is the items' turn that was spent.
     private async Task<BatchVerdict> SettleFailureAsync(string account, List<ClaimedLead> leads, AmoResult result, string what)
     {
+        var token = leads[0].ClaimToken;
         var verdict = await accounts.RecordFailureAsync(account, result, CancellationToken.None);
         var now = time.GetUtcNow();
         var error = ErrorJson(result, result.Description);
@@ -233,10 +237,10 @@ internal sealed partial class LeadDelivery(
             }
         }
 
-        await store.RequeueAsync(again, error, verdict.CountsAgainstItems, solo: false, CancellationToken.None);
+        await store.RequeueAsync(token, again, error, verdict.CountsAgainstItems, solo: false, CancellationToken.None);
         if (giveUp.Count > 0)
         {
-            await store.MarkFailedAsync(giveUp, CancellationToken.None);
+            await store.MarkFailedAsync(token, giveUp, CancellationToken.None);
             LogGaveUp(account, giveUp.Count, result.Description);
         }
 

@@ -25,6 +25,7 @@ internal sealed record ClaimedLead
     public long Attempts { get; init; }
     public long CreatedAt { get; init; }
     public long QueuedAt { get; init; }
+    public string ClaimToken { get; init; } = "";
 }
 
 internal sealed record ClaimedNote
@@ -34,6 +35,7 @@ internal sealed record ClaimedNote
     public long AmoLeadId { get; init; }
     public string NoteText { get; init; } = "";
     public long NoteAttempts { get; init; }
+    public string NoteClaimToken { get; init; } = "";
 }
 
 internal sealed record DeliveredLead(long Id, string SourceUid, string Uid, long? LeadId, long? ContactId, string Answer, string? NoteText);
@@ -125,16 +127,16 @@ internal sealed class LeadStore(Database database, TimeProvider time)
     private static async Task<IReadOnlyList<ClaimedLead>> ClaimWhereAsync(DbConnection connection, string account, int limit, long now, long leaseUntil, string filter) =>
         (await connection.QueryAsync<ClaimedLead>(
             $"""
-            UPDATE leads SET status = 'delivering', lease_until = @leaseUntil, attempts = attempts + 1, updated_at = @now
+            UPDATE leads SET status = 'delivering', lease_until = @leaseUntil, claim_token = @token, attempts = attempts + 1, updated_at = @now
             WHERE id IN (
                 SELECT id FROM (
                     SELECT id FROM leads WHERE account = @account AND status = 'queued' AND next_attempt_at <= @now AND {filter}
                     UNION ALL
                     SELECT id FROM leads WHERE account = @account AND status = 'delivering' AND lease_until <= @now AND {filter})
                 ORDER BY id LIMIT @limit)
-            RETURNING id, source_uid, payload, caller_ip, attempts, created_at, queued_at
+            RETURNING id, source_uid, payload, caller_ip, attempts, created_at, queued_at, claim_token
             """,
-            new { account, limit, now, leaseUntil })).OrderBy(l => l.Id).ToList();
+            new { account, limit, now, leaseUntil, token = Guid.NewGuid().ToString("N") })).OrderBy(l => l.Id).ToList();
 
     public async Task<IReadOnlyList<ClaimedNote>> ClaimNotesAsync(string account, int limit, TimeSpan lease, CancellationToken cancellationToken)
     {
@@ -147,18 +149,19 @@ internal sealed class LeadStore(Database database, TimeProvider time)
     private static async Task<IReadOnlyList<ClaimedNote>> ClaimNotesWhereAsync(DbConnection connection, string account, int limit, long now, long leaseUntil, string filter) =>
         (await connection.QueryAsync<ClaimedNote>(
             $"""
-            UPDATE leads SET note_status = 'delivering', note_lease_until = @leaseUntil, note_attempts = note_attempts + 1, updated_at = @now
+            UPDATE leads SET note_status = 'delivering', note_lease_until = @leaseUntil, note_claim_token = @token, note_attempts = note_attempts + 1, updated_at = @now
             WHERE id IN (
                 SELECT id FROM (
                     SELECT id FROM leads WHERE account = @account AND note_status = 'pending' AND note_next_attempt_at <= @now AND {filter}
                     UNION ALL
                     SELECT id FROM leads WHERE account = @account AND note_status = 'delivering' AND note_lease_until <= @now AND {filter})
                 ORDER BY id LIMIT @limit)
-            RETURNING id, source_uid, amo_lead_id, note_text, note_attempts
+            RETURNING id, source_uid, amo_lead_id, note_text, note_attempts, note_claim_token
             """,
-            new { account, limit, now, leaseUntil })).OrderBy(n => n.Id).ToList();
+            new { account, limit, now, leaseUntil, token = Guid.NewGuid().ToString("N") })).OrderBy(n => n.Id).ToList();
 
-    public async Task MarkDeliveredAsync(IReadOnlyList<DeliveredLead> delivered, CancellationToken cancellationToken)
+    // Every settle names the claim it settles: a worker whose lease ran out cannot overwrite the next claimant's result.
+    public async Task MarkDeliveredAsync(string claimToken, IReadOnlyList<DeliveredLead> delivered, CancellationToken cancellationToken)
     {
         var now = Now;
         await using var connection = await database.OpenAsync(cancellationToken);
@@ -173,16 +176,16 @@ internal sealed class LeadStore(Database database, TimeProvider time)
                     note_status = CASE WHEN @NoteText IS NULL THEN NULL WHEN @LeadId IS NULL THEN 'failed' ELSE 'pending' END,
                     note_error = CASE WHEN @NoteText IS NOT NULL AND @LeadId IS NULL THEN 'amoCRM did not name the created lead, so its note could not be attached' END,
                     note_next_attempt_at = @now
-                WHERE id = @Id
+                WHERE id = @Id AND claim_token = @claimToken
                 """,
-                new { lead.Id, lead.Uid, lead.LeadId, lead.ContactId, lead.Answer, lead.NoteText, now }, transaction);
+                new { lead.Id, lead.Uid, lead.LeadId, lead.ContactId, lead.Answer, lead.NoteText, now, claimToken }, transaction);
         }
 
         await transaction.CommitAsync(cancellationToken);
     }
 
     // Back to the queue: with a delay after a failure, at once when the item itself did nothing wrong.
-    public async Task RequeueAsync(IEnumerable<(long Id, DateTimeOffset NextAttemptAt)> items, string? error, bool countAttempt, bool solo, CancellationToken cancellationToken)
+    public async Task RequeueAsync(string claimToken, IEnumerable<(long Id, DateTimeOffset NextAttemptAt)> items, string? error, bool countAttempt, bool solo, CancellationToken cancellationToken)
     {
         await using var connection = await database.OpenAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
@@ -192,25 +195,25 @@ internal sealed class LeadStore(Database database, TimeProvider time)
                 last_error = COALESCE(@error, last_error),
                 attempts = CASE WHEN @countAttempt THEN attempts ELSE attempts - 1 END,
                 solo = CASE WHEN @solo THEN 1 ELSE solo END
-            WHERE id = @id AND status = 'delivering'
+            WHERE id = @id AND status = 'delivering' AND claim_token = @claimToken
             """,
-            items.Select(i => new { id = i.Id, next = i.NextAttemptAt.ToUnixTimeMilliseconds(), now = Now, error, countAttempt, solo }),
+            items.Select(i => new { id = i.Id, next = i.NextAttemptAt.ToUnixTimeMilliseconds(), now = Now, error, countAttempt, solo, claimToken }),
             transaction);
         await transaction.CommitAsync(cancellationToken);
     }
 
-    public async Task MarkFailedAsync(IEnumerable<(long Id, string Error)> failures, CancellationToken cancellationToken)
+    public async Task MarkFailedAsync(string claimToken, IEnumerable<(long Id, string Error)> failures, CancellationToken cancellationToken)
     {
         await using var connection = await database.OpenAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
         await connection.ExecuteAsync(
-            "UPDATE leads SET status = 'failed', lease_until = NULL, last_error = @Error, updated_at = @now WHERE id = @Id",
-            failures.Select(f => new { f.Id, f.Error, now = Now }),
+            "UPDATE leads SET status = 'failed', lease_until = NULL, last_error = @Error, updated_at = @now WHERE id = @Id AND claim_token = @claimToken",
+            failures.Select(f => new { f.Id, f.Error, now = Now, claimToken }),
             transaction);
         await transaction.CommitAsync(cancellationToken);
     }
 
-    public async Task MarkNotesAsync(IEnumerable<(long Id, string Status, long? NoteId, string? Error, DateTimeOffset? NextAttemptAt)> notes, bool solo, CancellationToken cancellationToken)
+    public async Task MarkNotesAsync(string claimToken, IEnumerable<(long Id, string Status, long? NoteId, string? Error, DateTimeOffset? NextAttemptAt)> notes, bool solo, CancellationToken cancellationToken)
     {
         await using var connection = await database.OpenAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
@@ -219,9 +222,9 @@ internal sealed class LeadStore(Database database, TimeProvider time)
             UPDATE leads SET note_status = @Status, note_id = COALESCE(@NoteId, note_id), note_error = @Error,
                 note_next_attempt_at = @next, note_lease_until = NULL, updated_at = @now,
                 note_solo = CASE WHEN @solo THEN 1 ELSE note_solo END
-            WHERE id = @Id
+            WHERE id = @Id AND note_claim_token = @claimToken
             """,
-            notes.Select(n => new { n.Id, n.Status, n.NoteId, n.Error, next = n.NextAttemptAt?.ToUnixTimeMilliseconds(), now = Now, solo }),
+            notes.Select(n => new { n.Id, n.Status, n.NoteId, n.Error, next = n.NextAttemptAt?.ToUnixTimeMilliseconds(), now = Now, solo, claimToken }),
             transaction);
         await transaction.CommitAsync(cancellationToken);
     }

@@ -110,6 +110,26 @@ public sealed class OutboxBehaviourTests
     }
 
     [Fact]
+    public async Task A_worker_whose_lease_ran_out_cannot_overwrite_what_the_next_claimant_settled()
+    {
+        var clock = new TestTimeProvider();
+        await using var amo = await AmoEmulator.StartAsync(GatewayApp.EmulatorOptionsFor(), clock);
+        await using var app = new GatewayApp(amo, clock);
+        using var client = app.CreateKeyedClient();
+        var id = await client.PostQueuedAsync(OutboxTestKit.Lead(1));
+        var store = app.Get<LeadStore>();
+
+        var stale = Assert.Single(await store.ClaimAsync(GatewayApp.Domain, 10, TimeSpan.FromMinutes(1), CancellationToken.None));
+        clock.Advance(TimeSpan.FromMinutes(2));
+        var current = Assert.Single(await store.ClaimAsync(GatewayApp.Domain, 10, TimeSpan.FromMinutes(1), CancellationToken.None));
+        await store.MarkDeliveredAsync(current.ClaimToken, [new DeliveredLead(id, current.SourceUid, "uid-1", 7, 8, "{}", null)], CancellationToken.None);
+        await store.MarkFailedAsync(stale.ClaimToken, [(id, "{}")], CancellationToken.None);
+        await store.RequeueAsync(stale.ClaimToken, [(id, clock.GetUtcNow())], null, countAttempt: true, solo: false, CancellationToken.None);
+
+        Assert.Equal("delivered", (string?)(await client.LeadAsync(id))["status"]);
+    }
+
+    [Fact]
     public async Task A_success_answer_that_does_not_name_a_lead_makes_it_a_dead_letter_not_a_blind_resend()
     {
         var clock = new TestTimeProvider();
