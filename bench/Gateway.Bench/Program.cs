@@ -6,7 +6,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using Gateway.Bench;
 
-// dotnet run -c Release --project bench/Gateway.Bench -- intake|drain|all
+// dotnet run -c Release --project bench/Gateway.Bench -- overhead|intake|drain|refresh|footprint|all
 var scenario = args.FirstOrDefault() ?? "all";
 var results = new JsonObject
 {
@@ -15,6 +15,36 @@ var results = new JsonObject
     ["date"] = TimeProvider.System.GetUtcNow().ToString("yyyy-MM-dd", CultureInfo.InvariantCulture),
 };
 var markdown = new StringBuilder();
+
+if (scenario is "overhead" or "all")
+{
+    markdown.AppendLine(CultureInfo.InvariantCulture, $"### Overhead ({(Wrk.Available ? "wrk" : "HttpClient closed loop")}, 5 s per row after a 2 s warm-up)").AppendLine()
+        .AppendLine("| target | connections | requests/s | p50 ms | p99 ms | p99.9 ms | errors |").AppendLine("|---|---|---|---|---|---|---|");
+    var rows = new JsonArray();
+    await using var env = await Environment_.StartAsync(authorize: true, emulatorRate: 0);
+    var token = await env.EmulatorTokenAsync();
+    var targets = new (string Name, Uri Url, Dictionary<string, string> Headers)[]
+    {
+        ("gateway GET /api/v1/info/pipelines (cached)", new Uri(env.Gateway.Url, "/api/v1/info/pipelines"), new() { ["X-API-KEY"] = ApiKeyHolder.Key }),
+        ("gateway GET /health", new Uri(env.Gateway.Url, "/health"), new()),
+        ("emulator GET /api/v4/leads/pipelines (floor)", new Uri(env.Emulator.Url, "/api/v4/leads/pipelines"), new() { ["Authorization"] = "Bearer " + token }),
+    };
+    foreach (var (name, url, headers) in targets)
+    {
+        foreach (var connections in new[] { 1, 16, 64 })
+        {
+            await MeasureAsync(url, connections, TimeSpan.FromSeconds(2), headers);
+            var result = await MeasureAsync(url, connections, TimeSpan.FromSeconds(5), headers);
+            markdown.AppendLine(CultureInfo.InvariantCulture, $"| {name} | {connections} | {result.PerSecond:F0} | {result.P50Ms:F2} | {result.P99Ms:F2} | {result.P999Ms:F2} | {result.Errors} |");
+            var row = JsonSerializer.SerializeToNode(result)!.AsObject();
+            row["target"] = name;
+            rows.Add(row);
+        }
+    }
+
+    results["overhead"] = rows;
+    markdown.AppendLine();
+}
 
 if (scenario is "intake" or "all")
 {
@@ -92,12 +122,81 @@ if (scenario is "drain" or "all")
     markdown.AppendLine();
 }
 
+if (scenario is "refresh" or "all")
+{
+    // 500 leads arrive together just as the token has expired: one refresh must serve them all.
+    await using var env = await Environment_.StartAsync(authorize: false, emulatorRate: 7, expiredTokens: true);
+    using var http = env.GatewayClient(500);
+    var latencies = new double[500];
+    await Task.WhenAll(Enumerable.Range(0, 500).Select(async i =>
+    {
+        var started = Stopwatch.GetTimestamp();
+        if (!await PostLeadAsync(http, i))
+        {
+            throw new InvalidOperationException("a lead was not accepted");
+        }
+
+        latencies[i] = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
+    }));
+    var stats = await env.EmulatorStatsAsync();
+    Array.Sort(latencies);
+    var p99 = latencies[(int)Math.Ceiling(0.99 * latencies.Length) - 1];
+    markdown.AppendLine("### Refresh race").AppendLine()
+        .AppendLine(CultureInfo.InvariantCulture, $"500 concurrent leads at token expiry: **{stats["refresh_grants"]}** refresh call(s), p50 {latencies[249]:F0} ms, p99 {p99:F0} ms.").AppendLine();
+    results["refresh"] = new JsonObject { ["requests"] = 500, ["refresh_calls"] = stats["refresh_grants"]!.DeepClone(), ["p50_ms"] = latencies[249], ["p99_ms"] = p99 };
+}
+
+if (scenario is "footprint" or "all")
+{
+    var ready = new List<double>();
+    long idle = 0, loaded = 0;
+    for (var run = 0; run < 3; run++)
+    {
+        await using var env = await Environment_.StartAsync(authorize: false, emulatorRate: 7);
+        ready.Add(env.Gateway.ReadyAfter.TotalMilliseconds);
+        if (run == 0)
+        {
+            await Task.Delay(TimeSpan.FromSeconds(2));
+            idle = env.Gateway.ResidentBytes();
+            using var http = env.GatewayClient(64);
+            await Load.RunAsync(64, TimeSpan.FromSeconds(10), (c, i) => PostLeadAsync(c, i), http);
+            loaded = env.Gateway.ResidentBytes();
+        }
+    }
+
+    ready.Sort();
+    markdown.AppendLine("### Footprint").AppendLine()
+        .AppendLine("| start-up to a ready /health (median of 3) | RSS idle | RSS after 10 s of intake at 64 clients |").AppendLine("|---|---|---|")
+        .AppendLine(CultureInfo.InvariantCulture, $"| {ready[1]:F0} ms | {idle / 1024 / 1024} MB | {loaded / 1024 / 1024} MB |").AppendLine();
+    results["footprint"] = new JsonObject { ["ready_ms"] = ready[1], ["rss_idle_mb"] = idle / 1024 / 1024, ["rss_loaded_mb"] = loaded / 1024 / 1024 };
+}
+
 Console.WriteLine(markdown.ToString());
 var folder = Path.Combine(FindRepoRoot(), "bench", "results");
 Directory.CreateDirectory(folder);
 await File.WriteAllTextAsync(Path.Combine(folder, $"{scenario}.json"), results.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
 await File.WriteAllTextAsync(Path.Combine(folder, $"{scenario}.md"), $"Machine: {results["machine"]}, .NET {results["runtime"]}, {results["date"]}\n\n{markdown}");
 return 0;
+
+static async Task<LoadResult> MeasureAsync(Uri url, int connections, TimeSpan duration, Dictionary<string, string> headers)
+{
+    if (Wrk.Available)
+    {
+        return await Wrk.RunAsync(url, connections, duration, headers);
+    }
+
+    using var client = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = connections });
+    foreach (var (name, value) in headers)
+    {
+        client.DefaultRequestHeaders.TryAddWithoutValidation(name, value);
+    }
+
+    return await Load.RunAsync(connections, duration, async (c, _) =>
+    {
+        using var response = await c.GetAsync(url);
+        return response.IsSuccessStatusCode;
+    }, client);
+}
 
 static async Task<bool> PostLeadAsync(HttpClient client, int i)
 {
@@ -132,7 +231,7 @@ internal sealed class Environment_ : IAsyncDisposable
 
     private string Dir { get; }
 
-    public static async Task<Environment_> StartAsync(bool authorize, int emulatorRate)
+    public static async Task<Environment_> StartAsync(bool authorize, int emulatorRate, bool expiredTokens = false)
     {
         var dir = Directory.CreateTempSubdirectory("gateway-bench-").FullName;
         var emulator = await ServerProcess.StartAsync("Emulator.dll", "/_emulator/stats", new Dictionary<string, string?>
@@ -141,8 +240,20 @@ internal sealed class Environment_ : IAsyncDisposable
             ["EMULATOR_REDIRECT_URI"] = "http://localhost/oauth/callback",
             ["Logging__LogLevel__Default"] = "Warning",
         }, dir);
+        string? tokensFile = null;
+        if (expiredTokens)
+        {
+            // The PHP gateway's tokens.json with a pair the gateway believes expired a minute ago.
+            using var http = new HttpClient { BaseAddress = emulator.Url };
+            var pair = (await (await http.PostAsync("/_emulator/tokens", null)).Content.ReadFromJsonAsync<JsonObject>())!;
+            tokensFile = Path.Combine(dir, "tokens.json");
+            var expired = TimeProvider.System.GetUtcNow().AddMinutes(-1).ToUnixTimeSeconds();
+            await File.WriteAllTextAsync(tokensFile, $$"""{"access_token":"{{pair["access_token"]}}","refresh_token":"{{pair["refresh_token"]}}","expires_at":{{expired}}}""");
+        }
+
         var gateway = await ServerProcess.StartAsync("Gateway.dll", "/health", new Dictionary<string, string?>
         {
+            ["TOKEN_STORAGE_PATH"] = tokensFile,
             ["API_KEY"] = ApiKeyHolder.Key,
             ["DATA_DIR"] = Path.Combine(dir, "data"),
             ["AMO_DOMAIN"] = "emulator.amocrm.ru",
@@ -160,6 +271,13 @@ internal sealed class Environment_ : IAsyncDisposable
         }
 
         return env;
+    }
+
+    public async Task<string> EmulatorTokenAsync()
+    {
+        using var http = new HttpClient { BaseAddress = Emulator.Url };
+        var pair = (await (await http.PostAsync("/_emulator/tokens", null)).Content.ReadFromJsonAsync<JsonObject>())!;
+        return pair["access_token"]!.GetValue<string>();
     }
 
     public HttpClient GatewayClient(int connections)

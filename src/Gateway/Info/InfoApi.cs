@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+using System.Text.Json;
 using Gateway.Amo;
 using Gateway.Hosting;
 using Microsoft.Extensions.Options;
@@ -27,6 +29,15 @@ internal static class InfoApi
     private static async Task<IResult> AnswerAsync(Task<AmoResult> call, string error)
     {
         var result = await call;
-        return result.Ok ? Envelope.Ok(result.Body) : AmoFailureEnvelope.ToEnvelope(result, error);
+        if (!result.Ok)
+        {
+            return AmoFailureEnvelope.ToEnvelope(result, error);
+        }
+
+        // A cached answer is served many times: serialise its envelope once, not per request.
+        var bytes = Serialized.GetValue(result, static r => JsonSerializer.SerializeToUtf8Bytes(new Envelope { Success = true, Data = r.Body }, Envelope.Json));
+        return Results.Bytes(bytes, "application/json; charset=utf-8");
     }
+
+    private static readonly ConditionalWeakTable<AmoResult, byte[]> Serialized = new();
 }
