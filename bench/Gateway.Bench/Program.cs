@@ -75,7 +75,7 @@ if (scenario is "drain" or "all")
     markdown.AppendLine("### Burst drain against amoCRM's 7 requests/s (emulator enforcing it with HTML 429s)").AppendLine()
         .AppendLine("| leads | delivered in s | bound s | amoCRM calls | bound calls | 429s |").AppendLine("|---|---|---|---|---|---|");
     var rows = new JsonArray();
-    foreach (var count in new[] { 1000, 10000 })
+    foreach (var (count, withNotes) in new[] { (1000, false), (10000, false), (1000, true) })
     {
         await using var env = await Environment_.StartAsync(authorize: false, emulatorRate: 7);
         using var http = env.GatewayClient(64);
@@ -85,7 +85,7 @@ if (scenario is "drain" or "all")
             int i;
             while ((i = Interlocked.Increment(ref next)) <= count)
             {
-                if (!await PostLeadAsync(http, i))
+                if (!await PostLeadAsync(http, i, withNotes))
                 {
                     throw new InvalidOperationException("a lead was not accepted");
                 }
@@ -95,20 +95,21 @@ if (scenario is "drain" or "all")
         // The burst is stored while the account has no token; consent releases it all at once.
         var watch = Stopwatch.StartNew();
         await env.AuthorizeAsync();
-        while ((await env.EmulatorStatsAsync())["leads"]!.GetValue<int>() < count)
+        while ((await env.EmulatorStatsAsync()) is var progress && (progress["leads"]!.GetValue<int>() < count || (withNotes && progress["notes"]!.GetValue<int>() < count)))
         {
             await Task.Delay(50);
         }
 
         var seconds = watch.Elapsed.TotalSeconds;
         var stats = await env.EmulatorStatsAsync();
-        var calls = await env.EmulatorCallsAsync("/api/v4/leads/unsorted/forms");
-        var boundCalls = (int)Math.Ceiling(count / 50.0);
+        var calls = await env.EmulatorCallsAsync("/api/v4/leads/unsorted/forms") + await env.EmulatorCallsAsync("/api/v4/leads/notes");
+        var boundCalls = (int)Math.Ceiling(count / 50.0) * (withNotes ? 2 : 1);
         var bound = boundCalls / 7.0;
-        markdown.AppendLine(CultureInfo.InvariantCulture, $"| {count} | {seconds:F2} | {bound:F2} | {calls} | {boundCalls} | {stats["rate_limited_responses"]} |");
+        markdown.AppendLine(CultureInfo.InvariantCulture, $"| {count}{(withNotes ? " with a note each" : "")} | {seconds:F2} | {bound:F2} | {calls} | {boundCalls} | {stats["rate_limited_responses"]} |");
         rows.Add(new JsonObject
         {
             ["leads"] = count,
+            ["with_notes"] = withNotes,
             ["seconds"] = Math.Round(seconds, 3),
             ["bound_seconds"] = Math.Round(bound, 3),
             ["amo_calls"] = calls,
@@ -198,9 +199,10 @@ static async Task<LoadResult> MeasureAsync(Uri url, int connections, TimeSpan du
     }, client);
 }
 
-static async Task<bool> PostLeadAsync(HttpClient client, int i)
+static async Task<bool> PostLeadAsync(HttpClient client, int i, bool withNote = false)
 {
-    var body = $$$"""{"source":"bench","form_name":"Bench","lead":{"name":"Bench lead {{{i}}}","price":1000},"contact":{"name":"Bench","phone":"+99890{{{Math.Abs(i):D7}}}"}}""";
+    var comment = withNote ? ""","comment":"Bench comment" """ : "";
+    var body = $$$"""{"source":"bench","form_name":"Bench","lead":{"name":"Bench lead {{{i}}}","price":1000},"contact":{"name":"Bench","phone":"+99890{{{Math.Abs(i):D7}}}"}{{{comment}}}}""";
     using var response = await client.PostAsync("/api/v1/leads/unsorted", new StringContent(body, Encoding.UTF8, "application/json"));
     return (int)response.StatusCode is 200 or 202;
 }
