@@ -16,7 +16,12 @@ internal sealed record NewLead(string Account, string SourceUid, string Payload,
 
 internal sealed record InsertedLead(long Id, bool Existing, string? RequestHash);
 
-internal sealed record ClaimedLead
+internal interface IClaimed
+{
+    long Id { get; }
+}
+
+internal sealed record ClaimedLead : IClaimed
 {
     public long Id { get; init; }
     public string SourceUid { get; init; } = "";
@@ -28,7 +33,7 @@ internal sealed record ClaimedLead
     public string ClaimToken { get; init; } = "";
 }
 
-internal sealed record ClaimedNote
+internal sealed record ClaimedNote : IClaimed
 {
     public long Id { get; init; }
     public string SourceUid { get; init; } = "";
@@ -115,50 +120,46 @@ internal sealed class LeadStore(Database database, TimeProvider time)
         return results;
     }
 
+    // The two things the outbox claims: a lead, and the note of a delivered lead; same protocol, own columns.
+    private sealed record ClaimColumns(string Prefix, string DueStatus, string Returning);
+
+    private static readonly ClaimColumns LeadColumnsForClaim = new("", "queued", "id, source_uid, payload, caller_ip, attempts, created_at, queued_at, claim_token");
+    private static readonly ClaimColumns NoteColumnsForClaim = new("note_", "pending", "id, source_uid, amo_lead_id, note_text, note_attempts, note_claim_token");
+
     // Due items and items whose lease ran out (a crashed or killed deliverer) are claimed alike.
-    public async Task<IReadOnlyList<ClaimedLead>> ClaimAsync(string account, int limit, TimeSpan lease, CancellationToken cancellationToken)
+    public Task<IReadOnlyList<ClaimedLead>> ClaimAsync(string account, int limit, TimeSpan lease, CancellationToken cancellationToken) =>
+        ClaimAsync<ClaimedLead>(LeadColumnsForClaim, account, limit, lease, cancellationToken);
+
+    public Task<IReadOnlyList<ClaimedNote>> ClaimNotesAsync(string account, int limit, TimeSpan lease, CancellationToken cancellationToken) =>
+        ClaimAsync<ClaimedNote>(NoteColumnsForClaim, account, limit, lease, cancellationToken);
+
+    // Items marked solo (their batch was refused as a whole) go one at a time until the culprit is found.
+    private async Task<IReadOnlyList<T>> ClaimAsync<T>(ClaimColumns columns, string account, int limit, TimeSpan lease, CancellationToken cancellationToken)
+        where T : IClaimed
     {
         var now = Now;
         await using var connection = await database.OpenAsync(cancellationToken);
-        var solo = await ClaimWhereAsync(connection, account, 1, now, now + (long)lease.TotalMilliseconds, "solo = 1");
-        return solo.Count > 0 ? solo : await ClaimWhereAsync(connection, account, limit, now, now + (long)lease.TotalMilliseconds, "solo = 0");
+        var solo = await ClaimWhereAsync<T>(connection, columns, account, 1, now, now + (long)lease.TotalMilliseconds, solo: true);
+        return solo.Count > 0 ? solo : await ClaimWhereAsync<T>(connection, columns, account, limit, now, now + (long)lease.TotalMilliseconds, solo: false);
     }
 
-    private static async Task<IReadOnlyList<ClaimedLead>> ClaimWhereAsync(DbConnection connection, string account, int limit, long now, long leaseUntil, string filter) =>
-        (await connection.QueryAsync<ClaimedLead>(
-            $"""
-            UPDATE leads SET status = 'delivering', lease_until = @leaseUntil, claim_token = @token, attempts = attempts + 1, updated_at = @now
-            WHERE id IN (
-                SELECT id FROM (
-                    SELECT id FROM leads WHERE account = @account AND status = 'queued' AND next_attempt_at <= @now AND {filter}
-                    UNION ALL
-                    SELECT id FROM leads WHERE account = @account AND status = 'delivering' AND lease_until <= @now AND {filter})
-                ORDER BY id LIMIT @limit)
-            RETURNING id, source_uid, payload, caller_ip, attempts, created_at, queued_at, claim_token
-            """,
-            new { account, limit, now, leaseUntil, token = Guid.NewGuid().ToString("N") })).OrderBy(l => l.Id).ToList();
-
-    public async Task<IReadOnlyList<ClaimedNote>> ClaimNotesAsync(string account, int limit, TimeSpan lease, CancellationToken cancellationToken)
+    private static async Task<IReadOnlyList<T>> ClaimWhereAsync<T>(DbConnection connection, ClaimColumns c, string account, int limit, long now, long leaseUntil, bool solo)
+        where T : IClaimed
     {
-        var now = Now;
-        await using var connection = await database.OpenAsync(cancellationToken);
-        var solo = await ClaimNotesWhereAsync(connection, account, 1, now, now + (long)lease.TotalMilliseconds, "note_solo = 1");
-        return solo.Count > 0 ? solo : await ClaimNotesWhereAsync(connection, account, limit, now, now + (long)lease.TotalMilliseconds, "note_solo = 0");
-    }
-
-    private static async Task<IReadOnlyList<ClaimedNote>> ClaimNotesWhereAsync(DbConnection connection, string account, int limit, long now, long leaseUntil, string filter) =>
-        (await connection.QueryAsync<ClaimedNote>(
-            $"""
-            UPDATE leads SET note_status = 'delivering', note_lease_until = @leaseUntil, note_claim_token = @token, note_attempts = note_attempts + 1, updated_at = @now
+        var p = c.Prefix;
+        var sql = $"""
+            UPDATE leads SET {p}status = 'delivering', {p}lease_until = @leaseUntil, {p}claim_token = @token, {p}attempts = {p}attempts + 1, updated_at = @now
             WHERE id IN (
                 SELECT id FROM (
-                    SELECT id FROM leads WHERE account = @account AND note_status = 'pending' AND note_next_attempt_at <= @now AND {filter}
+                    SELECT id FROM leads WHERE account = @account AND {p}status = '{c.DueStatus}' AND {p}next_attempt_at <= @now AND {p}solo = @solo
                     UNION ALL
-                    SELECT id FROM leads WHERE account = @account AND note_status = 'delivering' AND note_lease_until <= @now AND {filter})
+                    SELECT id FROM leads WHERE account = @account AND {p}status = 'delivering' AND {p}lease_until <= @now AND {p}solo = @solo)
                 ORDER BY id LIMIT @limit)
-            RETURNING id, source_uid, amo_lead_id, note_text, note_attempts, note_claim_token
-            """,
-            new { account, limit, now, leaseUntil, token = Guid.NewGuid().ToString("N") })).OrderBy(n => n.Id).ToList();
+            RETURNING {c.Returning}
+            """;
+        var rows = await connection.QueryAsync<T>(sql, new { account, limit, now, leaseUntil, solo = solo ? 1 : 0, token = Guid.NewGuid().ToString("N") });
+        return rows.OrderBy(r => r.Id).ToList();
+    }
 
     // Every settle names the claim it settles: a worker whose lease ran out cannot overwrite the next claimant's result.
     public async Task MarkDeliveredAsync(string claimToken, IReadOnlyList<DeliveredLead> delivered, CancellationToken cancellationToken)

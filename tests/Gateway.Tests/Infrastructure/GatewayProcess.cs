@@ -141,7 +141,7 @@ internal sealed class GatewayProcess : IAsyncDisposable
             {
             }
 
-            await Task.Delay(100);
+            await Task.Delay(20);
         }
 
         throw new TimeoutException($"The gateway did not become healthy:\n{Output}");
