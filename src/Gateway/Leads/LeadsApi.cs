@@ -123,7 +123,7 @@ internal static class LeadsApi
 internal readonly record struct JsonBody(JsonNode? Root, IResult? Error)
 {
     public const int MaxBytes = 64 * 1024;
-    private static readonly JsonDocumentOptions Options = new() { MaxDepth = 32, CommentHandling = JsonCommentHandling.Disallow };
+    private static readonly JsonDocumentOptions Options = new() { MaxDepth = 32, CommentHandling = JsonCommentHandling.Disallow, AllowDuplicateProperties = false };
 
     public static async Task<JsonBody> ReadAsync(HttpContext context)
     {
@@ -145,13 +145,46 @@ internal readonly record struct JsonBody(JsonNode? Root, IResult? Error)
             return new JsonBody(null, null);
         }
 
+        var bytes = buffer.ToArray();
+        if (!System.Text.Unicode.Utf8.IsValid(bytes))
+        {
+            return new JsonBody(null, Envelope.Fail(StatusCodes.Status400BadRequest, "Invalid JSON", new { json_error = "The body is not valid UTF-8" }));
+        }
+
         try
         {
-            return new JsonBody(JsonNode.Parse(buffer.ToArray(), documentOptions: Options), null);
+            var root = JsonNode.Parse(bytes, documentOptions: Options);
+            Materialize(root);
+            return new JsonBody(root, null);
         }
-        catch (JsonException ex)
+        catch (Exception ex) when (ex is JsonException or InvalidOperationException or ArgumentException)
         {
             return new JsonBody(null, Envelope.Fail(StatusCodes.Status400BadRequest, "Invalid JSON", new { json_error = ex.Message }));
+        }
+    }
+
+    // JsonNode parses lazily: walk it once here so that anything odd fails as a 400 now, not as a 500 later.
+    private static void Materialize(JsonNode? node)
+    {
+        switch (node)
+        {
+            case JsonObject obj:
+                foreach (var (_, value) in obj)
+                {
+                    Materialize(value);
+                }
+
+                break;
+            case JsonArray array:
+                foreach (var item in array)
+                {
+                    Materialize(item);
+                }
+
+                break;
+            case JsonValue value when value.GetValueKind() == JsonValueKind.String:
+                _ = value.GetValue<string>();
+                break;
         }
     }
 }
