@@ -84,7 +84,8 @@ internal sealed class Schema(Database database)
             paused_until INTEGER NULL,
             pause_reason TEXT NULL,
             consecutive_failures INTEGER NOT NULL DEFAULT 0,
-            batch_size INTEGER NULL
+            batch_size INTEGER NULL,
+            changed_at INTEGER NULL
         );
         """,
     ];

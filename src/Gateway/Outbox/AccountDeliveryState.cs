@@ -24,18 +24,9 @@ internal sealed partial class AccountDeliveryState(LeadStore store, IOptions<Out
         return (int)Math.Clamp(state.BatchSize ?? options.Value.BatchSize, 1, options.Value.BatchSize);
     }
 
-    public async Task RecordSuccessAsync(string account, CancellationToken cancellationToken)
-    {
-        var state = await store.GetAccountAsync(account, cancellationToken);
-        if (state.ConsecutiveFailures == 0 && state.PausedUntil is null && (state.BatchSize is null || state.BatchSize >= options.Value.BatchSize))
-        {
-            return;
-        }
-
-        // After a 504 the batch grows back step by step, not at once.
-        var batch = state.BatchSize is { } size ? Math.Min(options.Value.BatchSize, size * 2) : (long?)null;
-        await store.SaveAccountAsync(new AccountDelivery { Account = account, BatchSize = batch >= options.Value.BatchSize ? null : batch }, cancellationToken);
-    }
+    // After a 504 the batch grows back step by step, not at once.
+    public Task RecordSuccessAsync(string account, DateTimeOffset batchStartedAt, CancellationToken cancellationToken) =>
+        store.RecordSuccessAsync(account, batchStartedAt, options.Value.BatchSize, cancellationToken);
 
     public async Task ResumeAsync(string account, CancellationToken cancellationToken)
     {

@@ -27,6 +27,7 @@ internal sealed partial class LeadDelivery(
     public async Task<BatchVerdict> DeliverLeadsAsync(string account, IReadOnlyList<ClaimedLead> leads, CancellationToken cancellationToken)
     {
         var token = leads[0].ClaimToken;
+        var started = time.GetUtcNow();
         var requests = new List<(ClaimedLead Lead, UnsortedLeadRequest Request)>();
         var unreadable = new List<(long, string)>();
         foreach (var lead in leads)
@@ -92,7 +93,7 @@ internal sealed partial class LeadDelivery(
         }
 
         await store.MarkDeliveredAsync(token, delivered, CancellationToken.None);
-        await accounts.RecordSuccessAsync(account, CancellationToken.None);
+        await accounts.RecordSuccessAsync(account, started, CancellationToken.None);
         foreach (var lead in delivered)
         {
             outcomes.Complete(lead.SourceUid, new LeadOutcome(LeadOutcomeKind.Delivered));
@@ -117,6 +118,7 @@ internal sealed partial class LeadDelivery(
     public async Task<BatchVerdict> DeliverNotesAsync(string account, IReadOnlyList<ClaimedNote> notes, CancellationToken cancellationToken)
     {
         var token = notes[0].NoteClaimToken;
+        var started = time.GetUtcNow();
         var body = new JsonArray(notes.Select(n => (JsonNode)new JsonObject
         {
             ["entity_id"] = n.AmoLeadId,
@@ -139,7 +141,7 @@ internal sealed partial class LeadDelivery(
 
             settled.AddRange(byRequest.Values.Select(n => (n.Id, "failed", (long?)null, (string?)Unconfirmed, (DateTimeOffset?)null)));
             await store.MarkNotesAsync(token, settled, solo: false, CancellationToken.None);
-            await accounts.RecordSuccessAsync(account, CancellationToken.None);
+            await accounts.RecordSuccessAsync(account, started, CancellationToken.None);
             return BatchVerdict.Continue;
         }
 

@@ -326,12 +326,27 @@ internal sealed class LeadStore(Database database, TimeProvider time)
         await using var connection = await database.OpenAsync(cancellationToken);
         await connection.ExecuteAsync(
             """
-            INSERT INTO account_delivery (account, paused_until, pause_reason, consecutive_failures, batch_size)
-            VALUES (@Account, @PausedUntil, @PauseReason, @ConsecutiveFailures, @BatchSize)
+            INSERT INTO account_delivery (account, paused_until, pause_reason, consecutive_failures, batch_size, changed_at)
+            VALUES (@Account, @PausedUntil, @PauseReason, @ConsecutiveFailures, @BatchSize, @now)
             ON CONFLICT (account) DO UPDATE SET paused_until = excluded.paused_until, pause_reason = excluded.pause_reason,
-                consecutive_failures = excluded.consecutive_failures, batch_size = excluded.batch_size
+                consecutive_failures = excluded.consecutive_failures, batch_size = excluded.batch_size, changed_at = excluded.changed_at
             """,
-            state);
+            new { state.Account, state.PausedUntil, state.PauseReason, state.ConsecutiveFailures, state.BatchSize, now = Now });
+    }
+
+    // A success only clears what was known when its batch started: a sibling's fresh pause or halving stands.
+    public async Task RecordSuccessAsync(string account, DateTimeOffset batchStartedAt, int maxBatch, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        await connection.ExecuteAsync(
+            """
+            UPDATE account_delivery SET paused_until = NULL, pause_reason = NULL, consecutive_failures = 0,
+                batch_size = CASE WHEN batch_size IS NULL OR batch_size * 2 >= @maxBatch THEN NULL ELSE batch_size * 2 END,
+                changed_at = @now
+            WHERE account = @account AND (changed_at IS NULL OR changed_at <= @started)
+              AND (paused_until IS NOT NULL OR consecutive_failures > 0 OR batch_size IS NOT NULL)
+            """,
+            new { account, started = batchStartedAt.ToUnixTimeMilliseconds(), maxBatch, now = Now });
     }
 }
 

@@ -130,6 +130,24 @@ public sealed class OutboxBehaviourTests
     }
 
     [Fact]
+    public async Task A_sibling_batch_that_started_before_a_429_does_not_lift_the_pause_it_caused()
+    {
+        var clock = new TestTimeProvider();
+        await using var amo = await AmoEmulator.StartAsync(GatewayApp.EmulatorOptionsFor(), clock);
+        await using var app = new GatewayApp(amo, clock);
+        var accounts = app.Get<AccountDeliveryState>();
+        var siblingStarted = clock.GetUtcNow();
+        clock.Advance(TimeSpan.FromMilliseconds(200));
+
+        await accounts.RecordFailureAsync(GatewayApp.Domain, new Gateway.Amo.AmoResult(Gateway.Amo.AmoFailure.RateLimited, 429, null, "429"), CancellationToken.None);
+        await accounts.RecordSuccessAsync(GatewayApp.Domain, siblingStarted, CancellationToken.None);
+        Assert.True(await accounts.IsPausedAsync(GatewayApp.Domain, CancellationToken.None));
+
+        await accounts.RecordSuccessAsync(GatewayApp.Domain, clock.GetUtcNow(), CancellationToken.None);
+        Assert.False(await accounts.IsPausedAsync(GatewayApp.Domain, CancellationToken.None));
+    }
+
+    [Fact]
     public async Task A_success_answer_that_does_not_name_a_lead_makes_it_a_dead_letter_not_a_blind_resend()
     {
         var clock = new TestTimeProvider();
