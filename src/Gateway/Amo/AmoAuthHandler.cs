@@ -55,7 +55,11 @@ internal sealed class AmoAuthHandler(AmoTokenManager tokens, AmoRateLimiter limi
         request.RequestUri = new Uri(options.Value.ApiBaseFor(token.BaseDomain), relative);
         request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token.AccessToken);
         using var slot = await limiter.AcquireAsync(account, cancellationToken);
-        return await base.SendAsync(request, cancellationToken);
+
+        // The call's own timeout starts once it has its slot: waiting our turn is not amoCRM being slow.
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(options.Value.RequestTimeout);
+        return await base.SendAsync(request, timeout.Token);
     }
 
     private static async Task<HttpRequestMessage> CloneAsync(HttpRequestMessage original, CancellationToken cancellationToken)

@@ -25,6 +25,9 @@ internal static class AmoServiceCollectionExtensions
         services.AddHttpClient<AmoClient>((sp, http) =>
             {
                 ConfigureTimeouts(sp, http);
+
+                // An outer bound only: each call's timeout starts in AmoAuthHandler once it holds its rate-limit slot.
+                http.Timeout = http.Timeout * 3 + TimeSpan.FromSeconds(10);
                 http.BaseAddress = AmoClient.PlaceholderBase;
             })
             .ConfigurePrimaryHttpMessageHandler(CreatePrimaryHandler)
