@@ -5,9 +5,13 @@ using Microsoft.AspNetCore.DataProtection;
 
 namespace Gateway.Amo;
 
-// Tokens per account, encrypted at rest; every write is conditional on the generation the writer read.
+// Tokens per account, encrypted at rest. Failure and marker writes are conditional on the generation the writer read;
+// new pairs are saved under the account's refresh gate and lease (AmoTokenManager), never beside a refresh.
 internal sealed class TokenStore(Database database, IDataProtectionProvider protection, TimeProvider time)
 {
+    // In the order of Row's constructor: Dapper matches them by position and name.
+    private const string Columns = "account, access_token, refresh_token, expires_at, base_domain, long_lived, generation, refresh_token_issued_at, updated_at, state, state_reason, last_refresh_at, last_refresh_outcome, refresh_started_at, next_refresh_attempt_at, failed_refreshes, imported_file_mtime";
+
     private const string UndecryptableReason = "the stored token cannot be decrypted (the key ring under DATA_DIR/keys changed); re-authorize";
 
     private readonly IDataProtector protector = protection.CreateProtector("Gateway.Amo.Tokens.v1");
@@ -16,14 +20,14 @@ internal sealed class TokenStore(Database database, IDataProtectionProvider prot
     {
         await using var connection = await database.OpenAsync(cancellationToken);
         var row = await connection.QuerySingleOrDefaultAsync<Row>(
-            "SELECT * FROM amo_tokens WHERE account = @account", new { account });
+            "SELECT " + Columns + " FROM amo_tokens WHERE account = @account", new { account });
         return row is null ? null : ToToken(row);
     }
 
     public async Task<IReadOnlyList<AmoToken>> ListAsync(CancellationToken cancellationToken)
     {
         await using var connection = await database.OpenAsync(cancellationToken);
-        var rows = await connection.QueryAsync<Row>("SELECT * FROM amo_tokens ORDER BY account");
+        var rows = await connection.QueryAsync<Row>("SELECT " + Columns + " FROM amo_tokens ORDER BY account");
         return rows.Select(ToToken).ToList();
     }
 
