@@ -23,9 +23,10 @@ public sealed class TokenLifecycleTests
         var responses = await Task.WhenAll(Enumerable.Range(0, 200).Select(i =>
             client.PostJsonAsync("/api/v1/leads/unsorted", $$$"""{"lead":{"name":"Lead {{{i}}}"},"contact":{"phone":"+99890{{{i:D7}}}"}}""")));
 
-        Assert.All(responses, r => Assert.Equal(HttpStatusCode.OK, r.StatusCode));
+        // Under a burst the gateway may answer 202 (queued behind the backlog) instead of waiting: both are acknowledgements.
+        Assert.All(responses, r => Assert.Contains(r.StatusCode, new[] { HttpStatusCode.OK, HttpStatusCode.Accepted }));
+        await Eventually.TrueAsync(() => amo.State.Unsorted.Count == 200, "all 200 leads delivered");
         Assert.Equal(1, amo.State.RefreshGrants);
-        Assert.Equal(200, amo.State.Unsorted.Count);
     }
 
     [Fact]
