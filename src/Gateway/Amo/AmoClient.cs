@@ -184,9 +184,7 @@ internal sealed partial class AmoClient(HttpClient http, ILogger<AmoClient> logg
             >= 500 => AmoFailure.ServerError,
             _ => AmoFailure.BadRequest,
         };
-        var description = json is JsonObject problem
-            ? string.Join(": ", new[] { AmoJson.Text(problem["title"]), AmoJson.Text(problem["detail"]) }.Where(s => !string.IsNullOrWhiteSpace(s)))
-            : $"amoCRM answered {status}";
+        var description = json is JsonObject problem ? AmoJson.DescribeProblem(problem) : $"amoCRM answered {status}";
         return new AmoResult(failure, status, json is JsonObject ? json : null, description.Length > 0 ? description : $"amoCRM answered {status}");
     }
 

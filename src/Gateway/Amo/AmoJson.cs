@@ -12,6 +12,10 @@ internal static class AmoJson
     public static long? Long(JsonNode? node) =>
         node is JsonValue value && value.GetValueKind() == JsonValueKind.Number && value.TryGetValue<long>(out var number) ? number : null;
 
+    // amoCRM's problem bodies: the OAuth ones carry a hint, the API ones a title; both may add a detail.
+    public static string DescribeProblem(JsonObject problem) =>
+        string.Join(": ", new[] { Text(problem["hint"]) ?? Text(problem["title"]), Text(problem["detail"]) }.Where(s => !string.IsNullOrWhiteSpace(s)));
+
     public static JsonObject? TryParseObject(string text)
     {
         try

@@ -121,10 +121,7 @@ internal sealed class AmoOAuthClient(HttpClient http, IOptions<AmoOptions> optio
             };
         }
 
-        var hint = AmoJson.Text(problem["hint"]);
-        var title = AmoJson.Text(problem["title"]);
-        var detail = AmoJson.Text(problem["detail"]);
-        return string.Join(": ", new[] { hint ?? title, detail }.Where(s => !string.IsNullOrWhiteSpace(s)));
+        return AmoJson.DescribeProblem(problem);
     }
 
     // Knows whether the body began to leave: a failure before that (no connection yet) cannot have spent a token.
