@@ -86,6 +86,21 @@ internal sealed class GatewayApp : WebApplicationFactory<Program>
 
     public T Get<T>() where T : notnull => Services.GetRequiredService<T>();
 
+    // The browser's part of consent: /oauth/authorize, the emulator's approval, and the redirect back (not yet followed).
+    public static async Task<Uri> ConsentRedirectAsync(HttpClient gateway)
+    {
+        var authorize = await gateway.GetAsync("/oauth/authorize");
+        Assert.Equal(System.Net.HttpStatusCode.Redirect, authorize.StatusCode);
+        using var browser = new HttpClient(new HttpClientHandler { AllowAutoRedirect = false });
+        var consent = await browser.GetAsync(authorize.Headers.Location);
+        Assert.Equal(System.Net.HttpStatusCode.Redirect, consent.StatusCode);
+        return consent.Headers.Location!;
+    }
+
+    // Consent all the way through the gateway's callback.
+    public static async Task<HttpResponseMessage> ConsentAsync(HttpClient gateway) =>
+        await gateway.GetAsync("/oauth/callback" + (await ConsentRedirectAsync(gateway)).Query);
+
     // Stores a fresh pair from the emulator as if consent had happened; expiresAt overrides what the gateway believes.
     public async Task<Emulator.TokenPair> AuthorizeAsync(DateTimeOffset? expiresAt = null)
     {

@@ -73,10 +73,7 @@ public sealed class DurableDeliveryTests
         }
 
         Assert.Empty(amo.State.Unsorted);
-        var authorize = await client.GetAsync("/oauth/authorize");
-        using var browser = new HttpClient(new HttpClientHandler { AllowAutoRedirect = false });
-        var consent = await browser.GetAsync(authorize.Headers.Location);
-        Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/oauth/callback" + consent.Headers.Location!.Query)).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await GatewayApp.ConsentAsync(client)).StatusCode);
 
         await Eventually.TrueAsync(() => client.AllDeliveredAsync(ids), "delivery after re-authorization");
         OutboxTestKit.AssertEachDeliveredOnce(amo, 5);

@@ -17,10 +17,7 @@ public sealed class SecretsInLogsTests
         var secrets = new List<string> { GatewayApp.ApiKey, amo.Options.ClientSecret, "+998907654321", "secret.person@example.uz" };
 
         // Consent, a lead, an expiry with its refresh, a failing amoCRM, a lost refresh answer, a revocation.
-        var authorize = await client.GetAsync("/oauth/authorize");
-        using var browser = new HttpClient(new HttpClientHandler { AllowAutoRedirect = false });
-        var consent = await browser.GetAsync(authorize.Headers.Location);
-        Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/oauth/callback" + consent.Headers.Location!.Query)).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await GatewayApp.ConsentAsync(client)).StatusCode);
         const string lead = """{"lead":{"name":"L"},"contact":{"name":"N","phone":"+998907654321","email":"secret.person@example.uz"},"comment":"c"}""";
         await client.PostJsonAsync("/api/v1/leads/unsorted", lead);
         clock.Advance(TimeSpan.FromHours(25));

@@ -9,12 +9,7 @@ public sealed class OAuthFlowTests
 {
     private static async Task<(string Code, string State, string Referer)> ConsentAsync(GatewayApp app, HttpClient gateway)
     {
-        var authorize = await gateway.GetAsync("/oauth/authorize");
-        Assert.Equal(HttpStatusCode.Redirect, authorize.StatusCode);
-        using var browser = new HttpClient(new HttpClientHandler { AllowAutoRedirect = false });
-        var consent = await browser.GetAsync(authorize.Headers.Location);
-        Assert.Equal(HttpStatusCode.Redirect, consent.StatusCode);
-        var back = HttpUtility.ParseQueryString(consent.Headers.Location!.Query);
+        var back = HttpUtility.ParseQueryString((await GatewayApp.ConsentRedirectAsync(gateway)).Query);
         return (back["code"]!, back["state"]!, back["referer"]!);
     }
 
@@ -147,11 +142,9 @@ public sealed class OAuthFlowTests
         await using var app = new GatewayApp(amo);
         using var client = app.CreateAnonymousClient();
         amo.State.DenyConsent = true;
-        var authorize = await client.GetAsync("/oauth/authorize");
-        using var browser = new HttpClient(new HttpClientHandler { AllowAutoRedirect = false });
-        var consent = await browser.GetAsync(authorize.Headers.Location);
+        var redirect = await GatewayApp.ConsentRedirectAsync(client);
 
-        var response = await client.GetAsync("/oauth/callback" + consent.Headers.Location!.Query);
+        var response = await client.GetAsync("/oauth/callback" + redirect.Query);
 
         Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
         Assert.Equal("Authorization was denied in amoCRM", (string?)(await response.ReadObjectAsync())["error"]);

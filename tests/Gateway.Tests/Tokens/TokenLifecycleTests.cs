@@ -83,10 +83,7 @@ public sealed class TokenLifecycleTests
         var errors = app.Logs.Lines.Where(l => l.Level == Microsoft.Extensions.Logging.LogLevel.Error).ToList();
         Assert.Contains("needs re-authorization", Assert.Single(errors).Message, StringComparison.Ordinal);
 
-        var authorize = await client.GetAsync("/oauth/authorize");
-        using var browser = new HttpClient(new HttpClientHandler { AllowAutoRedirect = false });
-        var consent = await browser.GetAsync(authorize.Headers.Location);
-        Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/oauth/callback" + consent.Headers.Location!.Query)).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await GatewayApp.ConsentAsync(client)).StatusCode);
 
         Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/api/v1/info/pipelines")).StatusCode);
         Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/health/ready")).StatusCode);
