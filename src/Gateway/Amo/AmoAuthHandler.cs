@@ -54,7 +54,7 @@ internal sealed class AmoAuthHandler(AmoTokenManager tokens, AmoRateLimiter limi
         var relative = request.RequestUri!.PathAndQuery;
         request.RequestUri = new Uri(options.Value.ApiBaseFor(token.BaseDomain), relative);
         request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token.AccessToken);
-        using var slot = await limiter.AcquireAsync(account, cancellationToken);
+        await using var slot = await limiter.AcquireAsync(account, cancellationToken);
 
         // The call's own timeout starts once it has its slot: waiting our turn is not amoCRM being slow.
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);

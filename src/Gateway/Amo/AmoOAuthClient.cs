@@ -53,7 +53,7 @@ internal sealed class AmoOAuthClient(HttpClient http, IOptions<AmoOptions> optio
         body["redirect_uri"] = amo.RedirectUri;
         var uri = new Uri(amo.ApiBaseFor(baseDomain), "/oauth2/access_token");
 
-        using var slot = pace ? await limiter.AcquireAsync(account, cancellationToken) : null;
+        await using var slot = pace ? await limiter.AcquireAsync(account, cancellationToken) : null;
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeout.CancelAfter(amo.RequestTimeout);
         using var content = new SendTrackingContent(JsonSerializer.SerializeToUtf8Bytes(body));

@@ -8,14 +8,37 @@ namespace Gateway.Amo;
 // A call arrives at amoCRM somewhere between our send and its answer, so a slot is held from the send
 // until one window after the answer: then no N+1 arrivals can share a second, whatever the network did.
 // Pacing is wall-clock by nature (amoCRM counts real seconds), so it reads Stopwatch, not the injected clock.
-internal sealed class AmoRateLimiter(IOptions<AmoOptions> options) : IDisposable
+// This in-process half keeps a process's own workers from polling the database for slots; the cluster half
+// (AmoRateBudget) makes the budget one for every instance sharing the database.
+internal sealed class AmoRateLimiter(IOptions<AmoOptions> options, AmoRateBudget budget) : IDisposable
 {
-    private static readonly TimeSpan Window = TimeSpan.FromMilliseconds(1020);
+    private static readonly TimeSpan Window = AmoRateBudget.Window;
 
     private readonly ConcurrentDictionary<string, SlidingWindow> windows = new(StringComparer.Ordinal);
 
-    public Task<IDisposable> AcquireAsync(string account, CancellationToken cancellationToken) =>
-        windows.GetOrAdd(account, _ => new SlidingWindow(options.Value.RateLimitPerSecond)).AcquireAsync(cancellationToken);
+    public async Task<IAsyncDisposable> AcquireAsync(string account, CancellationToken cancellationToken)
+    {
+        var local = await windows.GetOrAdd(account, _ => new SlidingWindow(options.Value.RateLimitPerSecond)).AcquireAsync(cancellationToken);
+        try
+        {
+            return new Slot(local, await budget.AcquireAsync(account, cancellationToken));
+        }
+        catch
+        {
+            local.Dispose();
+            throw;
+        }
+    }
+
+    private sealed class Slot(IDisposable local, IAsyncDisposable cluster) : IAsyncDisposable
+    {
+        public async ValueTask DisposeAsync()
+        {
+            // The local half frees only after the cluster half, so this process never runs ahead of the shared budget.
+            await cluster.DisposeAsync();
+            local.Dispose();
+        }
+    }
 
     public void Dispose()
     {

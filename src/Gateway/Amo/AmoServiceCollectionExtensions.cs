@@ -14,6 +14,7 @@ internal static class AmoServiceCollectionExtensions
 
         services.AddSingleton<TokenStore>();
         services.AddSingleton<TokenImporter>();
+        services.AddSingleton<AmoRateBudget>();
         services.AddSingleton<AmoRateLimiter>();
         services.AddSingleton<AmoTokenManager>();
         services.AddSingleton<TokenKeepAlive>();

@@ -127,7 +127,7 @@ internal sealed partial class AmoTokenManager(
             }
 
             // The rate-limit slot comes first, so the started marker never sits through a long wait for it.
-            using var slot = await limiter.AcquireAsync(account, cancellationToken);
+            await using var slot = await limiter.AcquireAsync(account, cancellationToken);
             if (!await store.MarkRefreshStartedAsync(account, current.Generation, current.RefreshStartedAt, CancellationToken.None))
             {
                 // Someone saved or started a refresh since the re-read (the lease may have run out during the wait): theirs stands.

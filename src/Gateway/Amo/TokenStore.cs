@@ -12,7 +12,7 @@ internal sealed class TokenStore(Database database, IDataProtectionProvider prot
     // In the order of Row's constructor: Dapper matches them by position and name.
     private const string Columns = "account, access_token, refresh_token, expires_at, base_domain, long_lived, generation, refresh_token_issued_at, updated_at, state, state_reason, last_refresh_at, last_refresh_outcome, refresh_started_at, next_refresh_attempt_at, failed_refreshes, imported_file_mtime";
 
-    private const string UndecryptableReason = "the stored token cannot be decrypted (the key ring under DATA_DIR/keys changed); re-authorize";
+    private const string UndecryptableReason = "the stored token cannot be decrypted (the encryption key ring, DATA_DIR/keys or the database's data_protection_keys, changed); re-authorize";
 
     private readonly IDataProtector protector = protection.CreateProtector("Gateway.Amo.Tokens.v1");
 

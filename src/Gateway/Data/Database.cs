@@ -2,13 +2,16 @@ using System.Data.Common;
 using Gateway.Configuration;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Options;
+using Npgsql;
 
 namespace Gateway.Data;
 
-// One place that opens connections; SQL lives with the feature that owns each table.
-internal sealed class Database
+// One place that opens connections; SQL lives with the feature that owns each table and asks here for the few
+// words the two dialects spell differently.
+internal sealed class Database : IAsyncDisposable
 {
-    private readonly string connectionString;
+    private readonly string? sqliteConnectionString;
+    private readonly NpgsqlDataSource? postgres;
 
     static Database()
     {
@@ -16,12 +19,20 @@ internal sealed class Database
         Dapper.DefaultTypeMap.MatchNamesWithUnderscores = true;
     }
 
-    public Database(IOptions<GatewayOptions> options)
+    public Database(IOptions<GatewayOptions> options, IOptions<DatabaseOptions> database)
     {
         var dataDir = options.Value.DataDirFullPath;
         DataDirectory.Ensure(dataDir);
+        Kind = database.Value.Kind;
+        if (Kind == DatabaseKind.Postgres)
+        {
+            postgres = NpgsqlDataSource.Create(database.Value.PostgresConnectionString!);
+            FilePath = null;
+            return;
+        }
+
         FilePath = Path.Combine(dataDir, "gateway.db");
-        connectionString = new SqliteConnectionStringBuilder
+        sqliteConnectionString = new SqliteConnectionStringBuilder
         {
             DataSource = FilePath,
             Mode = SqliteOpenMode.ReadWriteCreate,
@@ -31,17 +42,47 @@ internal sealed class Database
         }.ToString();
     }
 
-    public string FilePath { get; }
+    public DatabaseKind Kind { get; }
+
+    public bool IsPostgres => Kind == DatabaseKind.Postgres;
+
+    // The SQLite file; null on PostgreSQL.
+    public string? FilePath { get; }
+
+    public string Name => IsPostgres ? "postgresql" : "sqlite";
+
+    // Claims skip rows another instance is claiming right now; SQLite has one writer, so nothing to skip.
+    public string SkipLocked => IsPostgres ? " FOR UPDATE SKIP LOCKED" : "";
+
+    // Wall-clock milliseconds from the database itself: one clock for every instance, however theirs drift.
+    public string NowMilliseconds => IsPostgres
+        ? "CAST(EXTRACT(EPOCH FROM clock_timestamp()) * 1000 AS BIGINT)"
+        : "CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER)";
 
     public async Task<DbConnection> OpenAsync(CancellationToken cancellationToken)
     {
-        var connection = new SqliteConnection(connectionString);
+        if (postgres is not null)
+        {
+            return await postgres.OpenConnectionAsync(cancellationToken);
+        }
+
+        var connection = new SqliteConnection(sqliteConnectionString);
         await connection.OpenAsync(cancellationToken);
         using var pragma = connection.CreateCommand();
         // busy_timeout lets several processes share the file; FULL makes a commit survive power loss, not just kill -9.
         pragma.CommandText = "PRAGMA busy_timeout = 10000; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;";
         await pragma.ExecuteNonQueryAsync(cancellationToken);
         return connection;
+    }
+
+    public DbConnection Open() => OpenAsync(CancellationToken.None).GetAwaiter().GetResult();
+
+    public async ValueTask DisposeAsync()
+    {
+        if (postgres is not null)
+        {
+            await postgres.DisposeAsync();
+        }
     }
 }
 

@@ -10,6 +10,8 @@ internal sealed partial class StartupTasks(
     Schema schema,
     IDataProtectionProvider protection,
     TokenImporter importer,
+    Database database,
+    LeaseStore leases,
     IOptions<GatewayOptions> options,
     ILogger<StartupTasks> logger) : IHostedService
 {
@@ -18,14 +20,21 @@ internal sealed partial class StartupTasks(
         await schema.MigrateAsync(cancellationToken);
         await EnsureKeyRingAsync(cancellationToken);
         var import = await importer.ImportConfiguredAsync(cancellationToken);
-        LogReady(options.Value.DataDirFullPath, import.Message);
+        LogReady(database.Name, options.Value.DataDirFullPath, import.Message);
     }
 
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
-    // Two processes starting together must not each mint a first key: the first one writes it under a file lock.
+    // Two processes starting together must not each mint a first key: the first one writes it under a lock.
     private async Task EnsureKeyRingAsync(CancellationToken cancellationToken)
     {
+        if (database.IsPostgres)
+        {
+            await using var held = await leases.AcquireAsync("data-protection-key-ring", TimeSpan.FromSeconds(30), TimeSpan.FromSeconds(60), cancellationToken);
+            protection.CreateProtector("Gateway.Startup").Protect("probe"u8.ToArray());
+            return;
+        }
+
         var keys = Path.Combine(options.Value.DataDirFullPath, "keys");
         for (var attempt = 0; ; attempt++)
         {
@@ -47,6 +56,6 @@ internal sealed partial class StartupTasks(
         }
     }
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Data directory {DataDir} ready; tokens: {ImportResult}")]
-    private partial void LogReady(string dataDir, string importResult);
+    [LoggerMessage(Level = LogLevel.Information, Message = "Database {Database} ready, data directory {DataDir}; tokens: {ImportResult}")]
+    private partial void LogReady(string database, string dataDir, string importResult);
 }

@@ -32,7 +32,7 @@ internal static class DiagnosticsApi
     }
 
     // What an operator needs to check the setup, and nothing that would let anyone impersonate the gateway.
-    private static IResult Config(IOptions<AmoOptions> amo, IOptions<GatewayOptions> gateway)
+    private static IResult Config(IOptions<AmoOptions> amo, IOptions<GatewayOptions> gateway, Data.Database database)
     {
         var a = amo.Value;
         return Envelope.Ok(new
@@ -47,7 +47,7 @@ internal static class DiagnosticsApi
             token_import_path = a.TokenStoragePath,
             long_lived_token_configured = a.LongLivedToken is not null,
             data_dir = gateway.Value.DataDirFullPath,
-            database = "sqlite",
+            database = database.Name,
             rate_limit_per_second = a.RateLimitPerSecond,
             refresh_margin_seconds = (long)a.RefreshMargin.TotalSeconds,
             keepalive_age_seconds = (long)a.KeepAliveAge.TotalSeconds,

@@ -27,16 +27,25 @@ internal static class GatewayServiceCollectionExtensions
         services.AddSingleton<IValidateOptions<GatewayOptions>, GatewayOptionsValidator>();
         services.AddSingleton<ILoggerProvider, ErrorFileLoggerProvider>();
 
+        services.AddSingleton<IConfigureOptions<DatabaseOptions>, DatabaseOptionsSetup>();
         services.AddSingleton<Database>();
         services.AddSingleton<Schema>();
         services.AddSingleton<LeaseStore>();
         services.AddHostedService<StartupTasks>();
         services.AddEnvelopeErrors();
 
-        // Keys beside the data they protect, resolved once options exist (tests and .env set DATA_DIR late).
+        // Keys beside the data they protect, resolved once options exist (tests and .env set DATA_DIR late):
+        // in the shared database for PostgreSQL, under DATA_DIR/keys for SQLite.
         services.AddDataProtection().SetApplicationName("amocrm-gateway");
         services.AddSingleton<IConfigureOptions<KeyManagementOptions>>(sp => new ConfigureOptions<KeyManagementOptions>(keys =>
         {
+            var database = sp.GetRequiredService<Database>();
+            if (database.IsPostgres)
+            {
+                keys.XmlRepository = new DatabaseXmlRepository(database);
+                return;
+            }
+
             var dir = Path.Combine(sp.GetRequiredService<IOptions<GatewayOptions>>().Value.DataDirFullPath, "keys");
             DataDirectory.Ensure(Path.GetDirectoryName(dir)!);
             DataDirectory.Ensure(dir);

@@ -143,18 +143,29 @@ internal sealed class LeadStore(Database database, TimeProvider time)
         return solo.Count > 0 ? solo : await ClaimWhereAsync<T>(connection, columns, account, limit, now, now + (long)lease.TotalMilliseconds, solo: false);
     }
 
-    private static async Task<IReadOnlyList<T>> ClaimWhereAsync<T>(DbConnection connection, ClaimColumns c, string account, int limit, long now, long leaseUntil, bool solo)
+    // SQLite: one writer, so the UPDATE itself is the claim, and UNION ALL lets each half use its index.
+    // PostgreSQL: instances claim side by side; SKIP LOCKED hands each a different set instead of making them queue.
+    private async Task<IReadOnlyList<T>> ClaimWhereAsync<T>(DbConnection connection, ClaimColumns c, string account, int limit, long now, long leaseUntil, bool solo)
         where T : IClaimed
     {
         var p = c.Prefix;
-        var sql = $"""
-            UPDATE leads SET {p}status = 'delivering', {p}lease_until = @leaseUntil, {p}claim_token = @token, {p}attempts = {p}attempts + 1, updated_at = @now
-            WHERE id IN (
+        var due = database.IsPostgres
+            ? $"""
+                SELECT id FROM leads
+                WHERE account = @account AND {p}solo = @solo
+                  AND (({p}status = '{c.DueStatus}' AND {p}next_attempt_at <= @now) OR ({p}status = 'delivering' AND {p}lease_until <= @now))
+                ORDER BY id LIMIT @limit{database.SkipLocked}
+                """
+            : $"""
                 SELECT id FROM (
                     SELECT id FROM leads WHERE account = @account AND {p}status = '{c.DueStatus}' AND {p}next_attempt_at <= @now AND {p}solo = @solo
                     UNION ALL
-                    SELECT id FROM leads WHERE account = @account AND {p}status = 'delivering' AND {p}lease_until <= @now AND {p}solo = @solo)
-                ORDER BY id LIMIT @limit)
+                    SELECT id FROM leads WHERE account = @account AND {p}status = 'delivering' AND {p}lease_until <= @now AND {p}solo = @solo) AS due
+                ORDER BY id LIMIT @limit
+                """;
+        var sql = $"""
+            UPDATE leads SET {p}status = 'delivering', {p}lease_until = @leaseUntil, {p}claim_token = @token, {p}attempts = {p}attempts + 1, updated_at = @now
+            WHERE id IN ({due})
             RETURNING {c.Returning}
             """;
         var rows = await connection.QueryAsync<T>(sql, new { account, limit, now, leaseUntil, solo = solo ? 1 : 0, token = Guid.NewGuid().ToString("N") });

@@ -34,6 +34,11 @@ internal sealed class GatewayApp : WebApplicationFactory<Program>
             ["AMO_AUTH_URL"] = new Uri(amo.BaseUrl, "/oauth").ToString(),
             ["AMO_TIMEOUT_SECONDS"] = "5",
         };
+        foreach (var (key, value) in TestDatabase.SettingsFor(DataDir))
+        {
+            this.settings[key] = value;
+        }
+
         foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
         {
             this.settings[key] = value;

@@ -77,6 +77,11 @@ internal sealed class GatewayProcess : IAsyncDisposable
             ["AMO_RATE_LIMIT"] = "50",
             ["Logging__LogLevel__Default"] = "Warning",
         };
+        foreach (var (key, value) in TestDatabase.SettingsFor(dir))
+        {
+            environment[key] = value;
+        }
+
         foreach (var (key, value) in extra ?? new Dictionary<string, string?>())
         {
             environment[key] = value;

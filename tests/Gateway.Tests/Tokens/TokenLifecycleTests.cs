@@ -145,7 +145,7 @@ public sealed class TokenLifecycleTests
         await using var app = new GatewayApp(amo);
         var pair = await app.AuthorizeAsync();
 
-        var files = Directory.EnumerateFiles(app.DataDir, "gateway.db*").Select(File.ReadAllBytes).Select(Encoding.Latin1.GetString).ToList();
+        var files = await TestDatabase.RawContentsAsync(app);
 
         Assert.NotEmpty(files);
         Assert.DoesNotContain(files, f => f.Contains(pair.AccessToken[^40..], StringComparison.Ordinal));

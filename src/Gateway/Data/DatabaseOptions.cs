@@ -1,0 +1,104 @@
+using Gateway.Configuration;
+using Npgsql;
+
+namespace Gateway.Data;
+
+internal enum DatabaseKind
+{
+    Sqlite,
+    Postgres,
+}
+
+internal sealed class DatabaseOptions
+{
+    public DatabaseKind Kind { get; set; } = DatabaseKind.Sqlite;
+
+    // Never shown: it holds the password.
+    public string? PostgresConnectionString { get; set; }
+}
+
+// DATABASE_URL: unset is SQLite under DATA_DIR; a postgres:// URL (as hosting providers hand them out) or an Npgsql string is PostgreSQL.
+internal sealed class DatabaseOptionsSetup(IConfiguration configuration) : Microsoft.Extensions.Options.IConfigureOptions<DatabaseOptions>
+{
+    public void Configure(DatabaseOptions options)
+    {
+        if (FlatEnvironment.Get(configuration, "DATABASE_URL") is not { } url)
+        {
+            return;
+        }
+
+        options.Kind = DatabaseKind.Postgres;
+        options.PostgresConnectionString = PostgresConnectionString.Parse(url);
+    }
+}
+
+internal static class PostgresConnectionString
+{
+    public static string Parse(string value)
+    {
+        var builder = value.StartsWith("postgres://", StringComparison.OrdinalIgnoreCase) || value.StartsWith("postgresql://", StringComparison.OrdinalIgnoreCase)
+            ? FromUrl(value)
+            : FromKeywords(value);
+        if (string.IsNullOrEmpty(builder.Host))
+        {
+            throw new InvalidSettingException("DATABASE_URL", "names no host");
+        }
+
+        // Enough connections for intake, the dispatcher and the limiter of one instance; several instances share max_connections.
+        if (!value.Contains("Maximum Pool Size", StringComparison.OrdinalIgnoreCase) && !value.Contains("MaxPoolSize", StringComparison.OrdinalIgnoreCase))
+        {
+            builder.MaxPoolSize = 30;
+        }
+
+        return builder.ConnectionString;
+    }
+
+    // The problem is described without echoing the value: it carries the password.
+    private static NpgsqlConnectionStringBuilder FromKeywords(string value)
+    {
+        try
+        {
+            return new NpgsqlConnectionStringBuilder(value);
+        }
+        catch (Exception ex) when (ex is ArgumentException or FormatException)
+        {
+            throw new InvalidSettingException("DATABASE_URL", "is neither a postgres://user:password@host:port/database URL nor an Npgsql connection string (Host=...;Database=...)");
+        }
+    }
+
+    private static NpgsqlConnectionStringBuilder FromUrl(string value)
+    {
+        if (!Uri.TryCreate(value, UriKind.Absolute, out var uri) || string.IsNullOrEmpty(uri.Host))
+        {
+            throw new InvalidSettingException("DATABASE_URL", "is not a valid postgres://user:password@host:port/database URL");
+        }
+
+        var userInfo = uri.UserInfo.Split(':', 2);
+        var builder = new NpgsqlConnectionStringBuilder
+        {
+            Host = uri.Host.Trim('[', ']'),
+            Port = uri.IsDefaultPort || uri.Port <= 0 ? 5432 : uri.Port,
+            Database = Uri.UnescapeDataString(uri.AbsolutePath.TrimStart('/')) is { Length: > 0 } database ? database : null,
+            Username = userInfo[0].Length > 0 ? Uri.UnescapeDataString(userInfo[0]) : null,
+            Password = userInfo.Length > 1 ? Uri.UnescapeDataString(userInfo[1]) : null,
+        };
+
+        // Query parameters are connection keywords: ?sslmode=require, ?search_path=gateway, ?pool_max=20 ...
+        foreach (var pair in uri.Query.TrimStart('?').Split('&', StringSplitOptions.RemoveEmptyEntries))
+        {
+            var parts = pair.Split('=', 2);
+            var key = Uri.UnescapeDataString(parts[0]).Replace('_', ' ');
+            var setting = parts.Length > 1 ? Uri.UnescapeDataString(parts[1]) : "";
+            try
+            {
+                builder[key] = setting;
+            }
+            catch (Exception ex) when (ex is ArgumentException or FormatException or KeyNotFoundException)
+            {
+                throw new InvalidSettingException("DATABASE_URL", $"has an unknown or invalid parameter '{parts[0]}'");
+            }
+        }
+
+        return builder;
+    }
+}
