@@ -192,8 +192,9 @@ status=$("${https[@]}" -o "$work/body" -w '%{http_code}' -H 'X-API-KEY: wrong-ke
 expect "a wrong API key is the gateway's 401" 401 "$status" "$work/body" '"success":false'
 
 kill "$gateway_pid"; wait "$gateway_pid" 2>/dev/null || true; gateway_pid=""
-status=$("${https[@]}" -o "$work/body" -w '%{http_code}' "$base/health")
+status=$("${https[@]}" -D "$work/headers" -o "$work/body" -w '%{http_code}' "$base/health")
 expect "gateway down: nginx answers 503 in the envelope" 503 "$status" "$work/body" '^\{"success":false,"error":"Gateway unavailable"\}$'
+grep -qi '^retry-after: 5' "$work/headers" || fail "nginx's 503 has no Retry-After"
 ! probe 2>/dev/null || fail "the health probe says healthy with the gateway stopped"
 echo "health probe with the gateway stopped: unhealthy ok"
 
