@@ -45,6 +45,13 @@ if command -v hadolint >/dev/null 2>&1; then
 else
   echo "NOTE: hadolint is not installed (Debian has no package for it); sanity checks instead"
 fi
+# dockerfile-utils (npm; the linter of VS Code's Dockerfile support) parses every instruction and its arguments.
+if command -v npm >/dev/null 2>&1 && npm install --silent --no-audit --no-fund --prefix "$work/npm" dockerfile-utils@0.16.3 >/dev/null 2>&1; then
+  "$work/npm/node_modules/.bin/dockerfile-utils" lint Dockerfile || fail "dockerfile-utils lint found problems in the Dockerfile"
+  echo "dockerfile-utils lint: ok"
+else
+  echo "NOTE: npm or the dockerfile-utils package is not available; Dockerfile syntax not linted"
+fi
 grep -Eq '^FROM mcr\.microsoft\.com/dotnet/sdk:10\.0 AS build$' Dockerfile || fail "Dockerfile: build stage is not sdk:10.0"
 grep -Eq '^FROM mcr\.microsoft\.com/dotnet/aspnet:10\.0$' Dockerfile || fail "Dockerfile: runtime stage is not aspnet:10.0"
 user=$(grep -E '^USER ' Dockerfile | tail -n1 | awk '{print $2}')
