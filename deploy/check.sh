@@ -90,6 +90,7 @@ if command -v docker-compose >/dev/null 2>&1 || docker compose version >/dev/nul
   merged=$(cd "$work/compose" && "${compose[@]}" -f docker-compose.yml -f docker-compose.postgres.yml --profile postgres config)
   grep -q 'DATABASE_URL: postgres://gateway:check@postgres:5432/gateway' <<<"$merged" \
     || fail "the postgres override does not give the gateway DATABASE_URL"
+  grep -q 'DATA_DIR: /data' <<<"$merged" || fail "compose does not pin the gateway's DATA_DIR to the volume"
   echo "docker-compose: ok (${compose[*]})"
 else
   echo "NOTE: no docker compose here; compose files not validated"
