@@ -8,14 +8,14 @@ namespace Gateway.Amo;
 // A call arrives at amoCRM somewhere between our send and its answer, so a slot is held from the send
 // until one window after the answer: then no N+1 arrivals can share a second, whatever the network did.
 // Pacing is wall-clock by nature (amoCRM counts real seconds), so it reads Stopwatch, not the injected clock.
-internal sealed class AmoRateLimiter(IOptions<AmoOptions> options) : IDisposable
+internal sealed class AmoRateLimiter(IOptions<AmoOptions> options, Observability.GatewayMetrics metrics) : IDisposable
 {
     private static readonly TimeSpan Window = TimeSpan.FromMilliseconds(1020);
 
     private readonly ConcurrentDictionary<string, SlidingWindow> windows = new(StringComparer.Ordinal);
 
     public Task<IDisposable> AcquireAsync(string account, CancellationToken cancellationToken) =>
-        windows.GetOrAdd(account, _ => new SlidingWindow(options.Value.RateLimitPerSecond)).AcquireAsync(cancellationToken);
+        metrics.TimeRateLimitAsync(account, windows.GetOrAdd(account, _ => new SlidingWindow(options.Value.RateLimitPerSecond)).AcquireAsync(cancellationToken));
 
     public void Dispose()
     {
