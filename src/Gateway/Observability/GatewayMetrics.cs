@@ -32,7 +32,7 @@ internal sealed class GatewayMetrics
         leadsDelivered = Meter.CreateCounter<long>("gateway.leads.delivered", "{lead}", "Leads amoCRM confirmed, by account");
         leadsFailed = Meter.CreateCounter<long>("gateway.leads.failed", "{lead}", "Leads that became dead letters, by account");
         rateLimitWaits = Meter.CreateCounter<long>("gateway.amo.rate_limit.waits", "{wait}", "amoCRM calls that had to wait for the account's rate limit");
-        rateLimitWaitTime = Meter.CreateCounter<double>("gateway.amo.rate_limit.wait_time", "s", "Total time amoCRM calls waited for the account's rate limit");
+        rateLimitWaitTime = Meter.CreateCounter<double>("gateway.amo.rate_limit.wait", "s", "Total time amoCRM calls waited for the account's rate limit");
     }
 
     public Meter Meter { get; }
