@@ -44,9 +44,11 @@ internal sealed partial class RequestTelemetry(RequestDelegate next, GatewayMetr
             metrics.HttpRequest(template, method, status, elapsed);
             var path = context.Request.Path.Value ?? "/";
             var milliseconds = elapsed.TotalMilliseconds;
-            if (template.StartsWith("/health", StringComparison.Ordinal) || template == "/metrics")
+            // Probes, scrapes and successful reads (cached info answers tens of thousands a second) log at Debug:
+            // an Information line per request would make the console the bottleneck.
+            if (template.StartsWith("/health", StringComparison.Ordinal) || template == "/metrics" || (method is "GET" or "HEAD" && status < 400))
             {
-                LogProbe(method, path, status, milliseconds);
+                LogRead(method, path, status, milliseconds);
             }
             else
             {
@@ -79,7 +81,7 @@ internal sealed partial class RequestTelemetry(RequestDelegate next, GatewayMetr
     private partial void LogRequest(string method, string path, int status, double elapsedMs);
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "HTTP {Method} {Path} answered {Status} in {ElapsedMs:0.0} ms")]
-    private partial void LogProbe(string method, string path, int status, double elapsedMs);
+    private partial void LogRead(string method, string path, int status, double elapsedMs);
 
     internal sealed class RouteCapture
     {

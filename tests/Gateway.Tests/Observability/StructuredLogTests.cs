@@ -12,7 +12,7 @@ public sealed class StructuredLogTests
     public async Task Every_line_of_a_request_is_json_and_names_its_request_id()
     {
         await using var amo = await AmoEmulator.StartAsync(GatewayApp.EmulatorOptionsFor());
-        var (dir, environment) = await GatewayProcess.PrepareAsync(amo, extra: new Dictionary<string, string?> { ["LOG_LEVEL"] = "information" });
+        var (dir, environment) = await GatewayProcess.PrepareAsync(amo, extra: new Dictionary<string, string?> { ["LOG_LEVEL"] = "debug" });
         await using var gateway = await GatewayProcess.StartAsync(environment, dir);
         using var client = gateway.CreateKeyedClient();
         using var request = new HttpRequestMessage(HttpMethod.Get, "/api/v1/info/account");
@@ -26,7 +26,7 @@ public sealed class StructuredLogTests
         var amoCall = Assert.Single(mine, l => Message(l).StartsWith("amoCRM GET /api/v4/account answered 200", StringComparison.Ordinal));
         Assert.Matches("^[0-9a-f]{32}$", (string?)amoCall["State"]!["AmoRequestId"]);
         var access = Assert.Single(mine, l => Message(l).StartsWith("HTTP GET /api/v1/info/account answered 200", StringComparison.Ordinal));
-        Assert.Equal("Information", (string?)access["LogLevel"]);
+        Assert.Equal("Debug", (string?)access["LogLevel"]);
         Assert.NotNull((string?)access["Timestamp"]);
     }
 
