@@ -26,6 +26,8 @@ internal static class AmoGate
             return;
         }
 
+        // amoCRM names each answer (nginx's request id): the gateway logs it so a support ticket can quote it.
+        context.Response.Headers["X-Request-Id"] = Guid.NewGuid().ToString("N");
         var state = context.RequestServices.GetRequiredService<EmulatorState>();
         var entry = await RequestEntry.StartAsync(context, state, path);
         try

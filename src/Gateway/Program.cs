@@ -5,6 +5,7 @@ using Gateway.Hosting;
 using Gateway.Info;
 using Gateway.Leads;
 using Gateway.OAuth;
+using Gateway.Observability;
 
 var command = GatewayCli.IsCommand(args) ? args : null;
 // appsettings.json ships beside the binary; .env, DATA_DIR and the tokens file are relative to where it was started.
@@ -32,6 +33,7 @@ try
     app.MapInfo();
     app.MapLeads();
     app.MapDiagnostics();
+    app.MapObservability();
     await app.RunAsync();
     return 0;
 }

@@ -20,13 +20,13 @@ internal sealed class AmoRateBudget(Database database, IOptions<AmoOptions> opti
     private readonly ConcurrentDictionary<string, int> seeded = new(StringComparer.Ordinal);
     private readonly string holderPrefix = $"{Environment.MachineName}:{Environment.ProcessId}:";
 
-    public async Task<IAsyncDisposable> AcquireAsync(string account, CancellationToken cancellationToken)
+    public async Task<ClusterSlot> AcquireAsync(string account, CancellationToken cancellationToken)
     {
         var limit = options.Value.RateLimitPerSecond;
         var holder = holderPrefix + Guid.NewGuid().ToString("N");
         var hold = (long)(options.Value.RequestTimeout + Window + TimeSpan.FromSeconds(5)).TotalMilliseconds;
         var now = database.NowMilliseconds;
-        while (true)
+        for (var attempt = 0; ; attempt++)
         {
             long? wait;
             await using (var connection = await OpenAsync(cancellationToken))
@@ -43,7 +43,7 @@ internal sealed class AmoRateBudget(Database database, IOptions<AmoOptions> opti
                     new { account, limit, holder, hold });
                 if (slot is not null)
                 {
-                    return new Held(this, account, slot.Value, holder);
+                    return new ClusterSlot(this, account, slot.Value, holder, Waited: attempt > 0);
                 }
 
                 wait = await connection.ExecuteScalarAsync<long?>(
@@ -96,8 +96,8 @@ internal sealed class AmoRateBudget(Database database, IOptions<AmoOptions> opti
         seeded[account] = limit;
     }
 
-    private sealed class Held(AmoRateBudget budget, string account, long slot, string holder) : IAsyncDisposable
+    public sealed record ClusterSlot(AmoRateBudget Budget, string Account, long Slot, string Holder, bool Waited) : IAsyncDisposable
     {
-        public async ValueTask DisposeAsync() => await budget.ReleaseAsync(account, slot, holder);
+        public async ValueTask DisposeAsync() => await Budget.ReleaseAsync(Account, Slot, Holder);
     }
 }

@@ -10,7 +10,7 @@ namespace Gateway.Amo;
 // Pacing is wall-clock by nature (amoCRM counts real seconds), so it reads Stopwatch, not the injected clock.
 // This in-process half keeps a process's own workers from polling the database for slots; the cluster half
 // (AmoRateBudget) makes the budget one for every instance sharing the database.
-internal sealed class AmoRateLimiter(IOptions<AmoOptions> options, AmoRateBudget budget) : IDisposable
+internal sealed class AmoRateLimiter(IOptions<AmoOptions> options, AmoRateBudget budget, Observability.GatewayMetrics metrics) : IDisposable
 {
     private static readonly TimeSpan Window = AmoRateBudget.Window;
 
@@ -18,10 +18,19 @@ internal sealed class AmoRateLimiter(IOptions<AmoOptions> options, AmoRateBudget
 
     public async Task<IAsyncDisposable> AcquireAsync(string account, CancellationToken cancellationToken)
     {
-        var local = await windows.GetOrAdd(account, _ => new SlidingWindow(options.Value.RateLimitPerSecond)).AcquireAsync(cancellationToken);
+        var started = Stopwatch.GetTimestamp();
+        var acquiring = windows.GetOrAdd(account, _ => new SlidingWindow(options.Value.RateLimitPerSecond)).AcquireAsync(cancellationToken);
+        var waited = !acquiring.IsCompleted;
+        var local = await acquiring;
         try
         {
-            return new Slot(local, await budget.AcquireAsync(account, cancellationToken));
+            var cluster = await budget.AcquireAsync(account, cancellationToken);
+            if (waited || cluster.Waited)
+            {
+                metrics.RecordRateLimitWait(account, Stopwatch.GetElapsedTime(started));
+            }
+
+            return new Slot(local, cluster);
         }
         catch
         {

@@ -22,7 +22,8 @@ internal static class AmoServiceCollectionExtensions
         services.AddTransient<AmoAuthHandler>();
 
         services.AddHttpClient<AmoOAuthClient>(ConfigureTimeouts)
-            .ConfigurePrimaryHttpMessageHandler(CreatePrimaryHandler);
+            .ConfigurePrimaryHttpMessageHandler(CreatePrimaryHandler)
+            .AddHttpMessageHandler<Observability.AmoCallTelemetryHandler>();
         services.AddHttpClient<AmoClient>((sp, http) =>
             {
                 ConfigureTimeouts(sp, http);
@@ -32,7 +33,8 @@ internal static class AmoServiceCollectionExtensions
                 http.BaseAddress = AmoClient.PlaceholderBase;
             })
             .ConfigurePrimaryHttpMessageHandler(CreatePrimaryHandler)
-            .AddHttpMessageHandler<AmoAuthHandler>();
+            .AddHttpMessageHandler<AmoAuthHandler>()
+            .AddHttpMessageHandler<Observability.AmoCallTelemetryHandler>();
         return services;
     }
 

@@ -26,6 +26,7 @@ internal sealed partial class AmoTokenManager(
     AmoRateLimiter limiter,
     IOptions<AmoOptions> options,
     TimeProvider time,
+    Observability.GatewayMetrics metrics,
     ILogger<AmoTokenManager> logger)
 {
     private static readonly TimeSpan MinBackoff = TimeSpan.FromMinutes(1);
@@ -138,6 +139,7 @@ internal sealed partial class AmoTokenManager(
 
             // The call and the save are not cancelled with the caller: a half-done rotation is the one thing to avoid.
             var result = await oauth.RefreshAsync(account, current.BaseDomain, current.RefreshToken!, alreadyPaced: true, CancellationToken.None);
+            metrics.TokenRefreshed(account, result.OutcomeName);
             switch (result.Outcome)
             {
                 case TokenCallOutcome.Success:

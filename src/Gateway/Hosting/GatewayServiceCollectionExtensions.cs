@@ -5,6 +5,7 @@ using Gateway.Data;
 using Gateway.Diagnostics;
 using Gateway.Info;
 using Gateway.Leads;
+using Gateway.Observability;
 using Gateway.OAuth;
 using Gateway.Outbox;
 using Microsoft.AspNetCore.DataProtection;
@@ -26,6 +27,7 @@ internal static class GatewayServiceCollectionExtensions
         services.AddSingleton<IConfigureOptions<GatewayOptions>, GatewayOptionsSetup>();
         services.AddSingleton<IValidateOptions<GatewayOptions>, GatewayOptionsValidator>();
         services.AddSingleton<ILoggerProvider, ErrorFileLoggerProvider>();
+        services.AddObservability();
 
         services.AddSingleton<IConfigureOptions<DatabaseOptions>, DatabaseOptionsSetup>();
         services.AddSingleton<Database>();
@@ -67,10 +69,12 @@ internal static class GatewayServiceCollectionExtensions
 
     public static WebApplication UseGatewayPipeline(this WebApplication app)
     {
+        app.UseRequestTelemetry();
         app.UseEnvelopeErrors();
         app.UseTrailingSlashTolerance();
         app.UseGatewayCors();
         app.UseRouting();
+        app.UseRouteCapture();
         app.UseAuthentication();
         app.UseAuthorization();
         return app;

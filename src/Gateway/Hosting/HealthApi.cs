@@ -1,7 +1,4 @@
-using Dapper;
-using Gateway.Amo;
-using Gateway.Data;
-using Microsoft.Extensions.Options;
+using Gateway.Observability;
 
 namespace Gateway.Hosting;
 
@@ -14,41 +11,45 @@ internal static class HealthApi
         routes.MapGet("/health/ready", ReadyAsync).AllowAnonymous();
     }
 
-    private static async Task<IResult> ReadyAsync(Database database, TokenStore tokens, Diagnostics.TokenDiagnostics diagnostics, IOptions<AmoOptions> options, TimeProvider time, CancellationToken cancellationToken)
+    // 503 only when leads cannot even be stored. Without a usable token the gateway still accepts and keeps leads
+    // and must keep serving /oauth/authorize: "degraded" with 200, so a load balancer never hides the way to fix it.
+    private static async Task<IResult> ReadyAsync(GatewayStatus status, CancellationToken cancellationToken)
     {
         var checks = new Dictionary<string, object?>();
-        var ready = true;
+        if (!await status.DatabaseReachableAsync(cancellationToken))
+        {
+            checks["database"] = "unavailable";
+            return Envelope.Fail(StatusCodes.Status503ServiceUnavailable, "Gateway is not ready", new { status = "not_ready", checks });
+        }
+
+        checks["database"] = "ok";
+        IReadOnlyList<AccountStatus> accounts;
         try
         {
-            await using var connection = await database.OpenAsync(cancellationToken);
-            await connection.ExecuteScalarAsync<long>("SELECT 1");
-            checks["database"] = "ok";
+            accounts = await status.AccountsAsync(cancellationToken);
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
-            checks["database"] = "unavailable";
-            ready = false;
+            // A readiness probe answers "not ready", never a 500.
+            checks["token"] = "unavailable";
+            return Envelope.Fail(StatusCodes.Status503ServiceUnavailable, "Gateway is not ready", new { status = "not_ready", checks });
         }
 
-        if (ready)
+        var configured = accounts[0];
+        checks["token"] = configured.TokenState;
+        checks["queue"] = await status.Diagnostics.QueueAsync(configured.Account, cancellationToken);
+        checks["accounts"] = accounts.Select(a => new Dictionary<string, object?>
         {
-            try
-            {
-                var token = await tokens.GetAsync(options.Value.AccountKey, cancellationToken);
-                var state = TokenStatus.StateOf(token, time.GetUtcNow(), options.Value.RefreshMargin);
-                checks["token"] = state;
-                ready = state is "valid" or "expiring" || (state == "expired" && token?.RefreshToken is not null);
-                checks["queue"] = await diagnostics.QueueAsync(options.Value.AccountKey, cancellationToken);
-            }
-            catch (Exception ex) when (ex is not OperationCanceledException)
-            {
-                // A readiness probe answers "not ready", never a 500.
-                checks.TryAdd("token", "unavailable");
-                ready = false;
-            }
-        }
-
-        var data = new { status = ready ? "ready" : "not_ready", checks };
-        return ready ? Envelope.Ok(data) : Envelope.Fail(StatusCodes.Status503ServiceUnavailable, "Gateway is not ready", data);
+            ["account"] = a.Account,
+            ["token"] = a.TokenState,
+            ["can_deliver"] = a.CanDeliver,
+            ["queued"] = a.Queue.Queued + a.Queue.Delivering,
+            ["failed"] = a.Queue.Failed,
+            ["oldest_queued_age_seconds"] = a.OldestQueuedAgeSeconds,
+        }).ToList();
+        var degraded = accounts.Where(a => !a.CanDeliver && (a == configured || a.Queue.Queued + a.Queue.Delivering > 0)).Select(a => $"{a.Account}: amoCRM token {a.TokenState}; leads are kept until /oauth/authorize is completed").ToList();
+        return degraded.Count == 0
+            ? Envelope.Ok(new { status = "ready", checks })
+            : Envelope.Ok(new { status = "degraded", problems = degraded, checks }, "Gateway is running but cannot deliver to amoCRM");
     }
 }

@@ -22,10 +22,15 @@ internal sealed partial class LeadDelivery(
     AccountDeliveryState accounts,
     IOptions<OutboxOptions> options,
     TimeProvider time,
+    Observability.GatewayMetrics metrics,
     ILogger<LeadDelivery> logger)
 {
+    // Background work has no request id: its log lines (amoCRM calls included) name the leads instead.
+    private static readonly Func<ILogger, string, IDisposable?> LeadScope = LoggerMessage.DefineScope<string>("LeadIds:{LeadIds}");
+
     public async Task<BatchVerdict> DeliverLeadsAsync(string account, IReadOnlyList<ClaimedLead> leads, CancellationToken cancellationToken)
     {
+        using var scope = LeadScope(logger, string.Join(',', leads.Select(l => l.Id)));
         var token = leads[0].ClaimToken;
         var started = time.GetUtcNow();
         var requests = new List<(ClaimedLead Lead, UnsortedLeadRequest Request)>();
@@ -47,6 +52,7 @@ internal sealed partial class LeadDelivery(
         if (unreadable.Count > 0)
         {
             await store.MarkFailedAsync(token, unreadable, CancellationToken.None);
+            metrics.LeadsFailed(account, unreadable.Count);
         }
 
         if (requests.Count == 0)
@@ -93,6 +99,7 @@ internal sealed partial class LeadDelivery(
         }
 
         await store.MarkDeliveredAsync(token, delivered, CancellationToken.None);
+        metrics.LeadsDelivered(account, delivered.Count);
         await accounts.RecordSuccessAsync(account, started, CancellationToken.None);
         foreach (var lead in delivered)
         {
@@ -104,6 +111,7 @@ internal sealed partial class LeadDelivery(
             // amoCRM said yes without naming these: they may exist, so a blind resend could duplicate them. A person decides.
             LogUnmatched(account, mapped.Count);
             await store.MarkFailedAsync(token, mapped.Values.Select(m => (m.Lead.Id, ErrorJson(result, Unconfirmed))).ToList(), CancellationToken.None);
+            metrics.LeadsFailed(account, mapped.Count);
             foreach (var match in mapped.Values)
             {
                 outcomes.Complete(match.Lead.SourceUid, new LeadOutcome(LeadOutcomeKind.Failed));
@@ -117,6 +125,7 @@ internal sealed partial class LeadDelivery(
 
     public async Task<BatchVerdict> DeliverNotesAsync(string account, IReadOnlyList<ClaimedNote> notes, CancellationToken cancellationToken)
     {
+        using var scope = LeadScope(logger, string.Join(',', notes.Select(n => n.Id)));
         var token = notes[0].NoteClaimToken;
         var started = time.GetUtcNow();
         var body = new JsonArray(notes.Select(n => (JsonNode)new JsonObject
@@ -188,6 +197,7 @@ internal sealed partial class LeadDelivery(
         {
             // amoCRM named the bad items: they fail with its words, the rest go again without them.
             await store.MarkFailedAsync(token, failed.Select(l => (l.Id, ErrorJson(result, result.Description, ItemErrors(result, l.SourceUid)))), CancellationToken.None);
+            metrics.LeadsFailed(account, failed.Count);
             await store.RequeueAsync(token, leads.Except(failed).Select(l => (l.Id, time.GetUtcNow())), null, countAttempt: false, solo: false, CancellationToken.None);
             foreach (var lead in failed)
             {
@@ -202,6 +212,7 @@ internal sealed partial class LeadDelivery(
             if (leads.Count == 1)
             {
                 await store.MarkFailedAsync(token, [(leads[0].Id, ErrorJson(result, result.Description))], CancellationToken.None);
+                metrics.LeadsFailed(account, 1);
                 outcomes.Complete(leads[0].SourceUid, new LeadOutcome(LeadOutcomeKind.Failed, result));
             }
             else
@@ -243,6 +254,7 @@ internal sealed partial class LeadDelivery(
         if (giveUp.Count > 0)
         {
             await store.MarkFailedAsync(token, giveUp, CancellationToken.None);
+            metrics.LeadsFailed(account, giveUp.Count);
             LogGaveUp(account, giveUp.Count, result.Description);
         }
 

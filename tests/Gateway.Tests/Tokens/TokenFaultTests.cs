@@ -32,7 +32,7 @@ public sealed class TokenFaultTests
         Assert.Equal("reauthorization_required", (string?)data["state"]);
         Assert.Contains("cannot be decrypted", (string?)data["state_reason"], StringComparison.Ordinal);
         await ApiAssert.FailureAsync(info, HttpStatusCode.Unauthorized, "AmoCRM authorization required");
-        Assert.Equal(HttpStatusCode.ServiceUnavailable, ready.StatusCode);
+        Assert.Equal("degraded", (string?)(await ready.ReadObjectAsync())["data"]!["status"]);
         Assert.DoesNotContain(amo.State.Requests, r => r.Path == "/api/v4/account");
     }
 

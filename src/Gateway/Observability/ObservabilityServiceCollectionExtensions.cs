@@ -1,0 +1,32 @@
+using Microsoft.Extensions.Logging.Console;
+using Microsoft.Extensions.Options;
+
+namespace Gateway.Observability;
+
+internal static class ObservabilityServiceCollectionExtensions
+{
+    public static IServiceCollection AddObservability(this IServiceCollection services)
+    {
+        services.AddOptions<ObservabilityOptions>().ValidateOnStart();
+        services.AddSingleton<IConfigureOptions<ObservabilityOptions>, ObservabilityOptionsSetup>();
+        services.AddSingleton<ConsoleLoggingSetup>();
+        services.AddSingleton<IConfigureOptions<ConsoleLoggerOptions>>(sp => sp.GetRequiredService<ConsoleLoggingSetup>());
+        services.AddSingleton<IConfigureOptions<JsonConsoleFormatterOptions>>(sp => sp.GetRequiredService<ConsoleLoggingSetup>());
+        services.AddSingleton<IConfigureOptions<SimpleConsoleFormatterOptions>>(sp => sp.GetRequiredService<ConsoleLoggingSetup>());
+        services.AddSingleton<IConfigureOptions<LoggerFilterOptions>>(sp => sp.GetRequiredService<ConsoleLoggingSetup>());
+
+        services.AddSingleton<GatewayMetrics>();
+        services.AddSingleton<PrometheusCollector>();
+        services.AddSingleton<GatewayStatus>();
+        services.AddTransient<AmoCallTelemetryHandler>();
+        services.AddGatewayOpenApi();
+        return services;
+    }
+
+    public static IEndpointRouteBuilder MapObservability(this IEndpointRouteBuilder routes)
+    {
+        routes.MapMetrics();
+        routes.MapOpenApi().AllowAnonymous();
+        return routes;
+    }
+}
