@@ -7,6 +7,7 @@ using Gateway.Info;
 using Gateway.Leads;
 using Gateway.OAuth;
 using Gateway.Outbox;
+using Gateway.Security;
 using Microsoft.AspNetCore.DataProtection;
 using Microsoft.AspNetCore.DataProtection.KeyManagement;
 using Microsoft.AspNetCore.DataProtection.Repositories;
@@ -47,6 +48,7 @@ internal static class GatewayServiceCollectionExtensions
 
     public static IServiceCollection AddGatewayFeatures(this IServiceCollection services)
     {
+        services.AddGatewaySecurity();
         services.AddApiKeyAuthentication();
         services.AddAmo();
         services.AddSingleton<OAuthStateStore>();
@@ -58,11 +60,15 @@ internal static class GatewayServiceCollectionExtensions
 
     public static WebApplication UseGatewayPipeline(this WebApplication app)
     {
+        app.UseTrustedForwardedHeaders();
+        app.UseSecurityHeaders();
         app.UseEnvelopeErrors();
         app.UseTrailingSlashTolerance();
+        // Authentication before the limiter and CORS: both depend on which key (if any) the request carries.
+        app.UseAuthentication();
+        app.UseInboundLimits();
         app.UseGatewayCors();
         app.UseRouting();
-        app.UseAuthentication();
         app.UseAuthorization();
         return app;
     }
