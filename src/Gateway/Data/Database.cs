@@ -21,6 +21,7 @@ internal sealed class Database
         var dataDir = options.Value.DataDirFullPath;
         DataDirectory.Ensure(dataDir);
         FilePath = Path.Combine(dataDir, "gateway.db");
+        Gateway.Security.OwnerOnlyFiles.PrepareSqlite(FilePath);
         connectionString = new SqliteConnectionStringBuilder
         {
             DataSource = FilePath,
