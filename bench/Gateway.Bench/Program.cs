@@ -241,6 +241,9 @@ internal sealed class Environment_ : IAsyncDisposable
             ["EMULATOR_RATE_LIMIT"] = emulatorRate.ToString(CultureInfo.InvariantCulture),
             ["EMULATOR_REDIRECT_URI"] = "http://localhost/oauth/callback",
             ["Logging__LogLevel__Default"] = "Warning",
+            // The bench measures the gateway, not its inbound limits: one key and one address send thousands a second.
+            ["RATE_LIMIT_PER_KEY_PER_MINUTE"] = "0",
+            ["RATE_LIMIT_PER_IP_PER_MINUTE"] = "0",
         }, dir);
         string? tokensFile = null;
         if (expiredTokens)
@@ -265,6 +268,9 @@ internal sealed class Environment_ : IAsyncDisposable
             ["AMO_BASE_URL"] = emulator.Url.ToString(),
             ["AMO_AUTH_URL"] = new Uri(emulator.Url, "/oauth").ToString(),
             ["Logging__LogLevel__Default"] = "Warning",
+            // The bench measures the gateway, not its inbound limits: one key and one address send thousands a second.
+            ["RATE_LIMIT_PER_KEY_PER_MINUTE"] = "0",
+            ["RATE_LIMIT_PER_IP_PER_MINUTE"] = "0",
         }, dir);
         var env = new Environment_(emulator, gateway, dir);
         if (authorize)

@@ -7,6 +7,11 @@ using Gateway.Leads;
 using Gateway.OAuth;
 using Gateway.Observability;
 
+if (Gateway.Security.ApiKeysCli.IsCommand(args))
+{
+    return await Gateway.Security.ApiKeysCli.RunAsync(args, Console.Out, Console.Error);
+}
+
 var command = GatewayCli.IsCommand(args) ? args : null;
 // appsettings.json ships beside the binary; .env, DATA_DIR and the tokens file are relative to where it was started.
 var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = command is null ? args : [], ContentRootPath = AppContext.BaseDirectory });

@@ -1,9 +1,7 @@
 using System.Security.Claims;
-using System.Security.Cryptography;
-using System.Text;
 using System.Text.Encodings.Web;
-using Gateway.Configuration;
 using Gateway.Hosting;
+using Gateway.Security;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.Extensions.Options;
 
@@ -13,13 +11,11 @@ internal sealed class ApiKeyAuthenticationHandler(
     IOptionsMonitor<AuthenticationSchemeOptions> options,
     ILoggerFactory logger,
     UrlEncoder encoder,
-    IOptions<GatewayOptions> gateway)
+    ApiKeyRing keys)
     : AuthenticationHandler<AuthenticationSchemeOptions>(options, logger, encoder)
 {
     public const string SchemeName = "ApiKey";
     public const string HeaderName = "X-API-KEY";
-
-    private readonly byte[] expectedHash = SHA256.HashData(Encoding.UTF8.GetBytes(gateway.Value.ApiKey));
 
     protected override Task<AuthenticateResult> HandleAuthenticateAsync()
     {
@@ -28,14 +24,14 @@ internal sealed class ApiKeyAuthenticationHandler(
             return Task.FromResult(AuthenticateResult.NoResult());
         }
 
-        // Hashing both sides first makes the comparison constant-time whatever the lengths.
-        var presented = SHA256.HashData(Encoding.UTF8.GetBytes(values[0]!));
-        if (!CryptographicOperations.FixedTimeEquals(presented, expectedHash))
+        if (keys.Find(values[0]!) is not { } key)
         {
+            ApiKeyCaller.MarkRejected(Context);
             return Task.FromResult(AuthenticateResult.Fail("Invalid API key"));
         }
 
-        var identity = new ClaimsIdentity([new Claim(ClaimTypes.Name, "default")], SchemeName);
+        ApiKeyCaller.Set(Context, key);
+        var identity = new ClaimsIdentity([new Claim(ClaimTypes.Name, key.Name)], SchemeName);
         return Task.FromResult(AuthenticateResult.Success(new AuthenticationTicket(new ClaimsPrincipal(identity), SchemeName)));
     }
 

@@ -32,6 +32,7 @@ internal sealed class Database : IAsyncDisposable
         }
 
         FilePath = Path.Combine(dataDir, "gateway.db");
+        Gateway.Security.OwnerOnlyFiles.PrepareSqlite(FilePath);
         sqliteConnectionString = new SqliteConnectionStringBuilder
         {
             DataSource = FilePath,

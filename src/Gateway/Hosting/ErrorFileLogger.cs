@@ -22,8 +22,12 @@ internal sealed class ErrorFileLoggerProvider(IOptions<GatewayOptions> options, 
         var line = string.Create(CultureInfo.InvariantCulture, $"{time.GetUtcNow():O} [{level}] {category}: {message}{(exception is null ? "" : " | " + exception.GetType().Name + ": " + exception.Message)}{Environment.NewLine}");
         lock (gate)
         {
-            Directory.CreateDirectory(Path.GetDirectoryName(path)!);
-            File.AppendAllText(path, line);
+            Gateway.Data.DataDirectory.Ensure(Path.GetDirectoryName(path)!);
+            // Owner-only like everything else under DATA_DIR (the mode applies when the file is created).
+            using var file = new FileStream(path, OperatingSystem.IsWindows()
+                ? new FileStreamOptions { Mode = FileMode.Append, Access = FileAccess.Write, Share = FileShare.ReadWrite }
+                : new FileStreamOptions { Mode = FileMode.Append, Access = FileAccess.Write, Share = FileShare.ReadWrite, UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite });
+            file.Write(System.Text.Encoding.UTF8.GetBytes(line));
         }
     }
 

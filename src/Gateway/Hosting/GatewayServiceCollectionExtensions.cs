@@ -8,6 +8,7 @@ using Gateway.Leads;
 using Gateway.Observability;
 using Gateway.OAuth;
 using Gateway.Outbox;
+using Gateway.Security;
 using Microsoft.AspNetCore.DataProtection;
 using Microsoft.AspNetCore.DataProtection.KeyManagement;
 using Microsoft.AspNetCore.DataProtection.Repositories;
@@ -58,6 +59,7 @@ internal static class GatewayServiceCollectionExtensions
 
     public static IServiceCollection AddGatewayFeatures(this IServiceCollection services)
     {
+        services.AddGatewaySecurity();
         services.AddApiKeyAuthentication();
         services.AddAmo();
         services.AddSingleton<OAuthStateStore>();
@@ -69,13 +71,18 @@ internal static class GatewayServiceCollectionExtensions
 
     public static WebApplication UseGatewayPipeline(this WebApplication app)
     {
+        // The real client address first (limits and logs read it), then the request id every answer carries.
+        app.UseTrustedForwardedHeaders();
         app.UseRequestTelemetry();
+        app.UseSecurityHeaders();
         app.UseEnvelopeErrors();
         app.UseTrailingSlashTolerance();
+        // Authentication before the limiter and CORS: both depend on which key (if any) the request carries.
+        app.UseAuthentication();
+        app.UseInboundLimits();
         app.UseGatewayCors();
         app.UseRouting();
         app.UseRouteCapture();
-        app.UseAuthentication();
         app.UseAuthorization();
         return app;
     }

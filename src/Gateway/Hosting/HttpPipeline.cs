@@ -1,6 +1,3 @@
-using Gateway.Configuration;
-using Microsoft.Extensions.Options;
-
 namespace Gateway.Hosting;
 
 internal static class HttpPipeline
@@ -17,37 +14,4 @@ internal static class HttpPipeline
 
             return next(context);
         });
-
-    // Preflight answers 200 like the old gateway; "*" stays the default, an allow-list echoes the matching origin.
-    public static IApplicationBuilder UseGatewayCors(this IApplicationBuilder app)
-    {
-        var origins = app.ApplicationServices.GetRequiredService<IOptions<GatewayOptions>>().Value.CorsAllowedOrigins;
-        var allowAny = origins.Contains("*");
-        var allowed = new HashSet<string>(origins, StringComparer.OrdinalIgnoreCase);
-        return app.Use((context, next) =>
-        {
-            var headers = context.Response.Headers;
-            var origin = context.Request.Headers.Origin.ToString();
-            if (allowAny)
-            {
-                headers.AccessControlAllowOrigin = "*";
-            }
-            else if (origin.Length > 0 && allowed.Contains(origin))
-            {
-                headers.AccessControlAllowOrigin = origin;
-                headers.Vary = "Origin";
-            }
-
-            if (!HttpMethods.IsOptions(context.Request.Method))
-            {
-                return next(context);
-            }
-
-            headers.AccessControlAllowMethods = "GET, POST, OPTIONS";
-            headers.AccessControlAllowHeaders = "Content-Type, X-API-KEY, Idempotency-Key";
-            headers.AccessControlMaxAge = "86400";
-            context.Response.StatusCode = StatusCodes.Status200OK;
-            return Task.CompletedTask;
-        });
-    }
 }

@@ -3,6 +3,7 @@ using System.Text.Json.Nodes;
 using Gateway.Amo;
 using Gateway.Hosting;
 using Gateway.Outbox;
+using Gateway.Security;
 using Microsoft.Extensions.Options;
 
 namespace Gateway.Leads;
@@ -34,6 +35,11 @@ internal static class LeadsApi
         if (body.Error is not null)
         {
             return body.Error;
+        }
+
+        if (ApiKeyCaller.Get(context) is { } apiKey && body.Root is JsonObject fields)
+        {
+            KeyLeadDefaults.Apply(fields, apiKey.Defaults);
         }
 
         var errors = new Dictionary<string, string>(StringComparer.Ordinal);
@@ -122,19 +128,23 @@ internal static class LeadsApi
 // Reads a JSON body by hand: whatever the content type, bad JSON is a 400 envelope, too much is a 413.
 internal readonly record struct JsonBody(JsonNode? Root, IResult? Error)
 {
-    public const int MaxBytes = 64 * 1024;
-    private static readonly JsonDocumentOptions Options = new() { MaxDepth = 32, CommentHandling = JsonCommentHandling.Disallow, AllowDuplicateProperties = false };
-
     public static async Task<JsonBody> ReadAsync(HttpContext context)
     {
+        var limits = context.RequestServices.GetRequiredService<IOptions<SecurityOptions>>().Value;
+        var maxBytes = limits.MaxBodyBytes;
+        if (context.Request.ContentLength > maxBytes)
+        {
+            return TooLarge(maxBytes);
+        }
+
         using var buffer = new MemoryStream();
         var chunk = new byte[8192];
         int read;
         while ((read = await context.Request.Body.ReadAsync(chunk, context.RequestAborted)) > 0)
         {
-            if (buffer.Length + read > MaxBytes)
+            if (buffer.Length + read > maxBytes)
             {
-                return new JsonBody(null, Envelope.Fail(StatusCodes.Status413PayloadTooLarge, "Request body too large", new { max_bytes = MaxBytes }));
+                return TooLarge(maxBytes);
             }
 
             buffer.Write(chunk, 0, read);
@@ -153,7 +163,7 @@ internal readonly record struct JsonBody(JsonNode? Root, IResult? Error)
 
         try
         {
-            var root = JsonNode.Parse(bytes, documentOptions: Options);
+            var root = JsonNode.Parse(bytes, documentOptions: new JsonDocumentOptions { MaxDepth = limits.MaxJsonDepth, CommentHandling = JsonCommentHandling.Disallow, AllowDuplicateProperties = false });
             Materialize(root);
             return new JsonBody(root, null);
         }
@@ -162,6 +172,9 @@ internal readonly record struct JsonBody(JsonNode? Root, IResult? Error)
             return new JsonBody(null, Envelope.Fail(StatusCodes.Status400BadRequest, "Invalid JSON", new { json_error = ex.Message }));
         }
     }
+
+    private static JsonBody TooLarge(int maxBytes) =>
+        new(null, Envelope.Fail(StatusCodes.Status413PayloadTooLarge, "Request body too large", new { max_bytes = maxBytes }));
 
     // JsonNode parses lazily: walk it once here so that anything odd fails as a 400 now, not as a 500 later.
     private static void Materialize(JsonNode? node)

@@ -1,0 +1,159 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+
+namespace Gateway.Security;
+
+// Lead fields a key fills in when the request leaves them out.
+internal sealed record LeadDefaults(string? Source, long? PipelineId, IReadOnlyList<string> Tags);
+
+internal sealed record ApiKeyEntry(
+    string Name,
+    byte[] Hash,
+    IReadOnlyList<string>? CorsOrigins,
+    int? RequestsPerMinute,
+    LeadDefaults Defaults,
+    string? Account)
+{
+    public const string DefaultName = "default";
+
+    public bool AllowsOrigin(string origin) =>
+        CorsOrigins is null || CorsOrigins.Any(o => o == "*" || string.Equals(o, origin, StringComparison.OrdinalIgnoreCase));
+}
+
+internal sealed class ApiKeysFileException(string message) : Exception(message);
+
+// {"keys":[{"name":"website","sha256":"<64 hex>","cors_origins":[...],"rate_limit_per_minute":60,"source":"site","pipeline_id":1,"tags":["web"]}]}
+// Strict on purpose: a typo in a security file ("cors_origin") must stop the gateway, not be ignored.
+internal static class ApiKeysFile
+{
+    private static readonly HashSet<string> Known = ["name", "sha256", "cors_origins", "rate_limit_per_minute", "source", "pipeline_id", "tags", "account"];
+    private static readonly JsonDocumentOptions Options = new() { MaxDepth = 8, AllowDuplicateProperties = false, CommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true };
+
+    public static IReadOnlyList<ApiKeyEntry> Parse(string json, string account)
+    {
+        JsonNode? root;
+        try
+        {
+            root = JsonNode.Parse(json, documentOptions: Options);
+        }
+        catch (JsonException ex)
+        {
+            throw new ApiKeysFileException($"is not valid JSON ({ex.Message})");
+        }
+
+        if (root is not JsonObject obj || obj["keys"] is not JsonArray keys || obj.Count != 1)
+        {
+            throw new ApiKeysFileException("must be an object with one property, \"keys\": an array of keys");
+        }
+
+        var entries = new List<ApiKeyEntry>();
+        for (var i = 0; i < keys.Count; i++)
+        {
+            var entry = ParseEntry(keys[i], $"keys[{i}]", account);
+            if (entry.Name == ApiKeyEntry.DefaultName || entries.Any(e => e.Name == entry.Name))
+            {
+                throw new ApiKeysFileException($"keys[{i}].name \"{entry.Name}\" is used twice (\"default\" is API_KEY's name)");
+            }
+
+            if (entries.Any(e => e.Hash.AsSpan().SequenceEqual(entry.Hash)))
+            {
+                throw new ApiKeysFileException($"keys[{i}].sha256 is the same key as an earlier entry");
+            }
+
+            entries.Add(entry);
+        }
+
+        return entries;
+    }
+
+    private static ApiKeyEntry ParseEntry(JsonNode? node, string at, string account)
+    {
+        if (node is not JsonObject key)
+        {
+            throw new ApiKeysFileException($"{at} must be an object");
+        }
+
+        if (key.Select(p => p.Key).FirstOrDefault(p => !Known.Contains(p)) is { } unknown)
+        {
+            throw new ApiKeysFileException($"{at} has an unknown property \"{unknown}\" (known: {string.Join(", ", Known)})");
+        }
+
+        var name = Text(key, "name", at) ?? throw new ApiKeysFileException($"{at}.name is required");
+        if (name.Length > 64 || !name.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.'))
+        {
+            throw new ApiKeysFileException($"{at}.name must be 1 to 64 letters, digits, '-', '_' or '.'");
+        }
+
+        var hex = Text(key, "sha256", at);
+        if (hex is not { Length: 64 } || !hex.All(char.IsAsciiHexDigit))
+        {
+            throw new ApiKeysFileException($"{at}.sha256 must be the key's SHA-256 as 64 hex characters (never the key itself)");
+        }
+
+        IReadOnlyList<string>? origins = null;
+        if (key["cors_origins"] is { } originsNode)
+        {
+            origins = Strings(originsNode, $"{at}.cors_origins");
+            if (origins.FirstOrDefault(o => o != "*" && !IsOrigin(o)) is { } bad)
+            {
+                throw new ApiKeysFileException($"{at}.cors_origins has \"{bad}\", which is not \"*\" or an origin like https://example.com");
+            }
+        }
+
+        int? perMinute = null;
+        if (key["rate_limit_per_minute"] is { } rateNode)
+        {
+            perMinute = rateNode is JsonValue rv && rv.TryGetValue<int>(out var rate) && rate > 0
+                ? rate
+                : throw new ApiKeysFileException($"{at}.rate_limit_per_minute must be a positive whole number");
+        }
+
+        long? pipeline = null;
+        if (key["pipeline_id"] is { } pipelineNode)
+        {
+            pipeline = pipelineNode is JsonValue pv && pv.TryGetValue<long>(out var id) && id > 0
+                ? id
+                : throw new ApiKeysFileException($"{at}.pipeline_id must be a positive whole number");
+        }
+
+        var source = Text(key, "source", at);
+        if (source is { Length: > 1000 })
+        {
+            throw new ApiKeysFileException($"{at}.source must be at most 1000 characters");
+        }
+
+        var tags = key["tags"] is { } tagsNode ? Strings(tagsNode, $"{at}.tags") : [];
+        var keyAccount = Text(key, "account", at);
+        if (keyAccount is not null && !string.Equals(keyAccount, account, StringComparison.OrdinalIgnoreCase))
+        {
+            throw new ApiKeysFileException($"{at}.account \"{keyAccount}\" is not this gateway's account ({account}); one account per gateway for now");
+        }
+
+        return new ApiKeyEntry(name, Convert.FromHexString(hex), origins, perMinute, new LeadDefaults(source, pipeline, tags), keyAccount);
+    }
+
+    private static string? Text(JsonObject key, string property, string at) => key[property] switch
+    {
+        null => null,
+        JsonValue v when v.TryGetValue<string>(out var s) && s.Trim().Length > 0 => s.Trim(),
+        _ => throw new ApiKeysFileException($"{at}.{property} must be a non-empty string"),
+    };
+
+    private static List<string> Strings(JsonNode node, string at)
+    {
+        if (node is not JsonArray array)
+        {
+            throw new ApiKeysFileException($"{at} must be an array of strings");
+        }
+
+        return array.Select(item => item is JsonValue v && v.TryGetValue<string>(out var s) && s.Trim().Length > 0
+            ? s.Trim()
+            : throw new ApiKeysFileException($"{at} must be an array of non-empty strings")).ToList();
+    }
+
+    private static bool IsOrigin(string value) =>
+        Uri.TryCreate(value, UriKind.Absolute, out var uri)
+        && uri.Scheme is "http" or "https"
+        && uri.GetLeftPart(UriPartial.Authority).Equals(value.TrimEnd('/'), StringComparison.OrdinalIgnoreCase)
+        && !value.EndsWith('/');
+}
