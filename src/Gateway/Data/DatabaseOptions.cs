@@ -44,14 +44,18 @@ internal static class PostgresConnectionString
             throw new InvalidSettingException("DATABASE_URL", "names no host");
         }
 
-        // Enough connections for intake, the dispatcher and the limiter of one instance; several instances share max_connections.
-        if (!value.Contains("Maximum Pool Size", StringComparison.OrdinalIgnoreCase) && !value.Contains("MaxPoolSize", StringComparison.OrdinalIgnoreCase))
+        // Intake commits in groups, so a few connections carry thousands of leads a second; a small pool per instance
+        // leaves PostgreSQL's max_connections (100 by default) to several instances. An explicit setting wins.
+        if (!HasKeyword(value, "Maximum Pool Size", "MaxPoolSize"))
         {
-            builder.MaxPoolSize = 30;
+            builder.MaxPoolSize = 16;
         }
 
         return builder.ConnectionString;
     }
+
+    private static bool HasKeyword(string value, params string[] names) =>
+        names.Any(name => value.Contains(name, StringComparison.OrdinalIgnoreCase) || value.Contains(name.Replace(' ', '_'), StringComparison.OrdinalIgnoreCase));
 
     // The problem is described without echoing the value: it carries the password.
     private static NpgsqlConnectionStringBuilder FromKeywords(string value)
@@ -83,7 +87,7 @@ internal static class PostgresConnectionString
             Password = userInfo.Length > 1 ? Uri.UnescapeDataString(userInfo[1]) : null,
         };
 
-        // Query parameters are connection keywords: ?sslmode=require, ?search_path=gateway, ?pool_max=20 ...
+        // Query parameters are connection keywords: ?sslmode=require, ?search_path=gateway, ?maximum_pool_size=20 ...
         foreach (var pair in uri.Query.TrimStart('?').Split('&', StringSplitOptions.RemoveEmptyEntries))
         {
             var parts = pair.Split('=', 2);

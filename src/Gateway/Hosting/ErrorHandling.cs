@@ -19,11 +19,24 @@ internal sealed partial class UnhandledExceptionHandler(ILogger<UnhandledExcepti
             return true;
         }
 
+        if (exception is System.Data.Common.DbException)
+        {
+            // The database is down, full or locked: nothing was acknowledged, so the caller may safely send it again.
+            LogStorageUnavailable(exception, httpContext.Request.Method, httpContext.Request.Path);
+            httpContext.Response.Headers.RetryAfter = "5";
+            await Envelope.WriteAsync(httpContext, StatusCodes.Status503ServiceUnavailable,
+                new Envelope { Success = false, Error = "Storage temporarily unavailable, retry later" });
+            return true;
+        }
+
         LogUnhandled(exception, httpContext.Request.Method, httpContext.Request.Path);
         await Envelope.WriteAsync(httpContext, StatusCodes.Status500InternalServerError,
             new Envelope { Success = false, Error = "An unexpected error occurred" });
         return true;
     }
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Database unavailable on {Method} {Path}")]
+    private partial void LogStorageUnavailable(Exception exception, string method, string path);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Unhandled error on {Method} {Path}")]
     private partial void LogUnhandled(Exception exception, string method, string path);

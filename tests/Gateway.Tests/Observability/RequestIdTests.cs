@@ -87,7 +87,7 @@ public sealed class RequestIdTests
     }
 
     [Fact]
-    public async Task An_unexpected_500_still_carries_the_request_id()
+    public async Task A_failing_database_answers_503_with_retry_after_and_still_carries_the_request_id()
     {
         await using var amo = await AmoEmulator.StartAsync(GatewayApp.EmulatorOptionsFor());
         await using var app = new GatewayApp(amo);
@@ -101,8 +101,10 @@ public sealed class RequestIdTests
         request.Headers.Add("X-Request-Id", "broken-db-1");
         var response = await client.SendAsync(request);
 
-        Assert.Equal(HttpStatusCode.InternalServerError, response.StatusCode);
-        Assert.Equal("An unexpected error occurred", (string?)(await response.ReadObjectAsync())["error"]);
+        // Nothing was acknowledged, so "retry later" is the honest answer, not "unexpected error".
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, response.StatusCode);
+        Assert.Equal("Storage temporarily unavailable, retry later", (string?)(await response.ReadObjectAsync())["error"]);
+        Assert.Equal("5", response.Headers.GetValues("Retry-After").Single());
         Assert.Equal("broken-db-1", Assert.Single(response.Headers.GetValues("X-Request-Id")));
     }
 }
