@@ -19,6 +19,7 @@ public sealed class EmulatorState
     private readonly Dictionary<string, DateTimeOffset> _accessTokens = new(StringComparer.Ordinal);
     private readonly Dictionary<string, DateTimeOffset> _refreshTokens = new(StringComparer.Ordinal);
     private readonly Dictionary<string, CodeEntry> _codes = new(StringComparer.Ordinal);
+    private readonly List<string> _issuedSecrets = [];
 
     private readonly List<RecordedRequest> _requests = [];
     private readonly Queue<long> _acceptedTimestamps = new();
@@ -71,6 +72,7 @@ public sealed class EmulatorState
         lock (_gate)
         {
             _accessTokens[token] = now + lifetime;
+            _issuedSecrets.Add(token);
         }
 
         return token;
@@ -82,6 +84,7 @@ public sealed class EmulatorState
         lock (_gate)
         {
             _codes[code] = new CodeEntry(_time.GetUtcNow() + _options.CodeLifetime);
+            _issuedSecrets.Add(code);
         }
 
         return code;
@@ -160,7 +163,21 @@ public sealed class EmulatorState
         var refresh = Jwt.CreateRefreshToken();
         _accessTokens[access] = expiresAt;
         _refreshTokens[refresh] = now + _options.RefreshTokenLifetime;
+        _issuedSecrets.Add(access);
+        _issuedSecrets.Add(refresh);
         return new TokenPair(access, refresh, expiresAt);
+    }
+
+    // Every token and code ever handed out, even rotated or revoked ones: what a client must never log.
+    public IReadOnlyList<string> IssuedSecrets
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return [.. _issuedSecrets];
+            }
+        }
     }
 
     public int RefreshGrants => Volatile.Read(ref _refreshGrants);

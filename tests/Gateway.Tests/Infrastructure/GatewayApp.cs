@@ -80,6 +80,24 @@ internal sealed class GatewayApp : WebApplicationFactory<Program>
         });
     }
 
+    private static readonly string[] SecretSettings = ["API_KEY", "AMO_CLIENT_SECRET", "AMO_LONG_LIVED_TOKEN", "METRICS_TOKEN"];
+
+    // Every test's log lines, not only the secrets test's, are checked for what must never be logged.
+    public override async ValueTask DisposeAsync()
+    {
+        await base.DisposeAsync();
+        var secrets = amo.State.IssuedSecrets
+            .Append(amo.Options.ClientSecret)
+            .Concat(SecretSettings.Select(name => settings.GetValueOrDefault(name) ?? ""))
+            .Where(s => s.Length >= 12)
+            .ToList();
+        var leaks = Logs.Lines.Where(line => secrets.Any(secret => line.Message.Contains(secret, StringComparison.Ordinal))).ToList();
+        Assert.True(leaks.Count == 0, "a secret was logged: " + string.Join(" | ", leaks.Select(l => $"{l.Category}: {Redact(l.Message, secrets)}")));
+    }
+
+    private static string Redact(string line, IEnumerable<string> secrets) =>
+        secrets.Aggregate(line, (text, secret) => text.Replace(secret, "<secret>", StringComparison.Ordinal));
+
     public HttpClient CreateKeyedClient()
     {
         var client = CreateClient(new WebApplicationFactoryClientOptions { AllowAutoRedirect = false });
