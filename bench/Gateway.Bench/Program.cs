@@ -48,22 +48,31 @@ if (scenario is "overhead" or "all")
 
 if (scenario is "intake" or "all")
 {
-    markdown.AppendLine("### Intake: leads acknowledged durably (SQLite, synchronous=FULL)").AppendLine()
-        .AppendLine("| delivery | clients | leads/s | p50 ms | p99 ms | p99.9 ms | errors |").AppendLine("|---|---|---|---|---|---|---|");
+    markdown.AppendLine("### Intake: leads acknowledged durably (SQLite synchronous=FULL; PostgreSQL synchronous_commit=on)").AppendLine()
+        .AppendLine("| database | delivery | clients | leads/s | p50 ms | p99 ms | p99.9 ms | errors |").AppendLine("|---|---|---|---|---|---|---|---|");
     var rows = new JsonArray();
-    foreach (var delivering in new[] { false, true })
+    foreach (var database in BenchDatabase.Available())
     {
-        foreach (var clients in new[] { 16, 64 })
+        foreach (var delivering in new[] { false, true })
         {
-            await using var env = await Environment_.StartAsync(authorize: delivering, emulatorRate: 7);
-            using var http = env.GatewayClient(clients);
-            var result = await Load.RunAsync(clients, TimeSpan.FromSeconds(10), (c, i) => PostLeadAsync(c, i), http);
-            markdown.AppendLine(CultureInfo.InvariantCulture, $"| {(delivering ? "running" : "paused")} | {clients} | {result.PerSecond:F0} | {result.P50Ms:F1} | {result.P99Ms:F1} | {result.P999Ms:F1} | {result.Errors} |");
-            var row = JsonSerializer.SerializeToNode(result)!.AsObject();
-            row["delivery"] = delivering ? "running" : "paused";
-            row["gateway_rss_mb"] = env.Gateway.ResidentBytes() / 1024 / 1024;
-            rows.Add(row);
+            foreach (var clients in new[] { 16, 64 })
+            {
+                await using var env = await Environment_.StartAsync(authorize: delivering, emulatorRate: 7, database: database);
+                using var http = env.GatewayClient(clients);
+                var result = await Load.RunAsync(clients, TimeSpan.FromSeconds(10), (c, i) => PostLeadAsync(c, i), http);
+                markdown.AppendLine(CultureInfo.InvariantCulture, $"| {database} | {(delivering ? "running" : "paused")} | {clients} | {result.PerSecond:F0} | {result.P50Ms:F1} | {result.P99Ms:F1} | {result.P999Ms:F1} | {result.Errors} |");
+                var row = JsonSerializer.SerializeToNode(result)!.AsObject();
+                row["database"] = database;
+                row["delivery"] = delivering ? "running" : "paused";
+                row["gateway_rss_mb"] = env.Gateway.ResidentBytes() / 1024 / 1024;
+                rows.Add(row);
+            }
         }
+    }
+
+    if (!BenchDatabase.Available().Contains("postgresql"))
+    {
+        markdown.AppendLine().AppendLine(CultureInfo.InvariantCulture, $"PostgreSQL rows not run: no server at {BenchDatabase.ServerVariable} (see `.ci/postgres`).");
     }
 
     results["intake"] = rows;
@@ -233,7 +242,7 @@ internal sealed class Environment_ : IAsyncDisposable
 
     private string Dir { get; }
 
-    public static async Task<Environment_> StartAsync(bool authorize, int emulatorRate, bool expiredTokens = false)
+    public static async Task<Environment_> StartAsync(bool authorize, int emulatorRate, bool expiredTokens = false, string database = "sqlite")
     {
         var dir = Directory.CreateTempSubdirectory("gateway-bench-").FullName;
         var emulator = await ServerProcess.StartAsync("Emulator.dll", "/_emulator/stats", new Dictionary<string, string?>
@@ -259,6 +268,7 @@ internal sealed class Environment_ : IAsyncDisposable
         var gateway = await ServerProcess.StartAsync("Gateway.dll", "/health", new Dictionary<string, string?>
         {
             ["TOKEN_STORAGE_PATH"] = tokensFile,
+            ["DATABASE_URL"] = database == "postgresql" ? BenchDatabase.FreshSchema() : null,
             ["API_KEY"] = ApiKeyHolder.Key,
             ["DATA_DIR"] = Path.Combine(dir, "data"),
             ["AMO_DOMAIN"] = "emulator.amocrm.ru",
@@ -335,4 +345,39 @@ internal sealed class Environment_ : IAsyncDisposable
 internal static class ApiKeyHolder
 {
     public const string Key = "bench-key-0123456789";
+}
+
+// The PostgreSQL rows use the test suite's server (GATEWAY_TEST_POSTGRES, or its default) with a fresh schema per run.
+internal static class BenchDatabase
+{
+    public const string ServerVariable = "GATEWAY_TEST_POSTGRES";
+
+    private static readonly Lazy<string?> Server = new(() =>
+    {
+        var server = Environment.GetEnvironmentVariable(ServerVariable) is { Length: > 0 } configured
+            ? configured
+            : "Host=127.0.0.1;Port=5432;Username=gateway;Password=gateway;Database=gateway_test";
+        try
+        {
+            using var connection = new Npgsql.NpgsqlConnection(server);
+            connection.Open();
+            return server;
+        }
+        catch (Exception ex) when (ex is Npgsql.NpgsqlException or System.Net.Sockets.SocketException or InvalidOperationException)
+        {
+            return null;
+        }
+    });
+
+    public static IReadOnlyList<string> Available() => Server.Value is null ? ["sqlite"] : ["sqlite", "postgresql"];
+
+    public static string FreshSchema()
+    {
+        var schema = "bench_" + Guid.NewGuid().ToString("N")[..12];
+        using var connection = new Npgsql.NpgsqlConnection(Server.Value);
+        connection.Open();
+        using var command = new Npgsql.NpgsqlCommand($"CREATE SCHEMA {schema}", connection);
+        command.ExecuteNonQuery();
+        return new Npgsql.NpgsqlConnectionStringBuilder(Server.Value) { SearchPath = schema }.ConnectionString;
+    }
 }
