@@ -78,14 +78,23 @@ internal sealed partial class AmoTokenManager(
     }
 
     // Consent, import and CLI exchange save under the refresh's gate and lease, so a refresh in flight cannot overwrite them.
-    public async Task<AmoToken> StoreGrantAsync(string account, TokenPair pair, bool longLived, string outcome, long? importedFileMtime, CancellationToken cancellationToken)
+    public async Task<AmoToken> StoreGrantAsync(string account, TokenPair pair, bool longLived, string outcome, TokenImport? import, CancellationToken cancellationToken) =>
+        (await StoreGrantIfAsync(account, pair, longLived, outcome, import, _ => true, cancellationToken))!;
+
+    // stillWanted sees the token as stored under the lease: a decision taken before it (an import) may be stale by then.
+    public async Task<AmoToken?> StoreGrantIfAsync(string account, TokenPair pair, bool longLived, string outcome, TokenImport? import, Func<AmoToken?, bool> stillWanted, CancellationToken cancellationToken)
     {
         var gate = GateFor(account);
         await gate.WaitAsync(cancellationToken);
         try
         {
             await using var lease = await AcquireLeaseAsync(account, cancellationToken);
-            return await store.SaveAsync(account, pair, longLived, outcome, false, importedFileMtime, CancellationToken.None);
+            if (!stillWanted(await store.GetAsync(account, cancellationToken)))
+            {
+                return null;
+            }
+
+            return await store.SaveAsync(account, pair, longLived, outcome, false, import, CancellationToken.None);
         }
         finally
         {

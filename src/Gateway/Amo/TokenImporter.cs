@@ -1,3 +1,5 @@
+using System.Security.Cryptography;
+using System.Text;
 using Microsoft.Extensions.Options;
 
 namespace Gateway.Amo;
@@ -57,7 +59,27 @@ internal sealed partial class TokenImporter(TokenStore store, AmoTokenManager to
             return new ImportResult(false, $"the tokens file cannot be used: {problem}");
         }
 
-        await tokens.StoreGrantAsync(amo.AccountKey, pair! with { BaseDomain = pair!.BaseDomain ?? amo.Domain, IssuedAt = pair.IssuedAt ?? DateTimeOffset.FromUnixTimeMilliseconds(mtime) }, pair.RefreshToken is null, "imported", mtime, cancellationToken);
+        // Another instance (or an earlier start) imported this very pair: a later copy of the file is not news.
+        var hash = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(pair!.RefreshToken ?? pair.AccessToken)));
+        if (!force && current?.ImportedTokenHash == hash)
+        {
+            return new ImportResult(false, "this pair was imported already; the stored token may have been rotated since");
+        }
+
+        var saved = await tokens.StoreGrantIfAsync(
+            amo.AccountKey,
+            pair with { BaseDomain = pair.BaseDomain ?? amo.Domain, IssuedAt = pair.IssuedAt ?? DateTimeOffset.FromUnixTimeMilliseconds(mtime) },
+            pair.RefreshToken is null,
+            "imported",
+            new TokenImport(mtime, hash),
+            // Unless forced, only over the token this decision was made on: not over a rotation or import that won the lease.
+            latest => force || latest?.Generation == current?.Generation,
+            cancellationToken);
+        if (saved is null)
+        {
+            return new ImportResult(false, "the stored token changed while the file was read; not imported");
+        }
+
         LogImported(amo.AccountKey, path);
         return new ImportResult(true, "tokens imported");
     }

@@ -102,6 +102,9 @@ internal sealed class Schema(Database database)
             xml TEXT NOT NULL
         );
         """,
+        """
+        ALTER TABLE amo_tokens ADD COLUMN imported_token_hash TEXT NULL;
+        """,
     ];
 
     public async Task MigrateAsync(CancellationToken cancellationToken)

@@ -84,6 +84,32 @@ public sealed class SharedDatabaseTests
     }
 
     [Fact]
+    public async Task A_later_copy_of_the_same_tokens_file_on_another_instance_does_not_bring_back_a_rotated_pair()
+    {
+        var clock = new TestTimeProvider();
+        await using var amo = await AmoEmulator.StartAsync(GatewayApp.EmulatorOptionsFor(), clock);
+        var pair = amo.State.IssueTokens();
+        var file = Path.Combine(Directory.CreateTempSubdirectory("gateway-tokens-").FullName, "tokens.json");
+        await File.WriteAllTextAsync(file, $$"""{"access_token":"{{pair.AccessToken}}","refresh_token":"{{pair.RefreshToken}}","expires_at":{{pair.ExpiresAt.ToUnixTimeSeconds()}}}""");
+        var dataDir = Directory.CreateTempSubdirectory("gateway-cluster-").FullName;
+        var settings = new Dictionary<string, string?> { ["TOKEN_STORAGE_PATH"] = file, ["AMO_RATE_LIMIT"] = "50" };
+        await using var first = new GatewayApp(amo, clock, dataDir, settings);
+        _ = first.CreateKeyedClient();
+        await first.Get<AmoTokenManager>().RefreshAsync(GatewayApp.Domain, RefreshTrigger.Admin, CancellationToken.None);
+
+        // The second VPS received its copy of the same file later, so its mtime is newer than the imported one.
+        File.SetLastWriteTimeUtc(file, TimeProvider.System.GetUtcNow().AddHours(1).UtcDateTime);
+        await using var second = new GatewayApp(amo, clock, dataDir, settings);
+        _ = second.CreateKeyedClient();
+
+        var token = await second.Get<TokenStore>().GetAsync(GatewayApp.Domain, CancellationToken.None);
+        Assert.NotEqual(pair.RefreshToken, token!.RefreshToken);
+        var refreshed = await second.Get<AmoTokenManager>().RefreshAsync(GatewayApp.Domain, RefreshTrigger.Admin, CancellationToken.None);
+        Assert.Equal(TokenStates.Active, refreshed!.State);
+        Assert.Equal(2, amo.State.RefreshGrants);
+    }
+
+    [Fact]
     public async Task An_idempotency_key_is_unique_across_instances()
     {
         await using var amo = await AmoEmulator.StartAsync(GatewayApp.EmulatorOptionsFor());
