@@ -9,10 +9,16 @@ internal sealed class AmoNotAuthorizedException(string message, bool transient) 
     public bool Transient { get; } = transient;
 }
 
+// The caller's guard said no just before the send (its outbox claim passed to someone else while it waited): nothing went out.
+internal sealed class AmoSendCancelledException() : Exception("the call was withdrawn before it was sent");
+
 // Sets the bearer token and the account's host, paces the call, and on a 401 refreshes once and resends once.
 internal sealed class AmoAuthHandler(AmoTokenManager tokens, AmoRateLimiter limiter, IOptions<AmoOptions> options) : DelegatingHandler
 {
     public static readonly HttpRequestOptionsKey<string> AccountKey = new("amo.account");
+
+    // Asked once the call holds its token and rate slot, right before it goes out; false withdraws the call.
+    public static readonly HttpRequestOptionsKey<Func<Task<bool>>> BeforeSendKey = new("amo.before-send");
 
     protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
     {
@@ -55,6 +61,10 @@ internal sealed class AmoAuthHandler(AmoTokenManager tokens, AmoRateLimiter limi
         request.RequestUri = new Uri(options.Value.ApiBaseFor(token.BaseDomain), relative);
         request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token.AccessToken);
         await using var slot = await limiter.AcquireAsync(account, cancellationToken);
+        if (request.Options.TryGetValue(BeforeSendKey, out var beforeSend) && !await beforeSend())
+        {
+            throw new AmoSendCancelledException();
+        }
 
         // The call's own timeout starts once it has its slot: waiting our turn is not amoCRM being slow.
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);

@@ -41,6 +41,10 @@ internal sealed partial class AmoClient(HttpClient http, ILogger<AmoClient> logg
     public Task<AmoResult> PostAsync(string account, string path, JsonNode body, CancellationToken cancellationToken) =>
         SendAsync(account, HttpMethod.Post, path, body, cancellationToken);
 
+    // beforeSend runs once the call holds its token and slot; false withdraws it (AmoSendCancelledException, nothing sent).
+    public Task<AmoResult> PostAsync(string account, string path, JsonNode body, Func<Task<bool>> beforeSend, CancellationToken cancellationToken) =>
+        SendAsync(account, HttpMethod.Post, path, body, cancellationToken, beforeSend);
+
     // Follows _links.next until the last page; a 204 is an empty list.
     public async Task<AmoResult> GetAllPagesAsync(string account, string path, string embeddedName, CancellationToken cancellationToken)
     {
@@ -89,10 +93,15 @@ internal sealed partial class AmoClient(HttpClient http, ILogger<AmoClient> logg
         return Uri.TryCreate(href, UriKind.Absolute, out var uri) ? uri.PathAndQuery : href;
     }
 
-    private async Task<AmoResult> SendAsync(string account, HttpMethod method, string pathAndQuery, JsonNode? body, CancellationToken cancellationToken)
+    private async Task<AmoResult> SendAsync(string account, HttpMethod method, string pathAndQuery, JsonNode? body, CancellationToken cancellationToken, Func<Task<bool>>? beforeSend = null)
     {
         using var request = new HttpRequestMessage(method, new Uri(PlaceholderBase, pathAndQuery.TrimStart('/')));
         request.Options.Set(AmoAuthHandler.AccountKey, account);
+        if (beforeSend is not null)
+        {
+            request.Options.Set(AmoAuthHandler.BeforeSendKey, beforeSend);
+        }
+
         if (body is not null)
         {
             request.Content = new StringContent(body.ToJsonString(), Encoding.UTF8, "application/json");
@@ -102,6 +111,10 @@ internal sealed partial class AmoClient(HttpClient http, ILogger<AmoClient> logg
         try
         {
             response = await http.SendAsync(request, cancellationToken);
+        }
+        catch (AmoSendCancelledException)
+        {
+            throw;
         }
         catch (AmoNotAuthorizedException ex)
         {

@@ -76,7 +76,19 @@ internal sealed partial class LeadDelivery(
             r => r.Lead.SourceUid,
             r => (r.Lead, Mapped: AmoLeadMapper.Map(r.Request, r.Lead.SourceUid, tracking, DateTimeOffset.FromUnixTimeMilliseconds(r.Lead.CreatedAt), r.Lead.CallerIp)));
         var body = new JsonArray(mapped.Values.Select(m => (JsonNode)m.Mapped.Item).ToArray());
-        var result = await amo.PostAsync(account, "api/v4/leads/unsorted/forms", body, CancellationToken.None);
+        AmoResult result;
+        try
+        {
+            result = await amo.PostAsync(account, "api/v4/leads/unsorted/forms", body,
+                () => store.RenewClaimAsync(token, mapped.Count, options.Value.Lease, CancellationToken.None), CancellationToken.None);
+        }
+        catch (AmoSendCancelledException)
+        {
+            // Another worker holds these leads now; it sends and settles them.
+            LogClaimLost(account, mapped.Count);
+            return BatchVerdict.Continue;
+        }
+
         if (!result.Ok)
         {
             return await SettleLeadFailureAsync(account, mapped.Values.Select(m => m.Lead).ToList(), result);
@@ -135,7 +147,18 @@ internal sealed partial class LeadDelivery(
             ["params"] = new JsonObject { ["text"] = n.NoteText },
             ["request_id"] = n.Id.ToString(System.Globalization.CultureInfo.InvariantCulture),
         }).ToArray());
-        var result = await amo.PostAsync(account, "api/v4/leads/notes", body, CancellationToken.None);
+        AmoResult result;
+        try
+        {
+            result = await amo.PostAsync(account, "api/v4/leads/notes", body,
+                () => store.RenewNoteClaimAsync(token, notes.Count, options.Value.Lease, CancellationToken.None), CancellationToken.None);
+        }
+        catch (AmoSendCancelledException)
+        {
+            LogClaimLost(account, notes.Count);
+            return BatchVerdict.Continue;
+        }
+
         var byRequest = notes.ToDictionary(n => n.Id.ToString(System.Globalization.CultureInfo.InvariantCulture));
         if (result.Ok)
         {
@@ -318,6 +341,9 @@ internal sealed partial class LeadDelivery(
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Gave up on {Count} leads of {Account} after their last error: {Description}; they are kept as failed and can be retried")]
     private partial void LogGaveUp(string account, int count, string description);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "{Count} items of {Account} were not sent: their claim ran out while they waited (for a token refresh or a rate slot) and another worker has them")]
+    private partial void LogClaimLost(string account, int count);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "amoCRM's answer for {Account} did not name {Count} of the items sent; they will be sent again")]
     private partial void LogUnmatched(string account, int count);

@@ -42,7 +42,7 @@ internal sealed class LeadIntake(IntakeWriter writer, LeadStore store, LeadOutco
                     new Dictionary<string, string> { ["Idempotency-Key"] = "This key was already used with a different request body" });
             }
 
-            return await AnswerAsync(account, inserted.Id, requestAborted);
+            return await AnswerOrQueuedAsync(account, inserted.Id, sourceUid, requestAborted);
         }
 
         if (outcome is null)
@@ -63,7 +63,20 @@ internal sealed class LeadIntake(IntakeWriter writer, LeadStore store, LeadOutco
             outcomes.Forget(sourceUid);
         }
 
-        return await AnswerAsync(account, inserted.Id, CancellationToken.None);
+        return await AnswerOrQueuedAsync(account, inserted.Id, sourceUid, CancellationToken.None);
+    }
+
+    // The lead is committed: a database hiccup on the read-back must not turn into "retry", which would store it twice.
+    private async Task<IResult> AnswerOrQueuedAsync(string account, long id, string sourceUid, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await AnswerAsync(account, id, cancellationToken);
+        }
+        catch (System.Data.Common.DbException)
+        {
+            return QueuedAnswer(id, sourceUid);
+        }
     }
 
     private static IResult QueuedAnswer(long id, string sourceUid) =>

@@ -86,14 +86,35 @@ internal sealed class LeadStore(Database database, TimeProvider time)
     private long Now => time.GetUtcNow().ToUnixTimeMilliseconds();
 
     // One transaction for a whole group of intakes: one fsync acknowledges them all.
+    // Rows go in idempotency-key order, so two instances' groups sharing keys lock them in the same order; a deadlock
+    // PostgreSQL still reports (say, with a unique source_uid) costs one retry of the group, not its callers' requests.
     public async Task<IReadOnlyList<InsertedLead>> InsertAsync(IReadOnlyList<NewLead> leads, CancellationToken cancellationToken)
     {
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                return await InsertOnceAsync(leads, cancellationToken);
+            }
+            catch (Npgsql.PostgresException ex) when (ex.SqlState is Npgsql.PostgresErrorCodes.DeadlockDetected or Npgsql.PostgresErrorCodes.SerializationFailure && attempt < 3)
+            {
+            }
+        }
+    }
+
+    private async Task<IReadOnlyList<InsertedLead>> InsertOnceAsync(IReadOnlyList<NewLead> leads, CancellationToken cancellationToken)
+    {
         var now = Now;
-        var results = new List<InsertedLead>(leads.Count);
+        var results = new InsertedLead[leads.Count];
+        var order = Enumerable.Range(0, leads.Count)
+            .OrderBy(i => leads[i].Account, StringComparer.Ordinal)
+            .ThenBy(i => leads[i].IdempotencyScope, StringComparer.Ordinal)
+            .ThenBy(i => leads[i].IdempotencyKey, StringComparer.Ordinal);
         await using var connection = await database.OpenAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-        foreach (var lead in leads)
+        foreach (var index in order)
         {
+            var lead = leads[index];
             var id = await connection.ExecuteScalarAsync<long?>(
                 """
                 INSERT INTO leads (account, source_uid, status, payload, caller_ip, idempotency_scope, idempotency_key, request_hash,
@@ -106,14 +127,14 @@ internal sealed class LeadStore(Database database, TimeProvider time)
                 transaction);
             if (id is not null)
             {
-                results.Add(new InsertedLead(id.Value, false, lead.RequestHash));
+                results[index] = new InsertedLead(id.Value, false, lead.RequestHash);
                 continue;
             }
 
             var existing = await connection.QuerySingleAsync<(long Id, string? Hash)>(
                 "SELECT id, request_hash FROM leads WHERE account = @Account AND idempotency_scope = @IdempotencyScope AND idempotency_key = @IdempotencyKey",
                 new { lead.Account, lead.IdempotencyScope, lead.IdempotencyKey }, transaction);
-            results.Add(new InsertedLead(existing.Id, true, existing.Hash));
+            results[index] = new InsertedLead(existing.Id, true, existing.Hash);
         }
 
         await transaction.CommitAsync(cancellationToken);
@@ -170,6 +191,24 @@ internal sealed class LeadStore(Database database, TimeProvider time)
             """;
         var rows = await connection.QueryAsync<T>(sql, new { account, limit, now, leaseUntil, solo = solo ? 1 : 0, token = Guid.NewGuid().ToString("N") });
         return rows.OrderBy(r => r.Id).ToList();
+    }
+
+    // Just before a batch goes out: its claim is renewed for a full lease, or found lost (the lease ran out while the
+    // batch waited for a token refresh or a rate slot, and another worker claimed the items). Lost means do not send.
+    public Task<bool> RenewClaimAsync(string claimToken, int count, TimeSpan lease, CancellationToken cancellationToken) =>
+        RenewAsync(LeadColumnsForClaim, claimToken, count, lease, cancellationToken);
+
+    public Task<bool> RenewNoteClaimAsync(string claimToken, int count, TimeSpan lease, CancellationToken cancellationToken) =>
+        RenewAsync(NoteColumnsForClaim, claimToken, count, lease, cancellationToken);
+
+    private async Task<bool> RenewAsync(ClaimColumns c, string claimToken, int count, TimeSpan lease, CancellationToken cancellationToken)
+    {
+        var p = c.Prefix;
+        await using var connection = await database.OpenAsync(cancellationToken);
+        var renewed = await connection.ExecuteAsync(
+            $"UPDATE leads SET {p}lease_until = @until WHERE {p}claim_token = @claimToken AND {p}status = 'delivering'",
+            new { claimToken, until = Now + (long)lease.TotalMilliseconds });
+        return renewed == count;
     }
 
     // Every settle names the claim it settles: a worker whose lease ran out cannot overwrite the next claimant's result.
