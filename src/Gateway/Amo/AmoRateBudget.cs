@@ -10,7 +10,7 @@ namespace Gateway.Amo;
 // instance (and every process on one SQLite file) draws from one budget. A slot is held from before the send until one
 // window after the answer, timed by the database's clock: one clock for all instances, however theirs drift.
 // A holder that dies mid-call leaves its slot busy only until the call's timeout plus a window has passed.
-internal sealed class AmoRateBudget(Database database, IOptions<AmoOptions> options)
+internal sealed partial class AmoRateBudget(Database database, IOptions<AmoOptions> options, ILogger<AmoRateBudget> logger)
 {
     public static readonly TimeSpan Window = TimeSpan.FromMilliseconds(1020);
 
@@ -48,6 +48,12 @@ internal sealed class AmoRateBudget(Database database, IOptions<AmoOptions> opti
 
                 wait = await connection.ExecuteScalarAsync<long?>(
                     $"SELECT MIN(busy_until) - {now} FROM amo_rate_slots WHERE account = @account AND slot < @limit", new { account, limit });
+            }
+
+            if (wait is null)
+            {
+                // The slot rows are gone (a restore, a truncate): seed them again rather than wait for nothing.
+                seeded.TryRemove(account, out _);
             }
 
             // Pacing is wall-clock by nature (amoCRM counts real seconds), like the in-process half.
@@ -94,7 +100,19 @@ internal sealed class AmoRateBudget(Database database, IOptions<AmoOptions> opti
             "INSERT INTO amo_rate_slots (account, slot, holder, busy_until) VALUES (@account, @slot, NULL, 0) ON CONFLICT DO NOTHING",
             Enumerable.Range(0, limit).Select(slot => new { account, slot }));
         seeded[account] = limit;
+
+        // Slots above this instance's limit (it was lowered, or another instance says more) are removed once free: the
+        // budget is the rows that exist, so the cluster keeps to the smallest limit started last. Say so: it is a misconfiguration.
+        var removed = await connection.ExecuteAsync(
+            $"DELETE FROM amo_rate_slots WHERE account = @account AND slot >= @limit AND busy_until <= {database.NowMilliseconds}", new { account, limit });
+        if (removed > 0)
+        {
+            LogLimitsDisagree(account, limit, removed);
+        }
     }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "AMO_RATE_LIMIT for {Account} is {Limit} here but {Removed} more slots existed (lowered, or another instance has a larger value); the extra slots were removed. Set the same value on every instance")]
+    private partial void LogLimitsDisagree(string account, int limit, int removed);
 
     public sealed record ClusterSlot(AmoRateBudget Budget, string Account, long Slot, string Holder, bool Waited) : IAsyncDisposable
     {
