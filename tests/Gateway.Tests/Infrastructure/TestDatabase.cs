@@ -20,6 +20,9 @@ internal static class TestDatabase
 
     private static readonly Lazy<string> Server = new(PrepareServer);
 
+    // Schemas carry the run's id, so two runs against one server (two developers, two terminals) never touch each other's.
+    private static readonly string RunId = Guid.NewGuid().ToString("N")[..8];
+
     public static string Name => IsPostgres ? "postgresql" : "sqlite";
 
     // The settings that point a gateway with this data directory at its database; none for SQLite (it lives in DATA_DIR).
@@ -30,7 +33,7 @@ internal static class TestDatabase
             return new Dictionary<string, string?>();
         }
 
-        var schema = "t_" + Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(Path.GetFullPath(dataDir))))[..20];
+        var schema = $"t_{RunId}_" + Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(Path.GetFullPath(dataDir))))[..16];
         using (var connection = new NpgsqlConnection(Server.Value))
         {
             connection.Open();
@@ -73,23 +76,6 @@ internal static class TestDatabase
         {
             using var connection = new NpgsqlConnection(server);
             connection.Open();
-
-            // Schemas of earlier runs go, so a developer's database does not grow with every run.
-            using var list = new NpgsqlCommand("SELECT nspname FROM pg_namespace WHERE nspname LIKE 't\\_%'", connection);
-            var old = new List<string>();
-            using (var reader = list.ExecuteReader())
-            {
-                while (reader.Read())
-                {
-                    old.Add(reader.GetString(0));
-                }
-            }
-
-            foreach (var schema in old)
-            {
-                using var drop = new NpgsqlCommand($"DROP SCHEMA IF EXISTS {schema} CASCADE", connection);
-                drop.ExecuteNonQuery();
-            }
         }
         catch (Exception ex) when (ex is NpgsqlException or InvalidOperationException or System.Net.Sockets.SocketException)
         {
@@ -98,6 +84,59 @@ internal static class TestDatabase
                 $"(default {DefaultServer}); .ci/run shows how to start one. {ex.Message}", ex);
         }
 
+        DropSchemasOfEndedRuns(server);
         return server;
+    }
+
+    // A run holds an advisory lock named after its id for as long as its process lives (this connection is never closed);
+    // a run whose lock can be taken has ended, and its schemas go. Two runs side by side never touch each other's.
+    private static NpgsqlConnection? runLock;
+
+    private static void DropSchemasOfEndedRuns(string server)
+    {
+        runLock = new NpgsqlConnection(server);
+        runLock.Open();
+        using (var mine = new NpgsqlCommand($"SELECT pg_advisory_lock(hashtext('gateway-tests-{RunId}'))", runLock))
+        {
+            mine.ExecuteNonQuery();
+        }
+
+        var runs = new List<string>();
+        using (var list = new NpgsqlCommand("SELECT DISTINCT substring(nspname from 3 for 8) FROM pg_namespace WHERE nspname ~ '^t_[0-9a-f]{8}_'", runLock))
+        using (var reader = list.ExecuteReader())
+        {
+            while (reader.Read())
+            {
+                runs.Add(reader.GetString(0));
+            }
+        }
+
+        foreach (var run in runs.Where(r => r != RunId))
+        {
+            using var probe = new NpgsqlCommand($"SELECT pg_try_advisory_lock(hashtext('gateway-tests-{run}'))", runLock);
+            if (probe.ExecuteScalar() is not true)
+            {
+                continue;
+            }
+
+            var schemas = new List<string>();
+            using (var list = new NpgsqlCommand($"SELECT nspname FROM pg_namespace WHERE nspname LIKE 't\\_{run}\\_%'", runLock))
+            using (var reader = list.ExecuteReader())
+            {
+                while (reader.Read())
+                {
+                    schemas.Add(reader.GetString(0));
+                }
+            }
+
+            foreach (var schema in schemas)
+            {
+                using var drop = new NpgsqlCommand($"DROP SCHEMA IF EXISTS {schema} CASCADE", runLock);
+                drop.ExecuteNonQuery();
+            }
+
+            using var unlock = new NpgsqlCommand($"SELECT pg_advisory_unlock(hashtext('gateway-tests-{run}'))", runLock);
+            unlock.ExecuteNonQuery();
+        }
     }
 }
