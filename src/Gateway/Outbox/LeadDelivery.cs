@@ -76,16 +76,10 @@ internal sealed partial class LeadDelivery(
             r => r.Lead.SourceUid,
             r => (r.Lead, Mapped: AmoLeadMapper.Map(r.Request, r.Lead.SourceUid, tracking, DateTimeOffset.FromUnixTimeMilliseconds(r.Lead.CreatedAt), r.Lead.CallerIp)));
         var body = new JsonArray(mapped.Values.Select(m => (JsonNode)m.Mapped.Item).ToArray());
-        AmoResult result;
-        try
+        var result = await PostClaimedAsync(account, "api/v4/leads/unsorted/forms", body, mapped.Count,
+            () => store.RenewClaimAsync(token, mapped.Count, options.Value.Lease, CancellationToken.None));
+        if (result is null)
         {
-            result = await amo.PostAsync(account, "api/v4/leads/unsorted/forms", body,
-                () => store.RenewClaimAsync(token, mapped.Count, options.Value.Lease, CancellationToken.None), CancellationToken.None);
-        }
-        catch (AmoSendCancelledException)
-        {
-            // Another worker holds these leads now; it sends and settles them.
-            LogClaimLost(account, mapped.Count);
             return BatchVerdict.Continue;
         }
 
@@ -133,6 +127,20 @@ internal sealed partial class LeadDelivery(
         return BatchVerdict.Continue;
     }
 
+    // Null when the batch was withdrawn before the send: another worker holds its items now and sends and settles them.
+    private async Task<AmoResult?> PostClaimedAsync(string account, string path, JsonArray body, int count, Func<Task<bool>> renewClaim)
+    {
+        try
+        {
+            return await amo.PostAsync(account, path, body, renewClaim, CancellationToken.None);
+        }
+        catch (AmoSendCancelledException)
+        {
+            LogClaimLost(account, count);
+            return null;
+        }
+    }
+
     private const string Unconfirmed = "amoCRM accepted the request but its answer did not confirm this item; it may exist in amoCRM already. Check before retrying";
 
     public async Task<BatchVerdict> DeliverNotesAsync(string account, IReadOnlyList<ClaimedNote> notes, CancellationToken cancellationToken)
@@ -147,15 +155,10 @@ internal sealed partial class LeadDelivery(
             ["params"] = new JsonObject { ["text"] = n.NoteText },
             ["request_id"] = n.Id.ToString(System.Globalization.CultureInfo.InvariantCulture),
         }).ToArray());
-        AmoResult result;
-        try
+        var result = await PostClaimedAsync(account, "api/v4/leads/notes", body, notes.Count,
+            () => store.RenewNoteClaimAsync(token, notes.Count, options.Value.Lease, CancellationToken.None));
+        if (result is null)
         {
-            result = await amo.PostAsync(account, "api/v4/leads/notes", body,
-                () => store.RenewNoteClaimAsync(token, notes.Count, options.Value.Lease, CancellationToken.None), CancellationToken.None);
-        }
-        catch (AmoSendCancelledException)
-        {
-            LogClaimLost(account, notes.Count);
             return BatchVerdict.Continue;
         }
 
