@@ -9,7 +9,10 @@ namespace Gateway.Tests.Infrastructure;
 internal sealed class GatewayProcess : IAsyncDisposable
 {
     private readonly Process process;
+    private static readonly string[] SecretSettings = ["API_KEY", "AMO_CLIENT_SECRET", "AMO_LONG_LIVED_TOKEN", "METRICS_TOKEN"];
+
     private readonly StringBuilder output = new();
+    private readonly List<string> secrets = [];
 
     private GatewayProcess(Process process, Uri baseUrl)
     {
@@ -48,6 +51,7 @@ internal sealed class GatewayProcess : IAsyncDisposable
 
         var process = Process.Start(info)!;
         var gateway = new GatewayProcess(process, new Uri($"http://127.0.0.1:{port}"));
+        gateway.secrets.AddRange(SecretSettings.Select(name => environment.TryGetValue(name, out var value) ? value ?? "" : "").Where(v => v.Length >= 12));
         process.OutputDataReceived += (_, e) => gateway.Append(e.Data);
         process.ErrorDataReceived += (_, e) => gateway.Append(e.Data);
         process.BeginOutputReadLine();
@@ -108,6 +112,10 @@ internal sealed class GatewayProcess : IAsyncDisposable
         }
 
         process.Dispose();
+
+        // Like every in-process test, every process's console output is checked for the secrets it was given.
+        var leaked = secrets.Where(secret => Output.Contains(secret, StringComparison.Ordinal)).ToList();
+        Assert.True(leaked.Count == 0, $"the gateway process printed {leaked.Count} of its secrets");
     }
 
     private void Append(string? line)
