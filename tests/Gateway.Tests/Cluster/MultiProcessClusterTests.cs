@@ -84,7 +84,8 @@ public sealed class MultiProcessClusterTests(ITestOutputHelper output)
             var responses = await Task.WhenAll(Enumerable.Range(0, 1000).Select(i =>
                 clients[i % 3].PostJsonAsync("/api/v1/leads/unsorted", OutboxTestKit.Lead(i))));
 
-            Assert.All(responses, r => Assert.Equal(HttpStatusCode.Accepted, r.StatusCode));
+            // Without a wait most answers are 202; a lead another instance delivered before the read-back answers 200.
+            Assert.All(responses, r => Assert.Contains(r.StatusCode, new[] { HttpStatusCode.OK, HttpStatusCode.Accepted }));
             await Eventually.TrueAsync(() => amo.State.Unsorted.Count >= 1000, "all 1,000 leads delivered", TimeSpan.FromSeconds(90));
             OutboxTestKit.AssertEachDeliveredOnce(amo, 1000);
             AssertWithinAmoBudget(amo);

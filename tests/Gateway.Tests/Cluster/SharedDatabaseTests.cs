@@ -27,7 +27,7 @@ public sealed class SharedDatabaseTests
         var responses = await Task.WhenAll(Enumerable.Range(0, 42).Select(i =>
             (i % 2 == 0 ? a : b).PostJsonAsync("/api/v1/leads/unsorted", OutboxTestKit.Lead(i))));
 
-        Assert.All(responses, r => Assert.Equal(HttpStatusCode.Accepted, r.StatusCode));
+        Assert.All(responses, r => Assert.Contains(r.StatusCode, new[] { HttpStatusCode.OK, HttpStatusCode.Accepted }));
         await Eventually.TrueAsync(() => amo.State.Unsorted.Count == 42, "all 42 leads delivered", TimeSpan.FromSeconds(30));
         OutboxTestKit.AssertEachDeliveredOnce(amo, 42);
         Assert.Equal(0, amo.State.RateLimitedResponses);
