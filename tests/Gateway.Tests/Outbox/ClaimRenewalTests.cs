@@ -1,0 +1,42 @@
+using Emulator;
+using Gateway.Data;
+using Gateway.Outbox;
+using Gateway.Tests.Infrastructure;
+
+namespace Gateway.Tests.Outbox;
+
+public sealed class ClaimRenewalTests
+{
+    [Fact]
+    public async Task A_batch_whose_claim_passed_on_while_it_waited_for_the_token_is_withdrawn_not_sent_twice()
+    {
+        var clock = new TestTimeProvider();
+        await using var amo = await AmoEmulator.StartAsync(GatewayApp.EmulatorOptionsFor(), clock);
+        await using var app = new GatewayApp(amo, clock, settings: new Dictionary<string, string?>
+        {
+            ["OUTBOX_LEASE_SECONDS"] = "30",
+            ["AMO_TIMEOUT_SECONDS"] = "5",
+            ["OUTBOX_INTAKE_WAIT_SECONDS"] = "0",
+        });
+        // The token is expired and another process holds the refresh lease for a minute: the worker that claims
+        // the lead waits for that lease, longer than its own 30 s claim.
+        await app.AuthorizeAsync(expiresAt: clock.GetUtcNow().AddMinutes(-1));
+        Assert.True(await app.Get<LeaseStore>().TryAcquireAsync("token-refresh:" + GatewayApp.Domain, "another-process", TimeSpan.FromMinutes(1), CancellationToken.None));
+        using var client = app.CreateKeyedClient();
+        var id = await client.PostQueuedAsync(OutboxTestKit.Lead(1));
+        await Eventually.TrueAsync(async () => (string?)(await client.LeadAsync(id))["status"] == "delivering", "the lead claimed");
+
+        // Its claim runs out and another instance's worker takes the lead (and is about to send it itself).
+        clock.Advance(TimeSpan.FromSeconds(31));
+        var stolen = await app.Get<LeadStore>().ClaimAsync(GatewayApp.Domain, 50, TimeSpan.FromSeconds(30), CancellationToken.None);
+        Assert.Equal(id, Assert.Single(stolen).Id);
+
+        // The refresh lease frees; the first worker gets its token, finds its claim gone and sends nothing.
+        await clock.AdvanceUntilAsync(TimeSpan.FromSeconds(1), () => Task.FromResult(app.Logs.Lines.Any(l => l.Message.Contains("were not sent", StringComparison.Ordinal))), "the stale batch withdrawn", maxSteps: 60);
+        Assert.Empty(amo.State.Unsorted);
+
+        // The other claim is never settled here (its "instance" died): once it runs out, the lead goes out exactly once.
+        await clock.AdvanceUntilAsync(TimeSpan.FromSeconds(1), () => client.AllDeliveredAsync([id]), "the lead delivered", maxSteps: 120);
+        OutboxTestKit.AssertEachDeliveredOnce(amo, 1);
+    }
+}
