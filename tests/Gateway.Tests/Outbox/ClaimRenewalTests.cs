@@ -28,7 +28,8 @@ public sealed class ClaimRenewalTests
 
         // Its claim runs out and another instance's worker takes the lead (and is about to send it itself).
         clock.Advance(TimeSpan.FromSeconds(31));
-        var stolen = await app.Get<LeadStore>().ClaimAsync(GatewayApp.Domain, 50, TimeSpan.FromSeconds(30), CancellationToken.None);
+        // A long claim: nothing but the stale worker can send the lead while the test watches for the withdrawal.
+        var stolen = await app.Get<LeadStore>().ClaimAsync(GatewayApp.Domain, 50, TimeSpan.FromMinutes(5), CancellationToken.None);
         Assert.Equal(id, Assert.Single(stolen).Id);
 
         // The refresh lease frees; the first worker gets its token, finds its claim gone and sends nothing.
@@ -36,7 +37,7 @@ public sealed class ClaimRenewalTests
         Assert.Empty(amo.State.Unsorted);
 
         // The other claim is never settled here (its "instance" died): once it runs out, the lead goes out exactly once.
-        await clock.AdvanceUntilAsync(TimeSpan.FromSeconds(1), () => client.AllDeliveredAsync([id]), "the lead delivered", maxSteps: 120);
+        await clock.AdvanceUntilAsync(TimeSpan.FromSeconds(5), () => client.AllDeliveredAsync([id]), "the lead delivered", maxSteps: 200);
         OutboxTestKit.AssertEachDeliveredOnce(amo, 1);
     }
 }
