@@ -17,6 +17,8 @@ public sealed class ClaimRenewalTests
             ["OUTBOX_LEASE_SECONDS"] = "30",
             ["AMO_TIMEOUT_SECONDS"] = "5",
             ["OUTBOX_INTAKE_WAIT_SECONDS"] = "0",
+            // One worker, blocked on the token: only the test plays the second claimant, so nothing races it.
+            ["OUTBOX_WORKERS"] = "1",
         });
         // The token is expired and another process holds the refresh lease for a minute: the worker that claims
         // the lead waits for that lease, longer than its own 30 s claim.
