@@ -9,14 +9,6 @@ namespace Gateway.Tests.Cluster;
 // Three gateway processes on one database and one amoCRM, as behind a load balancer.
 public sealed class MultiProcessClusterTests(ITestOutputHelper output)
 {
-    // amoCRM's own 7/s: the emulator answers HTML 429 to the eighth request in any second.
-    private static async Task<AmoEmulator> StartAmoAsync()
-    {
-        var options = GatewayApp.EmulatorOptionsFor();
-        options.RateLimitPerSecond = 7;
-        return await AmoEmulator.StartAsync(options);
-    }
-
     private static async Task<List<GatewayProcess>> StartClusterAsync(AmoEmulator amo, DateTimeOffset? believedExpiry = null, Dictionary<string, string?>? extra = null)
     {
         var settings = new Dictionary<string, string?> { ["AMO_RATE_LIMIT"] = "7", ["RATE_LIMIT_PER_KEY_PER_MINUTE"] = "0" };
@@ -50,7 +42,7 @@ public sealed class MultiProcessClusterTests(ITestOutputHelper output)
     [Fact]
     public async Task Three_hundred_requests_across_three_instances_at_token_expiry_cause_one_refresh()
     {
-        await using var amo = await StartAmoAsync();
+        await using var amo = await AmoEmulator.StartAsync(GatewayApp.EmulatorOptionsFor(rateLimitPerSecond: 7));
         var cluster = await StartClusterAsync(amo, believedExpiry: TimeProvider.System.GetUtcNow().AddDays(-1));
         try
         {
@@ -74,7 +66,7 @@ public sealed class MultiProcessClusterTests(ITestOutputHelper output)
     [Fact]
     public async Task A_thousand_leads_across_three_instances_are_delivered_once_within_seven_requests_a_second()
     {
-        await using var amo = await StartAmoAsync();
+        await using var amo = await AmoEmulator.StartAsync(GatewayApp.EmulatorOptionsFor(rateLimitPerSecond: 7));
         // Small batches, so the thousand leads take a hundred calls that the three instances compete for.
         var cluster = await StartClusterAsync(amo, extra: new() { ["OUTBOX_BATCH_SIZE"] = "10", ["OUTBOX_INTAKE_WAIT_SECONDS"] = "0" });
         try
@@ -100,7 +92,7 @@ public sealed class MultiProcessClusterTests(ITestOutputHelper output)
     [Fact]
     public async Task Leads_of_an_instance_killed_mid_burst_are_delivered_by_the_others()
     {
-        await using var amo = await StartAmoAsync();
+        await using var amo = await AmoEmulator.StartAsync(GatewayApp.EmulatorOptionsFor(rateLimitPerSecond: 7));
         var cluster = await StartClusterAsync(amo, extra: new()
         {
             ["OUTBOX_BATCH_SIZE"] = "10",

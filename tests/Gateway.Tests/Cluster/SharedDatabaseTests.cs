@@ -14,7 +14,7 @@ public sealed class SharedDatabaseTests
     public async Task Two_instances_share_one_amoCRM_rate_budget_of_seven_requests_a_second()
     {
         // amoCRM's own limit: the emulator answers HTML 429 to the eighth request in any second.
-        await using var amo = await AmoEmulator.StartAsync(RateLimited(7));
+        await using var amo = await AmoEmulator.StartAsync(GatewayApp.EmulatorOptionsFor(rateLimitPerSecond: 7));
         var dataDir = Directory.CreateTempSubdirectory("gateway-cluster-").FullName;
         var settings = new Dictionary<string, string?> { ["OUTBOX_BATCH_SIZE"] = "1", ["OUTBOX_INTAKE_WAIT_SECONDS"] = "0" };
         await using var first = new GatewayApp(amo, dataDir: dataDir, settings: settings);
@@ -136,12 +136,5 @@ public sealed class SharedDatabaseTests
         Assert.Single(ids);
         await Eventually.TrueAsync(() => amo.State.Unsorted.Count == 1, "the one lead delivered");
         Assert.Single(amo.State.Unsorted);
-    }
-
-    private static EmulatorOptions RateLimited(int perSecond)
-    {
-        var options = GatewayApp.EmulatorOptionsFor();
-        options.RateLimitPerSecond = perSecond;
-        return options;
     }
 }

@@ -53,7 +53,8 @@ internal sealed class GatewayApp : WebApplicationFactory<Program>
 
     public AmoEmulator Amo => amo;
 
-    public static EmulatorOptions EmulatorOptionsFor() => new() { RedirectUri = RedirectUri, RateLimitPerSecond = 0 };
+    // No rate limit unless asked: a test that checks pacing asks for amoCRM's own 7/s (HTML 429s above it).
+    public static EmulatorOptions EmulatorOptionsFor(int rateLimitPerSecond = 0) => new() { RedirectUri = RedirectUri, RateLimitPerSecond = rateLimitPerSecond };
 
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {
@@ -80,7 +81,7 @@ internal sealed class GatewayApp : WebApplicationFactory<Program>
         });
     }
 
-    private static readonly string[] SecretSettings = ["API_KEY", "AMO_CLIENT_SECRET", "AMO_LONG_LIVED_TOKEN", "METRICS_TOKEN"];
+    public static readonly string[] SecretSettings = ["API_KEY", "AMO_CLIENT_SECRET", "AMO_LONG_LIVED_TOKEN", "METRICS_TOKEN"];
 
     // Every test's log lines, not only the secrets test's, are checked for what must never be logged.
     public override async ValueTask DisposeAsync()

@@ -9,8 +9,6 @@ namespace Gateway.Tests.Infrastructure;
 internal sealed class GatewayProcess : IAsyncDisposable
 {
     private readonly Process process;
-    private static readonly string[] SecretSettings = ["API_KEY", "AMO_CLIENT_SECRET", "AMO_LONG_LIVED_TOKEN", "METRICS_TOKEN"];
-
     private readonly StringBuilder output = new();
     private readonly List<string> secrets = [];
 
@@ -51,7 +49,7 @@ internal sealed class GatewayProcess : IAsyncDisposable
 
         var process = Process.Start(info)!;
         var gateway = new GatewayProcess(process, new Uri($"http://127.0.0.1:{port}"));
-        gateway.secrets.AddRange(SecretSettings.Select(name => environment.TryGetValue(name, out var value) ? value ?? "" : "").Where(v => v.Length >= 12));
+        gateway.secrets.AddRange(GatewayApp.SecretSettings.Select(name => environment.TryGetValue(name, out var value) ? value ?? "" : "").Where(v => v.Length >= 12));
         process.OutputDataReceived += (_, e) => gateway.Append(e.Data);
         process.ErrorDataReceived += (_, e) => gateway.Append(e.Data);
         process.BeginOutputReadLine();

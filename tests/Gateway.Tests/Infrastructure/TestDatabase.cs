@@ -23,8 +23,6 @@ internal static class TestDatabase
     // Schemas carry the run's id, so two runs against one server (two developers, two terminals) never touch each other's.
     private static readonly string RunId = Guid.NewGuid().ToString("N")[..8];
 
-    public static string Name => IsPostgres ? "postgresql" : "sqlite";
-
     // The settings that point a gateway with this data directory at its database; none for SQLite (it lives in DATA_DIR).
     public static IReadOnlyDictionary<string, string?> SettingsFor(string dataDir)
     {

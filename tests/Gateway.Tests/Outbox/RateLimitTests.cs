@@ -8,7 +8,7 @@ public sealed class RateLimitTests
     [Fact]
     public async Task Delivery_stays_under_seven_requests_per_second_without_a_single_429()
     {
-        await using var amo = await AmoEmulator.StartAsync(new EmulatorOptions { RedirectUri = GatewayApp.RedirectUri, RateLimitPerSecond = 7 });
+        await using var amo = await AmoEmulator.StartAsync(GatewayApp.EmulatorOptionsFor(rateLimitPerSecond: 7));
         await using var app = new GatewayApp(amo, settings: new Dictionary<string, string?> { ["OUTBOX_BATCH_SIZE"] = "1", ["OUTBOX_WORKERS"] = "4" });
         await app.AuthorizeAsync();
         using var client = app.CreateKeyedClient();
