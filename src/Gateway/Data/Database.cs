@@ -76,7 +76,8 @@ internal sealed class Database : IAsyncDisposable
         return connection;
     }
 
-    public DbConnection Open() => OpenAsync(CancellationToken.None).GetAwaiter().GetResult();
+    // Data Protection's key repository is synchronous, and the database holds the key ring only on PostgreSQL.
+    public DbConnection OpenPostgres() => postgres?.OpenConnection() ?? throw new InvalidOperationException("The key ring lives in the database only with PostgreSQL");
 
     public async ValueTask DisposeAsync()
     {

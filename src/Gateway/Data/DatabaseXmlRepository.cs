@@ -9,13 +9,13 @@ internal sealed class DatabaseXmlRepository(Database database) : IXmlRepository
 {
     public IReadOnlyCollection<XElement> GetAllElements()
     {
-        using var connection = database.Open();
+        using var connection = database.OpenPostgres();
         return connection.Query<string>("SELECT xml FROM data_protection_keys ORDER BY name").Select(XElement.Parse).ToList();
     }
 
     public void StoreElement(XElement element, string friendlyName)
     {
-        using var connection = database.Open();
+        using var connection = database.OpenPostgres();
         connection.Execute(
             "INSERT INTO data_protection_keys (name, xml) VALUES (@name, @xml) ON CONFLICT (name) DO NOTHING",
             new { name = friendlyName, xml = element.ToString(SaveOptions.DisableFormatting) });
