@@ -118,7 +118,8 @@ internal sealed class AmoOptionsValidator : IValidateOptions<AmoOptions>
         if (options.RequestTimeout <= TimeSpan.Zero || options.RequestTimeout > TimeSpan.FromMinutes(5)) failures.Add("AMO_TIMEOUT_SECONDS must be between 0 and 300");
         if (options.RefreshMargin > TimeSpan.FromHours(12)) failures.Add("AMO_REFRESH_MARGIN_SECONDS must be at most 43200");
         if (options.KeepAliveAge < TimeSpan.FromMinutes(1) || options.KeepAliveAge > TimeSpan.FromDays(60)) failures.Add("AMO_KEEPALIVE_AGE_SECONDS must be between 60 and 5184000 (60 days)");
-        if (options.KeepAliveInterval < TimeSpan.FromSeconds(1)) failures.Add("AMO_KEEPALIVE_INTERVAL_SECONDS must be at least 1");
+        // Longer than the age it checks for defeats the keep-alive; beyond ~49 days the timer itself cannot be set.
+        if (options.KeepAliveInterval < TimeSpan.FromSeconds(1) || options.KeepAliveInterval > TimeSpan.FromDays(7)) failures.Add("AMO_KEEPALIVE_INTERVAL_SECONDS must be between 1 and 604800 (7 days)");
         if (options.ConsentMode is not ("post_message" or "popup")) failures.Add("AMO_CONSENT_MODE must be post_message or popup");
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
     }

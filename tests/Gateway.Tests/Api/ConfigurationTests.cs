@@ -19,6 +19,17 @@ public sealed class ConfigurationTests
     }
 
     [Fact]
+    public async Task A_keep_alive_interval_longer_than_seven_days_is_refused_naming_it()
+    {
+        await using var amo = await AmoEmulator.StartAsync(GatewayApp.EmulatorOptionsFor());
+
+        var failure = await StartupFailureOfAsync(new GatewayApp(amo, settings: new Dictionary<string, string?> { ["AMO_KEEPALIVE_INTERVAL_SECONDS"] = "315360000" }));
+
+        Assert.NotNull(failure);
+        Assert.Contains("AMO_KEEPALIVE_INTERVAL_SECONDS", MessagesOf(failure), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task An_AMO_DOMAIN_that_is_not_an_amoCRM_or_Kommo_host_is_refused_naming_AMO_DOMAIN()
     {
         await using var amo = await AmoEmulator.StartAsync(GatewayApp.EmulatorOptionsFor());
