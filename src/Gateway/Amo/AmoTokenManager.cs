@@ -10,6 +10,7 @@ internal enum RefreshTrigger
     Expiring,   // inside the refresh margin
     Rejected,   // the API answered 401 to this access token
     KeepAlive,  // the refresh token is getting old
+    Due,        // either of the above (CLI without --force)
     Admin,      // an operator asked for it explicitly (CLI)
 }
 
@@ -220,7 +221,10 @@ internal sealed partial class AmoTokenManager(
         {
             RefreshTrigger.Expiring => token.ExpiresAt - options.Value.RefreshMargin <= now,
             RefreshTrigger.Rejected => token.AccessToken == rejectedAccessToken,
-            RefreshTrigger.KeepAlive => token.RefreshTokenIssuedAt + options.Value.KeepAliveAge <= now || token.ExpiresAt - options.Value.RefreshMargin <= now,
+            // Age only: a keep-alive run that read a due token and got the gate late must not rotate a young pair
+            // just because its access token has meanwhile come near expiry (requests refresh those on demand).
+            RefreshTrigger.KeepAlive => token.RefreshTokenIssuedAt + options.Value.KeepAliveAge <= now,
+            RefreshTrigger.Due => token.RefreshTokenIssuedAt + options.Value.KeepAliveAge <= now || token.ExpiresAt - options.Value.RefreshMargin <= now,
             _ => true,
         };
     }

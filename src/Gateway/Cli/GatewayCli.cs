@@ -68,7 +68,7 @@ internal static class GatewayCli
 
             case "refresh":
             {
-                var token = await services.GetRequiredService<AmoTokenManager>().RefreshAsync(amo.AccountKey, force ? RefreshTrigger.Admin : RefreshTrigger.KeepAlive, CancellationToken.None);
+                var token = await services.GetRequiredService<AmoTokenManager>().RefreshAsync(amo.AccountKey, force ? RefreshTrigger.Admin : RefreshTrigger.Due, CancellationToken.None);
                 await output.WriteLineAsync(token is null ? "No token stored." : $"State: {token.State}; last refresh: {token.LastRefreshOutcome}; expires at {token.ExpiresAt:O}.");
                 return token is { State: TokenStates.Active } ? 0 : 1;
             }
