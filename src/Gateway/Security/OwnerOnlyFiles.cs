@@ -13,17 +13,21 @@ internal static class OwnerOnlyFiles
             return;
         }
 
-        if (!File.Exists(databasePath))
+        // An empty file is a valid empty SQLite database. OpenOrCreate, not an exists-check and CreateNew: instances sharing
+        // the file start together, and the one that loses the race to create it must simply open it.
+        using (new FileStream(databasePath, new FileStreamOptions { Mode = FileMode.OpenOrCreate, Access = FileAccess.Write, UnixCreateMode = OwnerReadWrite }))
         {
-            // An empty file is a valid empty SQLite database.
-            using var created = new FileStream(databasePath, new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write, UnixCreateMode = OwnerReadWrite });
         }
 
         foreach (var path in new[] { databasePath, databasePath + "-wal", databasePath + "-shm", databasePath + "-journal" })
         {
-            if (File.Exists(path))
+            try
             {
                 File.SetUnixFileMode(path, OwnerReadWrite);
+            }
+            catch (FileNotFoundException)
+            {
+                // Absent, or removed by another instance's SQLite between its close and our look: nothing to tighten.
             }
         }
     }
