@@ -12,6 +12,7 @@ internal sealed class Database : IAsyncDisposable
 {
     private readonly string? sqliteConnectionString;
     private readonly NpgsqlDataSource? postgres;
+    private readonly string? postgresConnectionString;
 
     static Database()
     {
@@ -26,7 +27,8 @@ internal sealed class Database : IAsyncDisposable
         Kind = database.Value.Kind;
         if (Kind == DatabaseKind.Postgres)
         {
-            postgres = NpgsqlDataSource.Create(database.Value.PostgresConnectionString!);
+            postgresConnectionString = database.Value.PostgresConnectionString!;
+            postgres = NpgsqlDataSource.Create(postgresConnectionString);
             FilePath = null;
             return;
         }
@@ -73,6 +75,19 @@ internal sealed class Database : IAsyncDisposable
         // busy_timeout lets several processes share the file; FULL makes a commit survive power loss, not just kill -9.
         pragma.CommandText = "PRAGMA busy_timeout = 10000; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;";
         await pragma.ExecuteNonQueryAsync(cancellationToken);
+        return connection;
+    }
+
+    // A connection that stays open to hear NOTIFY: outside the pool, with TCP keepalives so a vanished server is noticed.
+    public async Task<NpgsqlConnection> OpenListenerAsync(CancellationToken cancellationToken)
+    {
+        var builder = new NpgsqlConnectionStringBuilder(postgresConnectionString ?? throw new InvalidOperationException("NOTIFY exists only on PostgreSQL"))
+        {
+            Pooling = false,
+            KeepAlive = 30,
+        };
+        var connection = new NpgsqlConnection(builder.ConnectionString);
+        await connection.OpenAsync(cancellationToken);
         return connection;
     }
 

@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Threading.Channels;
 using Gateway.Amo;
 
 namespace Gateway.Outbox;
@@ -8,6 +9,7 @@ internal enum LeadOutcomeKind
     Delivered,
     Queued,
     Failed,
+    SettledElsewhere,   // another instance settled it: the row says how
 }
 
 internal sealed record LeadOutcome(LeadOutcomeKind Kind, AmoResult? Failure = null);
@@ -18,6 +20,13 @@ internal sealed class LeadOutcomes
     private readonly ConcurrentDictionary<string, (string Account, TaskCompletionSource<LeadOutcome> Completion)> waiting = new();
 
     private readonly ConcurrentDictionary<string, bool> backlogged = new(StringComparer.Ordinal);
+
+    // Leads settled here whose caller may wait on another instance. Only wake-ups: dropping the oldest when the relay
+    // cannot keep up costs a caller the rest of its wait, never a lead.
+    private readonly Channel<string> settledWithoutWaiter = Channel.CreateBounded<string>(
+        new BoundedChannelOptions(10_000) { FullMode = BoundedChannelFullMode.DropOldest, SingleReader = true });
+
+    private volatile bool announcing;
 
     // While the dispatcher keeps finding full batches, a new lead waits behind them: answering 202 at once is honest and fast.
     public bool IsBacklogged(string account) => backlogged.TryGetValue(account, out var value) && value;
@@ -40,6 +49,29 @@ internal sealed class LeadOutcomes
         if (waiting.TryRemove(sourceUid, out var entry))
         {
             entry.Completion.TrySetResult(outcome);
+        }
+        else if (announcing)
+        {
+            settledWithoutWaiter.Writer.TryWrite(sourceUid);
+        }
+    }
+
+    // From now on settled leads nobody here waits for are handed to the caller (the cluster relay) to announce.
+    public ChannelReader<string> StartAnnouncing()
+    {
+        announcing = true;
+        return settledWithoutWaiter.Reader;
+    }
+
+    // Another instance announced these: wake whoever waits here, to read the outcome from the row.
+    public void WakeSettledElsewhere(IEnumerable<string> sourceUids)
+    {
+        foreach (var sourceUid in sourceUids)
+        {
+            if (waiting.TryRemove(sourceUid, out var entry))
+            {
+                entry.Completion.TrySetResult(new LeadOutcome(LeadOutcomeKind.SettledElsewhere));
+            }
         }
     }
 

@@ -19,6 +19,7 @@ internal static class OutboxServiceCollectionExtensions
         services.AddHostedService(sp => sp.GetRequiredService<IntakeWriter>());
         services.AddSingleton<OutboxDispatcher>();
         services.AddHostedService(sp => sp.GetRequiredService<OutboxDispatcher>());
+        services.AddHostedService<ClusterOutcomeRelay>();
         return services;
     }
 }

@@ -151,14 +151,14 @@ public sealed partial class MetricsTests
         }
     }
 
-    private static async Task<string> ScrapeAsync(HttpClient client)
+    internal static async Task<string> ScrapeAsync(HttpClient client)
     {
         var response = await client.GetAsync("/metrics");
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         return await response.Content.ReadAsStringAsync();
     }
 
-    private static double? Sample(string text, string name, string? labels)
+    internal static double? Sample(string text, string name, string? labels)
     {
         var prefix = labels is null ? name + " " : name + "{" + labels + "} ";
         var line = text.Split('\n').FirstOrDefault(l => l.StartsWith(prefix, StringComparison.Ordinal));

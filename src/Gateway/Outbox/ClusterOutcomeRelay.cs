@@ -1,0 +1,110 @@
+using System.Data.Common;
+using System.Security.Cryptography;
+using System.Text;
+using Dapper;
+using Gateway.Data;
+using Npgsql;
+
+namespace Gateway.Outbox;
+
+// With several instances on PostgreSQL the worker that settles a lead may run on another instance than the request
+// waiting for it. Settled leads nobody waits for locally are announced with NOTIFY; every instance listens and wakes its
+// own waiters, who then read the outcome from the row (committed before the announcement). A lost announcement only
+// means that caller's wait runs out and it reads the row then.
+internal sealed partial class ClusterOutcomeRelay(Database database, LeadOutcomes outcomes, TimeProvider time, ILogger<ClusterOutcomeRelay> logger) : BackgroundService
+{
+    // NOTIFY payloads are capped at 8000 bytes: 200 source uids of 32 characters and a comma fit well inside.
+    private const int UidsPerNotification = 200;
+    private static readonly TimeSpan Reconnect = TimeSpan.FromSeconds(5);
+
+    private readonly TaskCompletionSource<string> channelName = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    protected override Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        if (!database.IsPostgres)
+        {
+            // One SQLite file is one host's affair: instances sharing it fall back on the wait's end.
+            return Task.CompletedTask;
+        }
+
+        var settled = outcomes.StartAnnouncing();
+        return Task.WhenAll(ListenAsync(stoppingToken), AnnounceAsync(settled, stoppingToken));
+    }
+
+    private async Task ListenAsync(CancellationToken stoppingToken)
+    {
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            try
+            {
+                await using var connection = await database.OpenListenerAsync(stoppingToken);
+                // Instances share a channel only when they share a schema (the tests run many schemas in one database).
+                var schema = await connection.ExecuteScalarAsync<string>("SELECT current_schema()") ?? "public";
+                var channel = "gateway_settled_" + Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(schema)))[..16];
+                connection.Notification += (_, e) => outcomes.WakeSettledElsewhere(e.Payload.Split(','));
+                await connection.ExecuteAsync("LISTEN " + channel);
+                channelName.TrySetResult(channel);
+                while (true)
+                {
+                    await connection.WaitAsync(stoppingToken);
+                }
+            }
+            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception ex) when (ex is DbException or IOException or TimeoutException or InvalidOperationException)
+            {
+                LogListenFailed(ex, Reconnect);
+                await DelayAsync(Reconnect, stoppingToken);
+            }
+        }
+    }
+
+    private async Task AnnounceAsync(System.Threading.Channels.ChannelReader<string> settled, CancellationToken stoppingToken)
+    {
+        try
+        {
+            var channel = await channelName.Task.WaitAsync(stoppingToken);
+            var uids = new List<string>(UidsPerNotification);
+            while (await settled.WaitToReadAsync(stoppingToken))
+            {
+                uids.Clear();
+                while (uids.Count < UidsPerNotification && settled.TryRead(out var uid))
+                {
+                    uids.Add(uid);
+                }
+
+                try
+                {
+                    await using var connection = await database.OpenAsync(stoppingToken);
+                    await connection.ExecuteAsync(new CommandDefinition("SELECT pg_notify(@channel, @payload)", new { channel, payload = string.Join(',', uids) }, cancellationToken: stoppingToken));
+                }
+                catch (DbException ex)
+                {
+                    LogAnnounceFailed(ex, uids.Count);
+                }
+            }
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+        }
+    }
+
+    private async Task DelayAsync(TimeSpan delay, CancellationToken stoppingToken)
+    {
+        try
+        {
+            await Task.Delay(delay, time, stoppingToken);
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Listening for leads settled by other instances failed; retrying in {Delay}")]
+    private partial void LogListenFailed(Exception exception, TimeSpan delay);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Could not tell other instances that {Count} leads were settled; their callers read the outcome when their wait ends")]
+    private partial void LogAnnounceFailed(Exception exception, int count);
+}
