@@ -34,12 +34,15 @@ public sealed class ClaimRenewalTests
         var stolen = await app.Get<LeadStore>().ClaimAsync(GatewayApp.Domain, 50, TimeSpan.FromMinutes(5), CancellationToken.None);
         Assert.Equal(id, Assert.Single(stolen).Id);
 
-        // The refresh lease frees; the first worker gets its token, finds its claim gone and sends nothing.
-        await clock.AdvanceUntilAsync(TimeSpan.FromSeconds(1), () => Task.FromResult(app.Logs.Lines.Any(l => l.Message.Contains("were not sent", StringComparison.Ordinal))), "the stale batch withdrawn", maxSteps: 60);
+        // The refresh lease frees; the first worker gets its token, finds its claim gone and sends nothing. Past the
+        // lease the clock creeps (50 ms a step, 100 s at most): a loaded machine gets real time to finish the refresh
+        // while the stolen five-minute claim stays far from running out.
+        clock.Advance(TimeSpan.FromSeconds(30));
+        await clock.AdvanceUntilAsync(TimeSpan.FromMilliseconds(50), () => Task.FromResult(app.Logs.Lines.Any(l => l.Message.Contains("were not sent", StringComparison.Ordinal))), "the stale batch withdrawn", maxSteps: 2000);
         Assert.Empty(amo.State.Unsorted);
 
         // The other claim is never settled here (its "instance" died): once it runs out, the lead goes out exactly once.
-        await clock.AdvanceUntilAsync(TimeSpan.FromSeconds(5), () => client.AllDeliveredAsync([id]), "the lead delivered", maxSteps: 200);
+        await clock.AdvanceUntilAsync(TimeSpan.FromSeconds(5), () => client.AllDeliveredAsync([id]), "the lead delivered", maxSteps: 2000);
         OutboxTestKit.AssertEachDeliveredOnce(amo, 1);
     }
 }
