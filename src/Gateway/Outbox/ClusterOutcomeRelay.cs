@@ -1,4 +1,3 @@
-using System.Data.Common;
 using System.Security.Cryptography;
 using System.Text;
 using Dapper;
@@ -53,8 +52,9 @@ internal sealed partial class ClusterOutcomeRelay(Database database, LeadOutcome
             {
                 return;
             }
-            catch (Exception ex) when (ex is DbException or IOException or TimeoutException or InvalidOperationException)
+            catch (Exception ex)
             {
+                // Whatever broke the connection, waking callers early is not worth stopping the gateway for.
                 LogListenFailed(ex, Reconnect);
                 await DelayAsync(Reconnect, stoppingToken);
             }
@@ -80,7 +80,7 @@ internal sealed partial class ClusterOutcomeRelay(Database database, LeadOutcome
                     await using var connection = await database.OpenAsync(stoppingToken);
                     await connection.ExecuteAsync(new CommandDefinition("SELECT pg_notify(@channel, @payload)", new { channel, payload = string.Join(',', uids) }, cancellationToken: stoppingToken));
                 }
-                catch (DbException ex)
+                catch (Exception ex) when (!stoppingToken.IsCancellationRequested)
                 {
                     LogAnnounceFailed(ex, uids.Count);
                 }
