@@ -78,12 +78,14 @@ internal sealed class Database : IAsyncDisposable
         return connection;
     }
 
-    // A connection that stays open to hear NOTIFY: outside the pool, with TCP keepalives so a vanished server is noticed.
+    // A connection that stays open to hear NOTIFY: outside the pool and never multiplexed (LISTEN belongs to one session),
+    // with a keepalive query every 30 s so a vanished server is noticed.
     public async Task<NpgsqlConnection> OpenListenerAsync(CancellationToken cancellationToken)
     {
         var builder = new NpgsqlConnectionStringBuilder(postgresConnectionString ?? throw new InvalidOperationException("NOTIFY exists only on PostgreSQL"))
         {
             Pooling = false,
+            Multiplexing = false,
             KeepAlive = 30,
         };
         var connection = new NpgsqlConnection(builder.ConnectionString);

@@ -18,6 +18,9 @@ internal sealed partial class ClusterOutcomeRelay(Database database, LeadOutcome
 
     private readonly TaskCompletionSource<string> channelName = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
+    // Completes once this instance hears announcements (never on SQLite).
+    public Task Listening => channelName.Task;
+
     protected override Task ExecuteAsync(CancellationToken stoppingToken)
     {
         if (!database.IsPostgres)
@@ -38,10 +41,10 @@ internal sealed partial class ClusterOutcomeRelay(Database database, LeadOutcome
             {
                 await using var connection = await database.OpenListenerAsync(stoppingToken);
                 // Instances share a channel only when they share a schema (the tests run many schemas in one database).
-                var schema = await connection.ExecuteScalarAsync<string>("SELECT current_schema()") ?? "public";
+                var schema = await connection.ExecuteScalarAsync<string>(new CommandDefinition("SELECT current_schema()", cancellationToken: stoppingToken)) ?? "public";
                 var channel = "gateway_settled_" + Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(schema)))[..16];
                 connection.Notification += (_, e) => outcomes.WakeSettledElsewhere(e.Payload.Split(','));
-                await connection.ExecuteAsync("LISTEN " + channel);
+                await connection.ExecuteAsync(new CommandDefinition("LISTEN " + channel, cancellationToken: stoppingToken));
                 channelName.TrySetResult(channel);
                 while (true)
                 {

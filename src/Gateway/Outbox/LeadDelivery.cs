@@ -34,7 +34,7 @@ internal sealed partial class LeadDelivery(
         var token = leads[0].ClaimToken;
         var started = time.GetUtcNow();
         var requests = new List<(ClaimedLead Lead, UnsortedLeadRequest Request)>();
-        var unreadable = new List<(long, string)>();
+        var unreadable = new List<(long Id, string SourceUid, string Error)>();
         foreach (var lead in leads)
         {
             var errors = new Dictionary<string, string>();
@@ -44,15 +44,19 @@ internal sealed partial class LeadDelivery(
             }
             else
             {
-                unreadable.Add((lead.Id, ErrorJson(null, "stored payload no longer validates: " + string.Join("; ", errors.Values))));
-                outcomes.Complete(lead.SourceUid, new LeadOutcome(LeadOutcomeKind.Failed));
+                unreadable.Add((lead.Id, lead.SourceUid, ErrorJson(null, "stored payload no longer validates: " + string.Join("; ", errors.Values))));
             }
         }
 
         if (unreadable.Count > 0)
         {
-            await store.MarkFailedAsync(token, unreadable, CancellationToken.None);
+            await store.MarkFailedAsync(token, unreadable.Select(u => (u.Id, u.Error)), CancellationToken.None);
             metrics.LeadsFailed(account, unreadable.Count);
+            // Only once the verdict is committed: whoever is woken reads it from the row.
+            foreach (var lead in unreadable)
+            {
+                outcomes.Complete(lead.SourceUid, new LeadOutcome(LeadOutcomeKind.Failed));
+            }
         }
 
         if (requests.Count == 0)

@@ -17,9 +17,11 @@ internal static class OutboxServiceCollectionExtensions
         services.AddSingleton<LeadIntake>();
         services.AddSingleton<IntakeWriter>();
         services.AddHostedService(sp => sp.GetRequiredService<IntakeWriter>());
+        // Hosted services stop in reverse order: the relay outlives the dispatcher and announces what it settles while stopping.
+        services.AddSingleton<ClusterOutcomeRelay>();
+        services.AddHostedService(sp => sp.GetRequiredService<ClusterOutcomeRelay>());
         services.AddSingleton<OutboxDispatcher>();
         services.AddHostedService(sp => sp.GetRequiredService<OutboxDispatcher>());
-        services.AddHostedService<ClusterOutcomeRelay>();
         return services;
     }
 }

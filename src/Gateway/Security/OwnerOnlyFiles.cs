@@ -13,9 +13,14 @@ internal static class OwnerOnlyFiles
             return;
         }
 
-        // An empty file is a valid empty SQLite database. OpenOrCreate, not an exists-check and CreateNew: instances sharing
-        // the file start together, and the one that loses the race to create it must simply open it.
-        using (new FileStream(databasePath, new FileStreamOptions { Mode = FileMode.OpenOrCreate, Access = FileAccess.Write, UnixCreateMode = OwnerReadWrite }))
+        // An empty file is a valid empty SQLite database. Instances sharing the file start together, so losing the race to
+        // create it is fine. An existing file is never opened here: closing any descriptor of it would drop this process's
+        // SQLite locks on it (POSIX record locks are per process), which matters when one process runs two gateways.
+        try
+        {
+            using var created = new FileStream(databasePath, new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write, UnixCreateMode = OwnerReadWrite });
+        }
+        catch (IOException) when (File.Exists(databasePath))
         {
         }
 
