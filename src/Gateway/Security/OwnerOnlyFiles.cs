@@ -16,12 +16,15 @@ internal static class OwnerOnlyFiles
         // An empty file is a valid empty SQLite database. Instances sharing the file start together, so losing the race to
         // create it is fine. An existing file is never opened here: closing any descriptor of it would drop this process's
         // SQLite locks on it (POSIX record locks are per process), which matters when one process runs two gateways.
-        try
+        if (!File.Exists(databasePath))
         {
-            using var created = new FileStream(databasePath, new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write, UnixCreateMode = OwnerReadWrite });
-        }
-        catch (IOException) when (File.Exists(databasePath))
-        {
+            try
+            {
+                using var created = new FileStream(databasePath, new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write, UnixCreateMode = OwnerReadWrite });
+            }
+            catch (IOException) when (File.Exists(databasePath))
+            {
+            }
         }
 
         foreach (var path in new[] { databasePath, databasePath + "-wal", databasePath + "-shm", databasePath + "-journal" })
