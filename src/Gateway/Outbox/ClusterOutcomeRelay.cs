@@ -35,10 +35,15 @@ internal sealed partial class ClusterOutcomeRelay(Database database, LeadOutcome
 
     private async Task ListenAsync(CancellationToken stoppingToken)
     {
-        while (!stoppingToken.IsCancellationRequested)
+        for (var attempt = 0; ; attempt++)
         {
             try
             {
+                if (attempt > 0)
+                {
+                    await Task.Delay(Reconnect, time, stoppingToken);
+                }
+
                 await using var connection = await database.OpenListenerAsync(stoppingToken);
                 // Instances share a channel only when they share a schema (the tests run many schemas in one database).
                 var schema = await connection.ExecuteScalarAsync<string>(new CommandDefinition("SELECT current_schema()", cancellationToken: stoppingToken)) ?? "public";
@@ -59,7 +64,6 @@ internal sealed partial class ClusterOutcomeRelay(Database database, LeadOutcome
             {
                 // Whatever broke the connection, waking callers early is not worth stopping the gateway for.
                 LogListenFailed(ex, Reconnect);
-                await DelayAsync(Reconnect, stoppingToken);
             }
         }
     }
@@ -88,17 +92,6 @@ internal sealed partial class ClusterOutcomeRelay(Database database, LeadOutcome
                     LogAnnounceFailed(ex, uids.Count);
                 }
             }
-        }
-        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
-        {
-        }
-    }
-
-    private async Task DelayAsync(TimeSpan delay, CancellationToken stoppingToken)
-    {
-        try
-        {
-            await Task.Delay(delay, time, stoppingToken);
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
         {

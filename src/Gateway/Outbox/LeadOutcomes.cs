@@ -46,14 +46,21 @@ internal sealed class LeadOutcomes
 
     public void Complete(string sourceUid, LeadOutcome outcome)
     {
-        if (waiting.TryRemove(sourceUid, out var entry))
-        {
-            entry.Completion.TrySetResult(outcome);
-        }
-        else if (announcing)
+        if (!CompleteHere(sourceUid, outcome) && announcing)
         {
             settledWithoutWaiter.Writer.TryWrite(sourceUid);
         }
+    }
+
+    private bool CompleteHere(string sourceUid, LeadOutcome outcome)
+    {
+        if (!waiting.TryRemove(sourceUid, out var entry))
+        {
+            return false;
+        }
+
+        entry.Completion.TrySetResult(outcome);
+        return true;
     }
 
     // From now on settled leads nobody here waits for are handed to the caller (the cluster relay) to announce.
@@ -66,12 +73,10 @@ internal sealed class LeadOutcomes
     // Another instance announced these: wake whoever waits here, to read the outcome from the row.
     public void WakeSettledElsewhere(IEnumerable<string> sourceUids)
     {
+        var settledElsewhere = new LeadOutcome(LeadOutcomeKind.SettledElsewhere);
         foreach (var sourceUid in sourceUids)
         {
-            if (waiting.TryRemove(sourceUid, out var entry))
-            {
-                entry.Completion.TrySetResult(new LeadOutcome(LeadOutcomeKind.SettledElsewhere));
-            }
+            CompleteHere(sourceUid, settledElsewhere);
         }
     }
 

@@ -4,6 +4,7 @@ using Gateway.Amo;
 using Gateway.Outbox;
 using Gateway.Tests.Api;
 using Gateway.Tests.Infrastructure;
+using Gateway.Tests.Observability;
 using Gateway.Tests.Outbox;
 
 namespace Gateway.Tests.Cluster;
@@ -70,8 +71,8 @@ public sealed class SharedDatabaseTests
 
         Assert.All(responses, r => Assert.Equal(HttpStatusCode.OK, r.StatusCode));
         OutboxTestKit.AssertEachDeliveredOnce(amo, 8);
-        var deliveredBySecond = Gateway.Tests.Observability.MetricsTests.Sample(
-            await Gateway.Tests.Observability.MetricsTests.ScrapeAsync(b), "gateway_leads_delivered_total", $"account=\"{GatewayApp.Domain}\"");
+        var deliveredBySecond = MetricsTests.Sample(
+            await MetricsTests.ScrapeAsync(b), "gateway_leads_delivered_total", $"account=\"{GatewayApp.Domain}\"");
         Assert.True(deliveredBySecond >= 1, "the second instance delivered none of the first one's leads, so nothing was tested");
         // Far inside the minute a caller would otherwise wait; generous for a loaded machine.
         Assert.True(answeredIn < TimeSpan.FromSeconds(40), $"answered after {answeredIn}");
