@@ -1,11 +1,10 @@
+using Gateway.Amo;
+using Gateway.Amo.Consent;
 using Gateway.Cli;
-using Gateway.Configuration;
-using Gateway.Diagnostics;
 using Gateway.Hosting;
-using Gateway.Info;
 using Gateway.Leads;
-using Gateway.OAuth;
 using Gateway.Observability;
+using Gateway.Operations;
 
 if (Gateway.Security.ApiKeysCli.IsCommand(args))
 {

@@ -1,3 +1,5 @@
+using Gateway.Amo.Tokens;
+using Gateway.Amo.Pacing;
 using System.Net;
 using System.Text;
 using System.Text.Json;

@@ -1,4 +1,7 @@
+using Gateway.Amo.Tokens;
+using Gateway.Amo.Pacing;
 using Gateway.Hosting;
+using Gateway.Operations;
 
 namespace Gateway.Amo;
 

@@ -1,3 +1,5 @@
+using Gateway.Amo.Tokens;
+using Gateway.Amo.Pacing;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 

@@ -1,4 +1,6 @@
-using Gateway.Configuration;
+using Gateway.Amo.Tokens;
+using Gateway.Amo.Pacing;
+using Gateway.Hosting;
 using Microsoft.Extensions.Options;
 
 namespace Gateway.Amo;

@@ -1,3 +1,5 @@
+using Gateway.Amo.Tokens;
+using Gateway.Amo.Pacing;
 using Microsoft.Extensions.Options;
 
 namespace Gateway.Amo;

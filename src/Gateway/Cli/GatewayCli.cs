@@ -1,7 +1,9 @@
 using System.Text.Json;
 using Gateway.Amo;
+using Gateway.Amo.Pacing;
+using Gateway.Amo.Tokens;
 using Gateway.Data;
-using Gateway.Diagnostics;
+using Gateway.Operations;
 using Microsoft.Extensions.Options;
 
 namespace Gateway.Cli;

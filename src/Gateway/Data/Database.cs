@@ -1,5 +1,5 @@
 using System.Data.Common;
-using Gateway.Configuration;
+using Gateway.Hosting;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Options;
 using Npgsql;
@@ -34,7 +34,7 @@ internal sealed class Database : IAsyncDisposable
         }
 
         FilePath = Path.Combine(dataDir, "gateway.db");
-        Gateway.Security.OwnerOnlyFiles.PrepareSqlite(FilePath);
+        OwnerOnlyFiles.PrepareSqlite(FilePath);
         sqliteConnectionString = new SqliteConnectionStringBuilder
         {
             DataSource = FilePath,

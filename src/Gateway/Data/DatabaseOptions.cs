@@ -1,4 +1,4 @@
-using Gateway.Configuration;
+using Gateway.Hosting;
 using Npgsql;
 
 namespace Gateway.Data;

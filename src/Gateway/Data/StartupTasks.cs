@@ -1,5 +1,7 @@
 using Gateway.Amo;
-using Gateway.Configuration;
+using Gateway.Amo.Pacing;
+using Gateway.Amo.Tokens;
+using Gateway.Hosting;
 using Microsoft.AspNetCore.DataProtection;
 using Microsoft.Extensions.Options;
 

@@ -1,3 +1,4 @@
+using Gateway.Operations;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 

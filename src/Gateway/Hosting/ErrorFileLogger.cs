@@ -1,5 +1,5 @@
+using Gateway.Operations;
 using System.Globalization;
-using Gateway.Configuration;
 using Microsoft.Extensions.Options;
 
 namespace Gateway.Hosting;

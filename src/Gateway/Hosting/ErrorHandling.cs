@@ -1,3 +1,4 @@
+using Gateway.Operations;
 using Microsoft.AspNetCore.Diagnostics;
 
 namespace Gateway.Hosting;

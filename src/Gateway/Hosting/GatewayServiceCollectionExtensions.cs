@@ -1,12 +1,11 @@
 using Gateway.Amo;
-using Gateway.Auth;
-using Gateway.Configuration;
+using Gateway.Amo.Consent;
+using Gateway.Amo.Pacing;
+using Gateway.Amo.Tokens;
 using Gateway.Data;
-using Gateway.Diagnostics;
-using Gateway.Info;
 using Gateway.Leads;
 using Gateway.Observability;
-using Gateway.OAuth;
+using Gateway.Operations;
 using Gateway.Outbox;
 using Gateway.Security;
 using Microsoft.AspNetCore.DataProtection;

@@ -1,3 +1,4 @@
+using Gateway.Operations;
 namespace Gateway.Hosting;
 
 internal static class HttpPipeline

@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using Gateway.Data;
 using Gateway.Security;
 
 namespace Gateway.Leads;

@@ -1,5 +1,7 @@
 using System.Text.Json.Nodes;
 using Gateway.Amo;
+using Gateway.Amo.Pacing;
+using Gateway.Amo.Tokens;
 
 namespace Gateway.Leads;
 

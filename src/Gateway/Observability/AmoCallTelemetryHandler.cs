@@ -1,3 +1,4 @@
+using Gateway.Operations;
 using System.Diagnostics;
 using System.Text.RegularExpressions;
 

@@ -1,3 +1,4 @@
+using Gateway.Operations;
 using System.Diagnostics.Metrics;
 
 namespace Gateway.Observability;

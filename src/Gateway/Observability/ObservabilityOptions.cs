@@ -1,4 +1,5 @@
-using Gateway.Configuration;
+using Gateway.Operations;
+using Gateway.Hosting;
 using Microsoft.Extensions.Logging.Console;
 using Microsoft.Extensions.Options;
 

@@ -1,3 +1,4 @@
+using Gateway.Operations;
 using Microsoft.Extensions.Logging.Console;
 using Microsoft.Extensions.Options;
 

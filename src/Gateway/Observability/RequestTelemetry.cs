@@ -1,3 +1,4 @@
+using Gateway.Operations;
 using System.Collections;
 using System.Diagnostics;
 

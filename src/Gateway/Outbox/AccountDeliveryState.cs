@@ -1,4 +1,7 @@
+using Gateway.Leads;
 using Gateway.Amo;
+using Gateway.Amo.Pacing;
+using Gateway.Amo.Tokens;
 using Microsoft.Extensions.Options;
 
 namespace Gateway.Outbox;

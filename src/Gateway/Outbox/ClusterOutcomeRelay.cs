@@ -1,3 +1,4 @@
+using Gateway.Leads;
 using System.Security.Cryptography;
 using System.Text;
 using Dapper;

@@ -1,3 +1,4 @@
+using Gateway.Leads;
 using System.Threading.Channels;
 
 namespace Gateway.Outbox;

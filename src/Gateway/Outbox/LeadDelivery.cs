@@ -1,7 +1,8 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Gateway.Amo;
-using Gateway.Info;
+using Gateway.Amo.Pacing;
+using Gateway.Amo.Tokens;
 using Gateway.Leads;
 using Microsoft.Extensions.Options;
 

@@ -1,3 +1,4 @@
+using Gateway.Leads;
 using System.Data.Common;
 using Dapper;
 using Gateway.Data;

@@ -1,4 +1,5 @@
-using Gateway.Configuration;
+using Gateway.Leads;
+using Gateway.Hosting;
 using Microsoft.Extensions.Options;
 
 namespace Gateway.Outbox;

@@ -1,3 +1,4 @@
+using Gateway.Leads;
 using Microsoft.Extensions.Options;
 
 namespace Gateway.Outbox;

@@ -1,3 +1,4 @@
+using Gateway.Data;
 using System.Net;
 using System.Net.Sockets;
 

@@ -1,7 +1,10 @@
+using Gateway.Data;
 using System.Security.Cryptography;
 using System.Text;
 using Gateway.Amo;
-using Gateway.Configuration;
+using Gateway.Amo.Pacing;
+using Gateway.Amo.Tokens;
+using Gateway.Hosting;
 using Microsoft.Extensions.Options;
 
 namespace Gateway.Security;

@@ -1,3 +1,4 @@
+using Gateway.Data;
 using System.Security.Cryptography;
 using System.Text.Json.Nodes;
 

@@ -1,3 +1,4 @@
+using Gateway.Data;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 

@@ -1,3 +1,4 @@
+using Gateway.Data;
 using System.Collections.Concurrent;
 using Microsoft.Extensions.Options;
 

@@ -1,3 +1,4 @@
+using Gateway.Data;
 using System.Collections.Concurrent;
 
 namespace Gateway.Security;

@@ -1,5 +1,6 @@
+using Gateway.Data;
 using System.Net;
-using Gateway.Configuration;
+using Gateway.Hosting;
 using Microsoft.Extensions.Options;
 
 namespace Gateway.Security;

@@ -1,5 +1,6 @@
-using Gateway.Configuration;
+using Gateway.Data;
 using Gateway.Hosting;
+using Gateway.Operations;
 using Microsoft.AspNetCore.HttpOverrides;
 using Microsoft.Extensions.Options;
 

@@ -1,5 +1,7 @@
 using Emulator;
 using Gateway.Amo;
+using Gateway.Amo.Pacing;
+using Gateway.Amo.Tokens;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.Extensions.DependencyInjection;
@@ -129,7 +131,7 @@ internal sealed class GatewayApp : WebApplicationFactory<Program>
     public async Task<Emulator.TokenPair> AuthorizeAsync(DateTimeOffset? expiresAt = null)
     {
         var pair = amo.State.IssueTokens();
-        await Get<TokenStore>().SaveAsync(Domain.ToLowerInvariant(), new Gateway.Amo.TokenPair(pair.AccessToken, pair.RefreshToken, expiresAt ?? pair.ExpiresAt, Domain), false, "test", false, null, CancellationToken.None);
+        await Get<TokenStore>().SaveAsync(Domain.ToLowerInvariant(), new Gateway.Amo.Tokens.TokenPair(pair.AccessToken, pair.RefreshToken, expiresAt ?? pair.ExpiresAt, Domain), false, "test", false, null, CancellationToken.None);
         return pair;
     }
 }

@@ -1,3 +1,4 @@
+using Gateway.Tests.Operations;
 using System.Net;
 using Dapper;
 using Emulator;

@@ -1,3 +1,4 @@
+using Gateway.Tests.Operations;
 using System.Net;
 using System.Text.Json.Nodes;
 using Emulator;
@@ -78,7 +79,7 @@ public sealed class StructuredLogTests
         var failure = Record.Exception(() => app.CreateClient());
 
         Assert.NotNull(failure);
-        Assert.Contains(setting, Gateway.Configuration.StartupFailure.Describe(failure) ?? failure.ToString(), StringComparison.Ordinal);
+        Assert.Contains(setting, Gateway.Hosting.StartupFailure.Describe(failure) ?? failure.ToString(), StringComparison.Ordinal);
     }
 
     private static List<JsonObject> Lines(GatewayProcess gateway) =>

@@ -1,5 +1,7 @@
+using Gateway.Tests.Amo.Pacing;
 using Emulator;
 using Gateway.Data;
+using Gateway.Leads;
 using Gateway.Outbox;
 using Gateway.Tests.Infrastructure;
 

@@ -1,3 +1,4 @@
+using Gateway.Tests.Amo.Pacing;
 using System.Net;
 using Emulator;
 using Gateway.Tests.Infrastructure;

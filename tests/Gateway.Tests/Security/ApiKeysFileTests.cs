@@ -1,9 +1,14 @@
+using Gateway.Tests.Data;
 using System.Net;
 using System.Text.Json.Nodes;
 using Emulator;
+using Gateway.Data;
 using Gateway.Security;
-using Gateway.Tests.Api;
+using Gateway.Tests.Amo;
+using Gateway.Tests.Hosting;
 using Gateway.Tests.Infrastructure;
+using Gateway.Tests.Leads;
+using Gateway.Tests.Operations;
 
 namespace Gateway.Tests.Security;
 
@@ -94,7 +99,7 @@ public sealed class ApiKeysFileTests
 
         var error = Assert.ThrowsAny<Exception>(() => app.CreateClient());
 
-        var message = Gateway.Configuration.StartupFailure.Describe(error);
+        var message = Gateway.Hosting.StartupFailure.Describe(error);
         Assert.NotNull(message);
         Assert.StartsWith("API_KEYS_FILE", message, StringComparison.Ordinal);
         Assert.Contains(path, message, StringComparison.Ordinal);

@@ -1,8 +1,12 @@
+using Gateway.Tests.Data;
 using System.Net;
 using System.Text;
 using Emulator;
-using Gateway.Tests.Api;
+using Gateway.Tests.Amo;
+using Gateway.Tests.Hosting;
 using Gateway.Tests.Infrastructure;
+using Gateway.Tests.Leads;
+using Gateway.Tests.Operations;
 
 namespace Gateway.Tests.Security;
 

@@ -1,7 +1,11 @@
+using Gateway.Tests.Data;
 using System.Net;
 using Emulator;
-using Gateway.Tests.Api;
+using Gateway.Tests.Amo;
+using Gateway.Tests.Hosting;
 using Gateway.Tests.Infrastructure;
+using Gateway.Tests.Leads;
+using Gateway.Tests.Operations;
 using Microsoft.Extensions.Logging;
 
 namespace Gateway.Tests.Security;
@@ -174,6 +178,6 @@ public sealed class InboundRateLimitTests
 
         var error = Assert.ThrowsAny<Exception>(() => app.CreateClient());
 
-        Assert.StartsWith(setting, Gateway.Configuration.StartupFailure.Describe(error), StringComparison.Ordinal);
+        Assert.StartsWith(setting, Gateway.Hosting.StartupFailure.Describe(error), StringComparison.Ordinal);
     }
 }

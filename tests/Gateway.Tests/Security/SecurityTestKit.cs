@@ -1,3 +1,4 @@
+using Gateway.Tests.Data;
 using System.Collections.Concurrent;
 using System.Net;
 using System.Security.Cryptography;

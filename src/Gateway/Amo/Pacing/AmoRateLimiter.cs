@@ -1,0 +1,139 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using Gateway.Amo;
+using Gateway.Amo.Tokens;
+using Microsoft.Extensions.Options;
+
+namespace Gateway.Amo.Pacing;
+
+// One window per account for every amoCRM call: at most N calls in any second *as amoCRM counts them*.
+// A call arrives at amoCRM somewhere between our send and its answer, so a slot is held from the send
+// until one window after the answer: then no N+1 arrivals can share a second, whatever the network did.
+// Pacing is wall-clock by nature (amoCRM counts real seconds), so it reads Stopwatch, not the injected clock.
+// This in-process half keeps a process's own workers from polling the database for slots; the cluster half
+// (AmoRateBudget) makes the budget one for every instance sharing the database.
+internal sealed class AmoRateLimiter(IOptions<AmoOptions> options, AmoRateBudget budget, Observability.GatewayMetrics metrics) : IDisposable
+{
+    private static readonly TimeSpan Window = AmoRateBudget.Window;
+
+    private readonly ConcurrentDictionary<string, SlidingWindow> windows = new(StringComparer.Ordinal);
+
+    public async Task<IAsyncDisposable> AcquireAsync(string account, CancellationToken cancellationToken)
+    {
+        var started = Stopwatch.GetTimestamp();
+        var acquiring = windows.GetOrAdd(account, _ => new SlidingWindow(options.Value.RateLimitPerSecond)).AcquireAsync(cancellationToken);
+        var waited = !acquiring.IsCompleted;
+        var local = await acquiring;
+        try
+        {
+            var cluster = await budget.AcquireAsync(account, cancellationToken);
+            if (waited || cluster.Waited)
+            {
+                metrics.RecordRateLimitWait(account, Stopwatch.GetElapsedTime(started));
+            }
+
+            return new Slot(local, cluster);
+        }
+        catch
+        {
+            local.Dispose();
+            throw;
+        }
+    }
+
+    private sealed class Slot(IDisposable local, IAsyncDisposable cluster) : IAsyncDisposable
+    {
+        public async ValueTask DisposeAsync()
+        {
+            // The local half frees only after the cluster half, so this process never runs ahead of the shared budget.
+            await cluster.DisposeAsync();
+            local.Dispose();
+        }
+    }
+
+    public void Dispose()
+    {
+        foreach (var window in windows.Values)
+        {
+            window.Dispose();
+        }
+    }
+
+    private sealed class SlidingWindow(int limit) : IDisposable
+    {
+        private readonly List<Slot> slots = [];
+        private readonly SemaphoreSlim gate = new(1, 1);
+        private TaskCompletionSource released = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public void Dispose() => gate.Dispose();
+
+        public async Task<IDisposable> AcquireAsync(CancellationToken cancellationToken)
+        {
+            await gate.WaitAsync(cancellationToken);
+            try
+            {
+                while (true)
+                {
+                    Task wakeUp;
+                    TimeSpan wait;
+                    lock (slots)
+                    {
+                        var now = Stopwatch.GetTimestamp();
+                        slots.RemoveAll(s => s.FreeAfter(now));
+                        if (slots.Count < limit)
+                        {
+                            var slot = new Slot(this);
+                            slots.Add(slot);
+                            return slot;
+                        }
+
+                        // Either the oldest finished call leaves the window, or an in-flight one finishes.
+                        wait = slots.Where(s => s.FinishedAt is not null).Select(s => Window - Stopwatch.GetElapsedTime(s.FinishedAt!.Value, now)).DefaultIfEmpty(Timeout.InfiniteTimeSpan).Min();
+                        wakeUp = released.Task;
+                    }
+
+                    using var timer = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+                    await Task.WhenAny(wakeUp, Task.Delay(wait, timer.Token));
+                    await timer.CancelAsync();
+                    cancellationToken.ThrowIfCancellationRequested();
+                }
+            }
+            finally
+            {
+                gate.Release();
+            }
+        }
+
+        private void Finished()
+        {
+            TaskCompletionSource previous;
+            lock (slots)
+            {
+                previous = released;
+                released = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            }
+
+            previous.TrySetResult();
+        }
+
+        private sealed class Slot(SlidingWindow window) : IDisposable
+        {
+            public long? FinishedAt { get; private set; }
+
+            public bool FreeAfter(long now) => FinishedAt is { } finished && Stopwatch.GetElapsedTime(finished, now) >= Window;
+
+            public void Dispose()
+            {
+                if (FinishedAt is null)
+                {
+                    lock (window.slots)
+                    {
+                        FinishedAt = Stopwatch.GetTimestamp();
+                    }
+
+                    window.Finished();
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,262 @@
+using System.Collections.Concurrent;
+using System.Diagnostics.CodeAnalysis;
+using Gateway.Amo;
+using Gateway.Amo.Pacing;
+using Gateway.Data;
+using Microsoft.Extensions.Options;
+
+namespace Gateway.Amo.Tokens;
+
+internal enum RefreshTrigger
+{
+    Expiring,   // inside the refresh margin
+    Rejected,   // the API answered 401 to this access token
+    KeepAlive,  // the refresh token is getting old
+    Due,        // either of the above (CLI without --force)
+    Admin,      // an operator asked for it explicitly (CLI)
+}
+
+internal sealed record AccessTokenResult(AmoToken? Token, string? Problem, bool Transient = false)
+{
+    public bool IsAvailable => Token is not null && Problem is null;
+}
+
+// Owns the refresh of single-use refresh tokens: one refresh per rotation, across threads and processes.
+internal sealed partial class AmoTokenManager(
+    TokenStore store,
+    LeaseStore leases,
+    AmoOAuthClient oauth,
+    AmoRateLimiter limiter,
+    IOptions<AmoOptions> options,
+    TimeProvider time,
+    Observability.GatewayMetrics metrics,
+    ILogger<AmoTokenManager> logger)
+{
+    private static readonly TimeSpan MinBackoff = TimeSpan.FromMinutes(1);
+    private static readonly TimeSpan MaxBackoff = TimeSpan.FromHours(6);
+    private static readonly TimeSpan RejectedFreshTokenBackoff = TimeSpan.FromHours(1);
+
+    private readonly ConcurrentDictionary<string, SemaphoreSlim> gates = new(StringComparer.Ordinal);
+
+    public async Task<AccessTokenResult> GetAccessTokenAsync(string account, CancellationToken cancellationToken)
+    {
+        var token = await store.GetAsync(account, cancellationToken);
+        if (token is null)
+        {
+            return new AccessTokenResult(null, "No amoCRM token: authorize the gateway at /oauth/authorize");
+        }
+
+        if (token.Undecryptable)
+        {
+            return new AccessTokenResult(token, $"amoCRM authorization required: {token.StateReason}");
+        }
+
+        if (NeedsRefresh(token, RefreshTrigger.Expiring, null) && CanRefresh(token))
+        {
+            token = await RefreshAsync(account, RefreshTrigger.Expiring, null, cancellationToken) ?? token;
+        }
+
+        // A token that failed to refresh is still used while it lives; amoCRM is the judge.
+        return token.IsExpired(time.GetUtcNow())
+            ? new AccessTokenResult(token, token.State == TokenStates.ReauthorizationRequired
+                ? $"amoCRM authorization required: {token.StateReason}"
+                : "The amoCRM access token has expired and amoCRM could not be reached to refresh it", token.State != TokenStates.ReauthorizationRequired)
+            : new AccessTokenResult(token, null);
+    }
+
+    // After a 401: refresh unless someone already replaced the rejected token.
+    public async Task<AmoToken?> RefreshRejectedAsync(string account, string rejectedAccessToken, CancellationToken cancellationToken)
+    {
+        var token = await RefreshAsync(account, RefreshTrigger.Rejected, rejectedAccessToken, cancellationToken);
+        return token is not null && token.AccessToken != rejectedAccessToken && !token.IsExpired(time.GetUtcNow()) ? token : null;
+    }
+
+    // A 401 to a token that was just refreshed: amoCRM has withdrawn access (integration disabled or revoked).
+    public async Task ReportRejectedFreshTokenAsync(AmoToken token, CancellationToken cancellationToken)
+    {
+        const string reason = "amoCRM rejected a freshly refreshed access token (integration disabled or access revoked); re-authorize at /oauth/authorize";
+        // The backoff stops every following 401 from spending another refresh token on an account amoCRM has shut.
+        await store.RecordRefreshFailureAsync(token.Account, token.Generation, "rejected", reason, time.GetUtcNow() + RejectedFreshTokenBackoff, CancellationToken.None);
+        LogReauthorizationRequired(token.Account, reason);
+    }
+
+    // Consent, import and CLI exchange save under the refresh's gate and lease, so a refresh in flight cannot overwrite them.
+    public async Task<AmoToken> StoreGrantAsync(string account, TokenPair pair, bool longLived, string outcome, TokenImport? import, CancellationToken cancellationToken) =>
+        (await StoreGrantIfAsync(account, pair, longLived, outcome, import, _ => true, cancellationToken))!;
+
+    // stillWanted sees the token as stored under the lease: a decision taken before it (an import) may be stale by then.
+    public async Task<AmoToken?> StoreGrantIfAsync(string account, TokenPair pair, bool longLived, string outcome, TokenImport? import, Func<AmoToken?, bool> stillWanted, CancellationToken cancellationToken)
+    {
+        var gate = GateFor(account);
+        await gate.WaitAsync(cancellationToken);
+        try
+        {
+            await using var lease = await AcquireLeaseAsync(account, cancellationToken);
+            if (!stillWanted(await store.GetAsync(account, cancellationToken)))
+            {
+                return null;
+            }
+
+            return await store.SaveAsync(account, pair, longLived, outcome, false, import, CancellationToken.None);
+        }
+        finally
+        {
+            gate.Release();
+        }
+    }
+
+    public Task<AmoToken?> RefreshAsync(string account, RefreshTrigger trigger, CancellationToken cancellationToken) =>
+        RefreshAsync(account, trigger, null, cancellationToken);
+
+    private async Task<AmoToken?> RefreshAsync(string account, RefreshTrigger trigger, string? rejectedAccessToken, CancellationToken cancellationToken)
+    {
+        var gate = GateFor(account);
+        await gate.WaitAsync(cancellationToken);
+        try
+        {
+            // Whoever held the gate has usually refreshed already: waiters leave here without writing a lease.
+            var current = await store.GetAsync(account, cancellationToken);
+            if (!WantsRefresh(current, trigger, rejectedAccessToken))
+            {
+                return current;
+            }
+
+            await using var lease = await AcquireLeaseAsync(account, cancellationToken);
+
+            // Re-read under the lease: another process may have rotated the pair meanwhile.
+            current = await store.GetAsync(account, cancellationToken);
+            if (!WantsRefresh(current, trigger, rejectedAccessToken))
+            {
+                return current;
+            }
+
+            if (current.RefreshStartedAt is not null && trigger != RefreshTrigger.Admin)
+            {
+                // A process died or lost the answer mid-refresh: that refresh token may be spent, so it is not resent.
+                var reason = "an earlier refresh was interrupted before its answer was saved; the refresh token may be spent. Re-authorize at /oauth/authorize (or run `tokens refresh --force` if you know it was not sent)";
+                await store.RecordRefreshFailureAsync(account, current.Generation, "answer_lost", reason, null, CancellationToken.None);
+                LogReauthorizationRequired(account, reason);
+                return await store.GetAsync(account, CancellationToken.None);
+            }
+
+            // The rate-limit slot comes first, so the started marker never sits through a long wait for it.
+            await using var slot = await limiter.AcquireAsync(account, cancellationToken);
+            if (!await store.MarkRefreshStartedAsync(account, current.Generation, current.RefreshStartedAt, CancellationToken.None))
+            {
+                // Someone saved or started a refresh since the re-read (the lease may have run out during the wait): theirs stands.
+                return await store.GetAsync(account, CancellationToken.None);
+            }
+
+            LogRefreshing(account, trigger);
+
+            // The call and the save are not cancelled with the caller: a half-done rotation is the one thing to avoid.
+            var result = await oauth.RefreshAsync(account, current.BaseDomain, current.RefreshToken!, alreadyPaced: true, CancellationToken.None);
+            metrics.TokenRefreshed(account, result.OutcomeName);
+            switch (result.Outcome)
+            {
+                case TokenCallOutcome.Success:
+                    var saved = await store.SaveAsync(account, result.Pair! with { BaseDomain = current.BaseDomain }, false, "ok", true, null, CancellationToken.None);
+                    LogRefreshed(account, saved.ExpiresAt);
+                    return saved;
+
+                case TokenCallOutcome.AnswerLost:
+                {
+                    var reason = $"a refresh request may have reached amoCRM but {result.Description}; the refresh token is presumably spent. Re-authorize at /oauth/authorize (or run `tokens refresh --force` if you know it was not)";
+                    await store.RecordRefreshFailureAsync(account, current.Generation, result.OutcomeName, reason, null, CancellationToken.None);
+                    LogReauthorizationRequired(account, reason);
+                    break;
+                }
+
+                case TokenCallOutcome.Rejected:
+                {
+                    var reason = $"amoCRM refused the refresh ({result.HttpStatus}: {result.Description}); re-authorize at /oauth/authorize";
+                    var next = time.GetUtcNow() + Backoff(current.FailedRefreshes);
+                    await store.RecordRefreshFailureAsync(account, current.Generation, result.OutcomeName, reason, next, CancellationToken.None);
+                    if (current.State != TokenStates.ReauthorizationRequired)
+                    {
+                        LogReauthorizationRequired(account, reason);
+                    }
+
+                    break;
+                }
+
+                default:
+                {
+                    var next = time.GetUtcNow() + Backoff(current.FailedRefreshes);
+                    await store.RecordRefreshFailureAsync(account, current.Generation, result.OutcomeName, null, next, CancellationToken.None);
+                    LogRefreshDeferred(account, result.Description, next);
+                    break;
+                }
+            }
+
+            return await store.GetAsync(account, CancellationToken.None);
+        }
+        finally
+        {
+            gate.Release();
+        }
+    }
+
+    private SemaphoreSlim GateFor(string account) => gates.GetOrAdd(account, _ => new SemaphoreSlim(1, 1));
+
+    // Generously longer than the call it guards: a lease that runs out mid-refresh lets a second process resend the token.
+    private Task<IAsyncDisposable> AcquireLeaseAsync(string account, CancellationToken cancellationToken)
+    {
+        var length = options.Value.RequestTimeout * 2 + TimeSpan.FromSeconds(60);
+        return leases.AcquireAsync($"token-refresh:{account}", length, length, cancellationToken);
+    }
+
+    private bool WantsRefresh([NotNullWhen(true)] AmoToken? token, RefreshTrigger trigger, string? rejectedAccessToken) =>
+        token is { RefreshToken: not null }
+        && NeedsRefresh(token, trigger, rejectedAccessToken)
+        && (trigger == RefreshTrigger.Admin || CanRefresh(token));
+
+    private bool NeedsRefresh(AmoToken token, RefreshTrigger trigger, string? rejectedAccessToken)
+    {
+        if (token.LongLived || token.RefreshToken is null)
+        {
+            return false;
+        }
+
+        var now = time.GetUtcNow();
+        return trigger switch
+        {
+            RefreshTrigger.Expiring => token.ExpiresAt - options.Value.RefreshMargin <= now,
+            RefreshTrigger.Rejected => token.AccessToken == rejectedAccessToken,
+            // Age only: a keep-alive run that read a due token and got the gate late must not rotate a young pair
+            // just because its access token has meanwhile come near expiry (requests refresh those on demand).
+            RefreshTrigger.KeepAlive => token.RefreshTokenIssuedAt + options.Value.KeepAliveAge <= now,
+            RefreshTrigger.Due => token.RefreshTokenIssuedAt + options.Value.KeepAliveAge <= now || token.ExpiresAt - options.Value.RefreshMargin <= now,
+            _ => true,
+        };
+    }
+
+    // Backoff after failures; a spent or uncertain token waits for a human.
+    private bool CanRefresh(AmoToken token)
+    {
+        if (token.LastRefreshOutcome == "answer_lost" && token.State == TokenStates.ReauthorizationRequired)
+        {
+            return false;
+        }
+
+        return token.NextRefreshAttemptAt is not { } next || next <= time.GetUtcNow();
+    }
+
+    internal static TimeSpan Backoff(int failures)
+    {
+        var seconds = MinBackoff.TotalSeconds * Math.Pow(2, Math.Min(failures, 16));
+        return TimeSpan.FromSeconds(Math.Min(seconds, MaxBackoff.TotalSeconds));
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Refreshing the amoCRM token of {Account} ({Trigger})")]
+    private partial void LogRefreshing(string account, RefreshTrigger trigger);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Refreshed the amoCRM token of {Account}; the access token expires at {ExpiresAt:O}")]
+    private partial void LogRefreshed(string account, DateTimeOffset expiresAt);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Could not refresh the amoCRM token of {Account}: {Problem}; next attempt at {NextAttempt:O}")]
+    private partial void LogRefreshDeferred(string account, string problem, DateTimeOffset nextAttempt);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "amoCRM account {Account} needs re-authorization: {Reason}. Leads are still accepted; open /oauth/authorize in a browser to restore access")]
+    private partial void LogReauthorizationRequired(string account, string reason);
+}

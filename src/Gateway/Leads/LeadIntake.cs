@@ -1,0 +1,131 @@
+using System.Security.Cryptography;
+using System.Text.Json.Nodes;
+using Gateway.Amo;
+using Gateway.Amo.Pacing;
+using Gateway.Amo.Tokens;
+using Gateway.Hosting;
+using Gateway.Operations;
+using Gateway.Outbox;
+using Microsoft.Extensions.Options;
+
+namespace Gateway.Leads;
+
+// Stored first, then delivered: the row is committed before amoCRM hears of the lead.
+internal sealed class LeadIntake(IntakeWriter writer, LeadStore store, LeadOutcomes outcomes, IOptions<OutboxOptions> options, TimeProvider time)
+{
+    public const string Created = "Unsorted lead created successfully";
+    public const string Queued = "Lead accepted and queued for delivery";
+
+    public async Task<IResult> SubmitAsync(string account, string payload, string? callerIp, string? idempotencyScope, string? idempotencyKey, CancellationToken requestAborted)
+    {
+        var hash = idempotencyKey is null ? null : Convert.ToHexStringLower(SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(payload)));
+        var sourceUid = Guid.NewGuid().ToString("N");
+
+        // Behind a backlog (or with no usable token) the answer is 202 anyway: skip the wait and the read-back.
+        var backlogged = outcomes.IsBacklogged(account);
+
+        // Registered before the insert: the dispatcher may finish the first attempt before this line would run again.
+        var outcome = backlogged ? null : outcomes.Register(account, sourceUid);
+        InsertedLead inserted;
+        try
+        {
+            inserted = await writer.WriteAsync(new NewLead(account, sourceUid, payload, callerIp, idempotencyScope, idempotencyKey, hash));
+        }
+        catch
+        {
+            outcomes.Forget(sourceUid);
+            throw;
+        }
+
+        if (inserted.Existing)
+        {
+            outcomes.Forget(sourceUid);
+            if (inserted.RequestHash != hash)
+            {
+                return Envelope.Fail(StatusCodes.Status422UnprocessableEntity, "Idempotency key conflict",
+                    new Dictionary<string, string> { ["Idempotency-Key"] = "This key was already used with a different request body" });
+            }
+
+            return await AnswerOrQueuedAsync(account, inserted.Id, sourceUid, requestAborted);
+        }
+
+        if (outcome is null)
+        {
+            return QueuedAnswer(inserted.Id, sourceUid);
+        }
+
+        try
+        {
+            var result = await outcome.WaitAsync(options.Value.IntakeWait, time, requestAborted);
+            if (result.Kind == LeadOutcomeKind.Queued)
+            {
+                return QueuedAnswer(inserted.Id, sourceUid);
+            }
+        }
+        catch (Exception ex) when (ex is TimeoutException or OperationCanceledException)
+        {
+            outcomes.Forget(sourceUid);
+        }
+
+        return await AnswerOrQueuedAsync(account, inserted.Id, sourceUid, CancellationToken.None);
+    }
+
+    // The lead is committed: a database hiccup on the read-back must not turn into "retry", which would store it twice.
+    private async Task<IResult> AnswerOrQueuedAsync(string account, long id, string sourceUid, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await AnswerAsync(account, id, cancellationToken);
+        }
+        catch (System.Data.Common.DbException)
+        {
+            return QueuedAnswer(id, sourceUid);
+        }
+    }
+
+    private static IResult QueuedAnswer(long id, string sourceUid) =>
+        Envelope.Accepted(new JsonObject { ["id"] = id, ["status"] = LeadStatus.Queued, ["source_uid"] = sourceUid }, Queued);
+
+    // The same answer for the first request and for any repeat with its idempotency key: what the row says now.
+    public async Task<IResult> AnswerAsync(string account, long id, CancellationToken cancellationToken)
+    {
+        var row = (await store.GetAsync(account, id, cancellationToken))!;
+        switch (row.Status)
+        {
+            case LeadStatus.Delivered:
+                return Envelope.Ok(DeliveredData(row), Created);
+            case LeadStatus.Failed:
+                var error = row.LastError is null ? new JsonObject() : JsonNode.Parse(row.LastError)!.AsObject();
+                // Only amoCRM's verdict on the lead itself is passed on as 400; a lead given up after 429s or 5xx must not invite endless retries.
+                var status = AmoJson.Long(error["http_code"]) == 400 ? StatusCodes.Status400BadRequest : StatusCodes.Status422UnprocessableEntity;
+                return Envelope.Fail(status, "Failed to create lead in AmoCRM", new JsonObject
+                {
+                    ["id"] = row.Id,
+                    ["status"] = row.Status,
+                    ["error"] = "Failed to create lead in AmoCRM",
+                    ["description"] = error["description"]?.DeepClone(),
+                    ["code"] = error["code"]?.DeepClone(),
+                    ["http_code"] = error["http_code"]?.DeepClone(),
+                    ["validation_errors"] = error["validation_errors"]?.DeepClone(),
+                });
+            default:
+                return QueuedAnswer(row.Id, row.SourceUid);
+        }
+    }
+
+    // Both shapes old callers read: uid/source_uid on top and amoCRM's own _embedded.unsorted[0].
+    private static JsonObject DeliveredData(LeadRow row) => new()
+    {
+        ["id"] = row.Id,
+        ["status"] = row.Status,
+        ["uid"] = row.AmoUid,
+        ["source_uid"] = row.SourceUid,
+        ["lead_id"] = row.AmoLeadId,
+        ["contact_id"] = row.AmoContactId,
+        ["note_status"] = row.NoteStatus,
+        ["_embedded"] = new JsonObject
+        {
+            ["unsorted"] = new JsonArray(row.AmoAnswer is null ? new JsonObject { ["uid"] = row.AmoUid } : JsonNode.Parse(row.AmoAnswer)),
+        },
+    };
+}

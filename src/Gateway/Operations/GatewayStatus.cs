@@ -1,0 +1,55 @@
+using Dapper;
+using Gateway.Amo;
+using Gateway.Amo.Pacing;
+using Gateway.Amo.Tokens;
+using Gateway.Data;
+using Gateway.Leads;
+using Gateway.Observability;
+using Gateway.Outbox;
+using Microsoft.Extensions.Options;
+
+namespace Gateway.Operations;
+
+internal sealed record AccountStatus(string Account, string TokenState, bool CanDeliver, QueueStats Queue, long? OldestQueuedAgeSeconds);
+
+// What readiness and /metrics read at request time: the database, and per account the token and the queue.
+internal sealed class GatewayStatus(Database database, TokenStore tokens, LeadStore leads, TokenDiagnostics diagnostics, IOptions<AmoOptions> options, TimeProvider time)
+{
+    public TokenDiagnostics Diagnostics => diagnostics;
+
+    public async Task<bool> DatabaseReachableAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            await using var connection = await database.OpenAsync(cancellationToken);
+            await connection.ExecuteScalarAsync<long>("SELECT 1");
+            return true;
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            return false;
+        }
+    }
+
+    // The configured account first, then any other account the database holds a token for.
+    public async Task<IReadOnlyList<AccountStatus>> AccountsAsync(CancellationToken cancellationToken)
+    {
+        var now = time.GetUtcNow();
+        var stored = await tokens.ListAsync(cancellationToken);
+        var configured = options.Value.AccountKey;
+        var accounts = new List<AccountStatus>();
+        foreach (var account in stored.Select(t => t.Account).Prepend(configured).Distinct(StringComparer.Ordinal))
+        {
+            var token = stored.FirstOrDefault(t => t.Account == account);
+            var state = TokenStatus.StateOf(token, now, options.Value.RefreshMargin);
+            var stats = await leads.StatsAsync(account, cancellationToken);
+            long? oldest = stats.OldestQueuedAt is { } at ? Math.Max(0, (long)(now - DateTimeOffset.FromUnixTimeMilliseconds(at)).TotalSeconds) : null;
+
+            // An expired token with a refresh token is one refresh away from working.
+            var canDeliver = state is "valid" or "expiring" || (state == "expired" && token?.RefreshToken is not null);
+            accounts.Add(new AccountStatus(account, state, canDeliver, stats, oldest));
+        }
+
+        return accounts;
+    }
+}

@@ -1,0 +1,180 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Text.RegularExpressions;
+using Emulator;
+using Gateway.Tests.Infrastructure;
+using Gateway.Tests.Observability;
+
+namespace Gateway.Tests.Operations;
+
+// /metrics in Prometheus' text format: counters that move with what the gateway did, gauges read from the outbox.
+public sealed partial class MetricsTests
+{
+    private const string Account = "emulator.amocrm.ru";
+
+    [Fact]
+    public async Task Metrics_need_the_api_key_or_the_metrics_token()
+    {
+        await using var amo = await AmoEmulator.StartAsync(GatewayApp.EmulatorOptionsFor());
+        await using var app = new GatewayApp(amo, settings: new Dictionary<string, string?> { ["METRICS_TOKEN"] = "scrape-token-0123456789" });
+        using var anonymous = app.CreateAnonymousClient();
+
+        var denied = await anonymous.GetAsync("/metrics");
+        using var bearer = new HttpRequestMessage(HttpMethod.Get, "/metrics") { Headers = { Authorization = new AuthenticationHeaderValue("Bearer", "scrape-token-0123456789") } };
+        var scraped = await anonymous.SendAsync(bearer);
+        using var wrong = new HttpRequestMessage(HttpMethod.Get, "/metrics") { Headers = { Authorization = new AuthenticationHeaderValue("Bearer", "scrape-token-0123456780") } };
+        var wrongToken = await anonymous.SendAsync(wrong);
+        var keyed = await app.CreateKeyedClient().GetAsync("/metrics");
+
+        await ApiAssertUnauthorizedAsync(denied);
+        await ApiAssertUnauthorizedAsync(wrongToken);
+        Assert.Equal(HttpStatusCode.OK, scraped.StatusCode);
+        Assert.Equal("text/plain; version=0.0.4; charset=utf-8", scraped.Content.Headers.ContentType!.ToString());
+        Assert.Equal(HttpStatusCode.OK, keyed.StatusCode);
+    }
+
+    [Fact]
+    public async Task Metrics_can_be_switched_off()
+    {
+        await using var amo = await AmoEmulator.StartAsync(GatewayApp.EmulatorOptionsFor());
+        await using var app = new GatewayApp(amo, settings: new Dictionary<string, string?> { ["METRICS_ENABLED"] = "false" });
+
+        Assert.Equal(HttpStatusCode.NotFound, (await app.CreateKeyedClient().GetAsync("/metrics")).StatusCode);
+    }
+
+    [Fact]
+    public async Task A_delivered_lead_moves_the_delivery_amo_and_http_counters()
+    {
+        await using var amo = await AmoEmulator.StartAsync(GatewayApp.EmulatorOptionsFor());
+        await using var app = new GatewayApp(amo);
+        await app.AuthorizeAsync();
+        using var client = app.CreateKeyedClient();
+        var before = await ScrapeAsync(client);
+
+        Assert.Equal(HttpStatusCode.OK, (await client.PostJsonAsync("/api/v1/leads/unsorted", Json.MinimalLead)).StatusCode);
+        var after = await ScrapeAsync(client);
+
+        Assert.Null(Sample(before, "gateway_leads_delivered_total", $"account=\"{Account}\""));
+        Assert.Equal(1, Sample(after, "gateway_leads_delivered_total", $"account=\"{Account}\""));
+        Assert.Equal(1, Sample(after, "gateway_amo_requests_total", "endpoint=\"/api/v4/leads/unsorted/forms\",method=\"POST\",status=\"200\""));
+        Assert.Equal(1, Sample(after, "gateway_amo_request_duration_seconds_count", "endpoint=\"/api/v4/leads/unsorted/forms\""));
+        Assert.Equal(1, Sample(after, "gateway_http_requests_total", "route=\"/api/v1/leads/unsorted\",method=\"POST\",status=\"200\""));
+        Assert.Equal(1, Sample(after, "gateway_http_request_duration_seconds_bucket", "route=\"/api/v1/leads/unsorted\",method=\"POST\",le=\"+Inf\""));
+        Assert.Equal(0, Sample(after, "gateway_outbox_leads", $"account=\"{Account}\",status=\"queued\""));
+    }
+
+    [Fact]
+    public async Task Unknown_paths_count_as_unmatched_and_templates_never_carry_raw_ids()
+    {
+        await using var amo = await AmoEmulator.StartAsync(GatewayApp.EmulatorOptionsFor());
+        await using var app = new GatewayApp(amo);
+        using var client = app.CreateKeyedClient();
+
+        await client.GetAsync("/no/such/route/1");
+        await client.GetAsync("/no/such/route/2");
+        await client.GetAsync("/api/v1/leads/777");
+        var text = await ScrapeAsync(client);
+
+        Assert.Equal(2, Sample(text, "gateway_http_requests_total", "route=\"unmatched\",method=\"GET\",status=\"404\""));
+        Assert.Equal(1, Sample(text, "gateway_http_requests_total", "route=\"/api/v1/leads/{id:long}\",method=\"GET\",status=\"404\""));
+        Assert.DoesNotContain("777", text, StringComparison.Ordinal);
+        Assert.DoesNotContain("/no/such", text, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_refresh_is_counted_by_outcome()
+    {
+        var clock = new TestTimeProvider();
+        await using var amo = await AmoEmulator.StartAsync(GatewayApp.EmulatorOptionsFor(), clock);
+        await using var app = new GatewayApp(amo, clock);
+        await app.AuthorizeAsync(clock.GetUtcNow().AddMinutes(1));
+        using var client = app.CreateKeyedClient();
+
+        Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/api/v1/info/account")).StatusCode);
+        var text = await ScrapeAsync(client);
+
+        Assert.Equal(1, Sample(text, "gateway_token_refreshes_total", $"account=\"{Account}\",outcome=\"ok\""));
+        Assert.Equal(1, Sample(text, "gateway_amo_requests_total", "endpoint=\"/oauth2/access_token\",method=\"POST\",status=\"200\""));
+        Assert.Equal(1, Sample(text, "gateway_token_state", $"account=\"{Account}\",state=\"valid\""));
+    }
+
+    [Fact]
+    public async Task Queue_depth_and_oldest_age_are_read_from_the_outbox_at_scrape_time()
+    {
+        var clock = new TestTimeProvider();
+        await using var amo = await AmoEmulator.StartAsync(GatewayApp.EmulatorOptionsFor(), clock);
+        await using var app = new GatewayApp(amo, clock);
+        using var client = app.CreateKeyedClient();
+
+        Assert.Equal(HttpStatusCode.Accepted, (await client.PostJsonAsync("/api/v1/leads/unsorted", Json.MinimalLead)).StatusCode);
+        Assert.Equal(HttpStatusCode.Accepted, (await client.PostJsonAsync("/api/v1/leads/unsorted", Json.MinimalLead)).StatusCode);
+        clock.Advance(TimeSpan.FromSeconds(90));
+        var text = await ScrapeAsync(client);
+
+        Assert.Equal(2, Sample(text, "gateway_outbox_leads", $"account=\"{Account}\",status=\"queued\""));
+        Assert.Equal(90, Sample(text, "gateway_outbox_oldest_queued_age_seconds", $"account=\"{Account}\""));
+        Assert.Equal(0, Sample(text, "gateway_token_can_deliver", $"account=\"{Account}\""));
+        Assert.Equal(1, Sample(text, "gateway_database_up", null));
+    }
+
+    [Fact]
+    public async Task Calls_held_back_by_the_rate_limit_are_counted_with_their_wait()
+    {
+        await using var amo = await AmoEmulator.StartAsync(GatewayApp.EmulatorOptionsFor());
+        await using var app = new GatewayApp(amo, settings: new Dictionary<string, string?> { ["AMO_RATE_LIMIT"] = "1" });
+        await app.AuthorizeAsync();
+        using var client = app.CreateKeyedClient();
+        // Each call takes a second at amoCRM, so the second caller is already waiting when the first is answered, and
+        // waits at least that answer plus the one-second window, however slowly this machine runs the test.
+        amo.State.Delay = TimeSpan.FromSeconds(1);
+
+        var answers = await Task.WhenAll(client.GetAsync("/api/v1/info/account"), client.GetAsync("/api/v1/info/pipelines"));
+        var text = await ScrapeAsync(client);
+
+        Assert.All(answers, a => Assert.Equal(HttpStatusCode.OK, a.StatusCode));
+        Assert.Equal(1, Sample(text, "gateway_amo_rate_limit_waits_total", $"account=\"{Account}\""));
+        Assert.InRange(Sample(text, "gateway_amo_rate_limit_wait_seconds_total", $"account=\"{Account}\"") ?? 0, 1.0, 60);
+    }
+
+    [Fact]
+    public async Task Every_sample_line_is_valid_exposition_format()
+    {
+        await using var amo = await AmoEmulator.StartAsync(GatewayApp.EmulatorOptionsFor());
+        await using var app = new GatewayApp(amo);
+        await app.AuthorizeAsync();
+        using var client = app.CreateKeyedClient();
+        await client.PostJsonAsync("/api/v1/leads/unsorted", Json.MinimalLead);
+        await client.GetAsync("/nope");
+
+        var text = await ScrapeAsync(client);
+
+        Assert.EndsWith("\n", text, StringComparison.Ordinal);
+        foreach (var line in text.Split('\n', StringSplitOptions.RemoveEmptyEntries))
+        {
+            Assert.Matches(ExpositionLine(), line);
+        }
+    }
+
+    internal static async Task<string> ScrapeAsync(HttpClient client)
+    {
+        var response = await client.GetAsync("/metrics");
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        return await response.Content.ReadAsStringAsync();
+    }
+
+    internal static double? Sample(string text, string name, string? labels)
+    {
+        var prefix = labels is null ? name + " " : name + "{" + labels + "} ";
+        var line = text.Split('\n').FirstOrDefault(l => l.StartsWith(prefix, StringComparison.Ordinal));
+        return line is null ? null : double.Parse(line[prefix.Length..], System.Globalization.CultureInfo.InvariantCulture);
+    }
+
+    private static async Task ApiAssertUnauthorizedAsync(HttpResponseMessage response)
+    {
+        Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
+        Assert.Equal("Invalid or missing API key", (string?)(await response.ReadObjectAsync())["error"]);
+    }
+
+    [GeneratedRegex("""^(# (HELP|TYPE) [a-z_]+ .*|[a-z_]+(\{([a-z_]+="([^"\\\n]|\\.)*",?)+\})? [0-9.eE+-]+|[a-z_]+\{.*\} \+Inf)$""")]
+    private static partial Regex ExpositionLine();
+}

@@ -1,0 +1,92 @@
+using System.Net;
+using Dapper;
+using Emulator;
+using Gateway.Data;
+using Gateway.Tests.Infrastructure;
+using Gateway.Tests.Observability;
+
+namespace Gateway.Tests.Operations;
+
+// /health/ready: 503 only when leads cannot be stored; without a usable token it is 200 "degraded",
+// so a load balancer keeps routing to the gateway and /oauth/authorize stays reachable.
+public sealed class ReadinessTests
+{
+    [Fact]
+    public async Task Without_a_token_readiness_is_degraded_and_consent_stays_reachable()
+    {
+        await using var amo = await AmoEmulator.StartAsync(GatewayApp.EmulatorOptionsFor());
+        await using var app = new GatewayApp(amo);
+        using var client = app.CreateAnonymousClient();
+
+        var ready = await client.GetAsync("/health/ready");
+        var authorize = await client.GetAsync("/oauth/authorize");
+
+        Assert.Equal(HttpStatusCode.OK, ready.StatusCode);
+        var data = (await ready.ReadObjectAsync())["data"]!;
+        Assert.Equal("degraded", (string?)data["status"]);
+        Assert.Equal("none", (string?)data["checks"]!["token"]);
+        Assert.Contains("/oauth/authorize", (string?)data["problems"]![0], StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.Redirect, authorize.StatusCode);
+    }
+
+    [Fact]
+    public async Task With_a_valid_token_readiness_reports_ready_with_the_database_token_and_queue()
+    {
+        var clock = new TestTimeProvider();
+        await using var amo = await AmoEmulator.StartAsync(GatewayApp.EmulatorOptionsFor(), clock);
+        await using var app = new GatewayApp(amo, clock);
+        await app.AuthorizeAsync();
+        using var client = app.CreateAnonymousClient();
+
+        var ready = await client.GetAsync("/health/ready");
+
+        Assert.Equal(HttpStatusCode.OK, ready.StatusCode);
+        var data = (await ready.ReadObjectAsync())["data"]!;
+        Assert.Equal("ready", (string?)data["status"]);
+        Assert.Equal("ok", (string?)data["checks"]!["database"]);
+        Assert.Equal("valid", (string?)data["checks"]!["token"]);
+        Assert.Equal(0, (long?)data["checks"]!["queue"]!["depth"]);
+        var account = data["checks"]!["accounts"]![0]!;
+        Assert.Equal(GatewayApp.Domain, (string?)account["account"]);
+        Assert.True((bool?)account["can_deliver"]);
+    }
+
+    [Fact]
+    public async Task Queued_leads_and_their_age_show_in_readiness()
+    {
+        var clock = new TestTimeProvider();
+        await using var amo = await AmoEmulator.StartAsync(GatewayApp.EmulatorOptionsFor(), clock);
+        await using var app = new GatewayApp(amo, clock);
+        using var client = app.CreateKeyedClient();
+        await client.PostJsonAsync("/api/v1/leads/unsorted", Json.MinimalLead);
+        clock.Advance(TimeSpan.FromMinutes(5));
+
+        var data = (await (await client.GetAsync("/health/ready")).ReadObjectAsync())["data"]!;
+
+        var account = data["checks"]!["accounts"]![0]!;
+        Assert.Equal(1, (long?)account["queued"]);
+        Assert.Equal(300, (long?)account["oldest_queued_age_seconds"]);
+    }
+
+    [Fact]
+    public async Task An_outbox_that_cannot_be_read_makes_readiness_503()
+    {
+        await using var amo = await AmoEmulator.StartAsync(GatewayApp.EmulatorOptionsFor());
+        await using var app = new GatewayApp(amo);
+        await app.AuthorizeAsync();
+        using var client = app.CreateAnonymousClient();
+        await using (var connection = await app.Get<Database>().OpenAsync(CancellationToken.None))
+        {
+            await connection.ExecuteAsync("DROP TABLE leads");
+        }
+
+        var ready = await client.GetAsync("/health/ready");
+        var live = await client.GetAsync("/health");
+
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, ready.StatusCode);
+        var body = await ready.ReadObjectAsync();
+        Assert.Equal("Gateway is not ready", (string?)body["error"]);
+        Assert.Equal("not_ready", (string?)body["details"]!["status"]);
+        Assert.Equal(HttpStatusCode.OK, live.StatusCode);
+    }
+}
