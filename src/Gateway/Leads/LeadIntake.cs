@@ -84,7 +84,7 @@ internal sealed class LeadIntake(IntakeWriter writer, LeadStore store, LeadOutco
     }
 
     private static IResult QueuedAnswer(long id, string sourceUid) =>
-        Envelope.Accepted(new JsonObject { ["id"] = id, ["status"] = LeadStatus.Queued, ["source_uid"] = sourceUid }, Queued);
+        Envelope.Accepted(LeadView.Queued(id, sourceUid), Queued);
 
     // The same answer for the first request and for any repeat with its idempotency key: what the row says now.
     public async Task<IResult> AnswerAsync(string account, long id, CancellationToken cancellationToken)
@@ -93,39 +93,14 @@ internal sealed class LeadIntake(IntakeWriter writer, LeadStore store, LeadOutco
         switch (row.Status)
         {
             case LeadStatus.Delivered:
-                return Envelope.Ok(DeliveredData(row), Created);
+                return Envelope.Ok(LeadView.Delivered(row), Created);
             case LeadStatus.Failed:
-                var error = row.LastError is null ? new JsonObject() : JsonNode.Parse(row.LastError)!.AsObject();
+                var failure = LeadView.Failed(row, "Failed to create lead in AmoCRM");
                 // Only amoCRM's verdict on the lead itself is passed on as 400; a lead given up after 429s or 5xx must not invite endless retries.
-                var status = AmoJson.Long(error["http_code"]) == 400 ? StatusCodes.Status400BadRequest : StatusCodes.Status422UnprocessableEntity;
-                return Envelope.Fail(status, "Failed to create lead in AmoCRM", new JsonObject
-                {
-                    ["id"] = row.Id,
-                    ["status"] = row.Status,
-                    ["error"] = "Failed to create lead in AmoCRM",
-                    ["description"] = error["description"]?.DeepClone(),
-                    ["code"] = error["code"]?.DeepClone(),
-                    ["http_code"] = error["http_code"]?.DeepClone(),
-                    ["validation_errors"] = error["validation_errors"]?.DeepClone(),
-                });
+                var status = AmoJson.Long(failure["http_code"]) == 400 ? StatusCodes.Status400BadRequest : StatusCodes.Status422UnprocessableEntity;
+                return Envelope.Fail(status, "Failed to create lead in AmoCRM", failure);
             default:
                 return QueuedAnswer(row.Id, row.SourceUid);
         }
     }
-
-    // Both shapes old callers read: uid/source_uid on top and amoCRM's own _embedded.unsorted[0].
-    private static JsonObject DeliveredData(LeadRow row) => new()
-    {
-        ["id"] = row.Id,
-        ["status"] = row.Status,
-        ["uid"] = row.AmoUid,
-        ["source_uid"] = row.SourceUid,
-        ["lead_id"] = row.AmoLeadId,
-        ["contact_id"] = row.AmoContactId,
-        ["note_status"] = row.NoteStatus,
-        ["_embedded"] = new JsonObject
-        {
-            ["unsorted"] = new JsonArray(row.AmoAnswer is null ? new JsonObject { ["uid"] = row.AmoUid } : JsonNode.Parse(row.AmoAnswer)),
-        },
-    };
 }

@@ -63,7 +63,7 @@ internal static class LeadsApi
 
     private static async Task<IResult> GetAsync(long id, LeadStore store, IOptions<AmoOptions> options, CancellationToken cancellationToken) =>
         await store.GetAsync(options.Value.AccountKey, id, cancellationToken) is { } row
-            ? Envelope.Ok(Describe(row))
+            ? Envelope.Ok(LeadView.Describe(row))
             : Envelope.Fail(StatusCodes.Status404NotFound, $"Lead {id} not found");
 
     private static async Task<IResult> ListAsync(HttpContext context, LeadStore store, IOptions<AmoOptions> options, CancellationToken cancellationToken)
@@ -80,7 +80,7 @@ internal static class LeadsApi
         var rows = await store.ListAsync(options.Value.AccountKey, status, after, limit, cancellationToken);
         return Envelope.Ok(new
         {
-            leads = rows.Select(Describe),
+            leads = rows.Select(LeadView.Describe),
             next_after = rows.Count == limit ? rows[^1].Id : (long?)null,
         });
     }
@@ -107,101 +107,5 @@ internal static class LeadsApi
         var count = await store.RetryFailedAsync(options.Value.AccountKey, null, cancellationToken);
         signal.Ring();
         return Envelope.Ok(new { requeued = count }, $"{count} failed leads queued for another delivery");
-    }
-
-    private static JsonObject Describe(LeadRow row) => new()
-    {
-        ["id"] = row.Id,
-        ["status"] = row.Status,
-        ["attempts"] = row.Attempts,
-        ["last_error"] = row.LastError is null ? null : JsonNode.Parse(row.LastError),
-        ["source_uid"] = row.SourceUid,
-        ["uid"] = row.AmoUid,
-        ["lead_id"] = row.AmoLeadId,
-        ["contact_id"] = row.AmoContactId,
-        ["note_status"] = row.NoteStatus,
-        ["note_id"] = row.NoteId,
-        ["note_error"] = row.NoteError,
-        ["created_at"] = row.CreatedAt / 1000,
-        ["updated_at"] = row.UpdatedAt / 1000,
-        ["delivered_at"] = row.DeliveredAt / 1000,
-        ["next_attempt_at"] = row.Status == LeadStatus.Queued ? row.NextAttemptAt / 1000 : null,
-    };
-}
-
-// Reads a JSON body by hand: whatever the content type, bad JSON is a 400 envelope, too much is a 413.
-internal readonly record struct JsonBody(JsonNode? Root, IResult? Error)
-{
-    public static async Task<JsonBody> ReadAsync(HttpContext context)
-    {
-        var limits = context.RequestServices.GetRequiredService<IOptions<SecurityOptions>>().Value;
-        var maxBytes = limits.MaxBodyBytes;
-        if (context.Request.ContentLength > maxBytes)
-        {
-            return TooLarge(maxBytes);
-        }
-
-        using var buffer = new MemoryStream();
-        var chunk = new byte[8192];
-        int read;
-        while ((read = await context.Request.Body.ReadAsync(chunk, context.RequestAborted)) > 0)
-        {
-            if (buffer.Length + read > maxBytes)
-            {
-                return TooLarge(maxBytes);
-            }
-
-            buffer.Write(chunk, 0, read);
-        }
-
-        if (buffer.Length == 0 || buffer.ToArray().All(b => b is (byte)' ' or (byte)'\n' or (byte)'\r' or (byte)'\t'))
-        {
-            return new JsonBody(null, null);
-        }
-
-        var bytes = buffer.ToArray();
-        if (!System.Text.Unicode.Utf8.IsValid(bytes))
-        {
-            return new JsonBody(null, Envelope.Fail(StatusCodes.Status400BadRequest, "Invalid JSON", new { json_error = "The body is not valid UTF-8" }));
-        }
-
-        try
-        {
-            var root = JsonNode.Parse(bytes, documentOptions: new JsonDocumentOptions { MaxDepth = limits.MaxJsonDepth, CommentHandling = JsonCommentHandling.Disallow, AllowDuplicateProperties = false });
-            Materialize(root);
-            return new JsonBody(root, null);
-        }
-        catch (Exception ex) when (ex is JsonException or InvalidOperationException or ArgumentException)
-        {
-            return new JsonBody(null, Envelope.Fail(StatusCodes.Status400BadRequest, "Invalid JSON", new { json_error = ex.Message }));
-        }
-    }
-
-    private static JsonBody TooLarge(int maxBytes) =>
-        new(null, Envelope.Fail(StatusCodes.Status413PayloadTooLarge, "Request body too large", new { max_bytes = maxBytes }));
-
-    // JsonNode parses lazily: walk it once here so that anything odd fails as a 400 now, not as a 500 later.
-    private static void Materialize(JsonNode? node)
-    {
-        switch (node)
-        {
-            case JsonObject obj:
-                foreach (var (_, value) in obj)
-                {
-                    Materialize(value);
-                }
-
-                break;
-            case JsonArray array:
-                foreach (var item in array)
-                {
-                    Materialize(item);
-                }
-
-                break;
-            case JsonValue value when value.GetValueKind() == JsonValueKind.String:
-                _ = value.GetValue<string>();
-                break;
-        }
     }
 }

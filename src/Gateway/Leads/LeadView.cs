@@ -1,0 +1,67 @@
+using System.Text.Json.Nodes;
+using Gateway.Outbox;
+
+namespace Gateway.Leads;
+
+// Every shape in which a stored lead is shown: the leads API's, and the intake's answers (first request and repeats).
+internal static class LeadView
+{
+    // GET /api/v1/leads/{id} and the list: the row as the outbox knows it, times in Unix seconds.
+    public static JsonObject Describe(LeadRow row) => new()
+    {
+        ["id"] = row.Id,
+        ["status"] = row.Status,
+        ["attempts"] = row.Attempts,
+        ["last_error"] = row.LastError is null ? null : JsonNode.Parse(row.LastError),
+        ["source_uid"] = row.SourceUid,
+        ["uid"] = row.AmoUid,
+        ["lead_id"] = row.AmoLeadId,
+        ["contact_id"] = row.AmoContactId,
+        ["note_status"] = row.NoteStatus,
+        ["note_id"] = row.NoteId,
+        ["note_error"] = row.NoteError,
+        ["created_at"] = row.CreatedAt / 1000,
+        ["updated_at"] = row.UpdatedAt / 1000,
+        ["delivered_at"] = row.DeliveredAt / 1000,
+        ["next_attempt_at"] = row.Status == LeadStatus.Queued ? row.NextAttemptAt / 1000 : null,
+    };
+
+    public static JsonObject Queued(long id, string sourceUid) => new()
+    {
+        ["id"] = id,
+        ["status"] = LeadStatus.Queued,
+        ["source_uid"] = sourceUid,
+    };
+
+    // Both shapes old callers read: uid/source_uid on top and amoCRM's own _embedded.unsorted[0].
+    public static JsonObject Delivered(LeadRow row) => new()
+    {
+        ["id"] = row.Id,
+        ["status"] = row.Status,
+        ["uid"] = row.AmoUid,
+        ["source_uid"] = row.SourceUid,
+        ["lead_id"] = row.AmoLeadId,
+        ["contact_id"] = row.AmoContactId,
+        ["note_status"] = row.NoteStatus,
+        ["_embedded"] = new JsonObject
+        {
+            ["unsorted"] = new JsonArray(row.AmoAnswer is null ? new JsonObject { ["uid"] = row.AmoUid } : JsonNode.Parse(row.AmoAnswer)),
+        },
+    };
+
+    // amoCRM's words on a lead that failed, as stored in last_error.
+    public static JsonObject Failed(LeadRow row, string error)
+    {
+        var stored = row.LastError is null ? new JsonObject() : JsonNode.Parse(row.LastError)!.AsObject();
+        return new JsonObject
+        {
+            ["id"] = row.Id,
+            ["status"] = row.Status,
+            ["error"] = error,
+            ["description"] = stored["description"]?.DeepClone(),
+            ["code"] = stored["code"]?.DeepClone(),
+            ["http_code"] = stored["http_code"]?.DeepClone(),
+            ["validation_errors"] = stored["validation_errors"]?.DeepClone(),
+        };
+    }
+}
