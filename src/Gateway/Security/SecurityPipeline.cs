@@ -13,7 +13,7 @@ internal static class SecurityPipeline
 
     public static IServiceCollection AddGatewaySecurity(this IServiceCollection services)
     {
-        services.AddSingleton<Microsoft.Extensions.Options.IConfigureOptions<SecurityOptions>, SecurityOptionsSetup>();
+        services.AddFlatOptions<SecurityOptions, SecurityOptionsSetup, SecurityOptionsValidator>();
         services.AddSingleton<ApiKeyRing>();
         services.AddSingleton<KeyedRateLimiter>();
         services.AddSingleton<BadKeyTracker>();
