@@ -17,6 +17,7 @@ internal static class SecurityPipeline
         services.AddSingleton<ApiKeyRing>();
         services.AddSingleton<KeyedRateLimiter>();
         services.AddSingleton<BadKeyTracker>();
+        services.AddSingleton<MetricsCredential>();
         services.AddSingleton<InboundLimits>();
         services.Configure<Microsoft.AspNetCore.Server.Kestrel.Core.KestrelServerOptions>(kestrel => kestrel.AddServerHeader = false);
         return services;
