@@ -5,7 +5,7 @@ using Microsoft.Extensions.Options;
 
 namespace Gateway.Amo;
 
-internal sealed class AmoOptions
+internal sealed class AmoOptions : FlatOptions
 {
     public const string SectionName = "Amo";
 
@@ -39,26 +39,27 @@ internal sealed class AmoOptionsSetup(IConfiguration configuration) : IConfigure
 {
     public void Configure(AmoOptions options)
     {
-        options.Domain = NormalizeHost(FlatEnvironment.Get(configuration, "AMO_DOMAIN")) ?? options.Domain;
-        options.ClientId = FlatEnvironment.Get(configuration, "AMO_CLIENT_ID") ?? options.ClientId;
-        options.ClientSecret = FlatEnvironment.Get(configuration, "AMO_CLIENT_SECRET") ?? options.ClientSecret;
-        options.RedirectUri = FlatEnvironment.Get(configuration, "AMO_REDIRECT_URI") ?? options.RedirectUri;
-        options.TokenStoragePath = FlatEnvironment.Get(configuration, "TOKEN_STORAGE_PATH") ?? options.TokenStoragePath;
-        options.LongLivedToken = FlatEnvironment.Get(configuration, "AMO_LONG_LIVED_TOKEN") ?? options.LongLivedToken;
-        options.ConsentMode = FlatEnvironment.Get(configuration, "AMO_CONSENT_MODE") ?? options.ConsentMode;
-        options.BaseUrl = ParseUrl("AMO_BASE_URL") ?? options.BaseUrl;
-        options.AuthUrl = ParseUrl("AMO_AUTH_URL") ?? options.AuthUrl;
-        if (FlatEnvironment.TryGetSeconds(configuration, "AMO_REFRESH_MARGIN_SECONDS", out var margin)) options.RefreshMargin = margin;
-        if (FlatEnvironment.TryGetSeconds(configuration, "AMO_KEEPALIVE_AGE_SECONDS", out var age)) options.KeepAliveAge = age;
-        if (FlatEnvironment.TryGetSeconds(configuration, "AMO_KEEPALIVE_INTERVAL_SECONDS", out var interval)) options.KeepAliveInterval = interval;
-        if (FlatEnvironment.TryGetSeconds(configuration, "AMO_TIMEOUT_SECONDS", out var timeout)) options.RequestTimeout = timeout;
-        if (FlatEnvironment.TryGetSeconds(configuration, "AMO_CACHE_TTL_SECONDS", out var ttl)) options.CacheTtl = ttl;
-        if (FlatEnvironment.TryGetInt(configuration, "AMO_RATE_LIMIT", out var rate)) options.RateLimitPerSecond = rate;
+        var env = new FlatEnvironment(configuration, options);
+        options.Domain = NormalizeHost(env.Get("AMO_DOMAIN")) ?? options.Domain;
+        options.ClientId = env.Get("AMO_CLIENT_ID") ?? options.ClientId;
+        options.ClientSecret = env.Get("AMO_CLIENT_SECRET") ?? options.ClientSecret;
+        options.RedirectUri = env.Get("AMO_REDIRECT_URI") ?? options.RedirectUri;
+        options.TokenStoragePath = env.Get("TOKEN_STORAGE_PATH") ?? options.TokenStoragePath;
+        options.LongLivedToken = env.Get("AMO_LONG_LIVED_TOKEN") ?? options.LongLivedToken;
+        options.ConsentMode = env.Get("AMO_CONSENT_MODE") ?? options.ConsentMode;
+        options.BaseUrl = ParseUrl(env, "AMO_BASE_URL") ?? options.BaseUrl;
+        options.AuthUrl = ParseUrl(env, "AMO_AUTH_URL") ?? options.AuthUrl;
+        if (env.TryGetSeconds("AMO_REFRESH_MARGIN_SECONDS", out var margin)) options.RefreshMargin = margin;
+        if (env.TryGetSeconds("AMO_KEEPALIVE_AGE_SECONDS", out var age)) options.KeepAliveAge = age;
+        if (env.TryGetSeconds("AMO_KEEPALIVE_INTERVAL_SECONDS", out var interval)) options.KeepAliveInterval = interval;
+        if (env.TryGetSeconds("AMO_TIMEOUT_SECONDS", out var timeout)) options.RequestTimeout = timeout;
+        if (env.TryGetSeconds("AMO_CACHE_TTL_SECONDS", out var ttl)) options.CacheTtl = ttl;
+        if (env.TryGetInt("AMO_RATE_LIMIT", out var rate)) options.RateLimitPerSecond = rate;
     }
 
-    private Uri? ParseUrl(string name)
+    private static Uri? ParseUrl(FlatEnvironment env, string name)
     {
-        var raw = FlatEnvironment.Get(configuration, name);
+        var raw = env.Get(name);
         if (raw is null)
         {
             return null;
@@ -66,7 +67,8 @@ internal sealed class AmoOptionsSetup(IConfiguration configuration) : IConfigure
 
         if (!Uri.TryCreate(raw.TrimEnd('/'), UriKind.Absolute, out var uri) || (uri.Scheme != Uri.UriSchemeHttp && uri.Scheme != Uri.UriSchemeHttps))
         {
-            throw new InvalidSettingException(name, "must be an absolute http(s) URL");
+            env.Unreadable(name, "must be an absolute http(s) URL");
+            return null;
         }
 
         return uri;
@@ -91,11 +93,10 @@ internal sealed class AmoOptionsSetup(IConfiguration configuration) : IConfigure
     }
 }
 
-internal sealed class AmoOptionsValidator : IValidateOptions<AmoOptions>
+internal sealed class AmoOptionsValidator : FlatOptionsValidator<AmoOptions>
 {
-    public ValidateOptionsResult Validate(string? name, AmoOptions options)
+    protected override void Check(AmoOptions options, List<string> failures)
     {
-        var failures = new List<string>();
         if (string.IsNullOrEmpty(options.Domain))
         {
             failures.Add("AMO_DOMAIN is required (the account host, e.g. mycompany.amocrm.ru)");
@@ -123,7 +124,6 @@ internal sealed class AmoOptionsValidator : IValidateOptions<AmoOptions>
         // Longer than the age it checks for defeats the keep-alive; beyond ~49 days the timer itself cannot be set.
         if (options.KeepAliveInterval < TimeSpan.FromSeconds(1) || options.KeepAliveInterval > TimeSpan.FromDays(7)) failures.Add("AMO_KEEPALIVE_INTERVAL_SECONDS must be between 1 and 604800 (7 days)");
         if (options.ConsentMode is not ("post_message" or "popup")) failures.Add("AMO_CONSENT_MODE must be post_message or popup");
-        return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
     }
 }
 

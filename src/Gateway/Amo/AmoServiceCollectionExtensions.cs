@@ -1,5 +1,6 @@
 using Gateway.Amo.Tokens;
 using Gateway.Amo.Pacing;
+using Gateway.Hosting;
 using Microsoft.Extensions.Options;
 
 namespace Gateway.Amo;
@@ -10,9 +11,7 @@ internal static class AmoServiceCollectionExtensions
 
     public static IServiceCollection AddAmo(this IServiceCollection services)
     {
-        services.AddOptions<AmoOptions>().ValidateOnStart();
-        services.AddSingleton<IConfigureOptions<AmoOptions>, AmoOptionsSetup>();
-        services.AddSingleton<IValidateOptions<AmoOptions>, AmoOptionsValidator>();
+        services.AddFlatOptions<AmoOptions, AmoOptionsSetup, AmoOptionsValidator>();
 
         services.AddSingleton<TokenStore>();
         services.AddSingleton<TokenImporter>();

@@ -4,6 +4,7 @@ using Gateway.Amo.Pacing;
 using Gateway.Amo.Tokens;
 using Gateway.Data;
 using Gateway.Operations;
+using Gateway.Security;
 using Microsoft.Extensions.Options;
 
 namespace Gateway.Cli;
@@ -21,6 +22,24 @@ internal static class GatewayCli
         """;
 
     private static readonly JsonSerializerOptions Indented = new() { WriteIndented = true };
+
+    // The keys verb is the Security room's own (it needs no host); the tokens verbs run on a host built without serving it.
+    public static async Task<int?> TryRunAsync(string[] args, Func<string[], WebApplication> buildHost)
+    {
+        if (ApiKeysCli.IsCommand(args))
+        {
+            return await ApiKeysCli.RunAsync(args, Console.Out, Console.Error);
+        }
+
+        if (!IsCommand(args))
+        {
+            return null;
+        }
+
+        // The verb's own words (--force, --referer) are not configuration switches.
+        var app = buildHost([]);
+        return await RunAsync(app.Services, args);
+    }
 
     public static bool IsCommand(string[] args) => args.Length > 0 && args[0] == "tokens";
 

@@ -9,7 +9,7 @@ internal enum DatabaseKind
     Postgres,
 }
 
-internal sealed class DatabaseOptions
+internal sealed class DatabaseOptions : FlatOptions
 {
     public DatabaseKind Kind { get; set; } = DatabaseKind.Sqlite;
 
@@ -22,26 +22,46 @@ internal sealed class DatabaseOptionsSetup(IConfiguration configuration) : Micro
 {
     public void Configure(DatabaseOptions options)
     {
-        if (FlatEnvironment.Get(configuration, "DATABASE_URL") is not { } url)
+        var env = new FlatEnvironment(configuration, options);
+        if (env.Get("DATABASE_URL") is not { } url)
         {
             return;
         }
 
         options.Kind = DatabaseKind.Postgres;
-        options.PostgresConnectionString = PostgresConnectionString.Parse(url);
+        options.PostgresConnectionString = PostgresConnectionString.Parse(url, out var problem);
+        if (problem is not null)
+        {
+            env.Unreadable("DATABASE_URL", problem);
+        }
+    }
+}
+
+// DATABASE_URL's only checks are made while it is read (they need Npgsql's own parser); what failed is reported here.
+internal sealed class DatabaseOptionsValidator : FlatOptionsValidator<DatabaseOptions>
+{
+    protected override void Check(DatabaseOptions options, List<string> failures)
+    {
     }
 }
 
 internal static class PostgresConnectionString
 {
-    public static string Parse(string value)
+    // Null with a problem (which never echoes the value: it carries the password) when DATABASE_URL cannot be used.
+    public static string? Parse(string value, out string? problem)
     {
         var builder = value.StartsWith("postgres://", StringComparison.OrdinalIgnoreCase) || value.StartsWith("postgresql://", StringComparison.OrdinalIgnoreCase)
-            ? FromUrl(value)
-            : FromKeywords(value);
+            ? FromUrl(value, out problem)
+            : FromKeywords(value, out problem);
+        if (builder is null)
+        {
+            return null;
+        }
+
         if (string.IsNullOrEmpty(builder.Host))
         {
-            throw new InvalidSettingException("DATABASE_URL", "names no host");
+            problem = "names no host";
+            return null;
         }
 
         // Intake commits in groups, so a few connections carry thousands of leads a second; a small pool per instance
@@ -57,24 +77,27 @@ internal static class PostgresConnectionString
     private static bool HasKeyword(string value, params string[] names) =>
         names.Any(name => value.Contains(name, StringComparison.OrdinalIgnoreCase) || value.Contains(name.Replace(' ', '_'), StringComparison.OrdinalIgnoreCase));
 
-    // The problem is described without echoing the value: it carries the password.
-    private static NpgsqlConnectionStringBuilder FromKeywords(string value)
+    private static NpgsqlConnectionStringBuilder? FromKeywords(string value, out string? problem)
     {
+        problem = null;
         try
         {
             return new NpgsqlConnectionStringBuilder(value);
         }
         catch (Exception ex) when (ex is ArgumentException or FormatException)
         {
-            throw new InvalidSettingException("DATABASE_URL", "is neither a postgres://user:password@host:port/database URL nor an Npgsql connection string (Host=...;Database=...)");
+            problem = "is neither a postgres://user:password@host:port/database URL nor an Npgsql connection string (Host=...;Database=...)";
+            return null;
         }
     }
 
-    private static NpgsqlConnectionStringBuilder FromUrl(string value)
+    private static NpgsqlConnectionStringBuilder? FromUrl(string value, out string? problem)
     {
+        problem = null;
         if (!Uri.TryCreate(value, UriKind.Absolute, out var uri) || string.IsNullOrEmpty(uri.Host))
         {
-            throw new InvalidSettingException("DATABASE_URL", "is not a valid postgres://user:password@host:port/database URL");
+            problem = "is not a valid postgres://user:password@host:port/database URL";
+            return null;
         }
 
         var userInfo = uri.UserInfo.Split(':', 2);
@@ -99,7 +122,8 @@ internal static class PostgresConnectionString
             }
             catch (Exception ex) when (ex is ArgumentException or FormatException or KeyNotFoundException)
             {
-                throw new InvalidSettingException("DATABASE_URL", $"has an unknown or invalid parameter '{parts[0]}'");
+                problem = $"has an unknown or invalid parameter '{parts[0]}'";
+                return null;
             }
         }
 

@@ -1,19 +1,23 @@
-using Gateway.Operations;
+using Microsoft.Extensions.Options;
+
 namespace Gateway.Hosting;
 
-// The inherited .env names are flat (API_KEY, AMO_CLIENT_ID ...); this is the one place that knows them.
-internal static class FlatEnvironment
+// The inherited .env names are flat (API_KEY, AMO_CLIENT_ID ...); the options' setups are the one place that reads them.
+// Reading never throws: what cannot be read is noted on the options, and their validator stops start-up naming it.
+internal sealed class FlatEnvironment(IConfiguration configuration, FlatOptions options)
 {
-    public static string? Get(IConfiguration configuration, string name)
+    public string? Get(string name)
     {
         var value = configuration[name];
         return string.IsNullOrWhiteSpace(value) ? null : value.Trim();
     }
 
-    public static bool TryGetSeconds(IConfiguration configuration, string name, out TimeSpan value)
+    public void Unreadable(string name, string problem) => options.Unreadable.Add($"{name} {problem}");
+
+    public bool TryGetSeconds(string name, out TimeSpan value)
     {
         value = default;
-        var raw = Get(configuration, name);
+        var raw = Get(name);
         if (raw is null)
         {
             return false;
@@ -21,17 +25,18 @@ internal static class FlatEnvironment
 
         if (!double.TryParse(raw, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var seconds) || seconds < 0)
         {
-            throw new InvalidSettingException(name, "must be a number of seconds");
+            Unreadable(name, "must be a number of seconds");
+            return false;
         }
 
         value = TimeSpan.FromSeconds(seconds);
         return true;
     }
 
-    public static bool TryGetInt(IConfiguration configuration, string name, out int value)
+    public bool TryGetInt(string name, out int value)
     {
         value = default;
-        var raw = Get(configuration, name);
+        var raw = Get(name);
         if (raw is null)
         {
             return false;
@@ -39,22 +44,62 @@ internal static class FlatEnvironment
 
         if (!int.TryParse(raw, System.Globalization.NumberStyles.Integer, System.Globalization.CultureInfo.InvariantCulture, out value))
         {
-            throw new InvalidSettingException(name, "must be a whole number");
+            Unreadable(name, "must be a whole number");
+            return false;
         }
 
         return true;
     }
 
-    public static bool? GetBool(IConfiguration configuration, string name)
+    public bool? GetBool(string name)
     {
-        var raw = Get(configuration, name);
-        return raw?.ToUpperInvariant() switch
+        switch (Get(name)?.ToUpperInvariant())
         {
-            null => null,
-            "1" or "TRUE" or "YES" or "ON" => true,
-            "0" or "FALSE" or "NO" or "OFF" => false,
-            _ => throw new InvalidSettingException(name, "must be true or false"),
-        };
+            case null:
+                return null;
+            case "1" or "TRUE" or "YES" or "ON":
+                return true;
+            case "0" or "FALSE" or "NO" or "OFF":
+                return false;
+            default:
+                Unreadable(name, "must be true or false");
+                return null;
+        }
+    }
+}
+
+// Every options class filled from the flat names: what its setup could not read waits here for its validator.
+internal abstract class FlatOptions
+{
+    public List<string> Unreadable { get; } = [];
+}
+
+// One way to validate every options class: what could not be read, then the class's own checks, all in one failure.
+internal abstract class FlatOptionsValidator<TOptions> : IValidateOptions<TOptions>
+    where TOptions : FlatOptions
+{
+    public ValidateOptionsResult Validate(string? name, TOptions options)
+    {
+        var failures = new List<string>(options.Unreadable);
+        Check(options, failures);
+        return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+    }
+
+    protected abstract void Check(TOptions options, List<string> failures);
+}
+
+internal static class FlatOptionsServiceCollectionExtensions
+{
+    // Filled by one setup, checked by one validator, and checked at start-up rather than at first use.
+    public static IServiceCollection AddFlatOptions<TOptions, TSetup, TValidator>(this IServiceCollection services)
+        where TOptions : FlatOptions
+        where TSetup : class, IConfigureOptions<TOptions>
+        where TValidator : class, IValidateOptions<TOptions>
+    {
+        services.AddOptions<TOptions>().ValidateOnStart();
+        services.AddSingleton<IConfigureOptions<TOptions>, TSetup>();
+        services.AddSingleton<IValidateOptions<TOptions>, TValidator>();
+        return services;
     }
 }
 
@@ -62,18 +107,4 @@ internal sealed class InvalidSettingException(string setting, string problem)
     : Exception($"{setting} {problem}")
 {
     public string Setting { get; } = setting;
-}
-
-internal sealed class GatewayOptionsSetup(IConfiguration configuration) : Microsoft.Extensions.Options.IConfigureOptions<GatewayOptions>
-{
-    public void Configure(GatewayOptions options)
-    {
-        options.ApiKey = FlatEnvironment.Get(configuration, "API_KEY") ?? options.ApiKey;
-        options.DataDir = FlatEnvironment.Get(configuration, "DATA_DIR") ?? options.DataDir;
-        options.LogErrors = FlatEnvironment.GetBool(configuration, "LOG_ERRORS") ?? options.LogErrors;
-        if (FlatEnvironment.Get(configuration, "CORS_ALLOWED_ORIGINS") is { } origins)
-        {
-            options.CorsAllowedOrigins = origins.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
-        }
-    }
 }

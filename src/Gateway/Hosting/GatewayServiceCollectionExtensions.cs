@@ -15,21 +15,16 @@ using Microsoft.Extensions.Options;
 
 namespace Gateway.Hosting;
 
-[OptionsValidator]
-internal sealed partial class GatewayOptionsValidator : IValidateOptions<GatewayOptions>;
-
 internal static class GatewayServiceCollectionExtensions
 {
     public static IServiceCollection AddGatewayCore(this IServiceCollection services)
     {
         services.AddSingleton(TimeProvider.System);
-        services.AddOptions<GatewayOptions>().ValidateOnStart();
-        services.AddSingleton<IConfigureOptions<GatewayOptions>, GatewayOptionsSetup>();
-        services.AddSingleton<IValidateOptions<GatewayOptions>, GatewayOptionsValidator>();
+        services.AddFlatOptions<GatewayOptions, GatewayOptionsSetup, GatewayOptionsValidator>();
         services.AddSingleton<ILoggerProvider, ErrorFileLoggerProvider>();
         services.AddObservability();
 
-        services.AddSingleton<IConfigureOptions<DatabaseOptions>, DatabaseOptionsSetup>();
+        services.AddFlatOptions<DatabaseOptions, DatabaseOptionsSetup, DatabaseOptionsValidator>();
         services.AddSingleton<Database>();
         services.AddSingleton<Schema>();
         services.AddSingleton<LeaseStore>();

@@ -5,7 +5,7 @@ using Microsoft.Extensions.Options;
 
 namespace Gateway.Observability;
 
-internal sealed class ObservabilityOptions
+internal sealed class ObservabilityOptions : FlatOptions
 {
     public const string SectionName = "Observability";
 
@@ -25,29 +25,47 @@ internal sealed class ObservabilityOptionsSetup(IConfiguration configuration) : 
 {
     public void Configure(ObservabilityOptions options)
     {
-        options.LogFormat = FlatEnvironment.Get(configuration, "LOG_FORMAT")?.ToLowerInvariant() switch
+        var env = new FlatEnvironment(configuration, options);
+        var format = env.Get("LOG_FORMAT")?.ToLowerInvariant();
+        options.LogFormat = format switch
         {
             null => Console.IsOutputRedirected ? "json" : "text",
-            "json" => "json",
-            "text" => "text",
-            _ => throw new InvalidSettingException("LOG_FORMAT", "must be json or text"),
+            "json" or "text" => format,
+            _ => options.LogFormat,
         };
-        options.LogLevel = FlatEnvironment.Get(configuration, "LOG_LEVEL")?.ToUpperInvariant() switch
+        if (format is not (null or "json" or "text"))
         {
-            null => null,
+            env.Unreadable("LOG_FORMAT", "must be json or text");
+        }
+
+        var level = env.Get("LOG_LEVEL")?.ToUpperInvariant();
+        options.LogLevel = level switch
+        {
             "TRACE" => LogLevel.Trace,
             "DEBUG" => LogLevel.Debug,
             "INFO" or "INFORMATION" => LogLevel.Information,
             "WARN" or "WARNING" => LogLevel.Warning,
             "ERROR" => LogLevel.Error,
             "CRITICAL" => LogLevel.Critical,
-            _ => throw new InvalidSettingException("LOG_LEVEL", "must be one of trace, debug, information, warning, error, critical"),
+            _ => null,
         };
-        options.MetricsEnabled = FlatEnvironment.GetBool(configuration, "METRICS_ENABLED") ?? options.MetricsEnabled;
-        options.MetricsToken = FlatEnvironment.Get(configuration, "METRICS_TOKEN");
+        if (level is not null && options.LogLevel is null)
+        {
+            env.Unreadable("LOG_LEVEL", "must be one of trace, debug, information, warning, error, critical");
+        }
+
+        options.MetricsEnabled = env.GetBool("METRICS_ENABLED") ?? options.MetricsEnabled;
+        options.MetricsToken = env.Get("METRICS_TOKEN");
+    }
+}
+
+internal sealed class ObservabilityOptionsValidator : FlatOptionsValidator<ObservabilityOptions>
+{
+    protected override void Check(ObservabilityOptions options, List<string> failures)
+    {
         if (options.MetricsToken is { Length: < 16 })
         {
-            throw new InvalidSettingException("METRICS_TOKEN", "must be at least 16 characters long");
+            failures.Add("METRICS_TOKEN must be at least 16 characters long");
         }
     }
 }

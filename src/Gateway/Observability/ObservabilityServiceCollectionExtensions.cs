@@ -1,3 +1,4 @@
+using Gateway.Hosting;
 using Gateway.Operations;
 using Microsoft.Extensions.Logging.Console;
 using Microsoft.Extensions.Options;
@@ -8,8 +9,7 @@ internal static class ObservabilityServiceCollectionExtensions
 {
     public static IServiceCollection AddObservability(this IServiceCollection services)
     {
-        services.AddOptions<ObservabilityOptions>().ValidateOnStart();
-        services.AddSingleton<IConfigureOptions<ObservabilityOptions>, ObservabilityOptionsSetup>();
+        services.AddFlatOptions<ObservabilityOptions, ObservabilityOptionsSetup, ObservabilityOptionsValidator>();
         services.AddSingleton<ConsoleLoggingSetup>();
         services.AddSingleton<IConfigureOptions<ConsoleLoggerOptions>>(sp => sp.GetRequiredService<ConsoleLoggingSetup>());
         services.AddSingleton<IConfigureOptions<JsonConsoleFormatterOptions>>(sp => sp.GetRequiredService<ConsoleLoggingSetup>());

@@ -1,7 +1,6 @@
-using System.Security.Cryptography;
 using System.Text;
-using Gateway.Hosting;
 using Gateway.Observability;
+using Gateway.Security;
 using Microsoft.Extensions.Options;
 
 namespace Gateway.Operations;
@@ -25,12 +24,11 @@ internal static class MetricsApi
             .WithDescription("Needs X-API-KEY, or Authorization: Bearer with METRICS_TOKEN or the API key.");
     }
 
-    private static async Task<IResult> ScrapeAsync(HttpContext context, PrometheusCollector collector, GatewayStatus status, IOptions<GatewayOptions> gateway, IOptions<ObservabilityOptions> observability, CancellationToken cancellationToken)
+    private static async Task<IResult> ScrapeAsync(HttpContext context, MetricsCredential credential, PrometheusCollector collector, GatewayStatus status, CancellationToken cancellationToken)
     {
-        if (!Authorized(context.Request, gateway.Value.ApiKey, observability.Value.MetricsToken))
+        if (!credential.Admits(context))
         {
-            return Results.Json(new { success = false, error = "Invalid or missing API key", message = "Please provide valid X-API-KEY header" },
-                Envelope.Json, "application/json; charset=utf-8", StatusCodes.Status401Unauthorized);
+            return ApiKeyRefusal.Result;
         }
 
         var text = new StringBuilder();
@@ -74,20 +72,4 @@ internal static class MetricsApi
             text.Append(name).Append(labels.Length > 0 ? "{" + labels + "}" : "").Append(' ').Append(PrometheusCollector.Number(value)).Append('\n');
         }
     }
-
-    private static bool Authorized(HttpRequest request, string apiKey, string? metricsToken)
-    {
-        if (request.Headers.TryGetValue("X-API-KEY", out var key) && key.Count == 1 && Same(key[0], apiKey))
-        {
-            return true;
-        }
-
-        var authorization = request.Headers.Authorization;
-        return authorization.Count == 1 && authorization[0] is { } value && value.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase)
-            && (Same(value[7..].Trim(), apiKey) || (metricsToken is not null && Same(value[7..].Trim(), metricsToken)));
-    }
-
-    // Hashing both sides first makes the comparison constant-time whatever the lengths.
-    private static bool Same(string? presented, string expected) =>
-        presented is { Length: > 0 } && CryptographicOperations.FixedTimeEquals(SHA256.HashData(Encoding.UTF8.GetBytes(presented)), SHA256.HashData(Encoding.UTF8.GetBytes(expected)));
 }

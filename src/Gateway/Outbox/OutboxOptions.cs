@@ -4,7 +4,7 @@ using Microsoft.Extensions.Options;
 
 namespace Gateway.Outbox;
 
-internal sealed class OutboxOptions
+internal sealed class OutboxOptions : FlatOptions
 {
     public const string SectionName = "Outbox";
 
@@ -24,23 +24,23 @@ internal sealed class OutboxOptionsSetup(IConfiguration configuration) : IConfig
 {
     public void Configure(OutboxOptions options)
     {
-        if (FlatEnvironment.TryGetSeconds(configuration, "OUTBOX_INTAKE_WAIT_SECONDS", out var wait)) options.IntakeWait = wait;
-        if (FlatEnvironment.TryGetInt(configuration, "OUTBOX_BATCH_SIZE", out var batch)) options.BatchSize = batch;
-        if (FlatEnvironment.TryGetInt(configuration, "OUTBOX_WORKERS", out var workers)) options.Workers = workers;
-        if (FlatEnvironment.TryGetInt(configuration, "OUTBOX_MAX_ATTEMPTS", out var attempts)) options.MaxAttempts = attempts;
-        if (FlatEnvironment.TryGetSeconds(configuration, "OUTBOX_MAX_AGE_SECONDS", out var age)) options.MaxAge = age;
-        if (FlatEnvironment.TryGetSeconds(configuration, "OUTBOX_RETENTION_SECONDS", out var retention)) options.Retention = retention;
-        if (FlatEnvironment.TryGetSeconds(configuration, "OUTBOX_LEASE_SECONDS", out var lease)) options.Lease = lease;
-        if (FlatEnvironment.TryGetSeconds(configuration, "OUTBOX_POLL_SECONDS", out var poll)) options.PollInterval = poll;
-        if (FlatEnvironment.TryGetSeconds(configuration, "OUTBOX_MAX_BACKOFF_SECONDS", out var backoff)) options.MaxBackoff = backoff;
+        var env = new FlatEnvironment(configuration, options);
+        if (env.TryGetSeconds("OUTBOX_INTAKE_WAIT_SECONDS", out var wait)) options.IntakeWait = wait;
+        if (env.TryGetInt("OUTBOX_BATCH_SIZE", out var batch)) options.BatchSize = batch;
+        if (env.TryGetInt("OUTBOX_WORKERS", out var workers)) options.Workers = workers;
+        if (env.TryGetInt("OUTBOX_MAX_ATTEMPTS", out var attempts)) options.MaxAttempts = attempts;
+        if (env.TryGetSeconds("OUTBOX_MAX_AGE_SECONDS", out var age)) options.MaxAge = age;
+        if (env.TryGetSeconds("OUTBOX_RETENTION_SECONDS", out var retention)) options.Retention = retention;
+        if (env.TryGetSeconds("OUTBOX_LEASE_SECONDS", out var lease)) options.Lease = lease;
+        if (env.TryGetSeconds("OUTBOX_POLL_SECONDS", out var poll)) options.PollInterval = poll;
+        if (env.TryGetSeconds("OUTBOX_MAX_BACKOFF_SECONDS", out var backoff)) options.MaxBackoff = backoff;
     }
 }
 
-internal sealed class OutboxOptionsValidator(IOptions<Gateway.Amo.AmoOptions> amo) : IValidateOptions<OutboxOptions>
+internal sealed class OutboxOptionsValidator(IOptions<Gateway.Amo.AmoOptions> amo) : FlatOptionsValidator<OutboxOptions>
 {
-    public ValidateOptionsResult Validate(string? name, OutboxOptions options)
+    protected override void Check(OutboxOptions options, List<string> failures)
     {
-        var failures = new List<string>();
         if (options.BatchSize is < 1 or > 250) failures.Add("OUTBOX_BATCH_SIZE must be between 1 and 250 (amoCRM's limit)");
         if (options.Workers is < 1 or > 16) failures.Add("OUTBOX_WORKERS must be between 1 and 16");
         if (options.MaxAttempts < 1) failures.Add("OUTBOX_MAX_ATTEMPTS must be at least 1");
@@ -50,6 +50,5 @@ internal sealed class OutboxOptionsValidator(IOptions<Gateway.Amo.AmoOptions> am
         if (options.Lease <= amo.Value.RequestTimeout) failures.Add("OUTBOX_LEASE_SECONDS must be longer than AMO_TIMEOUT_SECONDS, or a slow call could be delivered twice");
         if (options.PollInterval < TimeSpan.FromMilliseconds(50)) failures.Add("OUTBOX_POLL_SECONDS must be at least 0.05");
         if (options.MaxBackoff < TimeSpan.FromSeconds(1)) failures.Add("OUTBOX_MAX_BACKOFF_SECONDS must be at least 1");
-        return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
     }
 }

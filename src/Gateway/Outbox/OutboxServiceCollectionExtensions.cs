@@ -1,3 +1,4 @@
+using Gateway.Hosting;
 using Gateway.Leads;
 using Microsoft.Extensions.Options;
 
@@ -7,9 +8,7 @@ internal static class OutboxServiceCollectionExtensions
 {
     public static IServiceCollection AddOutbox(this IServiceCollection services)
     {
-        services.AddOptions<OutboxOptions>().ValidateOnStart();
-        services.AddSingleton<IConfigureOptions<OutboxOptions>, OutboxOptionsSetup>();
-        services.AddSingleton<IValidateOptions<OutboxOptions>, OutboxOptionsValidator>();
+        services.AddFlatOptions<OutboxOptions, OutboxOptionsSetup, OutboxOptionsValidator>();
         services.AddSingleton<LeadStore>();
         services.AddSingleton<OutboxSignal>();
         services.AddSingleton<LeadOutcomes>();

@@ -36,15 +36,17 @@ internal sealed class ApiKeyAuthenticationHandler(
         return Task.FromResult(AuthenticateResult.Success(new AuthenticationTicket(new ClaimsPrincipal(identity), SchemeName)));
     }
 
-    protected override async Task HandleChallengeAsync(AuthenticationProperties properties)
-    {
-        Response.StatusCode = StatusCodes.Status401Unauthorized;
-        await Response.WriteAsJsonAsync(
-            new { success = false, error = "Invalid or missing API key", message = "Please provide valid X-API-KEY header" },
-            Envelope.Json,
-            "application/json; charset=utf-8",
-            Context.RequestAborted);
-    }
+    protected override Task HandleChallengeAsync(AuthenticationProperties properties) => ApiKeyRefusal.Result.ExecuteAsync(Context);
+}
+
+// The one answer to a missing or wrong key, on every route and on /metrics (the old gateway's wording).
+internal static class ApiKeyRefusal
+{
+    public static IResult Result { get; } = Results.Json(
+        new { success = false, error = "Invalid or missing API key", message = "Please provide valid X-API-KEY header" },
+        Envelope.Json,
+        "application/json; charset=utf-8",
+        StatusCodes.Status401Unauthorized);
 }
 
 internal static class ApiKeyAuthenticationExtensions

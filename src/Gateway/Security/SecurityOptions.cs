@@ -6,7 +6,7 @@ using Microsoft.Extensions.Options;
 namespace Gateway.Security;
 
 // What the gateway accepts from the internet: keys, rates, sizes and which proxies may speak for a client.
-internal sealed class SecurityOptions
+internal sealed class SecurityOptions : FlatOptions
 {
     public const string SectionName = "Security";
     public const string DefaultKeysFileName = "api-keys.json";
@@ -39,7 +39,8 @@ internal sealed class SecurityOptionsSetup(IConfiguration configuration, IOption
 {
     public void Configure(SecurityOptions options)
     {
-        if (FlatEnvironment.Get(configuration, "API_KEYS_FILE") is { } file)
+        var env = new FlatEnvironment(configuration, options);
+        if (env.Get("API_KEYS_FILE") is { } file)
         {
             options.KeysFile = Path.GetFullPath(file);
             options.KeysFileRequired = true;
@@ -49,30 +50,14 @@ internal sealed class SecurityOptionsSetup(IConfiguration configuration, IOption
             options.KeysFile = Path.Combine(gateway.Value.DataDirFullPath, SecurityOptions.DefaultKeysFileName);
         }
 
-        options.KeyRequestsPerMinute = NonNegative("RATE_LIMIT_PER_KEY_PER_MINUTE", options.KeyRequestsPerMinute);
-        options.IpRequestsPerMinute = NonNegative("RATE_LIMIT_PER_IP_PER_MINUTE", options.IpRequestsPerMinute);
-        options.BadKeyLimit = NonNegative("BAD_KEY_LIMIT", options.BadKeyLimit);
-        if (FlatEnvironment.TryGetSeconds(configuration, "BAD_KEY_WINDOW_SECONDS", out var window))
-        {
-            options.BadKeyWindow = window >= TimeSpan.FromSeconds(1) ? window : throw new InvalidSettingException("BAD_KEY_WINDOW_SECONDS", "must be at least 1");
-        }
-
-        if (FlatEnvironment.TryGetSeconds(configuration, "BAD_KEY_BLOCK_SECONDS", out var block))
-        {
-            options.BadKeyBlock = block >= TimeSpan.FromSeconds(1) ? block : throw new InvalidSettingException("BAD_KEY_BLOCK_SECONDS", "must be at least 1");
-        }
-
-        if (FlatEnvironment.TryGetInt(configuration, "MAX_BODY_BYTES", out var body))
-        {
-            options.MaxBodyBytes = body is >= 1024 and <= 16 * 1024 * 1024 ? body : throw new InvalidSettingException("MAX_BODY_BYTES", "must be between 1024 and 16777216");
-        }
-
-        if (FlatEnvironment.TryGetInt(configuration, "MAX_JSON_DEPTH", out var depth))
-        {
-            options.MaxJsonDepth = depth is >= 4 and <= 256 ? depth : throw new InvalidSettingException("MAX_JSON_DEPTH", "must be between 4 and 256");
-        }
-
-        if (FlatEnvironment.Get(configuration, "TRUSTED_PROXIES") is { } proxies)
+        if (env.TryGetInt("RATE_LIMIT_PER_KEY_PER_MINUTE", out var perKey)) options.KeyRequestsPerMinute = perKey;
+        if (env.TryGetInt("RATE_LIMIT_PER_IP_PER_MINUTE", out var perIp)) options.IpRequestsPerMinute = perIp;
+        if (env.TryGetInt("BAD_KEY_LIMIT", out var badKeys)) options.BadKeyLimit = badKeys;
+        if (env.TryGetSeconds("BAD_KEY_WINDOW_SECONDS", out var window)) options.BadKeyWindow = window;
+        if (env.TryGetSeconds("BAD_KEY_BLOCK_SECONDS", out var block)) options.BadKeyBlock = block;
+        if (env.TryGetInt("MAX_BODY_BYTES", out var body)) options.MaxBodyBytes = body;
+        if (env.TryGetInt("MAX_JSON_DEPTH", out var depth)) options.MaxJsonDepth = depth;
+        if (env.Get("TRUSTED_PROXIES") is { } proxies)
         {
             var addresses = new List<IPAddress>();
             var networks = new List<System.Net.IPNetwork>();
@@ -88,7 +73,8 @@ internal sealed class SecurityOptionsSetup(IConfiguration configuration, IOption
                 }
                 else
                 {
-                    throw new InvalidSettingException("TRUSTED_PROXIES", $"must be comma-separated IP addresses or CIDR networks; '{entry}' is neither");
+                    env.Unreadable("TRUSTED_PROXIES", $"must be comma-separated IP addresses or CIDR networks; '{entry}' is neither");
+                    return;
                 }
             }
 
@@ -96,14 +82,26 @@ internal sealed class SecurityOptionsSetup(IConfiguration configuration, IOption
             options.TrustedNetworks = networks;
         }
     }
+}
 
-    private int NonNegative(string name, int fallback)
+internal sealed class SecurityOptionsValidator : FlatOptionsValidator<SecurityOptions>
+{
+    protected override void Check(SecurityOptions options, List<string> failures)
     {
-        if (!FlatEnvironment.TryGetInt(configuration, name, out var value))
-        {
-            return fallback;
-        }
+        NonNegative("RATE_LIMIT_PER_KEY_PER_MINUTE", options.KeyRequestsPerMinute, failures);
+        NonNegative("RATE_LIMIT_PER_IP_PER_MINUTE", options.IpRequestsPerMinute, failures);
+        NonNegative("BAD_KEY_LIMIT", options.BadKeyLimit, failures);
+        if (options.BadKeyWindow < TimeSpan.FromSeconds(1)) failures.Add("BAD_KEY_WINDOW_SECONDS must be at least 1");
+        if (options.BadKeyBlock < TimeSpan.FromSeconds(1)) failures.Add("BAD_KEY_BLOCK_SECONDS must be at least 1");
+        if (options.MaxBodyBytes is < 1024 or > 16 * 1024 * 1024) failures.Add("MAX_BODY_BYTES must be between 1024 and 16777216");
+        if (options.MaxJsonDepth is < 4 or > 256) failures.Add("MAX_JSON_DEPTH must be between 4 and 256");
+    }
 
-        return value >= 0 ? value : throw new InvalidSettingException(name, "must be 0 (off) or a positive whole number");
+    private static void NonNegative(string name, int value, List<string> failures)
+    {
+        if (value < 0)
+        {
+            failures.Add($"{name} must be 0 (off) or a positive whole number");
+        }
     }
 }

@@ -13,10 +13,11 @@ internal static class SecurityPipeline
 
     public static IServiceCollection AddGatewaySecurity(this IServiceCollection services)
     {
-        services.AddSingleton<Microsoft.Extensions.Options.IConfigureOptions<SecurityOptions>, SecurityOptionsSetup>();
+        services.AddFlatOptions<SecurityOptions, SecurityOptionsSetup, SecurityOptionsValidator>();
         services.AddSingleton<ApiKeyRing>();
         services.AddSingleton<KeyedRateLimiter>();
         services.AddSingleton<BadKeyTracker>();
+        services.AddSingleton<MetricsCredential>();
         services.AddSingleton<InboundLimits>();
         services.Configure<Microsoft.AspNetCore.Server.Kestrel.Core.KestrelServerOptions>(kestrel => kestrel.AddServerHeader = false);
         return services;

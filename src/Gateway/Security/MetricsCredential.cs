@@ -1,0 +1,51 @@
+using Gateway.Hosting;
+using Gateway.Observability;
+using Microsoft.Extensions.Options;
+
+namespace Gateway.Security;
+
+// Who may scrape /metrics: API_KEY (X-API-KEY or Bearer) or METRICS_TOKEN (Bearer); keys from the keys file may not.
+internal sealed class MetricsCredential(IOptions<GatewayOptions> gateway, IOptions<ObservabilityOptions> observability, ApiKeyRing keys, BadKeyTracker badKeys)
+{
+    private readonly byte[] apiKey = ApiKeyRing.Hash(gateway.Value.ApiKey);
+    private readonly byte[]? metricsToken = observability.Value.MetricsToken is { } token ? ApiKeyRing.Hash(token) : null;
+
+    public bool Admits(HttpContext context)
+    {
+        // The scheme has already compared X-API-KEY in constant time; "default" is API_KEY's own name, which no file key may take.
+        if (ApiKeyCaller.Get(context) is { Name: ApiKeyEntry.DefaultName })
+        {
+            return true;
+        }
+
+        if (Bearer(context.Request) is not { } bearer)
+        {
+            return false;
+        }
+
+        // Hashing first makes every comparison constant-time whatever the lengths; both are always made.
+        var hash = ApiKeyRing.Hash(bearer);
+        var isApiKey = System.Security.Cryptography.CryptographicOperations.FixedTimeEquals(hash, apiKey);
+        var isMetricsToken = metricsToken is not null && System.Security.Cryptography.CryptographicOperations.FixedTimeEquals(hash, metricsToken);
+        if (isApiKey || isMetricsToken)
+        {
+            return true;
+        }
+
+        // A bearer that is no key at all is a guess, as a wrong X-API-KEY is on any route; a wrong X-API-KEY in the same
+        // request was already counted by the limiter, and a real key without the right to scrape is no guess.
+        if (!ApiKeyCaller.WasRejected(context) && keys.Find(bearer) is null)
+        {
+            badKeys.RecordFailure(ApiKeyCaller.ClientBucket(context));
+        }
+
+        return false;
+    }
+
+    private static string? Bearer(HttpRequest request)
+    {
+        var authorization = request.Headers.Authorization;
+        return authorization.Count == 1 && authorization[0] is { } value && value.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase)
+            && value[7..].Trim() is { Length: > 0 } bearer ? bearer : null;
+    }
+}
