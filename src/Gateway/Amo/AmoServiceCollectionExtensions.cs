@@ -16,6 +16,7 @@ internal static class AmoServiceCollectionExtensions
 
         services.AddSingleton<TokenStore>();
         services.AddSingleton<TokenImporter>();
+        services.AddKeyedSingleton(PacingClock.Key, TimeProvider.System);
         services.AddSingleton<AmoRateBudget>();
         services.AddSingleton<AmoRateLimiter>();
         services.AddSingleton<AmoTokenManager>();
