@@ -60,7 +60,7 @@ internal sealed class ServerProcess : IAsyncDisposable
                 throw new InvalidOperationException($"{dll} did not start");
             }
 
-            await Task.Delay(20);
+            await Task.Delay(TimeSpan.FromMilliseconds(20), TimeProvider.System);
         }
     }
 

@@ -106,7 +106,7 @@ if (scenario is "drain" or "all")
         await env.AuthorizeAsync();
         while ((await env.EmulatorStatsAsync()) is var progress && (progress["leads"]!.GetValue<int>() < count || (withNotes && progress["notes"]!.GetValue<int>() < count)))
         {
-            await Task.Delay(50);
+            await Task.Delay(TimeSpan.FromMilliseconds(50), TimeProvider.System);
         }
 
         var seconds = watch.Elapsed.TotalSeconds;
@@ -166,7 +166,7 @@ if (scenario is "footprint" or "all")
         ready.Add(env.Gateway.ReadyAfter.TotalMilliseconds);
         if (run == 0)
         {
-            await Task.Delay(TimeSpan.FromSeconds(2));
+            await Task.Delay(TimeSpan.FromSeconds(2), TimeProvider.System);
             idle = env.Gateway.ResidentBytes();
             using var http = env.GatewayClient(64);
             await Load.RunAsync(64, TimeSpan.FromSeconds(10), (c, i) => PostLeadAsync(c, i), http);

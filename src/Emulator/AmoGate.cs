@@ -37,7 +37,8 @@ internal static class AmoGate
             {
                 if (EmulatorState.IsApiOrToken(path) && state.Delay is { Ticks: > 0 } delay)
                 {
-                    await Task.Delay(delay, context.RequestAborted);
+                    // A slow amoCRM is slow in real time, like the arrival stamps above.
+                    await Task.Delay(delay, TimeProvider.System, context.RequestAborted);
                 }
 
                 answer = ScreenAfterDelay(context, state, path);

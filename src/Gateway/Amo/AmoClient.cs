@@ -21,6 +21,7 @@ internal enum AmoFailure
     Timeout,
     Unreachable,
     BadResponse,     // 2xx we could not read
+    Withdrawn,       // the caller's guard said no just before the send: nothing went out
 }
 
 internal sealed record AmoResult(AmoFailure Failure, int? HttpStatus, JsonNode? Body, string Description)
@@ -31,7 +32,7 @@ internal sealed record AmoResult(AmoFailure Failure, int? HttpStatus, JsonNode? 
     public bool IsTransient => Failure is AmoFailure.RateLimited or AmoFailure.ServerError or AmoFailure.Timeout or AmoFailure.Unreachable;
 }
 
-// The typed client for amoCRM's API v4; tokens, hosts and pacing come from AmoAuthHandler.
+// The typed client for amoCRM's API v4; tokens and hosts come from AmoAuthHandler, pacing from AmoPacingHandler.
 internal sealed partial class AmoClient(HttpClient http, ILogger<AmoClient> logger)
 {
     // A placeholder base: the handler swaps in the account's own host (or AMO_BASE_URL).
@@ -43,9 +44,9 @@ internal sealed partial class AmoClient(HttpClient http, ILogger<AmoClient> logg
     public Task<AmoResult> PostAsync(string account, string path, JsonNode body, CancellationToken cancellationToken) =>
         SendAsync(account, HttpMethod.Post, path, body, cancellationToken);
 
-    // beforeSend runs once the call holds its token and slot; false withdraws it (AmoSendCancelledException, nothing sent).
-    public Task<AmoResult> PostAsync(string account, string path, JsonNode body, Func<Task<bool>> beforeSend, CancellationToken cancellationToken) =>
-        SendAsync(account, HttpMethod.Post, path, body, cancellationToken, beforeSend);
+    // claim is asked once the call holds its token and slot; when it says no, nothing is sent and the answer is Withdrawn.
+    public Task<AmoResult> PostAsync(string account, string path, JsonNode body, SendGuard claim, CancellationToken cancellationToken) =>
+        SendAsync(account, HttpMethod.Post, path, body, cancellationToken, claim);
 
     // Follows _links.next until the last page; a 204 is an empty list.
     public async Task<AmoResult> GetAllPagesAsync(string account, string path, string embeddedName, CancellationToken cancellationToken)
@@ -95,14 +96,11 @@ internal sealed partial class AmoClient(HttpClient http, ILogger<AmoClient> logg
         return Uri.TryCreate(href, UriKind.Absolute, out var uri) ? uri.PathAndQuery : href;
     }
 
-    private async Task<AmoResult> SendAsync(string account, HttpMethod method, string pathAndQuery, JsonNode? body, CancellationToken cancellationToken, Func<Task<bool>>? beforeSend = null)
+    private async Task<AmoResult> SendAsync(string account, HttpMethod method, string pathAndQuery, JsonNode? body, CancellationToken cancellationToken, SendGuard? guard = null)
     {
         using var request = new HttpRequestMessage(method, new Uri(PlaceholderBase, pathAndQuery.TrimStart('/')));
-        request.Options.Set(AmoAuthHandler.AccountKey, account);
-        if (beforeSend is not null)
-        {
-            request.Options.Set(AmoAuthHandler.BeforeSendKey, beforeSend);
-        }
+        var call = new AmoCall(account, guard);
+        call.AttachTo(request);
 
         if (body is not null)
         {
@@ -113,10 +111,6 @@ internal sealed partial class AmoClient(HttpClient http, ILogger<AmoClient> logg
         try
         {
             response = await http.SendAsync(request, cancellationToken);
-        }
-        catch (AmoSendCancelledException)
-        {
-            throw;
         }
         catch (AmoNotAuthorizedException ex)
         {
@@ -145,6 +139,11 @@ internal sealed partial class AmoClient(HttpClient http, ILogger<AmoClient> logg
 
         using (response)
         {
+            if (call.Withdrawn)
+            {
+                return new AmoResult(AmoFailure.Withdrawn, null, null, "the call was withdrawn before it was sent");
+            }
+
             string text;
             try
             {

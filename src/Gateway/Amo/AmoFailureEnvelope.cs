@@ -22,6 +22,8 @@ internal static class AmoFailureEnvelope
             AmoFailure.Timeout => (StatusCodes.Status504GatewayTimeout, "AmoCRM did not answer in time"),
             AmoFailure.Unreachable => (StatusCodes.Status502BadGateway, "AmoCRM is unreachable"),
             AmoFailure.ServerError => (StatusCodes.Status502BadGateway, "AmoCRM is unavailable"),
+            // Only a guarded outbox call can be withdrawn; no route passes a guard, but the name must not say "unreadable".
+            AmoFailure.Withdrawn => (StatusCodes.Status503ServiceUnavailable, "The amoCRM call was withdrawn before it was sent"),
             _ => (StatusCodes.Status502BadGateway, "AmoCRM answered with an unreadable body"),
         };
 

@@ -15,12 +15,14 @@ internal static class AmoServiceCollectionExtensions
 
         services.AddSingleton<TokenStore>();
         services.AddSingleton<TokenImporter>();
+        services.AddKeyedSingleton(PacingClock.Key, TimeProvider.System);
         services.AddSingleton<AmoRateBudget>();
         services.AddSingleton<AmoRateLimiter>();
         services.AddSingleton<AmoTokenManager>();
         services.AddSingleton<TokenKeepAlive>();
         services.AddHostedService(sp => sp.GetRequiredService<TokenKeepAlive>());
         services.AddTransient<AmoAuthHandler>();
+        services.AddTransient<AmoPacingHandler>();
 
         services.AddHttpClient<AmoOAuthClient>(ConfigureTimeouts)
             .ConfigurePrimaryHttpMessageHandler(CreatePrimaryHandler)
@@ -29,12 +31,13 @@ internal static class AmoServiceCollectionExtensions
             {
                 ConfigureTimeouts(sp, http);
 
-                // An outer bound only: each call's timeout starts in AmoAuthHandler once it holds its rate-limit slot.
+                // An outer bound only: each call's timeout starts in AmoPacingHandler once it holds its rate-limit slot.
                 http.Timeout = http.Timeout * 3 + TimeSpan.FromSeconds(10);
                 http.BaseAddress = AmoClient.PlaceholderBase;
             })
             .ConfigurePrimaryHttpMessageHandler(CreatePrimaryHandler)
             .AddHttpMessageHandler<AmoAuthHandler>()
+            .AddHttpMessageHandler<AmoPacingHandler>()
             .AddHttpMessageHandler<Observability.AmoCallTelemetryHandler>();
         return services;
     }

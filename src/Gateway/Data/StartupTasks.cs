@@ -48,7 +48,8 @@ internal sealed partial class StartupTasks(
             }
             catch (IOException) when (attempt < 200)
             {
-                await Task.Delay(TimeSpan.FromMilliseconds(50), cancellationToken);
+                // Another process holds the lock for a moment: a real wait, even when a test fakes the app's clock.
+                await Task.Delay(TimeSpan.FromMilliseconds(50), TimeProvider.System, cancellationToken);
             }
         }
 

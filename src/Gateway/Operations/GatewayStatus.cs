@@ -45,9 +45,7 @@ internal sealed class GatewayStatus(Database database, TokenStore tokens, LeadSt
             var stats = await leads.StatsAsync(account, cancellationToken);
             long? oldest = stats.OldestQueuedAt is { } at ? Math.Max(0, (long)(now - DateTimeOffset.FromUnixTimeMilliseconds(at)).TotalSeconds) : null;
 
-            // An expired token with a refresh token is one refresh away from working.
-            var canDeliver = state is "valid" or "expiring" || (state == "expired" && token?.RefreshToken is not null);
-            accounts.Add(new AccountStatus(account, state, canDeliver, stats, oldest));
+            accounts.Add(new AccountStatus(account, state, TokenStatus.CanDeliver(token, now), stats, oldest));
         }
 
         return accounts;

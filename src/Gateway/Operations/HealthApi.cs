@@ -48,7 +48,8 @@ internal static class HealthApi
             ["failed"] = a.Queue.Failed,
             ["oldest_queued_age_seconds"] = a.OldestQueuedAgeSeconds,
         }).ToList();
-        var degraded = accounts.Where(a => !a.CanDeliver && (a == configured || a.Queue.Queued + a.Queue.Delivering > 0)).Select(a => $"{a.Account}: amoCRM token {a.TokenState}; leads are kept until /oauth/authorize is completed").ToList();
+        // Re-authorization required is a problem to fix even while the old access token still delivers.
+        var degraded = accounts.Where(a => (!a.CanDeliver || a.TokenState == Amo.Tokens.TokenStates.ReauthorizationRequired) && (a == configured || a.Queue.Queued + a.Queue.Delivering > 0)).Select(a => $"{a.Account}: amoCRM token {a.TokenState}; leads are kept until /oauth/authorize is completed").ToList();
         return degraded.Count == 0
             ? Envelope.Ok(new { status = "ready", checks })
             : Envelope.Ok(new { status = "degraded", problems = degraded, checks }, "Gateway is running but cannot deliver to amoCRM");

@@ -39,6 +39,8 @@ internal sealed partial class AccountDeliveryState(LeadStore store, IOptions<Out
 
     public async Task<FailureVerdict> RecordFailureAsync(string account, AmoResult result, CancellationToken cancellationToken)
     {
+        // A withdrawn call never reached amoCRM, so it says nothing about the account's health.
+        ArgumentOutOfRangeException.ThrowIfEqual(result.Failure, AmoFailure.Withdrawn);
         var state = await store.GetAccountAsync(account, cancellationToken);
         var failures = state.ConsecutiveFailures + 1;
         var now = time.GetUtcNow();

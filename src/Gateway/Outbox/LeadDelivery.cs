@@ -133,17 +133,16 @@ internal sealed partial class LeadDelivery(
     }
 
     // Null when the batch was withdrawn before the send: another worker holds its items now and sends and settles them.
-    private async Task<AmoResult?> PostClaimedAsync(string account, string path, JsonArray body, int count, Func<Task<bool>> renewClaim)
+    private async Task<AmoResult?> PostClaimedAsync(string account, string path, JsonArray body, int count, SendGuard renewClaim)
     {
-        try
-        {
-            return await amo.PostAsync(account, path, body, renewClaim, CancellationToken.None);
-        }
-        catch (AmoSendCancelledException)
+        var result = await amo.PostAsync(account, path, body, renewClaim, CancellationToken.None);
+        if (result.Failure == AmoFailure.Withdrawn)
         {
             LogClaimLost(account, count);
             return null;
         }
+
+        return result;
     }
 
     private const string Unconfirmed = "amoCRM accepted the request but its answer did not confirm this item; it may exist in amoCRM already. Check before retrying";

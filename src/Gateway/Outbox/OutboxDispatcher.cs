@@ -41,7 +41,7 @@ internal sealed partial class OutboxDispatcher(
 
     public async Task DispatchAsync(CancellationToken cancellationToken)
     {
-        var accountsWithWork = await store.AccountsWithWorkAsync(cancellationToken);
+        var accountsWithWork = await store.AccountsWithWorkAsync(await tokens.AccountsAsync(cancellationToken), cancellationToken);
 
         // Callers of an account that has no token yet are told "queued" at once, not after the whole wait.
         foreach (var account in outcomes.WaitingAccounts().Except(accountsWithWork))
@@ -73,17 +73,11 @@ internal sealed partial class OutboxDispatcher(
         }
     }
 
-    private async Task<bool> CanDeliverAsync(string account, CancellationToken cancellationToken)
-    {
-        if (await accounts.IsPausedAsync(account, cancellationToken))
-        {
-            return false;
-        }
-
-        // Without a usable token every call would fail at once: wait for consent instead of churning the queue.
-        var token = await tokens.GetAsync(account, cancellationToken);
-        return token is not null && !(token.State == TokenStates.ReauthorizationRequired && token.IsExpired(time.GetUtcNow()));
-    }
+    // The pause is the outbox's own back-off after amoCRM said stop, not the account's token, so it is asked here and
+    // not in the token room's answer (readiness and /metrics report the token: a pause of seconds would make them flap).
+    // Without a usable token every call would fail at once: wait for consent instead of churning the queue.
+    private async Task<bool> CanDeliverAsync(string account, CancellationToken cancellationToken) =>
+        !await accounts.IsPausedAsync(account, cancellationToken) && await tokens.CanDeliverAsync(account, cancellationToken);
 
     private async Task DrainAsync(string account, StopFlag stop, CancellationToken cancellationToken)
     {

@@ -13,7 +13,8 @@ internal static class Clock
             }
 
             clock.Advance(step);
-            await Task.Delay(15);
+            // Real time for the background work to react to the step (the fake clock drives only the app).
+            await Task.Delay(TimeSpan.FromMilliseconds(15), TimeProvider.System);
         }
 
         Assert.Fail($"Gave up after {maxSteps} steps of {step} waiting for {what}");

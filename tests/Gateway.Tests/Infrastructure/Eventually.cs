@@ -12,7 +12,8 @@ internal static class Eventually
         while (!condition())
         {
             Assert.True(watch.Elapsed < limit, $"Timed out after {limit} waiting for {what}");
-            await Task.Delay(10);
+            // A real pause between polls: the condition is reached by background work, not by any clock a test fakes.
+            await Task.Delay(TimeSpan.FromMilliseconds(10), TimeProvider.System);
         }
     }
 
@@ -23,7 +24,8 @@ internal static class Eventually
         while (!await condition())
         {
             Assert.True(watch.Elapsed < limit, $"Timed out after {limit} waiting for {what}");
-            await Task.Delay(10);
+            // A real pause between polls: the condition is reached by background work, not by any clock a test fakes.
+            await Task.Delay(TimeSpan.FromMilliseconds(10), TimeProvider.System);
         }
     }
 

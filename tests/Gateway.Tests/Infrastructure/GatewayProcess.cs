@@ -152,7 +152,8 @@ internal sealed class GatewayProcess : IAsyncDisposable
             {
             }
 
-            await Task.Delay(20);
+            // The child process starts in real time.
+            await Task.Delay(TimeSpan.FromMilliseconds(20), TimeProvider.System);
         }
 
         throw new TimeoutException($"The gateway did not become healthy:\n{Output}");

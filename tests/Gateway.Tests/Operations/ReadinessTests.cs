@@ -1,6 +1,7 @@
 using System.Net;
 using Dapper;
 using Emulator;
+using Gateway.Amo.Tokens;
 using Gateway.Data;
 using Gateway.Tests.Infrastructure;
 using Gateway.Tests.Observability;
@@ -49,6 +50,29 @@ public sealed class ReadinessTests
         var account = data["checks"]!["accounts"]![0]!;
         Assert.Equal(GatewayApp.Domain, (string?)account["account"]);
         Assert.True((bool?)account["can_deliver"]);
+    }
+
+    // The dispatcher still delivers with a living access token after its refresh was refused, so readiness says it can
+    // deliver (it said false before the one rule), and still reports the re-authorization as a problem.
+    [Fact]
+    public async Task A_living_token_that_needs_reauthorization_can_deliver_and_readiness_stays_degraded()
+    {
+        await using var amo = await AmoEmulator.StartAsync(GatewayApp.EmulatorOptionsFor());
+        await using var app = new GatewayApp(amo);
+        await app.AuthorizeAsync();
+        var token = (await app.Get<TokenStore>().GetAsync(GatewayApp.Domain, CancellationToken.None))!;
+        await app.Get<TokenStore>().RecordRefreshFailureAsync(GatewayApp.Domain, token.Generation, "rejected", "refresh token revoked", null, CancellationToken.None);
+        using var client = app.CreateKeyedClient();
+
+        var data = (await (await client.GetAsync("/health/ready")).ReadObjectAsync())["data"]!;
+        var metrics = await MetricsTests.ScrapeAsync(client);
+        await client.PostJsonAsync("/api/v1/leads/unsorted", Json.MinimalLead);
+
+        Assert.Equal("degraded", (string?)data["status"]);
+        Assert.Equal("reauthorization_required", (string?)data["checks"]!["token"]);
+        Assert.True((bool?)data["checks"]!["accounts"]![0]!["can_deliver"]);
+        Assert.Equal(1, MetricsTests.Sample(metrics, "gateway_token_can_deliver", $"account=\"{GatewayApp.Domain}\""));
+        await Eventually.TrueAsync(() => amo.State.Unsorted.Count == 1, "the lead delivered with the living token");
     }
 
     [Fact]

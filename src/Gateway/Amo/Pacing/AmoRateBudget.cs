@@ -12,7 +12,11 @@ namespace Gateway.Amo.Pacing;
 // instance (and every process on one SQLite file) draws from one budget. A slot is held from before the send until one
 // window after the answer, timed by the database's clock: one clock for all instances, however theirs drift.
 // A holder that dies mid-call leaves its slot busy only until the call's timeout plus a window has passed.
-internal sealed partial class AmoRateBudget(Database database, IOptions<AmoOptions> options, ILogger<AmoRateBudget> logger)
+internal sealed partial class AmoRateBudget(
+    Database database,
+    IOptions<AmoOptions> options,
+    [FromKeyedServices(PacingClock.Key)] TimeProvider clock,
+    ILogger<AmoRateBudget> logger)
 {
     public static readonly TimeSpan Window = TimeSpan.FromMilliseconds(1020);
 
@@ -60,7 +64,7 @@ internal sealed partial class AmoRateBudget(Database database, IOptions<AmoOptio
 
             // Pacing is wall-clock by nature (amoCRM counts real seconds), like the in-process half.
             var delay = TimeSpan.FromMilliseconds(wait ?? MaxPoll.TotalMilliseconds);
-            await Task.Delay(delay < MinPoll ? MinPoll : delay > MaxPoll ? MaxPoll : delay, TimeProvider.System, cancellationToken);
+            await Task.Delay(delay < MinPoll ? MinPoll : delay > MaxPoll ? MaxPoll : delay, clock, cancellationToken);
         }
     }
 

@@ -1,5 +1,4 @@
 using System.Collections.Concurrent;
-using System.Diagnostics;
 using Gateway.Amo;
 using Gateway.Amo.Tokens;
 using Microsoft.Extensions.Options;
@@ -9,10 +8,14 @@ namespace Gateway.Amo.Pacing;
 // One window per account for every amoCRM call: at most N calls in any second *as amoCRM counts them*.
 // A call arrives at amoCRM somewhere between our send and its answer, so a slot is held from the send
 // until one window after the answer: then no N+1 arrivals can share a second, whatever the network did.
-// Pacing is wall-clock by nature (amoCRM counts real seconds), so it reads Stopwatch, not the injected clock.
+// Pacing is wall-clock by nature (amoCRM counts real seconds), so it reads the pacing clock (PacingClock), not the app's.
 // This in-process half keeps a process's own workers from polling the database for slots; the cluster half
 // (AmoRateBudget) makes the budget one for every instance sharing the database.
-internal sealed class AmoRateLimiter(IOptions<AmoOptions> options, AmoRateBudget budget, Observability.GatewayMetrics metrics) : IDisposable
+internal sealed class AmoRateLimiter(
+    IOptions<AmoOptions> options,
+    AmoRateBudget budget,
+    Observability.GatewayMetrics metrics,
+    [FromKeyedServices(PacingClock.Key)] TimeProvider clock) : IDisposable
 {
     private static readonly TimeSpan Window = AmoRateBudget.Window;
 
@@ -20,8 +23,8 @@ internal sealed class AmoRateLimiter(IOptions<AmoOptions> options, AmoRateBudget
 
     public async Task<IAsyncDisposable> AcquireAsync(string account, CancellationToken cancellationToken)
     {
-        var started = Stopwatch.GetTimestamp();
-        var acquiring = windows.GetOrAdd(account, _ => new SlidingWindow(options.Value.RateLimitPerSecond)).AcquireAsync(cancellationToken);
+        var started = clock.GetTimestamp();
+        var acquiring = windows.GetOrAdd(account, _ => new SlidingWindow(options.Value.RateLimitPerSecond, clock)).AcquireAsync(cancellationToken);
         var waited = !acquiring.IsCompleted;
         var local = await acquiring;
         try
@@ -29,7 +32,7 @@ internal sealed class AmoRateLimiter(IOptions<AmoOptions> options, AmoRateBudget
             var cluster = await budget.AcquireAsync(account, cancellationToken);
             if (waited || cluster.Waited)
             {
-                metrics.RecordRateLimitWait(account, Stopwatch.GetElapsedTime(started));
+                metrics.RecordRateLimitWait(account, clock.GetElapsedTime(started));
             }
 
             return new Slot(local, cluster);
@@ -59,8 +62,9 @@ internal sealed class AmoRateLimiter(IOptions<AmoOptions> options, AmoRateBudget
         }
     }
 
-    private sealed class SlidingWindow(int limit) : IDisposable
+    private sealed class SlidingWindow(int limit, TimeProvider clock) : IDisposable
     {
+        private readonly TimeProvider clock = clock;
         private readonly List<Slot> slots = [];
         private readonly SemaphoreSlim gate = new(1, 1);
         private TaskCompletionSource released = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -78,8 +82,8 @@ internal sealed class AmoRateLimiter(IOptions<AmoOptions> options, AmoRateBudget
                     TimeSpan wait;
                     lock (slots)
                     {
-                        var now = Stopwatch.GetTimestamp();
-                        slots.RemoveAll(s => s.FreeAfter(now));
+                        var now = clock.GetTimestamp();
+                        slots.RemoveAll(s => s.FreeAfter(now, clock));
                         if (slots.Count < limit)
                         {
                             var slot = new Slot(this);
@@ -88,12 +92,12 @@ internal sealed class AmoRateLimiter(IOptions<AmoOptions> options, AmoRateBudget
                         }
 
                         // Either the oldest finished call leaves the window, or an in-flight one finishes.
-                        wait = slots.Where(s => s.FinishedAt is not null).Select(s => Window - Stopwatch.GetElapsedTime(s.FinishedAt!.Value, now)).DefaultIfEmpty(Timeout.InfiniteTimeSpan).Min();
+                        wait = slots.Where(s => s.FinishedAt is not null).Select(s => Window - clock.GetElapsedTime(s.FinishedAt!.Value, now)).DefaultIfEmpty(Timeout.InfiniteTimeSpan).Min();
                         wakeUp = released.Task;
                     }
 
                     using var timer = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-                    await Task.WhenAny(wakeUp, Task.Delay(wait, timer.Token));
+                    await Task.WhenAny(wakeUp, Task.Delay(wait, clock, timer.Token));
                     await timer.CancelAsync();
                     cancellationToken.ThrowIfCancellationRequested();
                 }
@@ -120,7 +124,7 @@ internal sealed class AmoRateLimiter(IOptions<AmoOptions> options, AmoRateBudget
         {
             public long? FinishedAt { get; private set; }
 
-            public bool FreeAfter(long now) => FinishedAt is { } finished && Stopwatch.GetElapsedTime(finished, now) >= Window;
+            public bool FreeAfter(long now, TimeProvider clock) => FinishedAt is { } finished && clock.GetElapsedTime(finished, now) >= Window;
 
             public void Dispose()
             {
@@ -128,7 +132,7 @@ internal sealed class AmoRateLimiter(IOptions<AmoOptions> options, AmoRateBudget
                 {
                     lock (window.slots)
                     {
-                        FinishedAt = Stopwatch.GetTimestamp();
+                        FinishedAt = window.clock.GetTimestamp();
                     }
 
                     window.Finished();
@@ -136,4 +140,11 @@ internal sealed class AmoRateLimiter(IOptions<AmoOptions> options, AmoRateBudget
             }
         }
     }
+}
+
+// The clock amoCRM's rate limit is kept by: real time (TimeProvider.System) even when a test fakes the app's clock, or
+// pacing would freeze with it; registered on its own key so a test can still drive pacing with a clock of its own.
+internal static class PacingClock
+{
+    public const string Key = "amo.pacing";
 }

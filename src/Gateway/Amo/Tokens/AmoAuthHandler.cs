@@ -1,7 +1,6 @@
 using System.Net;
 using System.Net.Http.Headers;
 using Gateway.Amo;
-using Gateway.Amo.Pacing;
 using Microsoft.Extensions.Options;
 
 namespace Gateway.Amo.Tokens;
@@ -11,31 +10,21 @@ internal sealed class AmoNotAuthorizedException(string message, bool transient) 
     public bool Transient { get; } = transient;
 }
 
-// The caller's guard said no just before the send (its outbox claim passed to someone else while it waited): nothing went out.
-internal sealed class AmoSendCancelledException() : Exception("the call was withdrawn before it was sent");
-
-// Sets the bearer token and the account's host, paces the call, and on a 401 refreshes once and resends once.
-internal sealed class AmoAuthHandler(AmoTokenManager tokens, AmoRateLimiter limiter, IOptions<AmoOptions> options) : DelegatingHandler
+// Sets the bearer token and the account's host, and on a 401 refreshes once and resends once; AmoPacingHandler,
+// inside this one, paces each send (the resend included).
+internal sealed class AmoAuthHandler(AmoTokenManager tokens, IOptions<AmoOptions> options) : DelegatingHandler
 {
-    public static readonly HttpRequestOptionsKey<string> AccountKey = new("amo.account");
-
-    // Asked once the call holds its token and rate slot, right before it goes out; false withdraws the call.
-    public static readonly HttpRequestOptionsKey<Func<Task<bool>>> BeforeSendKey = new("amo.before-send");
-
     protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
     {
-        if (!request.Options.TryGetValue(AccountKey, out var account))
-        {
-            throw new InvalidOperationException("amoCRM requests must name their account");
-        }
-
+        var call = AmoCall.Of(request);
+        var account = call.Account;
         var access = await tokens.GetAccessTokenAsync(account, cancellationToken);
         if (!access.IsAvailable)
         {
             throw new AmoNotAuthorizedException(access.Problem!, access.Transient);
         }
 
-        var response = await SendWithTokenAsync(request, account, access.Token!, cancellationToken);
+        var response = await SendWithTokenAsync(request, access.Token!, cancellationToken);
         if (response.StatusCode != HttpStatusCode.Unauthorized)
         {
             return response;
@@ -48,7 +37,7 @@ internal sealed class AmoAuthHandler(AmoTokenManager tokens, AmoRateLimiter limi
         }
 
         response.Dispose();
-        var resent = await SendWithTokenAsync(await CloneAsync(request, cancellationToken), account, refreshed, cancellationToken);
+        var resent = await SendWithTokenAsync(await CloneAsync(request, cancellationToken), refreshed, cancellationToken);
         if (resent.StatusCode == HttpStatusCode.Unauthorized)
         {
             await tokens.ReportRejectedFreshTokenAsync(refreshed, cancellationToken);
@@ -57,21 +46,12 @@ internal sealed class AmoAuthHandler(AmoTokenManager tokens, AmoRateLimiter limi
         return resent;
     }
 
-    private async Task<HttpResponseMessage> SendWithTokenAsync(HttpRequestMessage request, string account, AmoToken token, CancellationToken cancellationToken)
+    private Task<HttpResponseMessage> SendWithTokenAsync(HttpRequestMessage request, AmoToken token, CancellationToken cancellationToken)
     {
         var relative = request.RequestUri!.PathAndQuery;
         request.RequestUri = new Uri(options.Value.ApiBaseFor(token.BaseDomain), relative);
         request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token.AccessToken);
-        await using var slot = await limiter.AcquireAsync(account, cancellationToken);
-        if (request.Options.TryGetValue(BeforeSendKey, out var beforeSend) && !await beforeSend())
-        {
-            throw new AmoSendCancelledException();
-        }
-
-        // The call's own timeout starts once it has its slot: waiting our turn is not amoCRM being slow.
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        timeout.CancelAfter(options.Value.RequestTimeout);
-        return await base.SendAsync(request, timeout.Token);
+        return base.SendAsync(request, cancellationToken);
     }
 
     private static async Task<HttpRequestMessage> CloneAsync(HttpRequestMessage original, CancellationToken cancellationToken)

@@ -31,6 +31,16 @@ internal sealed class TokenStore(Database database, IDataProtectionProvider prot
         return row is null ? null : ToToken(row);
     }
 
+    public async Task<bool> CanDeliverAsync(string account, CancellationToken cancellationToken) =>
+        TokenStatus.CanDeliver(await GetAsync(account, cancellationToken), time.GetUtcNow());
+
+    // The accounts that hold a token, read without decrypting any: the outbox's wake-up asks this on every pass.
+    public async Task<IReadOnlyList<string>> AccountsAsync(CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        return (await connection.QueryAsync<string>("SELECT account FROM amo_tokens ORDER BY account")).ToList();
+    }
+
     public async Task<IReadOnlyList<AmoToken>> ListAsync(CancellationToken cancellationToken)
     {
         List<Row> rows;
