@@ -5,6 +5,7 @@ public sealed class TestTimeProvider(DateTimeOffset start) : TimeProvider
 {
     private readonly Lock gate = new();
     private readonly List<FakeTimer> timers = [];
+    private readonly DateTimeOffset started = start;
     private DateTimeOffset now = start;
 
     public TestTimeProvider() : this(new DateTimeOffset(2026, 11, 1, 9, 0, 0, TimeSpan.Zero))
@@ -19,9 +20,16 @@ public sealed class TestTimeProvider(DateTimeOffset start) : TimeProvider
         }
     }
 
-    public override long TimestampFrequency => TimeSpan.TicksPerSecond;
+    // Neither TimeSpan's 10 MHz nor Stopwatch's 1 GHz (Linux), and below both with a ratio that is no whole number:
+    // code that mixes timestamps with TimeSpan ticks or with Stopwatch waits 3.3 times too long (or 300 times) and
+    // the test that advances just past a deadline sees nothing happen. The origin is no other clock's either.
+    private const long Frequency = 3_000_000;
+    private const long Origin = 987_654_321_987;
 
-    public override long GetTimestamp() => GetUtcNow().UtcTicks;
+    public override long TimestampFrequency => Frequency;
+
+    // Whole microseconds of the fake clock map exactly, so the framework's GetElapsedTime gives back what Advance moved.
+    public override long GetTimestamp() => Origin + (long)((Int128)(GetUtcNow() - started).Ticks * Frequency / TimeSpan.TicksPerSecond);
 
     public void Advance(TimeSpan by)
     {

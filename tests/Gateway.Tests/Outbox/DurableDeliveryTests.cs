@@ -104,7 +104,10 @@ public sealed class DurableDeliveryTests
         while (Attempts() < 7)
         {
             var before = Attempts();
-            await clock.AdvanceUntilAsync(TimeSpan.FromMilliseconds(250), () => Task.FromResult(Attempts() > before), "the next attempt", maxSteps: 4000);
+            // Steps an eighth of the last gap: each gap is measured within 12.5 %, without hundreds of quarter seconds.
+            var lastGap = attemptsAt.Count > 1 ? attemptsAt[^1] - attemptsAt[^2] : TimeSpan.Zero;
+            var step = TimeSpan.FromMilliseconds(Math.Max(250, lastGap.TotalMilliseconds / 8));
+            await clock.AdvanceUntilAsync(step, () => Task.FromResult(Attempts() > before), "the next attempt", maxSteps: 4000);
             attemptsAt.Add(clock.GetUtcNow());
         }
 

@@ -216,7 +216,9 @@ public sealed class OutboxBehaviourTests
 
         var queue = await ApiAssert.SuccessDataAsync(await client.GetAsync("/api/v1/diagnostics/queue"));
         Assert.Null((string?)queue["pause_reason"]);
-        Assert.True(next > withNote);
+        Assert.Equal("delivered", (string?)(await client.LeadAsync(withNote))["status"]);
+        Assert.Equal("delivered", (string?)(await client.LeadAsync(next))["status"]);
+        OutboxTestKit.AssertEachDeliveredOnce(amo, 2);
     }
 
     [Fact]
@@ -337,14 +339,15 @@ public sealed class OutboxBehaviourTests
         amo.State.Outage = true;
         await client.PostQueuedAsync(OutboxTestKit.Lead(1));
         await client.PostQueuedAsync(OutboxTestKit.Lead(2));
-        clock.Advance(TimeSpan.FromSeconds(0.5));
+        clock.Advance(TimeSpan.FromSeconds(90));
 
         var status = await ApiAssert.SuccessDataAsync(await client.GetAsync("/api/v1/diagnostics/token-status"));
         var ready = await (await client.GetAsync("/health/ready")).ReadObjectAsync();
 
         Assert.Equal(2, status["queue"]!["depth"]!.GetValue<long>());
-        Assert.True(status["queue"]!["oldest_queued_age_seconds"]!.GetValue<long>() >= 0);
+        Assert.Equal(90, status["queue"]!["oldest_queued_age_seconds"]!.GetValue<long>());
         Assert.Equal(2, ready["data"]!["checks"]!["queue"]!["depth"]!.GetValue<long>());
+        Assert.Equal(90, ready["data"]!["checks"]!["accounts"]![0]!["oldest_queued_age_seconds"]!.GetValue<long>());
     }
 
     [Fact]
