@@ -11,6 +11,8 @@ internal static class OutboxServiceCollectionExtensions
         services.AddSingleton<IConfigureOptions<OutboxOptions>, OutboxOptionsSetup>();
         services.AddSingleton<IValidateOptions<OutboxOptions>, OutboxOptionsValidator>();
         services.AddSingleton<LeadStore>();
+        services.AddSingleton<NoteStore>();
+        services.AddSingleton<AccountDeliveryStore>();
         services.AddSingleton<OutboxSignal>();
         services.AddSingleton<LeadOutcomes>();
         services.AddSingleton<AccountDeliveryState>();
