@@ -241,7 +241,7 @@ internal sealed class LeadStore(Database database, TimeProvider time)
                 """,
                 requeue.Items.Select(i => new
                 {
-                    id = i.Id, next = i.NextAttemptAt, now, requeue.Error, countAttempt = requeue.CountAttempt, solo = requeue.Solo, claimToken,
+                    id = i.Id, next = i.NextAttemptAt, now, error = requeue.Error, countAttempt = requeue.CountAttempt, solo = requeue.Solo, claimToken,
                     queued = LeadStatus.Queued, delivering = LeadStatus.Delivering,
                 }),
                 transaction);
