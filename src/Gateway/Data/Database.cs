@@ -14,14 +14,10 @@ internal sealed class Database : IAsyncDisposable
     private readonly NpgsqlDataSource? postgres;
     private readonly string? postgresConnectionString;
 
-    static Database()
-    {
-        // Columns are snake_case, properties PascalCase: one mapping rule for every store.
-        Dapper.DefaultTypeMap.MatchNamesWithUnderscores = true;
-    }
-
     public Database(IOptions<GatewayOptions> options, IOptions<DatabaseOptions> database)
     {
+        // Every store reads and writes through a Database, so its first construction is the one start-up place for this.
+        DapperConventions.Apply();
         var dataDir = options.Value.DataDirFullPath;
         DataDirectory.Ensure(dataDir);
         Kind = database.Value.Kind;

@@ -3,108 +3,210 @@ using Dapper;
 namespace Gateway.Data;
 
 // Versioned migrations, applied in order inside one transaction so that concurrent starters serialise.
-// One text for both databases, so they cannot drift: PostgreSQL reads INTEGER as BIGINT (SQLite's integers are 64-bit).
 internal sealed class Schema(Database database)
 {
-    private static readonly string[] Migrations =
+    // Each migration in both dialects, written out: SQLite's integers are 64-bit, so PostgreSQL gets BIGINT wherever SQLite says INTEGER.
+    // Versions are positions in this list: never reorder or edit one that has shipped, append a new one.
+    private static readonly Migration[] Migrations =
     [
-        """
-        CREATE TABLE amo_tokens (
-            account TEXT PRIMARY KEY,
-            access_token TEXT NOT NULL,
-            refresh_token TEXT NULL,
-            expires_at INTEGER NOT NULL,
-            base_domain TEXT NULL,
-            long_lived INTEGER NOT NULL DEFAULT 0,
-            generation INTEGER NOT NULL,
-            refresh_token_issued_at INTEGER NOT NULL,
-            updated_at INTEGER NOT NULL,
-            state TEXT NOT NULL,
-            state_reason TEXT NULL,
-            last_refresh_at INTEGER NULL,
-            last_refresh_outcome TEXT NULL,
-            refresh_started_at INTEGER NULL,
-            next_refresh_attempt_at INTEGER NULL,
-            failed_refreshes INTEGER NOT NULL DEFAULT 0,
-            imported_file_mtime INTEGER NULL
-        );
-        CREATE TABLE oauth_states (
-            state TEXT PRIMARY KEY,
-            account TEXT NOT NULL,
-            expires_at INTEGER NOT NULL
-        );
-        CREATE TABLE leases (
-            name TEXT PRIMARY KEY,
-            holder TEXT NOT NULL,
-            expires_at INTEGER NOT NULL
-        );
-        """,
-        """
-        CREATE TABLE leads (
-            id INTEGER PRIMARY KEY AUTOINCREMENT,
-            account TEXT NOT NULL,
-            source_uid TEXT NOT NULL UNIQUE,
-            status TEXT NOT NULL,
-            payload TEXT NOT NULL,
-            caller_ip TEXT NULL,
-            idempotency_scope TEXT NULL,
-            idempotency_key TEXT NULL,
-            request_hash TEXT NULL,
-            attempts INTEGER NOT NULL DEFAULT 0,
-            next_attempt_at INTEGER NOT NULL,
-            lease_until INTEGER NULL,
-            claim_token TEXT NULL,
-            solo INTEGER NOT NULL DEFAULT 0,
-            last_error TEXT NULL,
-            amo_uid TEXT NULL,
-            amo_lead_id INTEGER NULL,
-            amo_contact_id INTEGER NULL,
-            amo_answer TEXT NULL,
-            note_text TEXT NULL,
-            note_status TEXT NULL,
-            note_id INTEGER NULL,
-            note_attempts INTEGER NOT NULL DEFAULT 0,
-            note_next_attempt_at INTEGER NULL,
-            note_lease_until INTEGER NULL,
-            note_claim_token TEXT NULL,
-            note_error TEXT NULL,
-            note_solo INTEGER NOT NULL DEFAULT 0,
-            created_at INTEGER NOT NULL,
-            queued_at INTEGER NOT NULL,
-            updated_at INTEGER NOT NULL,
-            delivered_at INTEGER NULL
-        );
-        CREATE UNIQUE INDEX leads_idempotency ON leads (account, idempotency_scope, idempotency_key) WHERE idempotency_key IS NOT NULL;
-        CREATE INDEX leads_due ON leads (account, status, next_attempt_at);
-        CREATE INDEX leads_leased ON leads (account, status, lease_until);
-        CREATE INDEX leads_notes_due ON leads (account, note_status, note_next_attempt_at);
-        CREATE INDEX leads_notes_leased ON leads (account, note_status, note_lease_until);
-        CREATE INDEX leads_delivered ON leads (status, delivered_at);
-        CREATE TABLE account_delivery (
-            account TEXT PRIMARY KEY,
-            paused_until INTEGER NULL,
-            pause_reason TEXT NULL,
-            consecutive_failures INTEGER NOT NULL DEFAULT 0,
-            batch_size INTEGER NULL,
-            changed_at INTEGER NULL
-        );
-        """,
-        """
-        CREATE TABLE amo_rate_slots (
-            account TEXT NOT NULL,
-            slot INTEGER NOT NULL,
-            holder TEXT NULL,
-            busy_until INTEGER NOT NULL,
-            PRIMARY KEY (account, slot)
-        );
-        CREATE TABLE data_protection_keys (
-            name TEXT PRIMARY KEY,
-            xml TEXT NOT NULL
-        );
-        """,
-        """
-        ALTER TABLE amo_tokens ADD COLUMN imported_token_hash TEXT NULL;
-        """,
+        new(
+            Sqlite: """
+            CREATE TABLE amo_tokens (
+                account TEXT PRIMARY KEY,
+                access_token TEXT NOT NULL,
+                refresh_token TEXT NULL,
+                expires_at INTEGER NOT NULL,
+                base_domain TEXT NULL,
+                long_lived INTEGER NOT NULL DEFAULT 0,
+                generation INTEGER NOT NULL,
+                refresh_token_issued_at INTEGER NOT NULL,
+                updated_at INTEGER NOT NULL,
+                state TEXT NOT NULL,
+                state_reason TEXT NULL,
+                last_refresh_at INTEGER NULL,
+                last_refresh_outcome TEXT NULL,
+                refresh_started_at INTEGER NULL,
+                next_refresh_attempt_at INTEGER NULL,
+                failed_refreshes INTEGER NOT NULL DEFAULT 0,
+                imported_file_mtime INTEGER NULL
+            );
+            CREATE TABLE oauth_states (
+                state TEXT PRIMARY KEY,
+                account TEXT NOT NULL,
+                expires_at INTEGER NOT NULL
+            );
+            CREATE TABLE leases (
+                name TEXT PRIMARY KEY,
+                holder TEXT NOT NULL,
+                expires_at INTEGER NOT NULL
+            );
+            """,
+            Postgres: """
+            CREATE TABLE amo_tokens (
+                account TEXT PRIMARY KEY,
+                access_token TEXT NOT NULL,
+                refresh_token TEXT NULL,
+                expires_at BIGINT NOT NULL,
+                base_domain TEXT NULL,
+                long_lived BIGINT NOT NULL DEFAULT 0,
+                generation BIGINT NOT NULL,
+                refresh_token_issued_at BIGINT NOT NULL,
+                updated_at BIGINT NOT NULL,
+                state TEXT NOT NULL,
+                state_reason TEXT NULL,
+                last_refresh_at BIGINT NULL,
+                last_refresh_outcome TEXT NULL,
+                refresh_started_at BIGINT NULL,
+                next_refresh_attempt_at BIGINT NULL,
+                failed_refreshes BIGINT NOT NULL DEFAULT 0,
+                imported_file_mtime BIGINT NULL
+            );
+            CREATE TABLE oauth_states (
+                state TEXT PRIMARY KEY,
+                account TEXT NOT NULL,
+                expires_at BIGINT NOT NULL
+            );
+            CREATE TABLE leases (
+                name TEXT PRIMARY KEY,
+                holder TEXT NOT NULL,
+                expires_at BIGINT NOT NULL
+            );
+            """),
+        new(
+            Sqlite: """
+            CREATE TABLE leads (
+                id INTEGER PRIMARY KEY AUTOINCREMENT,
+                account TEXT NOT NULL,
+                source_uid TEXT NOT NULL UNIQUE,
+                status TEXT NOT NULL,
+                payload TEXT NOT NULL,
+                caller_ip TEXT NULL,
+                idempotency_scope TEXT NULL,
+                idempotency_key TEXT NULL,
+                request_hash TEXT NULL,
+                attempts INTEGER NOT NULL DEFAULT 0,
+                next_attempt_at INTEGER NOT NULL,
+                lease_until INTEGER NULL,
+                claim_token TEXT NULL,
+                solo INTEGER NOT NULL DEFAULT 0,
+                last_error TEXT NULL,
+                amo_uid TEXT NULL,
+                amo_lead_id INTEGER NULL,
+                amo_contact_id INTEGER NULL,
+                amo_answer TEXT NULL,
+                note_text TEXT NULL,
+                note_status TEXT NULL,
+                note_id INTEGER NULL,
+                note_attempts INTEGER NOT NULL DEFAULT 0,
+                note_next_attempt_at INTEGER NULL,
+                note_lease_until INTEGER NULL,
+                note_claim_token TEXT NULL,
+                note_error TEXT NULL,
+                note_solo INTEGER NOT NULL DEFAULT 0,
+                created_at INTEGER NOT NULL,
+                queued_at INTEGER NOT NULL,
+                updated_at INTEGER NOT NULL,
+                delivered_at INTEGER NULL
+            );
+            CREATE UNIQUE INDEX leads_idempotency ON leads (account, idempotency_scope, idempotency_key) WHERE idempotency_key IS NOT NULL;
+            CREATE INDEX leads_due ON leads (account, status, next_attempt_at);
+            CREATE INDEX leads_leased ON leads (account, status, lease_until);
+            CREATE INDEX leads_notes_due ON leads (account, note_status, note_next_attempt_at);
+            CREATE INDEX leads_notes_leased ON leads (account, note_status, note_lease_until);
+            CREATE INDEX leads_delivered ON leads (status, delivered_at);
+            CREATE TABLE account_delivery (
+                account TEXT PRIMARY KEY,
+                paused_until INTEGER NULL,
+                pause_reason TEXT NULL,
+                consecutive_failures INTEGER NOT NULL DEFAULT 0,
+                batch_size INTEGER NULL,
+                changed_at INTEGER NULL
+            );
+            """,
+            Postgres: """
+            CREATE TABLE leads (
+                id BIGINT GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY,
+                account TEXT NOT NULL,
+                source_uid TEXT NOT NULL UNIQUE,
+                status TEXT NOT NULL,
+                payload TEXT NOT NULL,
+                caller_ip TEXT NULL,
+                idempotency_scope TEXT NULL,
+                idempotency_key TEXT NULL,
+                request_hash TEXT NULL,
+                attempts BIGINT NOT NULL DEFAULT 0,
+                next_attempt_at BIGINT NOT NULL,
+                lease_until BIGINT NULL,
+                claim_token TEXT NULL,
+                solo BIGINT NOT NULL DEFAULT 0,
+                last_error TEXT NULL,
+                amo_uid TEXT NULL,
+                amo_lead_id BIGINT NULL,
+                amo_contact_id BIGINT NULL,
+                amo_answer TEXT NULL,
+                note_text TEXT NULL,
+                note_status TEXT NULL,
+                note_id BIGINT NULL,
+                note_attempts BIGINT NOT NULL DEFAULT 0,
+                note_next_attempt_at BIGINT NULL,
+                note_lease_until BIGINT NULL,
+                note_claim_token TEXT NULL,
+                note_error TEXT NULL,
+                note_solo BIGINT NOT NULL DEFAULT 0,
+                created_at BIGINT NOT NULL,
+                queued_at BIGINT NOT NULL,
+                updated_at BIGINT NOT NULL,
+                delivered_at BIGINT NULL
+            );
+            CREATE UNIQUE INDEX leads_idempotency ON leads (account, idempotency_scope, idempotency_key) WHERE idempotency_key IS NOT NULL;
+            CREATE INDEX leads_due ON leads (account, status, next_attempt_at);
+            CREATE INDEX leads_leased ON leads (account, status, lease_until);
+            CREATE INDEX leads_notes_due ON leads (account, note_status, note_next_attempt_at);
+            CREATE INDEX leads_notes_leased ON leads (account, note_status, note_lease_until);
+            CREATE INDEX leads_delivered ON leads (status, delivered_at);
+            CREATE TABLE account_delivery (
+                account TEXT PRIMARY KEY,
+                paused_until BIGINT NULL,
+                pause_reason TEXT NULL,
+                consecutive_failures BIGINT NOT NULL DEFAULT 0,
+                batch_size BIGINT NULL,
+                changed_at BIGINT NULL
+            );
+            """),
+        new(
+            Sqlite: """
+            CREATE TABLE amo_rate_slots (
+                account TEXT NOT NULL,
+                slot INTEGER NOT NULL,
+                holder TEXT NULL,
+                busy_until INTEGER NOT NULL,
+                PRIMARY KEY (account, slot)
+            );
+            CREATE TABLE data_protection_keys (
+                name TEXT PRIMARY KEY,
+                xml TEXT NOT NULL
+            );
+            """,
+            Postgres: """
+            CREATE TABLE amo_rate_slots (
+                account TEXT NOT NULL,
+                slot BIGINT NOT NULL,
+                holder TEXT NULL,
+                busy_until BIGINT NOT NULL,
+                PRIMARY KEY (account, slot)
+            );
+            CREATE TABLE data_protection_keys (
+                name TEXT PRIMARY KEY,
+                xml TEXT NOT NULL
+            );
+            """),
+        new(
+            Sqlite: """
+            ALTER TABLE amo_tokens ADD COLUMN imported_token_hash TEXT NULL;
+            """,
+            Postgres: """
+            ALTER TABLE amo_tokens ADD COLUMN imported_token_hash TEXT NULL;
+            """),
     ];
 
     public async Task MigrateAsync(CancellationToken cancellationToken)
@@ -127,7 +229,7 @@ internal sealed class Schema(Database database)
         var current = await connection.ExecuteScalarAsync<long?>("SELECT MAX(version) FROM schema_version", transaction: transaction) ?? 0;
         for (var version = (int)current; version < Migrations.Length; version++)
         {
-            await connection.ExecuteAsync(ForDialect(Migrations[version]), transaction: transaction);
+            await connection.ExecuteAsync(database.IsPostgres ? Migrations[version].Postgres : Migrations[version].Sqlite, transaction: transaction);
             await connection.ExecuteAsync("INSERT INTO schema_version (version) VALUES (@v)", new { v = version + 1 }, transaction);
         }
 
@@ -138,7 +240,5 @@ internal sealed class Schema(Database database)
         }
     }
 
-    private string ForDialect(string ddl) => !database.IsPostgres ? ddl : ddl
-        .Replace("INTEGER PRIMARY KEY AUTOINCREMENT", "BIGINT GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY", StringComparison.Ordinal)
-        .Replace("INTEGER", "BIGINT", StringComparison.Ordinal);
+    private sealed record Migration(string Sqlite, string Postgres);
 }

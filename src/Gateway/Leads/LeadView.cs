@@ -20,10 +20,10 @@ internal static class LeadView
         ["note_status"] = row.NoteStatus,
         ["note_id"] = row.NoteId,
         ["note_error"] = row.NoteError,
-        ["created_at"] = row.CreatedAt / 1000,
-        ["updated_at"] = row.UpdatedAt / 1000,
-        ["delivered_at"] = row.DeliveredAt / 1000,
-        ["next_attempt_at"] = row.Status == LeadStatus.Queued ? row.NextAttemptAt / 1000 : null,
+        ["created_at"] = row.CreatedAt.ToUnixTimeSeconds(),
+        ["updated_at"] = row.UpdatedAt.ToUnixTimeSeconds(),
+        ["delivered_at"] = row.DeliveredAt?.ToUnixTimeSeconds(),
+        ["next_attempt_at"] = row.Status == LeadStatus.Queued ? row.NextAttemptAt.ToUnixTimeSeconds() : null,
     };
 
     public static JsonObject Queued(long id, string sourceUid) => new()

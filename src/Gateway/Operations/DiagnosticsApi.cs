@@ -61,12 +61,12 @@ internal static class DiagnosticsApi
     private static string Shorten(string value) => value.Length <= 8 ? new string('*', value.Length) : value[..8] + "…";
 }
 
-internal sealed class TokenDiagnostics(TokenStore store, TokenKeepAlive keepAlive, LeadStore leads, IOptions<AmoOptions> options, TimeProvider time)
+internal sealed class TokenDiagnostics(TokenStore store, TokenKeepAlive keepAlive, LeadStore leads, AccountDeliveryStore deliveries, IOptions<AmoOptions> options, TimeProvider time)
 {
     public async Task<Dictionary<string, object?>> QueueAsync(string account, CancellationToken cancellationToken)
     {
         var stats = await leads.StatsAsync(account, cancellationToken);
-        var delivery = await leads.GetAccountAsync(account, cancellationToken);
+        var delivery = await deliveries.GetAsync(account, cancellationToken);
         var now = time.GetUtcNow();
         return new Dictionary<string, object?>
         {
@@ -75,9 +75,9 @@ internal sealed class TokenDiagnostics(TokenStore store, TokenKeepAlive keepAliv
             ["delivering"] = stats.Delivering,
             ["failed"] = stats.Failed,
             ["notes_pending"] = stats.NotesPending,
-            ["oldest_queued_age_seconds"] = stats.OldestQueuedAt is { } oldest ? Math.Max(0, (long)(now - DateTimeOffset.FromUnixTimeMilliseconds(oldest)).TotalSeconds) : null,
-            ["paused_until"] = delivery.PausedUntil is { } until && until > now.ToUnixTimeMilliseconds() ? until / 1000 : null,
-            ["pause_reason"] = delivery.PausedUntil is { } pausedUntil && pausedUntil > now.ToUnixTimeMilliseconds() ? delivery.PauseReason : null,
+            ["oldest_queued_age_seconds"] = stats.OldestQueuedAt is { } oldest ? Math.Max(0, (long)(now - oldest).TotalSeconds) : null,
+            ["paused_until"] = delivery.PausedUntil is { } until && until > now ? until.ToUnixTimeSeconds() : null,
+            ["pause_reason"] = delivery.PausedUntil is { } pausedUntil && pausedUntil > now ? delivery.PauseReason : null,
             ["batch_size"] = delivery.BatchSize,
         };
     }

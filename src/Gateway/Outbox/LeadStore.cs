@@ -13,35 +13,29 @@ internal static class LeadStatus
     public const string Failed = "failed";
 }
 
+// A delivered lead's note: pending until sent, then delivered or failed; null when the lead carried none.
+internal static class NoteStatus
+{
+    public const string Pending = "pending";
+    public const string Delivering = "delivering";
+    public const string Delivered = "delivered";
+    public const string Failed = "failed";
+}
+
 internal sealed record NewLead(string Account, string SourceUid, string Payload, string? CallerIp, string? IdempotencyScope, string? IdempotencyKey, string? RequestHash);
 
 internal sealed record InsertedLead(long Id, bool Existing, string? RequestHash);
 
-internal interface IClaimed
-{
-    long Id { get; }
-}
-
-internal sealed record ClaimedLead : IClaimed
+internal sealed record ClaimedLead
 {
     public long Id { get; init; }
     public string SourceUid { get; init; } = "";
     public string Payload { get; init; } = "";
     public string? CallerIp { get; init; }
     public long Attempts { get; init; }
-    public long CreatedAt { get; init; }
-    public long QueuedAt { get; init; }
+    public DateTimeOffset CreatedAt { get; init; }
+    public DateTimeOffset QueuedAt { get; init; }
     public string ClaimToken { get; init; } = "";
-}
-
-internal sealed record ClaimedNote : IClaimed
-{
-    public long Id { get; init; }
-    public string SourceUid { get; init; } = "";
-    public long AmoLeadId { get; init; }
-    public string NoteText { get; init; } = "";
-    public long NoteAttempts { get; init; }
-    public string NoteClaimToken { get; init; } = "";
 }
 
 internal sealed record DeliveredLead(long Id, string SourceUid, string Uid, long? LeadId, long? ContactId, string Answer, string? NoteText);
@@ -54,7 +48,7 @@ internal sealed record LeadRow
     public string SourceUid { get; init; } = "";
     public string Status { get; init; } = "";
     public long Attempts { get; init; }
-    public long NextAttemptAt { get; init; }
+    public DateTimeOffset NextAttemptAt { get; init; }
     public string? LastError { get; init; }
     public string? AmoUid { get; init; }
     public long? AmoLeadId { get; init; }
@@ -63,9 +57,9 @@ internal sealed record LeadRow
     public string? NoteStatus { get; init; }
     public long? NoteId { get; init; }
     public string? NoteError { get; init; }
-    public long CreatedAt { get; init; }
-    public long UpdatedAt { get; init; }
-    public long? DeliveredAt { get; init; }
+    public DateTimeOffset CreatedAt { get; init; }
+    public DateTimeOffset UpdatedAt { get; init; }
+    public DateTimeOffset? DeliveredAt { get; init; }
     public string? RequestHash { get; init; }
     public string? IdempotencyKey { get; init; }
 }
@@ -76,7 +70,7 @@ internal sealed record QueueStats
     public long Delivering { get; init; }
     public long Failed { get; init; }
     public long NotesPending { get; init; }
-    public long? OldestQueuedAt { get; init; }
+    public DateTimeOffset? OldestQueuedAt { get; init; }
 }
 
 // The outbox table: the database row is the queue, each claim is a lease, nothing is deleted unless delivered and old.
@@ -84,7 +78,7 @@ internal sealed class LeadStore(Database database, TimeProvider time)
 {
     private const string LeadColumns = "id, account, source_uid, status, attempts, next_attempt_at, last_error, amo_uid, amo_lead_id, amo_contact_id, amo_answer, note_status, note_id, note_error, created_at, updated_at, delivered_at, request_hash, idempotency_key";
 
-    private long Now => time.GetUtcNow().ToUnixTimeMilliseconds();
+    private DateTimeOffset Now => time.GetUtcNow();
 
     // One transaction for a whole group of intakes: one fsync acknowledges them all.
     // Rows go in idempotency-key order, so two instances' groups sharing keys lock them in the same order; a deadlock
@@ -120,11 +114,11 @@ internal sealed class LeadStore(Database database, TimeProvider time)
                 """
                 INSERT INTO leads (account, source_uid, status, payload, caller_ip, idempotency_scope, idempotency_key, request_hash,
                     next_attempt_at, created_at, queued_at, updated_at)
-                VALUES (@Account, @SourceUid, 'queued', @Payload, @CallerIp, @IdempotencyScope, @IdempotencyKey, @RequestHash, @now, @now, @now, @now)
+                VALUES (@Account, @SourceUid, @queued, @Payload, @CallerIp, @IdempotencyScope, @IdempotencyKey, @RequestHash, @now, @now, @now, @now)
                 ON CONFLICT DO NOTHING
                 RETURNING id
                 """,
-                new { lead.Account, lead.SourceUid, lead.Payload, lead.CallerIp, lead.IdempotencyScope, lead.IdempotencyKey, lead.RequestHash, now },
+                new { lead.Account, lead.SourceUid, lead.Payload, lead.CallerIp, lead.IdempotencyScope, lead.IdempotencyKey, lead.RequestHash, now, queued = LeadStatus.Queued },
                 transaction);
             if (id is not null)
             {
@@ -142,142 +136,117 @@ internal sealed class LeadStore(Database database, TimeProvider time)
         return results;
     }
 
-    // The two things the outbox claims: a lead, and the note of a delivered lead; same protocol, own columns.
-    private sealed record ClaimColumns(string Prefix, string DueStatus, string Returning);
-
-    private static readonly ClaimColumns LeadColumnsForClaim = new("", "queued", "id, source_uid, payload, caller_ip, attempts, created_at, queued_at, claim_token");
-    private static readonly ClaimColumns NoteColumnsForClaim = new("note_", "pending", "id, source_uid, amo_lead_id, note_text, note_attempts, note_claim_token");
-
-    // Due items and items whose lease ran out (a crashed or killed deliverer) are claimed alike.
-    public Task<IReadOnlyList<ClaimedLead>> ClaimAsync(string account, int limit, TimeSpan lease, CancellationToken cancellationToken) =>
-        ClaimAsync<ClaimedLead>(LeadColumnsForClaim, account, limit, lease, cancellationToken);
-
-    public Task<IReadOnlyList<ClaimedNote>> ClaimNotesAsync(string account, int limit, TimeSpan lease, CancellationToken cancellationToken) =>
-        ClaimAsync<ClaimedNote>(NoteColumnsForClaim, account, limit, lease, cancellationToken);
-
-    // Items marked solo (their batch was refused as a whole) go one at a time until the culprit is found.
-    private async Task<IReadOnlyList<T>> ClaimAsync<T>(ClaimColumns columns, string account, int limit, TimeSpan lease, CancellationToken cancellationToken)
-        where T : IClaimed
+    // Due leads and leads whose lease ran out (a crashed or killed deliverer) are claimed alike.
+    // Leads marked solo (their batch was refused as a whole) go one at a time until the culprit is found.
+    public async Task<IReadOnlyList<ClaimedLead>> ClaimAsync(string account, int limit, TimeSpan lease, CancellationToken cancellationToken)
     {
         var now = Now;
         await using var connection = await database.OpenAsync(cancellationToken);
-        var solo = await ClaimWhereAsync<T>(connection, columns, account, 1, now, now + (long)lease.TotalMilliseconds, solo: true);
-        return solo.Count > 0 ? solo : await ClaimWhereAsync<T>(connection, columns, account, limit, now, now + (long)lease.TotalMilliseconds, solo: false);
+        var solo = await ClaimWhereAsync(connection, account, 1, now, now + lease, solo: true);
+        return solo.Count > 0 ? solo : await ClaimWhereAsync(connection, account, limit, now, now + lease, solo: false);
     }
 
     // SQLite: one writer, so the UPDATE itself is the claim, and UNION ALL lets each half use its index.
     // PostgreSQL: instances claim side by side; SKIP LOCKED hands each a different set instead of making them queue.
-    private async Task<IReadOnlyList<T>> ClaimWhereAsync<T>(DbConnection connection, ClaimColumns c, string account, int limit, long now, long leaseUntil, bool solo)
-        where T : IClaimed
+    private async Task<IReadOnlyList<ClaimedLead>> ClaimWhereAsync(DbConnection connection, string account, int limit, DateTimeOffset now, DateTimeOffset leaseUntil, bool solo)
     {
-        var p = c.Prefix;
         var due = database.IsPostgres
             ? $"""
                 SELECT id FROM leads
-                WHERE account = @account AND {p}solo = @solo
-                  AND (({p}status = '{c.DueStatus}' AND {p}next_attempt_at <= @now) OR ({p}status = 'delivering' AND {p}lease_until <= @now))
+                WHERE account = @account AND solo = @solo
+                  AND ((status = @queued AND next_attempt_at <= @now) OR (status = @delivering AND lease_until <= @now))
                 ORDER BY id LIMIT @limit{database.SkipLocked}
                 """
-            : $"""
+            : """
                 SELECT id FROM (
-                    SELECT id FROM leads WHERE account = @account AND {p}status = '{c.DueStatus}' AND {p}next_attempt_at <= @now AND {p}solo = @solo
+                    SELECT id FROM leads WHERE account = @account AND status = @queued AND next_attempt_at <= @now AND solo = @solo
                     UNION ALL
-                    SELECT id FROM leads WHERE account = @account AND {p}status = 'delivering' AND {p}lease_until <= @now AND {p}solo = @solo) AS due
+                    SELECT id FROM leads WHERE account = @account AND status = @delivering AND lease_until <= @now AND solo = @solo) AS due
                 ORDER BY id LIMIT @limit
                 """;
         var sql = $"""
-            UPDATE leads SET {p}status = 'delivering', {p}lease_until = @leaseUntil, {p}claim_token = @token, {p}attempts = {p}attempts + 1, updated_at = @now
+            UPDATE leads SET status = @delivering, lease_until = @leaseUntil, claim_token = @token, attempts = attempts + 1, updated_at = @now
             WHERE id IN ({due})
-            RETURNING {c.Returning}
+            RETURNING id, source_uid, payload, caller_ip, attempts, created_at, queued_at, claim_token
             """;
-        var rows = await connection.QueryAsync<T>(sql, new { account, limit, now, leaseUntil, solo = solo ? 1 : 0, token = Guid.NewGuid().ToString("N") });
+        var rows = await connection.QueryAsync<ClaimedLead>(sql, new
+        {
+            account, limit, now, leaseUntil, solo = solo ? 1 : 0, token = Guid.NewGuid().ToString("N"),
+            queued = LeadStatus.Queued, delivering = LeadStatus.Delivering,
+        });
         return rows.OrderBy(r => r.Id).ToList();
     }
 
     // Just before a batch goes out: its claim is renewed for a full lease, or found lost (the lease ran out while the
     // batch waited for a token refresh or a rate slot, and another worker claimed the items). Lost means do not send.
-    public Task<bool> RenewClaimAsync(string claimToken, int count, TimeSpan lease, CancellationToken cancellationToken) =>
-        RenewAsync(LeadColumnsForClaim, claimToken, count, lease, cancellationToken);
-
-    public Task<bool> RenewNoteClaimAsync(string claimToken, int count, TimeSpan lease, CancellationToken cancellationToken) =>
-        RenewAsync(NoteColumnsForClaim, claimToken, count, lease, cancellationToken);
-
-    private async Task<bool> RenewAsync(ClaimColumns c, string claimToken, int count, TimeSpan lease, CancellationToken cancellationToken)
+    public async Task<bool> RenewClaimAsync(string claimToken, int count, TimeSpan lease, CancellationToken cancellationToken)
     {
-        var p = c.Prefix;
         await using var connection = await database.OpenAsync(cancellationToken);
         var renewed = await connection.ExecuteAsync(
-            $"UPDATE leads SET {p}lease_until = @until WHERE {p}claim_token = @claimToken AND {p}status = 'delivering'",
-            new { claimToken, until = Now + (long)lease.TotalMilliseconds });
+            "UPDATE leads SET lease_until = @until WHERE claim_token = @claimToken AND status = @delivering",
+            new { claimToken, until = Now + lease, delivering = LeadStatus.Delivering });
         return renewed == count;
     }
 
-    // Every settle names the claim it settles: a worker whose lease ran out cannot overwrite the next claimant's result.
-    public async Task MarkDeliveredAsync(string claimToken, IReadOnlyList<DeliveredLead> delivered, CancellationToken cancellationToken)
+    // One transaction for the whole verdict on a batch. Every settle names the claim it settles: a worker whose lease
+    // ran out cannot overwrite the next claimant's result.
+    public async Task SettleAsync(string claimToken, IReadOnlyList<DeliveredLead> delivered, IReadOnlyList<FailedLead> failed, LeadRequeue? requeue, CancellationToken cancellationToken)
     {
+        if (delivered.Count == 0 && failed.Count == 0 && (requeue is null || requeue.Items.Count == 0))
+        {
+            return;
+        }
+
         var now = Now;
         await using var connection = await database.OpenAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-        foreach (var lead in delivered)
+        if (delivered.Count > 0)
         {
             await connection.ExecuteAsync(
                 """
-                UPDATE leads SET status = 'delivered', lease_until = NULL, last_error = NULL, amo_uid = @Uid, amo_lead_id = @LeadId,
+                UPDATE leads SET status = @deliveredStatus, lease_until = NULL, last_error = NULL, amo_uid = @Uid, amo_lead_id = @LeadId,
                     amo_contact_id = @ContactId, amo_answer = @Answer, delivered_at = @now, updated_at = @now,
                     note_text = @NoteText,
-                    note_status = CASE WHEN @NoteText IS NULL THEN NULL WHEN @LeadId IS NULL THEN 'failed' ELSE 'pending' END,
+                    note_status = CASE WHEN @NoteText IS NULL THEN NULL WHEN @LeadId IS NULL THEN @noteFailed ELSE @notePending END,
                     note_error = CASE WHEN @NoteText IS NOT NULL AND @LeadId IS NULL THEN 'amoCRM did not name the created lead, so its note could not be attached' END,
                     note_next_attempt_at = @now
                 WHERE id = @Id AND claim_token = @claimToken
                 """,
-                new { lead.Id, lead.Uid, lead.LeadId, lead.ContactId, lead.Answer, lead.NoteText, now, claimToken }, transaction);
+                delivered.Select(lead => new
+                {
+                    lead.Id, lead.Uid, lead.LeadId, lead.ContactId, lead.Answer, lead.NoteText, now, claimToken,
+                    deliveredStatus = LeadStatus.Delivered, noteFailed = NoteStatus.Failed, notePending = NoteStatus.Pending,
+                }),
+                transaction);
         }
 
-        await transaction.CommitAsync(cancellationToken);
-    }
+        if (failed.Count > 0)
+        {
+            await connection.ExecuteAsync(
+                "UPDATE leads SET status = @failedStatus, lease_until = NULL, last_error = @Error, updated_at = @now WHERE id = @Id AND claim_token = @claimToken",
+                failed.Select(f => new { f.Id, f.Error, now, claimToken, failedStatus = LeadStatus.Failed }),
+                transaction);
+        }
 
-    // Back to the queue: with a delay after a failure, at once when the item itself did nothing wrong.
-    public async Task RequeueAsync(string claimToken, IEnumerable<(long Id, DateTimeOffset NextAttemptAt)> items, string? error, bool countAttempt, bool solo, CancellationToken cancellationToken)
-    {
-        await using var connection = await database.OpenAsync(cancellationToken);
-        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-        await connection.ExecuteAsync(
-            """
-            UPDATE leads SET status = 'queued', lease_until = NULL, next_attempt_at = @next, updated_at = @now,
-                last_error = COALESCE(@error, last_error),
-                attempts = CASE WHEN @countAttempt THEN attempts ELSE attempts - 1 END,
-                solo = CASE WHEN @solo THEN 1 ELSE solo END
-            WHERE id = @id AND status = 'delivering' AND claim_token = @claimToken
-            """,
-            items.Select(i => new { id = i.Id, next = i.NextAttemptAt.ToUnixTimeMilliseconds(), now = Now, error, countAttempt, solo, claimToken }),
-            transaction);
-        await transaction.CommitAsync(cancellationToken);
-    }
+        if (requeue is { Items.Count: > 0 })
+        {
+            // Back to the queue: with a delay after a failure, at once when the item itself did nothing wrong.
+            await connection.ExecuteAsync(
+                """
+                UPDATE leads SET status = @queued, lease_until = NULL, next_attempt_at = @next, updated_at = @now,
+                    last_error = COALESCE(@error, last_error),
+                    attempts = CASE WHEN @countAttempt THEN attempts ELSE attempts - 1 END,
+                    solo = CASE WHEN @solo THEN 1 ELSE solo END
+                WHERE id = @id AND status = @delivering AND claim_token = @claimToken
+                """,
+                requeue.Items.Select(i => new
+                {
+                    id = i.Id, next = i.NextAttemptAt, now, error = requeue.Error, countAttempt = requeue.CountAttempt, solo = requeue.Solo, claimToken,
+                    queued = LeadStatus.Queued, delivering = LeadStatus.Delivering,
+                }),
+                transaction);
+        }
 
-    public async Task MarkFailedAsync(string claimToken, IEnumerable<(long Id, string Error)> failures, CancellationToken cancellationToken)
-    {
-        await using var connection = await database.OpenAsync(cancellationToken);
-        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-        await connection.ExecuteAsync(
-            "UPDATE leads SET status = 'failed', lease_until = NULL, last_error = @Error, updated_at = @now WHERE id = @Id AND claim_token = @claimToken",
-            failures.Select(f => new { f.Id, f.Error, now = Now, claimToken }),
-            transaction);
-        await transaction.CommitAsync(cancellationToken);
-    }
-
-    public async Task MarkNotesAsync(string claimToken, IEnumerable<(long Id, string Status, long? NoteId, string? Error, DateTimeOffset? NextAttemptAt)> notes, bool solo, CancellationToken cancellationToken)
-    {
-        await using var connection = await database.OpenAsync(cancellationToken);
-        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-        await connection.ExecuteAsync(
-            """
-            UPDATE leads SET note_status = @Status, note_id = COALESCE(@NoteId, note_id), note_error = @Error,
-                note_next_attempt_at = @next, note_lease_until = NULL, updated_at = @now,
-                note_solo = CASE WHEN @solo THEN 1 ELSE note_solo END
-            WHERE id = @Id AND note_claim_token = @claimToken
-            """,
-            notes.Select(n => new { n.Id, n.Status, n.NoteId, n.Error, next = n.NextAttemptAt?.ToUnixTimeMilliseconds(), now = Now, solo, claimToken }),
-            transaction);
         await transaction.CommitAsync(cancellationToken);
     }
 
@@ -301,10 +270,10 @@ internal sealed class LeadStore(Database database, TimeProvider time)
         await using var connection = await database.OpenAsync(cancellationToken);
         return await connection.ExecuteAsync(
             """
-            UPDATE leads SET status = 'queued', attempts = 0, solo = 0, next_attempt_at = @now, queued_at = @now, updated_at = @now
-            WHERE account = @account AND status = 'failed' AND (@id IS NULL OR id = @id)
+            UPDATE leads SET status = @queued, attempts = 0, solo = 0, next_attempt_at = @now, queued_at = @now, updated_at = @now
+            WHERE account = @account AND status = @failed AND (@id IS NULL OR id = @id)
             """,
-            new { account, id, now = Now });
+            new { account, id, now = Now, queued = LeadStatus.Queued, failed = LeadStatus.Failed });
     }
 
     // Only accounts with a token can deliver (the token room names them): one indexed probe per named account, so a
@@ -316,7 +285,7 @@ internal sealed class LeadStore(Database database, TimeProvider time)
             return [];
         }
 
-        var parameters = new DynamicParameters(new { now = Now });
+        var parameters = new DynamicParameters(new { now = Now, queued = LeadStatus.Queued, delivering = LeadStatus.Delivering, notePending = NoteStatus.Pending, noteDelivering = NoteStatus.Delivering });
         for (var i = 0; i < accounts.Count; i++)
         {
             parameters.Add($"a{i}", accounts[i]);
@@ -327,10 +296,10 @@ internal sealed class LeadStore(Database database, TimeProvider time)
         return (await connection.QueryAsync<string>(
             $"""
             SELECT account FROM ({named}) t
-            WHERE EXISTS (SELECT 1 FROM leads WHERE account = t.account AND status = 'queued' AND next_attempt_at <= @now)
-               OR EXISTS (SELECT 1 FROM leads WHERE account = t.account AND status = 'delivering' AND lease_until <= @now)
-               OR EXISTS (SELECT 1 FROM leads WHERE account = t.account AND note_status = 'pending' AND note_next_attempt_at <= @now)
-               OR EXISTS (SELECT 1 FROM leads WHERE account = t.account AND note_status = 'delivering' AND note_lease_until <= @now)
+            WHERE EXISTS (SELECT 1 FROM leads WHERE account = t.account AND status = @queued AND next_attempt_at <= @now)
+               OR EXISTS (SELECT 1 FROM leads WHERE account = t.account AND status = @delivering AND lease_until <= @now)
+               OR EXISTS (SELECT 1 FROM leads WHERE account = t.account AND note_status = @notePending AND note_next_attempt_at <= @now)
+               OR EXISTS (SELECT 1 FROM leads WHERE account = t.account AND note_status = @noteDelivering AND note_lease_until <= @now)
             """,
             parameters)).ToList();
     }
@@ -341,21 +310,25 @@ internal sealed class LeadStore(Database database, TimeProvider time)
         return await connection.QuerySingleAsync<QueueStats>(
             """
             SELECT
-                COALESCE(SUM(CASE WHEN status = 'queued' THEN 1 ELSE 0 END), 0) AS Queued,
-                COALESCE(SUM(CASE WHEN status = 'delivering' THEN 1 ELSE 0 END), 0) AS Delivering,
-                COALESCE(SUM(CASE WHEN status = 'failed' THEN 1 ELSE 0 END), 0) AS Failed,
-                COALESCE(SUM(CASE WHEN note_status IN ('pending', 'delivering') THEN 1 ELSE 0 END), 0) AS NotesPending,
-                MIN(CASE WHEN status IN ('queued', 'delivering') THEN created_at END) AS OldestQueuedAt
-            FROM leads WHERE account = @account AND (status IN ('queued', 'delivering', 'failed') OR note_status IN ('pending', 'delivering'))
+                COALESCE(SUM(CASE WHEN status = @queued THEN 1 ELSE 0 END), 0) AS Queued,
+                COALESCE(SUM(CASE WHEN status = @delivering THEN 1 ELSE 0 END), 0) AS Delivering,
+                COALESCE(SUM(CASE WHEN status = @failed THEN 1 ELSE 0 END), 0) AS Failed,
+                COALESCE(SUM(CASE WHEN note_status IN (@notePending, @noteDelivering) THEN 1 ELSE 0 END), 0) AS NotesPending,
+                MIN(CASE WHEN status IN (@queued, @delivering) THEN created_at END) AS OldestQueuedAt
+            FROM leads WHERE account = @account AND (status IN (@queued, @delivering, @failed) OR note_status IN (@notePending, @noteDelivering))
             """,
-            new { account });
+            new
+            {
+                account, queued = LeadStatus.Queued, delivering = LeadStatus.Delivering, failed = LeadStatus.Failed,
+                notePending = NoteStatus.Pending, noteDelivering = NoteStatus.Delivering,
+            });
     }
 
     // Only delivered leads whose note is settled leave; failed ones stay until someone retries them.
     // Deleted in chunks so the write lock is never held long enough to stall intake.
     public async Task<int> PruneDeliveredAsync(TimeSpan retention, CancellationToken cancellationToken)
     {
-        var before = Now - (long)retention.TotalMilliseconds;
+        var before = Now - retention;
         var total = 0;
         while (true)
         {
@@ -363,11 +336,11 @@ internal sealed class LeadStore(Database database, TimeProvider time)
             var deleted = await connection.ExecuteAsync(
                 """
                 DELETE FROM leads WHERE id IN (
-                    SELECT id FROM leads WHERE status = 'delivered' AND delivered_at < @before
-                      AND (note_status IS NULL OR note_status IN ('delivered', 'failed'))
+                    SELECT id FROM leads WHERE status = @delivered AND delivered_at < @before
+                      AND (note_status IS NULL OR note_status IN (@noteDelivered, @noteFailed))
                     LIMIT 1000)
                 """,
-                new { before });
+                new { before, delivered = LeadStatus.Delivered, noteDelivered = NoteStatus.Delivered, noteFailed = NoteStatus.Failed });
             total += deleted;
             if (deleted < 1000)
             {
@@ -375,49 +348,4 @@ internal sealed class LeadStore(Database database, TimeProvider time)
             }
         }
     }
-
-    public async Task<AccountDelivery> GetAccountAsync(string account, CancellationToken cancellationToken)
-    {
-        await using var connection = await database.OpenAsync(cancellationToken);
-        return await connection.QuerySingleOrDefaultAsync<AccountDelivery>(
-            "SELECT account, paused_until, pause_reason, consecutive_failures, batch_size FROM account_delivery WHERE account = @account",
-            new { account }) ?? new AccountDelivery { Account = account };
-    }
-
-    public async Task SaveAccountAsync(AccountDelivery state, CancellationToken cancellationToken)
-    {
-        await using var connection = await database.OpenAsync(cancellationToken);
-        await connection.ExecuteAsync(
-            """
-            INSERT INTO account_delivery (account, paused_until, pause_reason, consecutive_failures, batch_size, changed_at)
-            VALUES (@Account, @PausedUntil, @PauseReason, @ConsecutiveFailures, @BatchSize, @now)
-            ON CONFLICT (account) DO UPDATE SET paused_until = excluded.paused_until, pause_reason = excluded.pause_reason,
-                consecutive_failures = excluded.consecutive_failures, batch_size = excluded.batch_size, changed_at = excluded.changed_at
-            """,
-            new { state.Account, state.PausedUntil, state.PauseReason, state.ConsecutiveFailures, state.BatchSize, now = Now });
-    }
-
-    // A success only clears what was known when its batch started: a sibling's fresh pause or halving stands.
-    public async Task RecordSuccessAsync(string account, DateTimeOffset batchStartedAt, int maxBatch, CancellationToken cancellationToken)
-    {
-        await using var connection = await database.OpenAsync(cancellationToken);
-        await connection.ExecuteAsync(
-            """
-            UPDATE account_delivery SET paused_until = NULL, pause_reason = NULL, consecutive_failures = 0,
-                batch_size = CASE WHEN batch_size IS NULL OR batch_size * 2 >= @maxBatch THEN NULL ELSE batch_size * 2 END,
-                changed_at = @now
-            WHERE account = @account AND (changed_at IS NULL OR changed_at <= @started)
-              AND (paused_until IS NOT NULL OR consecutive_failures > 0 OR batch_size IS NOT NULL)
-            """,
-            new { account, started = batchStartedAt.ToUnixTimeMilliseconds(), maxBatch, now = Now });
-    }
-}
-
-internal sealed record AccountDelivery
-{
-    public string Account { get; init; } = "";
-    public long? PausedUntil { get; init; }
-    public string? PauseReason { get; init; }
-    public long ConsecutiveFailures { get; init; }
-    public long? BatchSize { get; init; }
 }

@@ -9,6 +9,7 @@ namespace Gateway.Outbox;
 // Drains the outbox per account: notes and leads in batches, a few workers per account, all under the account's limiter.
 internal sealed partial class OutboxDispatcher(
     LeadStore store,
+    NoteStore notes,
     LeadDelivery delivery,
     AccountDeliveryState accounts,
     TokenStore tokens,
@@ -85,10 +86,10 @@ internal sealed partial class OutboxDispatcher(
         {
             var batchSize = await accounts.BatchSizeAsync(account, cancellationToken);
             BatchVerdict verdict;
-            var notes = await store.ClaimNotesAsync(account, batchSize, options.Value.Lease, cancellationToken);
-            if (notes.Count > 0)
+            var claimedNotes = await notes.ClaimAsync(account, batchSize, options.Value.Lease, cancellationToken);
+            if (claimedNotes.Count > 0)
             {
-                verdict = await delivery.DeliverNotesAsync(account, notes, cancellationToken);
+                verdict = await delivery.DeliverNotesAsync(account, claimedNotes, cancellationToken);
             }
             else
             {

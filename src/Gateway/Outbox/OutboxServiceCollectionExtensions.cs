@@ -10,6 +10,8 @@ internal static class OutboxServiceCollectionExtensions
     {
         services.AddFlatOptions<OutboxOptions, OutboxOptionsSetup, OutboxOptionsValidator>();
         services.AddSingleton<LeadStore>();
+        services.AddSingleton<NoteStore>();
+        services.AddSingleton<AccountDeliveryStore>();
         services.AddSingleton<OutboxSignal>();
         services.AddSingleton<LeadOutcomes>();
         services.AddSingleton<AccountDeliveryState>();

@@ -128,9 +128,9 @@ public sealed class OutboxBehaviourTests
         var stale = Assert.Single(await store.ClaimAsync(GatewayApp.Domain, 10, TimeSpan.FromMinutes(1), CancellationToken.None));
         clock.Advance(TimeSpan.FromMinutes(2));
         var current = Assert.Single(await store.ClaimAsync(GatewayApp.Domain, 10, TimeSpan.FromMinutes(1), CancellationToken.None));
-        await store.MarkDeliveredAsync(current.ClaimToken, [new DeliveredLead(id, current.SourceUid, "uid-1", 7, 8, "{}", null)], CancellationToken.None);
-        await store.MarkFailedAsync(stale.ClaimToken, [(id, "{}")], CancellationToken.None);
-        await store.RequeueAsync(stale.ClaimToken, [(id, clock.GetUtcNow())], null, countAttempt: true, solo: false, CancellationToken.None);
+        await store.SettleAsync(current.ClaimToken, [new DeliveredLead(id, current.SourceUid, "uid-1", 7, 8, "{}", null)], [], null, CancellationToken.None);
+        await store.SettleAsync(stale.ClaimToken, [], [new FailedLead(id, "{}")], null, CancellationToken.None);
+        await store.SettleAsync(stale.ClaimToken, [], [], new LeadRequeue([(id, clock.GetUtcNow())], null, CountAttempt: true, Solo: false), CancellationToken.None);
 
         Assert.Equal("delivered", (string?)(await client.LeadAsync(id))["status"]);
     }

@@ -1,0 +1,53 @@
+using Dapper;
+using Gateway.Data;
+
+namespace Gateway.Outbox;
+
+internal sealed record AccountDelivery
+{
+    public string Account { get; init; } = "";
+    public DateTimeOffset? PausedUntil { get; init; }
+    public string? PauseReason { get; init; }
+    public long ConsecutiveFailures { get; init; }
+    public long? BatchSize { get; init; }
+}
+
+// The account_delivery table: one row per account that amoCRM has paused or slowed; the rules live in AccountDeliveryState.
+internal sealed class AccountDeliveryStore(Database database, TimeProvider time)
+{
+    public async Task<AccountDelivery> GetAsync(string account, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        return await connection.QuerySingleOrDefaultAsync<AccountDelivery>(
+            "SELECT account, paused_until, pause_reason, consecutive_failures, batch_size FROM account_delivery WHERE account = @account",
+            new { account }) ?? new AccountDelivery { Account = account };
+    }
+
+    public async Task SaveAsync(AccountDelivery state, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        await connection.ExecuteAsync(
+            """
+            INSERT INTO account_delivery (account, paused_until, pause_reason, consecutive_failures, batch_size, changed_at)
+            VALUES (@Account, @PausedUntil, @PauseReason, @ConsecutiveFailures, @BatchSize, @now)
+            ON CONFLICT (account) DO UPDATE SET paused_until = excluded.paused_until, pause_reason = excluded.pause_reason,
+                consecutive_failures = excluded.consecutive_failures, batch_size = excluded.batch_size, changed_at = excluded.changed_at
+            """,
+            new { state.Account, state.PausedUntil, state.PauseReason, state.ConsecutiveFailures, state.BatchSize, now = time.GetUtcNow() });
+    }
+
+    // A success only clears what was known when its batch started: a sibling's fresh pause or halving stands.
+    public async Task RecordSuccessAsync(string account, DateTimeOffset batchStartedAt, int maxBatch, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        await connection.ExecuteAsync(
+            """
+            UPDATE account_delivery SET paused_until = NULL, pause_reason = NULL, consecutive_failures = 0,
+                batch_size = CASE WHEN batch_size IS NULL OR batch_size * 2 >= @maxBatch THEN NULL ELSE batch_size * 2 END,
+                changed_at = @now
+            WHERE account = @account AND (changed_at IS NULL OR changed_at <= @started)
+              AND (paused_until IS NOT NULL OR consecutive_failures > 0 OR batch_size IS NOT NULL)
+            """,
+            new { account, started = batchStartedAt, maxBatch, now = time.GetUtcNow() });
+    }
+}

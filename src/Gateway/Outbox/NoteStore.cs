@@ -1,0 +1,84 @@
+using System.Data.Common;
+using Dapper;
+using Gateway.Data;
+
+namespace Gateway.Outbox;
+
+internal sealed record ClaimedNote
+{
+    public long Id { get; init; }
+    public string SourceUid { get; init; } = "";
+    public long AmoLeadId { get; init; }
+    public string NoteText { get; init; } = "";
+    public long NoteAttempts { get; init; }
+    public string NoteClaimToken { get; init; } = "";
+}
+
+internal sealed record NoteSettlement(long Id, string Status, long? NoteId, string? Error, DateTimeOffset? NextAttemptAt);
+
+// The note columns of the leads table: a delivered lead's note is queued, claimed and settled on its own lease,
+// by the same protocol as the lead (see LeadStore), so a note never holds up the next lead.
+internal sealed class NoteStore(Database database, TimeProvider time)
+{
+    public async Task<IReadOnlyList<ClaimedNote>> ClaimAsync(string account, int limit, TimeSpan lease, CancellationToken cancellationToken)
+    {
+        var now = time.GetUtcNow();
+        await using var connection = await database.OpenAsync(cancellationToken);
+        var solo = await ClaimWhereAsync(connection, account, 1, now, now + lease, solo: true);
+        return solo.Count > 0 ? solo : await ClaimWhereAsync(connection, account, limit, now, now + lease, solo: false);
+    }
+
+    private async Task<IReadOnlyList<ClaimedNote>> ClaimWhereAsync(DbConnection connection, string account, int limit, DateTimeOffset now, DateTimeOffset leaseUntil, bool solo)
+    {
+        var due = database.IsPostgres
+            ? $"""
+                SELECT id FROM leads
+                WHERE account = @account AND note_solo = @solo
+                  AND ((note_status = @pending AND note_next_attempt_at <= @now) OR (note_status = @delivering AND note_lease_until <= @now))
+                ORDER BY id LIMIT @limit{database.SkipLocked}
+                """
+            : """
+                SELECT id FROM (
+                    SELECT id FROM leads WHERE account = @account AND note_status = @pending AND note_next_attempt_at <= @now AND note_solo = @solo
+                    UNION ALL
+                    SELECT id FROM leads WHERE account = @account AND note_status = @delivering AND note_lease_until <= @now AND note_solo = @solo) AS due
+                ORDER BY id LIMIT @limit
+                """;
+        var sql = $"""
+            UPDATE leads SET note_status = @delivering, note_lease_until = @leaseUntil, note_claim_token = @token, note_attempts = note_attempts + 1, updated_at = @now
+            WHERE id IN ({due})
+            RETURNING id, source_uid, amo_lead_id, note_text, note_attempts, note_claim_token
+            """;
+        var rows = await connection.QueryAsync<ClaimedNote>(sql, new
+        {
+            account, limit, now, leaseUntil, solo = solo ? 1 : 0, token = Guid.NewGuid().ToString("N"),
+            pending = NoteStatus.Pending, delivering = NoteStatus.Delivering,
+        });
+        return rows.OrderBy(r => r.Id).ToList();
+    }
+
+    public async Task<bool> RenewClaimAsync(string claimToken, int count, TimeSpan lease, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        var renewed = await connection.ExecuteAsync(
+            "UPDATE leads SET note_lease_until = @until WHERE note_claim_token = @claimToken AND note_status = @delivering",
+            new { claimToken, until = time.GetUtcNow() + lease, delivering = NoteStatus.Delivering });
+        return renewed == count;
+    }
+
+    public async Task SettleAsync(string claimToken, IReadOnlyList<NoteSettlement> notes, bool solo, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        await connection.ExecuteAsync(
+            """
+            UPDATE leads SET note_status = @Status, note_id = COALESCE(@NoteId, note_id), note_error = @Error,
+                note_next_attempt_at = @NextAttemptAt, note_lease_until = NULL, updated_at = @now,
+                note_solo = CASE WHEN @solo THEN 1 ELSE note_solo END
+            WHERE id = @Id AND note_claim_token = @claimToken
+            """,
+            notes.Select(n => new { n.Id, n.Status, n.NoteId, n.Error, n.NextAttemptAt, now = time.GetUtcNow(), solo, claimToken }),
+            transaction);
+        await transaction.CommitAsync(cancellationToken);
+    }
+}
