@@ -65,14 +65,14 @@ internal sealed class TokenStore(Database database, IDataProtectionProvider prot
                 INSERT INTO amo_tokens (account, access_token, refresh_token, expires_at, base_domain, long_lived, generation,
                     refresh_token_issued_at, updated_at, state, state_reason, last_refresh_at, last_refresh_outcome,
                     refresh_started_at, next_refresh_attempt_at, failed_refreshes, imported_file_mtime, imported_token_hash)
-                VALUES (@account, @access, @refresh, @expires, @domain, @longLived, 1, @issued, @now, 'active', NULL,
+                VALUES (@account, @access, @refresh, @expires, @domain, @longLived, 1, @issued, @now, @active, NULL,
                     @lastRefreshAt, @outcome, NULL, NULL, 0, @mtime, @importHash)
                 ON CONFLICT (account) DO UPDATE SET
                     access_token = excluded.access_token, refresh_token = excluded.refresh_token,
                     expires_at = excluded.expires_at, base_domain = COALESCE(excluded.base_domain, amo_tokens.base_domain),
                     long_lived = excluded.long_lived, generation = amo_tokens.generation + 1,
                     refresh_token_issued_at = excluded.refresh_token_issued_at, updated_at = excluded.updated_at,
-                    state = 'active', state_reason = NULL,
+                    state = @active, state_reason = NULL,
                     last_refresh_at = COALESCE(excluded.last_refresh_at, amo_tokens.last_refresh_at),
                     last_refresh_outcome = excluded.last_refresh_outcome,
                     refresh_started_at = NULL, next_refresh_attempt_at = NULL, failed_refreshes = 0,
@@ -82,6 +82,7 @@ internal sealed class TokenStore(Database database, IDataProtectionProvider prot
                 new
                 {
                     account,
+                    active = TokenStates.Active,
                     access,
                     refresh,
                     expires = pair.ExpiresAt.ToUnixTimeMilliseconds(),
@@ -125,11 +126,11 @@ internal sealed class TokenStore(Database database, IDataProtectionProvider prot
                 last_refresh_outcome = @outcome,
                 failed_refreshes = failed_refreshes + 1,
                 next_refresh_attempt_at = @next,
-                state = CASE WHEN @reason IS NULL THEN state ELSE 'reauthorization_required' END,
+                state = CASE WHEN @reason IS NULL THEN state ELSE @reauthorizationRequired END,
                 state_reason = COALESCE(@reason, state_reason)
             WHERE account = @account AND generation = @generation
             """,
-            new { account, generation, outcome, reason = reauthorizationReason, next = nextAttemptAt?.ToUnixTimeMilliseconds(), now = time.GetUtcNow().ToUnixTimeMilliseconds() });
+            new { account, generation, outcome, reason = reauthorizationReason, reauthorizationRequired = TokenStates.ReauthorizationRequired, next = nextAttemptAt?.ToUnixTimeMilliseconds(), now = time.GetUtcNow().ToUnixTimeMilliseconds() });
     }
 
     private AmoToken ToToken(Row row)
