@@ -8,8 +8,8 @@ Everything runs on loopback; ids, times and random values are replaced by placeh
 """
 import json, os, re, signal, subprocess, sys, tempfile, time, urllib.request, urllib.error, http.client
 
-gw_bin, out_path = sys.argv[1], sys.argv[2]
-emu_bin = sys.argv[3] if len(sys.argv) > 3 else gw_bin
+gw_bin, out_path = os.path.abspath(sys.argv[1]), sys.argv[2]
+emu_bin = os.path.abspath(sys.argv[3]) if len(sys.argv) > 3 else gw_bin
 GW, EMU = 19195, 19196
 data = tempfile.mkdtemp(prefix="surface-")
 key = "surface-key-0123456789abcdef"
