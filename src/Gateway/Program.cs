@@ -3,7 +3,6 @@ using Gateway.Amo.Consent;
 using Gateway.Cli;
 using Gateway.Hosting;
 using Gateway.Leads;
-using Gateway.Observability;
 using Gateway.Operations;
 
 return await StartupFailure.ExitCodeOfAsync(async () => await GatewayCli.TryRunAsync(args, Build) ?? await ServeAsync(Build(args)));
@@ -19,12 +18,10 @@ static WebApplication Build(string[] args)
 static async Task<int> ServeAsync(WebApplication app)
 {
     app.UseGatewayPipeline();
-    app.MapHealth();
+    app.MapOperations();
     app.MapOAuth();
     app.MapInfo();
     app.MapLeads();
-    app.MapDiagnostics();
-    app.MapObservability();
     await app.RunAsync();
     return 0;
 }

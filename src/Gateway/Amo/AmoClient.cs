@@ -1,5 +1,4 @@
 using Gateway.Amo.Tokens;
-using Gateway.Amo.Pacing;
 using System.Net;
 using System.Text;
 using System.Text.Json;

@@ -1,7 +1,4 @@
-using Gateway.Amo.Tokens;
-using Gateway.Amo.Pacing;
 using Gateway.Hosting;
-using Gateway.Operations;
 
 namespace Gateway.Amo;
 

@@ -1,6 +1,4 @@
 using System.Collections.Concurrent;
-using Gateway.Amo.Pacing;
-using Gateway.Amo.Tokens;
 using Microsoft.Extensions.Options;
 
 namespace Gateway.Amo;

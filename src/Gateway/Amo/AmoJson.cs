@@ -1,5 +1,3 @@
-using Gateway.Amo.Tokens;
-using Gateway.Amo.Pacing;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 

@@ -1,5 +1,4 @@
 using Gateway.Amo.Tokens;
-using Gateway.Amo.Pacing;
 using Gateway.Hosting;
 using Microsoft.Extensions.Options;
 

@@ -1,3 +1,4 @@
+using Gateway.Amo.Consent;
 using Gateway.Amo.Tokens;
 using Gateway.Amo.Pacing;
 using Gateway.Hosting;
@@ -14,6 +15,8 @@ internal static class AmoServiceCollectionExtensions
         services.AddFlatOptions<AmoOptions, AmoOptionsSetup, AmoOptionsValidator>();
 
         services.AddSingleton<TokenStore>();
+        services.AddSingleton<OAuthStateStore>();
+        services.AddSingleton<AmoInfoCache>();
         services.AddSingleton<TokenImporter>();
         services.AddKeyedSingleton(PacingClock.Key, TimeProvider.System);
         services.AddSingleton<AmoRateBudget>();

@@ -1,9 +1,6 @@
 using System.Runtime.CompilerServices;
 using System.Text.Json;
-using Gateway.Amo.Pacing;
-using Gateway.Amo.Tokens;
 using Gateway.Hosting;
-using Gateway.Operations;
 using Microsoft.Extensions.Options;
 
 namespace Gateway.Amo;

@@ -1,6 +1,5 @@
 using System.Text.Json;
 using Gateway.Amo;
-using Gateway.Amo.Pacing;
 using Gateway.Amo.Tokens;
 using Gateway.Data;
 using Gateway.Operations;

@@ -1,5 +1,3 @@
-using Gateway.Security;
-
 namespace Gateway.Data;
 
 // SQLite creates -wal and -shm with the database file's mode, so the database file must exist owner-only before SQLite

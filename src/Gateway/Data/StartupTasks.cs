@@ -1,5 +1,3 @@
-using Gateway.Amo;
-using Gateway.Amo.Pacing;
 using Gateway.Amo.Tokens;
 using Gateway.Hosting;
 using Microsoft.AspNetCore.DataProtection;

@@ -1,4 +1,3 @@
-using Gateway.Operations;
 namespace Gateway.Hosting;
 
 // The old gateway's .env: KEY=VALUE lines, '#' comments, optional quotes; real environment variables win.

@@ -1,4 +1,3 @@
-using Gateway.Operations;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 

@@ -1,4 +1,3 @@
-using Gateway.Operations;
 using System.Globalization;
 using Microsoft.Extensions.Options;
 

@@ -1,4 +1,3 @@
-using Gateway.Operations;
 using Microsoft.AspNetCore.Diagnostics;
 
 namespace Gateway.Hosting;

@@ -1,17 +1,10 @@
 using Gateway.Amo;
-using Gateway.Amo.Consent;
-using Gateway.Amo.Pacing;
-using Gateway.Amo.Tokens;
 using Gateway.Data;
 using Gateway.Leads;
 using Gateway.Observability;
 using Gateway.Operations;
 using Gateway.Outbox;
 using Gateway.Security;
-using Microsoft.AspNetCore.DataProtection;
-using Microsoft.AspNetCore.DataProtection.KeyManagement;
-using Microsoft.AspNetCore.DataProtection.Repositories;
-using Microsoft.Extensions.Options;
 
 namespace Gateway.Hosting;
 
@@ -24,30 +17,8 @@ internal static class GatewayServiceCollectionExtensions
         services.AddSingleton<ILoggerProvider, ErrorFileLoggerProvider>();
         services.AddObservability();
 
-        services.AddFlatOptions<DatabaseOptions, DatabaseOptionsSetup, DatabaseOptionsValidator>();
-        services.AddSingleton<Database>();
-        services.AddSingleton<Schema>();
-        services.AddSingleton<LeaseStore>();
-        services.AddHostedService<StartupTasks>();
+        services.AddData();
         services.AddEnvelopeErrors();
-
-        // Keys beside the data they protect, resolved once options exist (tests and .env set DATA_DIR late):
-        // in the shared database for PostgreSQL, under DATA_DIR/keys for SQLite.
-        services.AddDataProtection().SetApplicationName("amocrm-gateway");
-        services.AddSingleton<IConfigureOptions<KeyManagementOptions>>(sp => new ConfigureOptions<KeyManagementOptions>(keys =>
-        {
-            var database = sp.GetRequiredService<Database>();
-            if (database.IsPostgres)
-            {
-                keys.XmlRepository = new DatabaseXmlRepository(database);
-                return;
-            }
-
-            var dir = Path.Combine(sp.GetRequiredService<IOptions<GatewayOptions>>().Value.DataDirFullPath, "keys");
-            DataDirectory.Ensure(Path.GetDirectoryName(dir)!);
-            DataDirectory.Ensure(dir);
-            keys.XmlRepository = new FileSystemXmlRepository(new DirectoryInfo(dir), sp.GetRequiredService<ILoggerFactory>());
-        }));
         return services;
     }
 
@@ -56,10 +27,9 @@ internal static class GatewayServiceCollectionExtensions
         services.AddGatewaySecurity();
         services.AddApiKeyAuthentication();
         services.AddAmo();
-        services.AddSingleton<OAuthStateStore>();
-        services.AddSingleton<AmoInfoCache>();
         services.AddOutbox();
-        services.AddSingleton<TokenDiagnostics>();
+        services.AddLeads();
+        services.AddOperations();
         return services;
     }
 

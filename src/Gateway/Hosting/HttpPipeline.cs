@@ -1,4 +1,3 @@
-using Gateway.Operations;
 namespace Gateway.Hosting;
 
 internal static class HttpPipeline

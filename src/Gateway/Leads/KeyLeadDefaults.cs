@@ -1,5 +1,4 @@
 using System.Text.Json.Nodes;
-using Gateway.Data;
 using Gateway.Security;
 
 namespace Gateway.Leads;

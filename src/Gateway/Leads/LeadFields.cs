@@ -1,7 +1,5 @@
 using System.Text.Json.Nodes;
 using Gateway.Amo;
-using Gateway.Amo.Pacing;
-using Gateway.Amo.Tokens;
 
 namespace Gateway.Leads;
 

@@ -1,10 +1,6 @@
 using System.Security.Cryptography;
-using System.Text.Json.Nodes;
 using Gateway.Amo;
-using Gateway.Amo.Pacing;
-using Gateway.Amo.Tokens;
 using Gateway.Hosting;
-using Gateway.Operations;
 using Gateway.Outbox;
 using Microsoft.Extensions.Options;
 

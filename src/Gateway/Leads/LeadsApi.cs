@@ -1,11 +1,6 @@
-using System.Text.Json;
 using System.Text.Json.Nodes;
 using Gateway.Amo;
-using Gateway.Amo.Pacing;
-using Gateway.Amo.Tokens;
-using Gateway.Data;
 using Gateway.Hosting;
-using Gateway.Operations;
 using Gateway.Outbox;
 using Gateway.Security;
 using Microsoft.Extensions.Options;

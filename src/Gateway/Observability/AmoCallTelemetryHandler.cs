@@ -1,4 +1,3 @@
-using Gateway.Operations;
 using System.Diagnostics;
 using System.Text.RegularExpressions;
 

@@ -1,4 +1,3 @@
-using Gateway.Operations;
 using System.Diagnostics.Metrics;
 
 namespace Gateway.Observability;

@@ -1,4 +1,3 @@
-using Gateway.Operations;
 using Gateway.Hosting;
 using Microsoft.Extensions.Logging.Console;
 using Microsoft.Extensions.Options;

@@ -1,5 +1,4 @@
 using Gateway.Hosting;
-using Gateway.Operations;
 using Microsoft.Extensions.Logging.Console;
 using Microsoft.Extensions.Options;
 
@@ -17,17 +16,7 @@ internal static class ObservabilityServiceCollectionExtensions
         services.AddSingleton<IConfigureOptions<LoggerFilterOptions>>(sp => sp.GetRequiredService<ConsoleLoggingSetup>());
 
         services.AddSingleton<GatewayMetrics>();
-        services.AddSingleton<PrometheusCollector>();
-        services.AddSingleton<GatewayStatus>();
         services.AddTransient<AmoCallTelemetryHandler>();
-        services.AddGatewayOpenApi();
         return services;
-    }
-
-    public static IEndpointRouteBuilder MapObservability(this IEndpointRouteBuilder routes)
-    {
-        routes.MapMetrics();
-        routes.MapOpenApi().AllowAnonymous();
-        return routes;
     }
 }

@@ -1,4 +1,3 @@
-using Gateway.Operations;
 using System.Collections;
 using System.Diagnostics;
 

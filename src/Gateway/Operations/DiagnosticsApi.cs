@@ -1,8 +1,6 @@
 using Gateway.Amo;
-using Gateway.Amo.Pacing;
 using Gateway.Amo.Tokens;
 using Gateway.Hosting;
-using Gateway.Leads;
 using Gateway.Outbox;
 using Microsoft.Extensions.Options;
 

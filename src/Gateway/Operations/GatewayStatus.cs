@@ -1,10 +1,7 @@
 using Dapper;
 using Gateway.Amo;
-using Gateway.Amo.Pacing;
 using Gateway.Amo.Tokens;
 using Gateway.Data;
-using Gateway.Leads;
-using Gateway.Observability;
 using Gateway.Outbox;
 using Microsoft.Extensions.Options;
 

@@ -1,5 +1,4 @@
 using Gateway.Hosting;
-using Gateway.Observability;
 
 namespace Gateway.Operations;
 

@@ -1,8 +1,6 @@
 using System.Text.Json.Nodes;
-using Gateway.Observability;
 using Gateway.Security;
 using Microsoft.AspNetCore.Authorization;
-using Microsoft.AspNetCore.OpenApi;
 using Microsoft.OpenApi;
 
 namespace Gateway.Operations;

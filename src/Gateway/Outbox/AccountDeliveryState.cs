@@ -1,7 +1,4 @@
-using Gateway.Leads;
 using Gateway.Amo;
-using Gateway.Amo.Pacing;
-using Gateway.Amo.Tokens;
 using Microsoft.Extensions.Options;
 
 namespace Gateway.Outbox;

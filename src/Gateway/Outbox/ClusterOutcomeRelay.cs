@@ -1,9 +1,7 @@
-using Gateway.Leads;
 using System.Security.Cryptography;
 using System.Text;
 using Dapper;
 using Gateway.Data;
-using Npgsql;
 
 namespace Gateway.Outbox;
 

@@ -1,4 +1,3 @@
-using Gateway.Leads;
 using System.Threading.Channels;
 
 namespace Gateway.Outbox;

@@ -1,9 +1,5 @@
-using System.Text.Json;
 using System.Text.Json.Nodes;
 using Gateway.Amo;
-using Gateway.Amo.Pacing;
-using Gateway.Amo.Tokens;
-using Gateway.Leads;
 using Microsoft.Extensions.Options;
 
 namespace Gateway.Outbox;
@@ -11,7 +7,7 @@ namespace Gateway.Outbox;
 // Sends claimed batches to amoCRM and settles every item: delivered, back to the queue, or failed with amoCRM's words.
 internal sealed partial class LeadDelivery(
     AmoClient amo,
-    AmoInfoCache info,
+    ILeadComposer composer,
     LeadStore store,
     NoteStore noteStore,
     LeadOutcomes outcomes,
@@ -29,45 +25,24 @@ internal sealed partial class LeadDelivery(
         using var scope = LeadScope(logger, string.Join(',', leads.Select(l => l.Id)));
         var token = leads[0].ClaimToken;
         var started = time.GetUtcNow();
-        var requests = new List<(ClaimedLead Lead, UnsortedLeadRequest Request)>();
-        var unreadable = new List<(ClaimedLead Lead, string Reason)>();
-        foreach (var lead in leads)
+        var composed = await composer.ComposeAsync(account, leads, cancellationToken);
+        if (composed.Unreadable.Count > 0)
         {
-            var errors = new Dictionary<string, string>();
-            if (UnsortedLeadRequest.Parse(JsonNode.Parse(lead.Payload), errors) is { } request)
-            {
-                requests.Add((lead, request));
-            }
-            else
-            {
-                unreadable.Add((lead, string.Join("; ", errors.Values)));
-            }
+            await ApplyAsync(account, Settlement.Unreadable(composed.Unreadable), started);
         }
 
-        if (unreadable.Count > 0)
-        {
-            await ApplyAsync(account, Settlement.Unreadable(unreadable), started);
-        }
-
-        if (requests.Count == 0)
+        if (composed.Readable.Count == 0)
         {
             return BatchVerdict.Continue;
         }
 
-        IReadOnlyDictionary<string, long> tracking = new Dictionary<string, long>();
-        if (requests.Any(r => r.Request.Utm.Count > 0))
+        if (composed.LookupFailed is { } lookup)
         {
-            var fields = await info.LeadFieldsAsync(account, cancellationToken);
-            if (!fields.Ok)
-            {
-                return await ApplyAsync(account, Settlement.LeadsDeferred(requests.Select(r => r.Lead).ToList(), fields, time.GetUtcNow(), Schedule), started);
-            }
-
-            tracking = LeadFields.TrackingFieldIds(fields.Body);
+            return await ApplyAsync(account, Settlement.LeadsDeferred(composed.Readable, lookup, time.GetUtcNow(), Schedule), started);
         }
 
-        var mapped = requests.Select(r => (r.Lead, Mapped: AmoLeadMapper.Map(r.Request, r.Lead.SourceUid, tracking, r.Lead.CreatedAt, r.Lead.CallerIp))).ToList();
-        var body = new JsonArray(mapped.Select(m => (JsonNode)m.Mapped.Item).ToArray());
+        var mapped = composed.Ready;
+        var body = new JsonArray(mapped.Select(m => (JsonNode)m.Item).ToArray());
         var result = await PostClaimedAsync(account, "api/v4/leads/unsorted/forms", body, mapped.Count,
             () => store.RenewClaimAsync(token, mapped.Count, options.Value.Lease, CancellationToken.None));
         if (result is null)
@@ -75,7 +50,7 @@ internal sealed partial class LeadDelivery(
             return BatchVerdict.Continue;
         }
 
-        var sent = mapped.Select(m => new SentLead(m.Lead, m.Mapped.NoteText)).ToList();
+        var sent = mapped.Select(m => new SentLead(m.Lead, m.NoteText)).ToList();
         return await ApplyAsync(account, Settlement.Leads(sent, result, time.GetUtcNow(), Schedule), started);
     }
 

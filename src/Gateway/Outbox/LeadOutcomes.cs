@@ -1,9 +1,6 @@
-using Gateway.Leads;
 using System.Collections.Concurrent;
 using System.Threading.Channels;
 using Gateway.Amo;
-using Gateway.Amo.Pacing;
-using Gateway.Amo.Tokens;
 
 namespace Gateway.Outbox;
 

@@ -1,4 +1,3 @@
-using Gateway.Leads;
 using System.Data.Common;
 using Dapper;
 using Gateway.Data;

@@ -1,6 +1,3 @@
-using Gateway.Leads;
-using Gateway.Amo;
-using Gateway.Amo.Pacing;
 using Gateway.Amo.Tokens;
 using Microsoft.Extensions.Options;
 

@@ -1,4 +1,3 @@
-using Gateway.Leads;
 using Gateway.Hosting;
 using Microsoft.Extensions.Options;
 

@@ -1,6 +1,4 @@
 using Gateway.Hosting;
-using Gateway.Leads;
-using Microsoft.Extensions.Options;
 
 namespace Gateway.Outbox;
 
@@ -16,7 +14,6 @@ internal static class OutboxServiceCollectionExtensions
         services.AddSingleton<LeadOutcomes>();
         services.AddSingleton<AccountDeliveryState>();
         services.AddSingleton<LeadDelivery>();
-        services.AddSingleton<LeadIntake>();
         services.AddSingleton<IntakeWriter>();
         services.AddHostedService(sp => sp.GetRequiredService<IntakeWriter>());
         // Hosted services stop in reverse order: the relay outlives the dispatcher and announces what it settles while stopping.

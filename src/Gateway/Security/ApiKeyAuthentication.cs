@@ -1,8 +1,6 @@
 using System.Security.Claims;
 using System.Text.Encodings.Web;
-using Gateway.Data;
 using Gateway.Hosting;
-using Gateway.Operations;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.Extensions.Options;
 

@@ -1,4 +1,3 @@
-using Gateway.Data;
 using System.Net;
 using System.Net.Sockets;
 

@@ -1,9 +1,6 @@
-using Gateway.Data;
 using System.Security.Cryptography;
 using System.Text;
 using Gateway.Amo;
-using Gateway.Amo.Pacing;
-using Gateway.Amo.Tokens;
 using Gateway.Hosting;
 using Microsoft.Extensions.Options;
 

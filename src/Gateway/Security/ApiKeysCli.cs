@@ -1,4 +1,3 @@
-using Gateway.Data;
 using System.Security.Cryptography;
 using System.Text.Json.Nodes;
 

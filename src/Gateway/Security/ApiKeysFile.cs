@@ -1,4 +1,3 @@
-using Gateway.Data;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 

@@ -1,8 +1,6 @@
-using Gateway.Data;
 using System.Collections.Concurrent;
 using System.Globalization;
 using Gateway.Hosting;
-using Gateway.Operations;
 using Microsoft.Extensions.Options;
 
 namespace Gateway.Security;

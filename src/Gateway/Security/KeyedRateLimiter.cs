@@ -1,4 +1,3 @@
-using Gateway.Data;
 using System.Collections.Concurrent;
 
 namespace Gateway.Security;

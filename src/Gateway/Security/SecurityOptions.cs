@@ -1,4 +1,3 @@
-using Gateway.Data;
 using System.Net;
 using Gateway.Hosting;
 using Microsoft.Extensions.Options;

@@ -1,6 +1,4 @@
-using Gateway.Data;
 using Gateway.Hosting;
-using Gateway.Operations;
 using Microsoft.AspNetCore.HttpOverrides;
 using Microsoft.Extensions.Options;
 

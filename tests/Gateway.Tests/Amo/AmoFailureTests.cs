@@ -2,11 +2,7 @@ using System.Diagnostics;
 using System.Net;
 using System.Text.Json.Nodes;
 using Emulator;
-using Gateway.Tests.Hosting;
 using Gateway.Tests.Infrastructure;
-using Gateway.Tests.Leads;
-using Gateway.Tests.Operations;
-using Gateway.Tests.Security;
 
 namespace Gateway.Tests.Amo;
 

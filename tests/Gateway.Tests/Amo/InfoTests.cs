@@ -3,11 +3,7 @@ using System.Net.Http.Headers;
 using System.Text.Json.Nodes;
 using Emulator;
 using Gateway.Amo;
-using Gateway.Tests.Hosting;
 using Gateway.Tests.Infrastructure;
-using Gateway.Tests.Leads;
-using Gateway.Tests.Operations;
-using Gateway.Tests.Security;
 
 namespace Gateway.Tests.Amo;
 

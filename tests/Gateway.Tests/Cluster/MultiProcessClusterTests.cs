@@ -1,6 +1,5 @@
 using System.Net;
 using Emulator;
-using Gateway.Tests.Amo.Pacing;
 using Gateway.Tests.Infrastructure;
 using Gateway.Tests.Outbox;
 using Xunit.Abstractions;

@@ -1,19 +1,10 @@
 using System.Net;
 using Emulator;
-using Gateway.Amo;
-using Gateway.Amo.Pacing;
 using Gateway.Amo.Tokens;
-using Gateway.Leads;
 using Gateway.Outbox;
-using Gateway.Tests.Amo;
-using Gateway.Tests.Amo.Pacing;
-using Gateway.Tests.Hosting;
 using Gateway.Tests.Infrastructure;
-using Gateway.Tests.Leads;
-using Gateway.Tests.Observability;
 using Gateway.Tests.Operations;
 using Gateway.Tests.Outbox;
-using Gateway.Tests.Security;
 
 namespace Gateway.Tests.Cluster;
 

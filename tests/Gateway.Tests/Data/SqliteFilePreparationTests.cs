@@ -1,6 +1,4 @@
 using Gateway.Data;
-using Gateway.Security;
-using Gateway.Tests.Security;
 
 namespace Gateway.Tests.Data;
 

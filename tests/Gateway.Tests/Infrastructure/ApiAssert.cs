@@ -1,10 +1,5 @@
 using System.Net;
 using System.Text.Json.Nodes;
-using Gateway.Tests.Amo;
-using Gateway.Tests.Hosting;
-using Gateway.Tests.Leads;
-using Gateway.Tests.Operations;
-using Gateway.Tests.Security;
 
 namespace Gateway.Tests.Infrastructure;
 

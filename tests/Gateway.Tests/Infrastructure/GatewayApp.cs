@@ -1,6 +1,4 @@
 using Emulator;
-using Gateway.Amo;
-using Gateway.Amo.Pacing;
 using Gateway.Amo.Tokens;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;

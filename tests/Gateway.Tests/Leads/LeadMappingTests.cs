@@ -1,11 +1,7 @@
 using System.Net;
 using System.Text.Json.Nodes;
 using Emulator;
-using Gateway.Tests.Amo;
-using Gateway.Tests.Hosting;
 using Gateway.Tests.Infrastructure;
-using Gateway.Tests.Operations;
-using Gateway.Tests.Security;
 
 namespace Gateway.Tests.Leads;
 

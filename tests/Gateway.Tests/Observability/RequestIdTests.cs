@@ -1,4 +1,3 @@
-using Gateway.Tests.Operations;
 using System.Net;
 using Dapper;
 using Emulator;

@@ -1,4 +1,3 @@
-using Gateway.Tests.Operations;
 using System.Net;
 using System.Text.Json.Nodes;
 using Emulator;

@@ -1,10 +1,6 @@
 using System.Net;
 using Emulator;
-using Gateway.Tests.Amo;
-using Gateway.Tests.Hosting;
 using Gateway.Tests.Infrastructure;
-using Gateway.Tests.Leads;
-using Gateway.Tests.Security;
 
 namespace Gateway.Tests.Operations;
 

@@ -3,7 +3,6 @@ using System.Net.Http.Headers;
 using System.Text.RegularExpressions;
 using Emulator;
 using Gateway.Tests.Infrastructure;
-using Gateway.Tests.Observability;
 
 namespace Gateway.Tests.Operations;
 

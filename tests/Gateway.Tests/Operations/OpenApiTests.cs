@@ -3,7 +3,6 @@ using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
 using Emulator;
 using Gateway.Tests.Infrastructure;
-using Gateway.Tests.Observability;
 using Microsoft.AspNetCore.Routing;
 
 namespace Gateway.Tests.Operations;

@@ -4,7 +4,6 @@ using Emulator;
 using Gateway.Amo.Tokens;
 using Gateway.Data;
 using Gateway.Tests.Infrastructure;
-using Gateway.Tests.Observability;
 
 namespace Gateway.Tests.Operations;
 

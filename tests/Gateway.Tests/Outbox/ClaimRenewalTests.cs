@@ -1,7 +1,5 @@
-using Gateway.Tests.Amo.Pacing;
 using Emulator;
 using Gateway.Data;
-using Gateway.Leads;
 using Gateway.Outbox;
 using Gateway.Tests.Infrastructure;
 

@@ -1,4 +1,3 @@
-using Gateway.Tests.Amo.Pacing;
 using System.Net;
 using Emulator;
 using Gateway.Tests.Infrastructure;

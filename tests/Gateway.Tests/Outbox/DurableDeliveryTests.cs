@@ -1,12 +1,6 @@
-using Gateway.Tests.Amo.Pacing;
 using System.Net;
 using Emulator;
-using Gateway.Tests.Amo;
-using Gateway.Tests.Hosting;
 using Gateway.Tests.Infrastructure;
-using Gateway.Tests.Leads;
-using Gateway.Tests.Operations;
-using Gateway.Tests.Security;
 
 namespace Gateway.Tests.Outbox;
 

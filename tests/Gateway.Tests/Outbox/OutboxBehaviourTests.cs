@@ -1,17 +1,10 @@
-using Gateway.Tests.Amo.Pacing;
 using System.Net;
 using System.Text.Json.Nodes;
 using Dapper;
 using Emulator;
 using Gateway.Data;
-using Gateway.Leads;
 using Gateway.Outbox;
-using Gateway.Tests.Amo;
-using Gateway.Tests.Hosting;
 using Gateway.Tests.Infrastructure;
-using Gateway.Tests.Leads;
-using Gateway.Tests.Operations;
-using Gateway.Tests.Security;
 
 namespace Gateway.Tests.Outbox;
 

@@ -1,13 +1,7 @@
-using Gateway.Tests.Amo.Pacing;
 using System.Net;
 using System.Text.Json.Nodes;
 using Emulator;
-using Gateway.Tests.Amo;
-using Gateway.Tests.Hosting;
 using Gateway.Tests.Infrastructure;
-using Gateway.Tests.Leads;
-using Gateway.Tests.Operations;
-using Gateway.Tests.Security;
 
 namespace Gateway.Tests.Outbox;
 

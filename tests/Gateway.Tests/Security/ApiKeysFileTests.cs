@@ -1,14 +1,8 @@
-using Gateway.Tests.Data;
 using System.Net;
 using System.Text.Json.Nodes;
 using Emulator;
-using Gateway.Data;
 using Gateway.Security;
-using Gateway.Tests.Amo;
-using Gateway.Tests.Hosting;
 using Gateway.Tests.Infrastructure;
-using Gateway.Tests.Leads;
-using Gateway.Tests.Operations;
 
 namespace Gateway.Tests.Security;
 

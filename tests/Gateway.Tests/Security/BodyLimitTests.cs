@@ -1,12 +1,7 @@
-using Gateway.Tests.Data;
 using System.Net;
 using System.Text;
 using Emulator;
-using Gateway.Tests.Amo;
-using Gateway.Tests.Hosting;
 using Gateway.Tests.Infrastructure;
-using Gateway.Tests.Leads;
-using Gateway.Tests.Operations;
 
 namespace Gateway.Tests.Security;
 

@@ -1,11 +1,6 @@
-using Gateway.Tests.Data;
 using System.Net;
 using Emulator;
-using Gateway.Tests.Amo;
-using Gateway.Tests.Hosting;
 using Gateway.Tests.Infrastructure;
-using Gateway.Tests.Leads;
-using Gateway.Tests.Operations;
 
 namespace Gateway.Tests.Security;
 

@@ -1,4 +1,3 @@
-using Gateway.Tests.Data;
 using System.Net;
 using Emulator;
 using Gateway.Tests.Infrastructure;

@@ -1,4 +1,3 @@
-using Gateway.Tests.Data;
 using System.Collections.Concurrent;
 using System.Net;
 using System.Security.Cryptography;

@@ -1,10 +1,6 @@
 using System.Net;
-using Gateway.Amo;
-using Gateway.Amo.Pacing;
 using Gateway.Amo.Tokens;
 using Gateway.Hosting;
-using Gateway.Leads;
-using Gateway.Operations;
 using Gateway.Outbox;
 using Microsoft.Extensions.Options;
 

@@ -1,8 +1,6 @@
 using System.Collections.Concurrent;
 using System.Data.Common;
 using Dapper;
-using Gateway.Amo;
-using Gateway.Amo.Tokens;
 using Gateway.Data;
 using Microsoft.Extensions.Options;
 

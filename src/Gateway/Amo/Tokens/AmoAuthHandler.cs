@@ -1,6 +1,5 @@
 using System.Net;
 using System.Net.Http.Headers;
-using Gateway.Amo;
 using Microsoft.Extensions.Options;
 
 namespace Gateway.Amo.Tokens;

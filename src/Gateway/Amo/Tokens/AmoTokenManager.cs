@@ -1,6 +1,5 @@
 using System.Collections.Concurrent;
 using System.Diagnostics.CodeAnalysis;
-using Gateway.Amo;
 using Gateway.Amo.Pacing;
 using Gateway.Data;
 using Microsoft.Extensions.Options;

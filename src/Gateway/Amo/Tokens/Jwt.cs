@@ -1,7 +1,5 @@
 using System.Buffers.Text;
 using System.Text.Json;
-using Gateway.Amo;
-using Gateway.Amo.Pacing;
 
 namespace Gateway.Amo.Tokens;
 

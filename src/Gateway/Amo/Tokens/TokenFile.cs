@@ -1,7 +1,5 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using Gateway.Amo;
-using Gateway.Amo.Pacing;
 
 namespace Gateway.Amo.Tokens;
 

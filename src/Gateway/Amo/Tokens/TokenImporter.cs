@@ -1,7 +1,5 @@
 using System.Security.Cryptography;
 using System.Text;
-using Gateway.Amo;
-using Gateway.Amo.Pacing;
 using Microsoft.Extensions.Options;
 
 namespace Gateway.Amo.Tokens;

@@ -1,5 +1,3 @@
-using Gateway.Amo;
-using Gateway.Amo.Pacing;
 using Microsoft.Extensions.Options;
 
 namespace Gateway.Amo.Tokens;

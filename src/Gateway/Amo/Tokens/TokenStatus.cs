@@ -1,6 +1,3 @@
-using Gateway.Amo;
-using Gateway.Amo.Pacing;
-
 namespace Gateway.Amo.Tokens;
 
 internal static class TokenStatus

@@ -1,7 +1,5 @@
 using System.Security.Cryptography;
 using Dapper;
-using Gateway.Amo;
-using Gateway.Amo.Pacing;
 using Gateway.Data;
 using Microsoft.AspNetCore.DataProtection;
 

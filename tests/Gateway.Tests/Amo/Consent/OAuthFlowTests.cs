@@ -1,7 +1,6 @@
 using System.Net;
 using System.Web;
 using Emulator;
-using Gateway.Tests.Amo.Tokens;
 using Gateway.Tests.Infrastructure;
 
 namespace Gateway.Tests.Amo.Consent;

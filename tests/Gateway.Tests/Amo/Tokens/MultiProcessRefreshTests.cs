@@ -1,6 +1,5 @@
 using System.Net;
 using Emulator;
-using Gateway.Tests.Amo.Consent;
 using Gateway.Tests.Infrastructure;
 
 namespace Gateway.Tests.Amo.Tokens;

@@ -2,13 +2,7 @@ using System.Net;
 using Dapper;
 using Emulator;
 using Gateway.Data;
-using Gateway.Tests.Amo;
-using Gateway.Tests.Amo.Consent;
-using Gateway.Tests.Hosting;
 using Gateway.Tests.Infrastructure;
-using Gateway.Tests.Leads;
-using Gateway.Tests.Operations;
-using Gateway.Tests.Security;
 using Microsoft.AspNetCore.DataProtection;
 
 namespace Gateway.Tests.Amo.Tokens;

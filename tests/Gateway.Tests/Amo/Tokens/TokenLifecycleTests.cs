@@ -1,10 +1,6 @@
 using System.Net;
-using System.Text;
 using Emulator;
-using Gateway.Amo;
-using Gateway.Amo.Pacing;
 using Gateway.Amo.Tokens;
-using Gateway.Tests.Amo.Consent;
 using Gateway.Tests.Infrastructure;
 
 namespace Gateway.Tests.Amo.Tokens;

@@ -1,10 +1,7 @@
 using System.Net;
 using Emulator;
-using Gateway.Amo;
-using Gateway.Amo.Pacing;
 using Gateway.Amo.Tokens;
 using Gateway.Cli;
-using Gateway.Tests.Amo.Consent;
 using Gateway.Tests.Infrastructure;
 
 namespace Gateway.Tests.Amo.Tokens;

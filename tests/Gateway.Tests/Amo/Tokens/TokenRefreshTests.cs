@@ -2,11 +2,8 @@ using System.Net;
 using System.Net.Sockets;
 using Dapper;
 using Emulator;
-using Gateway.Amo;
-using Gateway.Amo.Pacing;
 using Gateway.Amo.Tokens;
 using Gateway.Data;
-using Gateway.Tests.Amo.Consent;
 using Gateway.Tests.Infrastructure;
 
 namespace Gateway.Tests.Amo.Tokens;

@@ -1,0 +1,13 @@
+using Gateway.Outbox;
+
+namespace Gateway.Leads;
+
+internal static class LeadsServiceCollectionExtensions
+{
+    public static IServiceCollection AddLeads(this IServiceCollection services)
+    {
+        services.AddSingleton<LeadIntake>();
+        services.AddSingleton<ILeadComposer, UnsortedLeadComposer>();
+        return services;
+    }
+}
