@@ -18,10 +18,11 @@ static WebApplication Build(string[] args)
 static async Task<int> ServeAsync(WebApplication app)
 {
     app.UseGatewayPipeline();
-    app.MapOperations();
+    app.MapHealth();
     app.MapOAuth();
     app.MapInfo();
     app.MapLeads();
+    app.MapOperations();
     await app.RunAsync();
     return 0;
 }

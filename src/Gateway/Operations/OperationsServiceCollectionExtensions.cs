@@ -11,10 +11,10 @@ internal static class OperationsServiceCollectionExtensions
         return services;
     }
 
-    // Health stays anonymous; diagnostics need a key; /metrics has its own credential; the OpenAPI document is public.
+    // Diagnostics need a key; /metrics has its own credential; the OpenAPI document is public. Health is mapped first,
+    // on its own (Program.cs), and these last, so the OpenAPI document lists paths and tags in the order it always has.
     public static IEndpointRouteBuilder MapOperations(this IEndpointRouteBuilder routes)
     {
-        routes.MapHealth();
         routes.MapDiagnostics();
         routes.MapMetrics();
         routes.MapOpenApi().AllowAnonymous();
