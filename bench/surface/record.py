@@ -4,12 +4,19 @@
 Run before and after a change that must not change behaviour, then diff the two files:
   python3 bench/surface/record.py BIN_DIR OUT.txt
 BIN_DIR holds Gateway.dll and Emulator.dll (the Debug build output of src/Gateway and src/Emulator).
+  python3 bench/surface/record.py --native DIR/Gateway BIN_DIR OUT.txt
+records the native (AOT) executable instead of BIN_DIR/Gateway.dll; the emulator still comes from BIN_DIR.
 Everything runs on loopback; ids, times and random values are replaced by placeholders.
 """
 import json, os, re, signal, subprocess, sys, tempfile, time, urllib.request, urllib.error, http.client
 
-gw_bin, out_path = os.path.abspath(sys.argv[1]), sys.argv[2]
-emu_bin = os.path.abspath(sys.argv[3]) if len(sys.argv) > 3 else gw_bin
+args = sys.argv[1:]
+native = None
+if args[:1] == ["--native"]:
+    native, args = os.path.abspath(args[1]), args[2:]
+gw_bin, out_path = os.path.abspath(args[0]), args[1]
+emu_bin = os.path.abspath(args[2]) if len(args) > 2 else gw_bin
+gw_cmd = [native] if native else ["dotnet", os.path.join(gw_bin, "Gateway.dll")]
 GW, EMU = 19195, 19196
 data = tempfile.mkdtemp(prefix="surface-")
 key = "surface-key-0123456789abcdef"
@@ -20,7 +27,7 @@ env = dict(os.environ, API_KEY=key, DATA_DIR=data, AMO_DOMAIN="emulator.amocrm.r
            EMULATOR_REDIRECT_URI=f"http://localhost:{GW}/oauth/callback", EMULATOR_RATE_LIMIT="0", ENV_FILE="/nonexistent")
 env.pop("DATABASE_URL", None)
 procs = [subprocess.Popen(["dotnet", os.path.join(emu_bin, "Emulator.dll"), "--urls", f"http://127.0.0.1:{EMU}"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL),
-         subprocess.Popen(["dotnet", os.path.join(gw_bin, "Gateway.dll"), "--urls", f"http://127.0.0.1:{GW}"], env=env, cwd=data, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)]
+         subprocess.Popen(gw_cmd + ["--urls", f"http://127.0.0.1:{GW}"], env=env, cwd=data, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)]
 
 def wait(port):
     for _ in range(200):
