@@ -1,3 +1,4 @@
+using System.Text.Json.Nodes;
 using Gateway.Hosting;
 
 namespace Gateway.Amo;
@@ -27,9 +28,9 @@ internal static class AmoFailureEnvelope
         return Envelope.Fail(status, text, Details(result, error));
     }
 
-    public static Dictionary<string, object?> Details(AmoResult result, string error)
+    public static JsonObject Details(AmoResult result, string error)
     {
-        var details = new Dictionary<string, object?>
+        var details = new JsonObject
         {
             ["error"] = error,
             ["description"] = result.Description,

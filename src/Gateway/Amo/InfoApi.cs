@@ -34,7 +34,7 @@ internal static class InfoApi
         }
 
         // A cached answer is served many times: serialise its envelope once, not per request.
-        var bytes = Serialized.GetValue(result, static r => JsonSerializer.SerializeToUtf8Bytes(new Envelope { Success = true, Data = r.Body }, Envelope.Json));
+        var bytes = Serialized.GetValue(result, static r => JsonSerializer.SerializeToUtf8Bytes(new Envelope { Success = true, Data = r.Body }, Envelope.TypeInfo));
         return Results.Bytes(bytes, "application/json; charset=utf-8");
     }
 

@@ -20,7 +20,6 @@ internal static class GatewayCli
           tokens refresh [--force]       refresh now; --force also resends after an interrupted refresh
         """;
 
-    private static readonly JsonSerializerOptions Indented = new() { WriteIndented = true };
 
     // The keys verb is the Security room's own (it needs no host); the tokens verbs run on a host built without serving it.
     public static async Task<int?> TryRunAsync(string[] args, Func<string[], WebApplication> buildHost)
@@ -82,7 +81,7 @@ internal static class GatewayCli
             case "status":
             {
                 var all = await services.GetRequiredService<TokenDiagnostics>().DescribeAllAsync(CancellationToken.None);
-                await output.WriteLineAsync(JsonSerializer.Serialize(all, Indented));
+                await output.WriteLineAsync(JsonSerializer.Serialize(all, CliJson.Default.JsonArray));
                 return all.Count > 0 ? 0 : 1;
             }
 
@@ -99,3 +98,8 @@ internal static class GatewayCli
         }
     }
 }
+
+// For people reading a terminal: indented, and escaped as the serializer's defaults escape.
+[System.Text.Json.Serialization.JsonSourceGenerationOptions(WriteIndented = true)]
+[System.Text.Json.Serialization.JsonSerializable(typeof(System.Text.Json.Nodes.JsonArray))]
+internal sealed partial class CliJson : System.Text.Json.Serialization.JsonSerializerContext;

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using System.Text.Json.Serialization.Metadata;
 
 namespace Gateway.Hosting;
 
@@ -25,20 +26,24 @@ public sealed class Envelope
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public object? Details { get; init; }
 
-    internal static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web)
+    // The generated metadata (WireJson) with the wire's own escaping, which source generation options cannot express.
+    internal static readonly JsonSerializerOptions Json = new(WireJson.Default.Options)
     {
-        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
         Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
     };
 
+    internal static readonly JsonTypeInfo<Envelope> TypeInfo = (JsonTypeInfo<Envelope>)Json.GetTypeInfo(typeof(Envelope));
+
+    internal static JsonTypeInfo<T> InfoOf<T>() => (JsonTypeInfo<T>)Json.GetTypeInfo(typeof(T));
+
     internal static IResult Ok(object? data, string? message = null) =>
-        Results.Json(new Envelope { Success = true, Message = message, Data = data }, Json, statusCode: StatusCodes.Status200OK);
+        Results.Json(new Envelope { Success = true, Message = message, Data = data }, TypeInfo, statusCode: StatusCodes.Status200OK);
 
     internal static IResult Accepted(object? data, string? message = null) =>
-        Results.Json(new Envelope { Success = true, Message = message, Data = data }, Json, statusCode: StatusCodes.Status202Accepted);
+        Results.Json(new Envelope { Success = true, Message = message, Data = data }, TypeInfo, statusCode: StatusCodes.Status202Accepted);
 
     internal static IResult Fail(int status, string error, object? details = null) =>
-        Results.Json(new Envelope { Success = false, Error = error, Details = details }, Json, statusCode: status);
+        Results.Json(new Envelope { Success = false, Error = error, Details = details }, TypeInfo, statusCode: status);
 
     internal static IResult ValidationFailed(IReadOnlyDictionary<string, string> details) =>
         Fail(StatusCodes.Status422UnprocessableEntity, "Validation failed", details);
@@ -46,6 +51,6 @@ public sealed class Envelope
     internal static Task WriteAsync(HttpContext context, int status, Envelope envelope)
     {
         context.Response.StatusCode = status;
-        return context.Response.WriteAsJsonAsync(envelope, Json, "application/json; charset=utf-8", context.RequestAborted);
+        return context.Response.WriteAsJsonAsync(envelope, TypeInfo, "application/json; charset=utf-8", context.RequestAborted);
     }
 }

@@ -1,3 +1,4 @@
+using System.Diagnostics.CodeAnalysis;
 using Microsoft.Extensions.Options;
 
 namespace Gateway.Hosting;
@@ -91,7 +92,11 @@ internal abstract class FlatOptionsValidator<TOptions> : IValidateOptions<TOptio
 internal static class FlatOptionsServiceCollectionExtensions
 {
     // Filled by one setup, checked by one validator, and checked at start-up rather than at first use.
-    public static IServiceCollection AddFlatOptions<TOptions, TSetup, TValidator>(this IServiceCollection services)
+    // The annotations carry the constructors DI and the options factory need through to the native build's trimmer.
+    public static IServiceCollection AddFlatOptions<
+        [DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.PublicParameterlessConstructor)] TOptions,
+        [DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.PublicConstructors)] TSetup,
+        [DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.PublicConstructors)] TValidator>(this IServiceCollection services)
         where TOptions : FlatOptions
         where TSetup : class, IConfigureOptions<TOptions>
         where TValidator : class, IValidateOptions<TOptions>

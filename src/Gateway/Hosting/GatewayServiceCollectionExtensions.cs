@@ -13,6 +13,8 @@ internal static class GatewayServiceCollectionExtensions
     public static IServiceCollection AddGatewayCore(this IServiceCollection services)
     {
         services.AddSingleton(TimeProvider.System);
+        // Whatever the framework serialises with its own options (the OpenAPI document's schemas) finds the generated metadata first.
+        services.ConfigureHttpJsonOptions(o => o.SerializerOptions.TypeInfoResolverChain.Insert(0, WireJson.Default));
         services.AddFlatOptions<GatewayOptions, GatewayOptionsSetup, GatewayOptionsValidator>();
         services.AddSingleton<ILoggerProvider, ErrorFileLoggerProvider>();
         services.AddObservability();

@@ -38,7 +38,7 @@ internal readonly record struct JsonBody(JsonNode? Root, IResult? Error)
         var bytes = buffer.ToArray();
         if (!System.Text.Unicode.Utf8.IsValid(bytes))
         {
-            return new JsonBody(null, Envelope.Fail(StatusCodes.Status400BadRequest, "Invalid JSON", new { json_error = "The body is not valid UTF-8" }));
+            return new JsonBody(null, Envelope.Fail(StatusCodes.Status400BadRequest, "Invalid JSON", new InvalidJson("The body is not valid UTF-8")));
         }
 
         try
@@ -49,12 +49,12 @@ internal readonly record struct JsonBody(JsonNode? Root, IResult? Error)
         }
         catch (Exception ex) when (ex is JsonException or InvalidOperationException or ArgumentException)
         {
-            return new JsonBody(null, Envelope.Fail(StatusCodes.Status400BadRequest, "Invalid JSON", new { json_error = ex.Message }));
+            return new JsonBody(null, Envelope.Fail(StatusCodes.Status400BadRequest, "Invalid JSON", new InvalidJson(ex.Message)));
         }
     }
 
     private static JsonBody TooLarge(int maxBytes) =>
-        new(null, Envelope.Fail(StatusCodes.Status413PayloadTooLarge, "Request body too large", new { max_bytes = maxBytes }));
+        new(null, Envelope.Fail(StatusCodes.Status413PayloadTooLarge, "Request body too large", new BodyTooLarge(maxBytes)));
 
     // JsonNode parses lazily: walk it once here so that anything odd fails as a 400 now, not as a 500 later.
     private static void Materialize(JsonNode? node)
@@ -81,3 +81,7 @@ internal readonly record struct JsonBody(JsonNode? Root, IResult? Error)
         }
     }
 }
+
+internal sealed record InvalidJson(string JsonError);
+
+internal sealed record BodyTooLarge(int MaxBytes);

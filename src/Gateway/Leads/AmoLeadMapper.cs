@@ -50,7 +50,7 @@ internal static class AmoLeadMapper
             }
 
             value["values"] = field.Values.DeepClone();
-            leadFields.Add(value);
+            leadFields.Add((JsonNode)value);
         }
 
         var untracked = new List<KeyValuePair<string, string>>();
@@ -58,7 +58,7 @@ internal static class AmoLeadMapper
         {
             if (trackingFieldIds.TryGetValue(name.ToUpperInvariant(), out var fieldId))
             {
-                leadFields.Add(new JsonObject { ["field_id"] = fieldId, ["values"] = new JsonArray(new JsonObject { ["value"] = text }) });
+                leadFields.Add((JsonNode)new JsonObject { ["field_id"] = fieldId, ["values"] = new JsonArray(new JsonObject { ["value"] = text }) });
             }
             else
             {
@@ -76,7 +76,7 @@ internal static class AmoLeadMapper
             var tags = new JsonArray();
             foreach (var tag in request.Lead.Tags)
             {
-                tags.Add(tag.Id is { } tagId ? new JsonObject { ["id"] = tagId } : new JsonObject { ["name"] = tag.Name });
+                tags.Add((JsonNode)(tag.Id is { } tagId ? new JsonObject { ["id"] = tagId } : new JsonObject { ["name"] = tag.Name }));
             }
 
             lead["_embedded"] = new JsonObject { ["tags"] = tags };
@@ -112,12 +112,12 @@ internal static class AmoLeadMapper
         var fields = new JsonArray();
         if (contact.Phone is { } phone)
         {
-            fields.Add(Multitext("PHONE", phone));
+            fields.Add((JsonNode)Multitext("PHONE", phone));
         }
 
         if (contact.Email is { } email)
         {
-            fields.Add(Multitext("EMAIL", email));
+            fields.Add((JsonNode)Multitext("EMAIL", email));
         }
 
         if (fields.Count > 0)

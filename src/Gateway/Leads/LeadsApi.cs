@@ -73,11 +73,7 @@ internal static class LeadsApi
         var limit = int.TryParse(query["limit"], System.Globalization.CultureInfo.InvariantCulture, out var l) ? Math.Clamp(l, 1, 250) : 50;
         var after = long.TryParse(query["after"], System.Globalization.CultureInfo.InvariantCulture, out var a) ? a : 0;
         var rows = await store.ListAsync(options.Value.AccountKey, status, after, limit, cancellationToken);
-        return Envelope.Ok(new
-        {
-            leads = rows.Select(LeadView.Describe),
-            next_after = rows.Count == limit ? rows[^1].Id : (long?)null,
-        });
+        return Envelope.Ok(new LeadList([.. rows.Select(LeadView.Describe)], rows.Count == limit ? rows[^1].Id : null));
     }
 
     private static async Task<IResult> RetryAsync(long id, LeadStore store, OutboxSignal signal, IOptions<AmoOptions> options, CancellationToken cancellationToken)
@@ -94,13 +90,19 @@ internal static class LeadsApi
         }
 
         signal.Ring();
-        return Envelope.Ok(new { id, status = LeadStatus.Queued }, "Lead queued for another delivery");
+        return Envelope.Ok(new LeadRequeued(id, LeadStatus.Queued), "Lead queued for another delivery");
     }
 
     private static async Task<IResult> RetryAllFailedAsync(LeadStore store, OutboxSignal signal, IOptions<AmoOptions> options, CancellationToken cancellationToken)
     {
         var count = await store.RetryFailedAsync(options.Value.AccountKey, null, cancellationToken);
         signal.Ring();
-        return Envelope.Ok(new { requeued = count }, $"{count} failed leads queued for another delivery");
+        return Envelope.Ok(new LeadsRequeued(count), $"{count} failed leads queued for another delivery");
     }
 }
+
+internal sealed record LeadList(IReadOnlyList<JsonObject> Leads, long? NextAfter);
+
+internal sealed record LeadRequeued(long Id, string Status);
+
+internal sealed record LeadsRequeued(int Requeued);

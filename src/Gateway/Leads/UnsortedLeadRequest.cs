@@ -184,7 +184,7 @@ internal sealed record UnsortedLeadRequest(
 
             foreach (var id in ids)
             {
-                values.Add(new JsonObject { ["enum_id"] = Integer(id) });
+                values.Add((JsonNode)new JsonObject { ["enum_id"] = Integer(id) });
             }
         }
         else if (field["enum_id"] is { } enumId)
@@ -195,11 +195,11 @@ internal sealed record UnsortedLeadRequest(
                 return null;
             }
 
-            values.Add(new JsonObject { ["enum_id"] = Integer(enumId) });
+            values.Add((JsonNode)new JsonObject { ["enum_id"] = Integer(enumId) });
         }
         else if (field["value"] is JsonValue value && value.GetValueKind() is System.Text.Json.JsonValueKind.String or System.Text.Json.JsonValueKind.Number or System.Text.Json.JsonValueKind.True or System.Text.Json.JsonValueKind.False)
         {
-            values.Add(new JsonObject { ["value"] = value.DeepClone() });
+            values.Add((JsonNode)new JsonObject { ["value"] = value.DeepClone() });
         }
         else
         {

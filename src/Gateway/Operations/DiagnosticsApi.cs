@@ -1,3 +1,4 @@
+using System.Text.Json.Nodes;
 using Gateway.Amo;
 using Gateway.Amo.Tokens;
 using Gateway.Hosting;
@@ -21,13 +22,11 @@ internal static class DiagnosticsApi
     private static async Task<IResult> TokenStatusAsync(TokenDiagnostics diagnostics, IOptions<AmoOptions> options, CancellationToken cancellationToken)
     {
         var accounts = await diagnostics.DescribeAllAsync(cancellationToken);
-        var configured = accounts.FirstOrDefault(a => (string?)a["account"] == options.Value.AccountKey)
+        // A copy: the configured account also stays in the list below, and a node has one parent.
+        var data = (accounts.FirstOrDefault(a => (string?)a!["account"] == options.Value.AccountKey)?.DeepClone().AsObject())
             ?? diagnostics.Describe(options.Value.AccountKey, null);
-        var data = new Dictionary<string, object?>(configured)
-        {
-            ["queue"] = await diagnostics.QueueAsync(options.Value.AccountKey, cancellationToken),
-            ["accounts"] = accounts,
-        };
+        data["queue"] = await diagnostics.QueueAsync(options.Value.AccountKey, cancellationToken);
+        data["accounts"] = accounts;
         return Envelope.Ok(data);
     }
 
@@ -35,25 +34,23 @@ internal static class DiagnosticsApi
     private static IResult Config(IOptions<AmoOptions> amo, IOptions<GatewayOptions> gateway, Data.Database database)
     {
         var a = amo.Value;
-        return Envelope.Ok(new
-        {
-            domain = a.Domain,
-            client_id = Shorten(a.ClientId),
-            client_secret_configured = a.ClientSecret.Length > 0,
-            redirect_uri = a.RedirectUri,
-            base_url = a.BaseUrl?.AbsoluteUri,
-            auth_url = a.AuthUrl.AbsoluteUri,
-            token_storage = "database",
-            token_import_path = a.TokenStoragePath,
-            long_lived_token_configured = a.LongLivedToken is not null,
-            data_dir = gateway.Value.DataDirFullPath,
-            database = database.Name,
-            rate_limit_per_second = a.RateLimitPerSecond,
-            refresh_margin_seconds = (long)a.RefreshMargin.TotalSeconds,
-            keepalive_age_seconds = (long)a.KeepAliveAge.TotalSeconds,
-            cache_ttl_seconds = (long)a.CacheTtl.TotalSeconds,
-            cors_allowed_origins = gateway.Value.CorsAllowedOrigins,
-        });
+        return Envelope.Ok(new ConfigView(
+            Domain: a.Domain,
+            ClientId: Shorten(a.ClientId),
+            ClientSecretConfigured: a.ClientSecret.Length > 0,
+            RedirectUri: a.RedirectUri,
+            BaseUrl: a.BaseUrl?.AbsoluteUri,
+            AuthUrl: a.AuthUrl.AbsoluteUri,
+            TokenStorage: "database",
+            TokenImportPath: a.TokenStoragePath,
+            LongLivedTokenConfigured: a.LongLivedToken is not null,
+            DataDir: gateway.Value.DataDirFullPath,
+            Database: database.Name,
+            RateLimitPerSecond: a.RateLimitPerSecond,
+            RefreshMarginSeconds: (long)a.RefreshMargin.TotalSeconds,
+            KeepaliveAgeSeconds: (long)a.KeepAliveAge.TotalSeconds,
+            CacheTtlSeconds: (long)a.CacheTtl.TotalSeconds,
+            CorsAllowedOrigins: gateway.Value.CorsAllowedOrigins));
     }
 
     private static string Shorten(string value) => value.Length <= 8 ? new string('*', value.Length) : value[..8] + "…";
@@ -61,12 +58,12 @@ internal static class DiagnosticsApi
 
 internal sealed class TokenDiagnostics(TokenStore store, TokenKeepAlive keepAlive, LeadStore leads, AccountDeliveryStore deliveries, IOptions<AmoOptions> options, TimeProvider time)
 {
-    public async Task<Dictionary<string, object?>> QueueAsync(string account, CancellationToken cancellationToken)
+    public async Task<JsonObject> QueueAsync(string account, CancellationToken cancellationToken)
     {
         var stats = await leads.StatsAsync(account, cancellationToken);
         var delivery = await deliveries.GetAsync(account, cancellationToken);
         var now = time.GetUtcNow();
-        return new Dictionary<string, object?>
+        return new JsonObject
         {
             ["depth"] = stats.Queued + stats.Delivering,
             ["queued"] = stats.Queued,
@@ -80,11 +77,11 @@ internal sealed class TokenDiagnostics(TokenStore store, TokenKeepAlive keepAliv
         };
     }
 
-    public async Task<List<Dictionary<string, object?>>> DescribeAllAsync(CancellationToken cancellationToken) =>
-        (await store.ListAsync(cancellationToken)).Select(t => Describe(t.Account, t)).ToList();
+    public async Task<JsonArray> DescribeAllAsync(CancellationToken cancellationToken) =>
+        new([.. (await store.ListAsync(cancellationToken)).Select(t => (JsonNode)Describe(t.Account, t))]);
 
     // No token material at all: not a prefix, not a length.
-    public Dictionary<string, object?> Describe(string account, AmoToken? token)
+    public JsonObject Describe(string account, AmoToken? token)
     {
         var now = time.GetUtcNow();
         var amo = options.Value;
@@ -95,7 +92,7 @@ internal sealed class TokenDiagnostics(TokenStore store, TokenKeepAlive keepAliv
             nextKeepAlive = run;
         }
 
-        return new Dictionary<string, object?>
+        return new JsonObject
         {
             ["account"] = account,
             ["has_token"] = token is not null,
@@ -116,3 +113,21 @@ internal sealed class TokenDiagnostics(TokenStore store, TokenKeepAlive keepAliv
         };
     }
 }
+
+internal sealed record ConfigView(
+    string? Domain,
+    string ClientId,
+    bool ClientSecretConfigured,
+    string RedirectUri,
+    string? BaseUrl,
+    string AuthUrl,
+    string TokenStorage,
+    string? TokenImportPath,
+    bool LongLivedTokenConfigured,
+    string DataDir,
+    string Database,
+    int RateLimitPerSecond,
+    long RefreshMarginSeconds,
+    long KeepaliveAgeSeconds,
+    long CacheTtlSeconds,
+    IReadOnlyList<string> CorsAllowedOrigins);

@@ -1,3 +1,5 @@
+using System.Text.Json.Nodes;
+using System.Text.Json.Serialization;
 using Gateway.Hosting;
 
 namespace Gateway.Operations;
@@ -7,7 +9,7 @@ internal static class HealthApi
     public static void MapHealth(this IEndpointRouteBuilder routes)
     {
         // Liveness stays the old answer; readiness says whether the gateway can do its job.
-        routes.MapGet("/health", () => Envelope.Ok(new { status = "ok" }, "Gateway is running")).AllowAnonymous();
+        routes.MapGet("/health", () => Envelope.Ok(new Liveness("ok"), "Gateway is running")).AllowAnonymous();
         routes.MapGet("/health/ready", ReadyAsync).AllowAnonymous();
     }
 
@@ -15,11 +17,11 @@ internal static class HealthApi
     // and must keep serving /oauth/authorize: "degraded" with 200, so a load balancer never hides the way to fix it.
     private static async Task<IResult> ReadyAsync(GatewayStatus status, CancellationToken cancellationToken)
     {
-        var checks = new Dictionary<string, object?>();
+        var checks = new JsonObject();
         if (!await status.DatabaseReachableAsync(cancellationToken))
         {
             checks["database"] = "unavailable";
-            return Envelope.Fail(StatusCodes.Status503ServiceUnavailable, "Gateway is not ready", new { status = "not_ready", checks });
+            return Envelope.Fail(StatusCodes.Status503ServiceUnavailable, "Gateway is not ready", new Readiness("not_ready", null, checks));
         }
 
         checks["database"] = "ok";
@@ -32,13 +34,13 @@ internal static class HealthApi
         {
             // A readiness probe answers "not ready", never a 500.
             checks["token"] = "unavailable";
-            return Envelope.Fail(StatusCodes.Status503ServiceUnavailable, "Gateway is not ready", new { status = "not_ready", checks });
+            return Envelope.Fail(StatusCodes.Status503ServiceUnavailable, "Gateway is not ready", new Readiness("not_ready", null, checks));
         }
 
         var configured = accounts[0];
         checks["token"] = configured.TokenState;
         checks["queue"] = await status.Diagnostics.QueueAsync(configured.Account, cancellationToken);
-        checks["accounts"] = accounts.Select(a => new Dictionary<string, object?>
+        checks["accounts"] = new JsonArray([.. accounts.Select(a => (JsonNode)new JsonObject
         {
             ["account"] = a.Account,
             ["token"] = a.TokenState,
@@ -46,11 +48,19 @@ internal static class HealthApi
             ["queued"] = a.Queue.Queued + a.Queue.Delivering,
             ["failed"] = a.Queue.Failed,
             ["oldest_queued_age_seconds"] = a.OldestQueuedAgeSeconds,
-        }).ToList();
+        })]);
         // Re-authorization required is a problem to fix even while the old access token still delivers.
         var degraded = accounts.Where(a => (!a.CanDeliver || a.TokenState == Amo.Tokens.TokenStates.ReauthorizationRequired) && (a == configured || a.Queue.Queued + a.Queue.Delivering > 0)).Select(a => $"{a.Account}: amoCRM token {a.TokenState}; leads are kept until /oauth/authorize is completed").ToList();
         return degraded.Count == 0
-            ? Envelope.Ok(new { status = "ready", checks })
-            : Envelope.Ok(new { status = "degraded", problems = degraded, checks }, "Gateway is running but cannot deliver to amoCRM");
+            ? Envelope.Ok(new Readiness("ready", null, checks))
+            : Envelope.Ok(new Readiness("degraded", degraded, checks), "Gateway is running but cannot deliver to amoCRM");
     }
 }
+
+internal sealed record Liveness(string Status);
+
+// "problems" only when degraded, as the anonymous shapes before it had.
+internal sealed record Readiness(
+    string Status,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] IReadOnlyList<string>? Problems,
+    JsonObject Checks);

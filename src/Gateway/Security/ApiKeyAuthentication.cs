@@ -41,8 +41,8 @@ internal sealed class ApiKeyAuthenticationHandler(
 internal static class ApiKeyRefusal
 {
     public static IResult Result { get; } = Results.Json(
-        new { success = false, error = "Invalid or missing API key", message = "Please provide valid X-API-KEY header" },
-        Envelope.Json,
+        new ApiKeyRefusalBody(false, "Invalid or missing API key", "Please provide valid X-API-KEY header"),
+        Envelope.InfoOf<ApiKeyRefusalBody>(),
         "application/json; charset=utf-8",
         StatusCodes.Status401Unauthorized);
 }
@@ -57,3 +57,6 @@ internal static class ApiKeyAuthenticationExtensions
         return services;
     }
 }
+
+// Not an Envelope: the old gateway wrote error before message here, and callers may compare bodies.
+internal sealed record ApiKeyRefusalBody(bool Success, string Error, string Message);

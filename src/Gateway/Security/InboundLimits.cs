@@ -89,7 +89,7 @@ internal sealed partial class InboundLimits(
         var seconds = Math.Max(1, (int)Math.Ceiling(wait.TotalSeconds));
         context.Response.Headers.RetryAfter = seconds.ToString(CultureInfo.InvariantCulture);
         return Envelope.WriteAsync(context, StatusCodes.Status429TooManyRequests,
-            new Envelope { Success = false, Error = error, Details = new { retry_after = seconds } });
+            new Envelope { Success = false, Error = error, Details = new RetryAfterDetails(seconds) });
     }
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "API key {ApiKey} is over its limit of {PerMinute} requests per minute: answering 429 (logged at most once a minute)")]
@@ -98,3 +98,5 @@ internal sealed partial class InboundLimits(
     [LoggerMessage(Level = LogLevel.Warning, Message = "Client {Client} without a valid API key is over {PerMinute} requests per minute: answering 429 (logged at most once a minute)")]
     private partial void LogClientLimited(string client, int perMinute);
 }
+
+internal sealed record RetryAfterDetails(int RetryAfter);

@@ -108,7 +108,7 @@ internal static class SecurityPipeline
                 if (!key.AllowsOrigin(origin))
                 {
                     return Envelope.WriteAsync(context, StatusCodes.Status403Forbidden,
-                        new Envelope { Success = false, Error = "Origin not allowed for this API key", Details = new { origin } });
+                        new Envelope { Success = false, Error = "Origin not allowed for this API key", Details = new OriginRefused(origin) });
                 }
 
                 headers.AccessControlAllowOrigin = origin;
@@ -138,3 +138,5 @@ internal static class SecurityPipeline
         });
     }
 }
+
+internal sealed record OriginRefused(string Origin);

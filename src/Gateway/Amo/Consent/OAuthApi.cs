@@ -50,7 +50,7 @@ internal static class OAuthApi
                 await states.ConsumeAsync(state, cancellationToken);
             }
 
-            return Answer(context, StatusCodes.Status400BadRequest, "Authorization was denied in amoCRM", new { error });
+            return Answer(context, StatusCodes.Status400BadRequest, "Authorization was denied in amoCRM", new ConsentDenied(error));
         }
 
         if (string.IsNullOrEmpty(code))
@@ -88,7 +88,7 @@ internal static class OAuthApi
         if (result.Outcome != TokenCallOutcome.Success)
         {
             return Answer(context, result.Outcome == TokenCallOutcome.Rejected ? StatusCodes.Status400BadRequest : StatusCodes.Status502BadGateway,
-                "Failed to exchange authorization code", new { error = result.Description, http_code = result.HttpStatus });
+                "Failed to exchange authorization code", new ConsentExchangeFailed(result.Description, result.HttpStatus));
         }
 
         var saved = await tokens.StoreGrantAsync(account, result.Pair! with { BaseDomain = baseDomain }, false, "authorized", null, CancellationToken.None);
@@ -96,24 +96,14 @@ internal static class OAuthApi
         // Leads queued while access was missing go out now, not at the next poll.
         await delivery.ResumeAsync(account, CancellationToken.None);
         outbox.Ring();
-        return Answer(context, StatusCodes.Status200OK, "Authorization successful", new
-        {
-            account,
-            base_domain = saved.BaseDomain,
-            expires_at = saved.ExpiresAt.ToUnixTimeSeconds(),
-        });
+        return Answer(context, StatusCodes.Status200OK, "Authorization successful", new ConsentGranted(account, saved.BaseDomain, saved.ExpiresAt.ToUnixTimeSeconds()));
     }
 
     private static async Task<IResult> StatusAsync(TokenStore store, IOptions<AmoOptions> options, TimeProvider time, CancellationToken cancellationToken)
     {
         var token = await store.GetAsync(options.Value.AccountKey, cancellationToken);
         var authorized = token is not null && token.State == TokenStates.Active && (!token.IsExpired(time.GetUtcNow()) || token.RefreshToken is not null);
-        return Envelope.Ok(new
-        {
-            has_token = token is not null,
-            status = authorized ? "authorized" : "not_authorized",
-            state = TokenStatus.StateOf(token, time.GetUtcNow(), options.Value.RefreshMargin),
-        });
+        return Envelope.Ok(new ConsentStatus(token is not null, authorized ? "authorized" : "not_authorized", TokenStatus.StateOf(token, time.GetUtcNow(), options.Value.RefreshMargin)));
     }
 
     // A person in a browser gets a page; scripts get the envelope.
@@ -133,3 +123,11 @@ internal static class OAuthApi
         return status == StatusCodes.Status200OK ? Envelope.Ok(data, text) : Envelope.Fail(status, text, data);
     }
 }
+
+internal sealed record ConsentDenied(string Error);
+
+internal sealed record ConsentExchangeFailed(string Error, int? HttpCode);
+
+internal sealed record ConsentGranted(string Account, string? BaseDomain, long ExpiresAt);
+
+internal sealed record ConsentStatus(bool HasToken, string Status, string State);

@@ -57,7 +57,7 @@ internal sealed class AmoOAuthClient(HttpClient http, IOptions<AmoOptions> optio
         await using var slot = pace ? await limiter.AcquireAsync(account, cancellationToken) : null;
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeout.CancelAfter(amo.RequestTimeout);
-        using var content = new SendTrackingContent(JsonSerializer.SerializeToUtf8Bytes(body));
+        using var content = new SendTrackingContent(JsonSerializer.SerializeToUtf8Bytes(body, OAuthJson.Default.DictionaryStringString));
         HttpResponseMessage response;
         try
         {
@@ -155,3 +155,7 @@ internal sealed class AmoOAuthClient(HttpClient http, IOptions<AmoOptions> optio
         }
     }
 }
+
+// amoCRM's token endpoint gets the serializer's default form (default escaping), as it always has.
+[System.Text.Json.Serialization.JsonSerializable(typeof(Dictionary<string, string>))]
+internal sealed partial class OAuthJson : System.Text.Json.Serialization.JsonSerializerContext;
