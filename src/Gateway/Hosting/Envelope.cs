@@ -45,7 +45,7 @@ public sealed class Envelope
     internal static IResult Fail(int status, string error, object? details = null) =>
         Results.Json(new Envelope { Success = false, Error = error, Details = details }, TypeInfo, statusCode: status);
 
-    internal static IResult ValidationFailed(IReadOnlyDictionary<string, string> details) =>
+    internal static IResult ValidationFailed(Dictionary<string, string> details) =>
         Fail(StatusCodes.Status422UnprocessableEntity, "Validation failed", details);
 
     internal static Task WriteAsync(HttpContext context, int status, Envelope envelope)
