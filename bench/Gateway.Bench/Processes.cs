@@ -19,10 +19,12 @@ internal sealed class ServerProcess : IAsyncDisposable
 
     public int ProcessId => process.Id;
 
-    public static async Task<ServerProcess> StartAsync(string dll, string healthPath, IDictionary<string, string?> environment, string workingDirectory)
+    // executable: a file to start instead of `dotnet DLL` (the gateway's Native AOT build).
+    public static async Task<ServerProcess> StartAsync(string dll, string healthPath, IDictionary<string, string?> environment, string workingDirectory, string? executable = null)
     {
         var port = FreePort();
-        var info = new ProcessStartInfo("dotnet", [Path.Combine(AppContext.BaseDirectory, dll), "--urls", $"http://127.0.0.1:{port}"])
+        string[] urls = ["--urls", $"http://127.0.0.1:{port}"];
+        var info = new ProcessStartInfo(executable ?? "dotnet", executable is null ? [Path.Combine(AppContext.BaseDirectory, dll), .. urls] : urls)
         {
             WorkingDirectory = workingDirectory,
             RedirectStandardOutput = true,
@@ -33,6 +35,8 @@ internal sealed class ServerProcess : IAsyncDisposable
             info.Environment[key] = value;
         }
 
+        // Ready time counts from the moment the process is asked for, as a service manager would see it.
+        var watch = Stopwatch.StartNew();
         var process = Process.Start(info)!;
         process.OutputDataReceived += (_, _) => { };
         process.ErrorDataReceived += (_, e) => { if (e.Data is not null) Console.Error.WriteLine($"[{dll}] {e.Data}"); };
@@ -40,7 +44,6 @@ internal sealed class ServerProcess : IAsyncDisposable
         process.BeginErrorReadLine();
         var server = new ServerProcess(process, new Uri($"http://127.0.0.1:{port}"));
         using var http = new HttpClient { BaseAddress = server.Url };
-        var watch = Stopwatch.StartNew();
         while (true)
         {
             try
@@ -54,13 +57,17 @@ internal sealed class ServerProcess : IAsyncDisposable
             catch (HttpRequestException)
             {
             }
+            catch (TaskCanceledException)
+            {
+            }
 
             if (watch.Elapsed > TimeSpan.FromSeconds(60) || process.HasExited)
             {
-                throw new InvalidOperationException($"{dll} did not start");
+                throw new InvalidOperationException($"{executable ?? dll} did not start");
             }
 
-            await Task.Delay(TimeSpan.FromMilliseconds(20), TimeProvider.System);
+            // Fine-grained: the native build's budget is 100 ms, so a coarse poll would be most of the figure.
+            await Task.Delay(TimeSpan.FromMilliseconds(5), TimeProvider.System);
         }
     }
 

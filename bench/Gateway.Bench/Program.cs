@@ -7,7 +7,15 @@ using System.Text.Json.Nodes;
 using Gateway.Bench;
 
 // dotnet run -c Release --project bench/Gateway.Bench -- overhead|intake|drain|refresh|footprint|all
+//   GATEWAY_BENCH_EXECUTABLE=DIR/Gateway runs those against that file (the Native AOT build) instead of Gateway.dll.
+// dotnet run -c Release --project bench/Gateway.Bench -- builds [DIR/Gateway]
+//   the JIT build and, when given, the native executable side by side: binary, ready, RSS, throughput.
 var scenario = args.FirstOrDefault() ?? "all";
+if (Environment.GetEnvironmentVariable("GATEWAY_BENCH_EXECUTABLE") is { Length: > 0 } benchExecutable)
+{
+    Environment_.GatewayExecutable = RequireExecutable(benchExecutable);
+}
+
 var results = new JsonObject
 {
     ["machine"] = $"{Environment.ProcessorCount} cores, {Math.Round(GC.GetGCMemoryInfo().TotalAvailableMemoryBytes / 1024.0 / 1024 / 1024)} GiB, {System.Runtime.InteropServices.RuntimeInformation.OSDescription}",
@@ -181,6 +189,103 @@ if (scenario is "footprint" or "all")
     results["footprint"] = new JsonObject { ["ready_ms"] = ready[1], ["rss_idle_mb"] = idle / 1024 / 1024, ["rss_loaded_mb"] = loaded / 1024 / 1024 };
 }
 
+if (scenario is "builds")
+{
+    var builds = new List<(string Name, string? Executable)> { ("JIT (dotnet Gateway.dll)", null) };
+    if (args.Length > 1)
+    {
+        builds.Add(("Native AOT", RequireExecutable(args[1])));
+    }
+
+    markdown.AppendLine("### JIT and Native AOT builds side by side").AppendLine()
+        .AppendLine("| build | binary | ready /health (median of 5) | RSS idle | RSS after 10 s of cached info + /health at 64 connections | cached info req/s (64 connections) | intake leads/s (SQLite, paused, 64 clients) |")
+        .AppendLine("|---|---|---|---|---|---|---|");
+    var rows = new JsonArray();
+    foreach (var (name, executable) in builds)
+    {
+        Environment_.GatewayExecutable = executable;
+        var ready = new List<double>();
+        for (var run = 0; run < 5; run++)
+        {
+            await using var started = await Environment_.StartAsync(authorize: false, emulatorRate: 0);
+            ready.Add(started.Gateway.ReadyAfter.TotalMilliseconds);
+        }
+
+        ready.Sort();
+        long idle, loaded;
+        LoadResult info;
+        await using (var env = await Environment_.StartAsync(authorize: false, emulatorRate: 0))
+        {
+            // Idle = started and left alone, before any request but the readiness probe.
+            await Task.Delay(TimeSpan.FromSeconds(2), TimeProvider.System);
+            idle = env.Gateway.ResidentBytes();
+            await env.AuthorizeAsync();
+            using var http = env.GatewayClient(64);
+            await Load.RunAsync(64, TimeSpan.FromSeconds(10), async (c, i) =>
+            {
+                using var response = await c.GetAsync(i % 2 == 0 ? "/api/v1/info/pipelines" : "/health");
+                return response.IsSuccessStatusCode;
+            }, http);
+            loaded = env.Gateway.ResidentBytes();
+            var pipelines = new Uri(env.Gateway.Url, "/api/v1/info/pipelines");
+            var key = new Dictionary<string, string> { ["X-API-KEY"] = ApiKeyHolder.Key };
+            await MeasureAsync(pipelines, 64, TimeSpan.FromSeconds(2), key);
+            info = await MeasureAsync(pipelines, 64, TimeSpan.FromSeconds(5), key);
+        }
+
+        LoadResult intake;
+        await using (var env = await Environment_.StartAsync(authorize: false, emulatorRate: 7))
+        {
+            using var http = env.GatewayClient(64);
+            intake = await Load.RunAsync(64, TimeSpan.FromSeconds(10), (c, i) => PostLeadAsync(c, i), http);
+        }
+
+        var (bytes, what) = BinarySize(executable);
+        markdown.AppendLine(CultureInfo.InvariantCulture, $"| {name} | {bytes / 1024.0 / 1024:F1} MB {what} | {ready[2]:F0} ms | {idle / 1024 / 1024} MB | {loaded / 1024 / 1024} MB | {info.PerSecond:F0} | {intake.PerSecond:F0} |");
+        rows.Add(new JsonObject
+        {
+            ["build"] = name,
+            ["binary_bytes"] = bytes,
+            ["binary"] = what,
+            ["ready_ms"] = new JsonArray([.. ready.Select(r => (JsonNode?)Math.Round(r, 1))]),
+            ["ready_median_ms"] = Math.Round(ready[2], 1),
+            ["rss_idle_mb"] = idle / 1024 / 1024,
+            ["rss_loaded_mb"] = loaded / 1024 / 1024,
+            ["cached_info_per_second"] = Math.Round(info.PerSecond),
+            ["cached_info_p99_ms"] = info.P99Ms,
+            ["cached_info_errors"] = info.Errors,
+            ["intake_per_second"] = Math.Round(intake.PerSecond),
+            ["intake_p99_ms"] = intake.P99Ms,
+            ["intake_errors"] = intake.Errors,
+        });
+    }
+
+    Environment_.GatewayExecutable = null;
+    if (rows.Count == 2)
+    {
+        var (jit, native) = (rows[0]!.AsObject(), rows[1]!.AsObject());
+        // Whole numbers are stored as longs, fractions as doubles: read either through the JSON text.
+        double Of(JsonObject row, string field) => double.Parse(row[field]!.ToJsonString(), CultureInfo.InvariantCulture);
+        string Verdict(bool met) => met ? "met" : "**missed**";
+        var infoShare = Of(native, "cached_info_per_second") / Of(jit, "cached_info_per_second");
+        var intakeShare = Of(native, "intake_per_second") / Of(jit, "intake_per_second");
+        markdown.AppendLine()
+            .AppendLine(CultureInfo.InvariantCulture, $"Budgets (issue 13, native): ready ≤ 100 ms: {Of(native, "ready_median_ms"):F0} ms, {Verdict(Of(native, "ready_median_ms") <= 100)}; RSS idle ≤ 40 MB: {Of(native, "rss_idle_mb")} MB, {Verdict(Of(native, "rss_idle_mb") <= 40)}; RSS after load ≤ 74 MB: {Of(native, "rss_loaded_mb")} MB, {Verdict(Of(native, "rss_loaded_mb") <= 74)}; throughput ≥ 90 % of JIT: cached info {infoShare:P0}, {Verdict(infoShare >= 0.9)}; intake {intakeShare:P0}, {Verdict(intakeShare >= 0.9)}. Single runs on this VM vary by ±40 %: rerun before reading a miss as real.");
+        results["budgets"] = new JsonObject
+        {
+            ["ready_ms_max"] = 100, ["rss_idle_mb_max"] = 40, ["rss_loaded_mb_max"] = 74, ["throughput_share_min"] = 0.9,
+            ["cached_info_share"] = Math.Round(infoShare, 3), ["intake_share"] = Math.Round(intakeShare, 3),
+        };
+    }
+    else
+    {
+        markdown.AppendLine().AppendLine("Native AOT row not run: pass the executable, `-- builds DIR/Gateway`.");
+    }
+
+    results["builds"] = rows;
+    markdown.AppendLine();
+}
+
 Console.WriteLine(markdown.ToString());
 var folder = Path.Combine(FindRepoRoot(), "bench", "results");
 Directory.CreateDirectory(folder);
@@ -216,6 +321,42 @@ static async Task<bool> PostLeadAsync(HttpClient client, int i, bool withNote = 
     return (int)response.StatusCode is 200 or 202;
 }
 
+// A missing file must stop the bench, not quietly measure the JIT build under the native build's name.
+static string RequireExecutable(string path) =>
+    File.Exists(path) ? Path.GetFullPath(path) : throw new FileNotFoundException($"no gateway executable at {path}", path);
+
+// What has to be on disk: the native file alone, or Gateway.dll with the libraries its deps.json lists
+// (the shared .NET and ASP.NET Core runtimes, needed beside it, are not counted).
+static (long Bytes, string What) BinarySize(string? executable)
+{
+    if (executable is not null)
+    {
+        return (new FileInfo(executable).Length, "one file");
+    }
+
+    var folder = AppContext.BaseDirectory;
+    using var deps = JsonDocument.Parse(File.ReadAllText(Path.Combine(folder, "Gateway.deps.json")));
+    var files = new HashSet<string>(StringComparer.Ordinal) { "Gateway.dll" };
+    foreach (var target in deps.RootElement.GetProperty("targets").EnumerateObject())
+    {
+        foreach (var library in target.Value.EnumerateObject())
+        {
+            foreach (var kind in new[] { "runtime", "native" })
+            {
+                if (library.Value.TryGetProperty(kind, out var assets))
+                {
+                    files.UnionWith(assets.EnumerateObject().Select(a => a.Name));
+                }
+            }
+        }
+    }
+
+    var bytes = files.Select(f => new FileInfo(Path.Combine(folder, f)))
+        .Concat(files.Select(f => new FileInfo(Path.Combine(folder, Path.GetFileName(f)))))
+        .Where(f => f.Exists).DistinctBy(f => f.FullName).Sum(f => f.Length);
+    return (bytes, "Gateway.dll and libraries, plus the shared runtime");
+}
+
 static string FindRepoRoot()
 {
     var dir = new DirectoryInfo(AppContext.BaseDirectory);
@@ -235,6 +376,9 @@ internal sealed class Environment_ : IAsyncDisposable
         Gateway = gateway;
         Dir = dir;
     }
+
+    // The gateway file to start instead of Gateway.dll: null for the JIT build.
+    public static string? GatewayExecutable { get; set; }
 
     public ServerProcess Emulator { get; }
 
@@ -281,7 +425,7 @@ internal sealed class Environment_ : IAsyncDisposable
             // The bench measures the gateway, not its inbound limits: one key and one address send thousands a second.
             ["RATE_LIMIT_PER_KEY_PER_MINUTE"] = "0",
             ["RATE_LIMIT_PER_IP_PER_MINUTE"] = "0",
-        }, dir);
+        }, dir, GatewayExecutable);
         var env = new Environment_(emulator, gateway, dir);
         if (authorize)
         {

@@ -7,6 +7,7 @@ using Xunit.Abstractions;
 namespace Gateway.Tests.Cluster;
 
 // Three gateway processes on one database and one amoCRM, as behind a load balancer.
+[Trait("Kind", "Process")]
 public sealed class MultiProcessClusterTests(ITestOutputHelper output)
 {
     private static async Task<List<GatewayProcess>> StartClusterAsync(AmoEmulator amo, DateTimeOffset? believedExpiry = null, Dictionary<string, string?>? extra = null)

@@ -8,6 +8,7 @@ using Gateway.Tests.Infrastructure;
 namespace Gateway.Tests.Hosting;
 
 // Against a real Kestrel: header limits and raw bytes that HttpClient would refuse to send.
+[Trait("Kind", "Process")]
 public sealed class HeaderAbuseTests(Xunit.Abstractions.ITestOutputHelper output)
 {
     private static async Task<int> RawStatusAsync(Uri baseUrl, byte[] request)
@@ -108,17 +109,7 @@ public sealed class HeaderAbuseTests(Xunit.Abstractions.ITestOutputHelper output
         }
 
         environment["API_KEYS_FILE"] = keysFile;
-        var info = new ProcessStartInfo("dotnet", [Path.Combine(AppContext.BaseDirectory, "Gateway.dll"), "--urls", "http://127.0.0.1:0"])
-        {
-            WorkingDirectory = dir,
-            RedirectStandardError = true,
-            RedirectStandardOutput = true,
-        };
-        foreach (var (key, value) in environment)
-        {
-            info.Environment[key] = value;
-        }
-
+        var info = GatewayProcess.StartInfo(["--urls", "http://127.0.0.1:0"], environment, dir);
         using var process = Process.Start(info)!;
         var stderr = process.StandardError.ReadToEndAsync();
         _ = process.StandardOutput.ReadToEndAsync();

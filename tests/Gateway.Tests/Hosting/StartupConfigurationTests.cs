@@ -23,22 +23,11 @@ public sealed class StartupConfigurationTests
             await File.WriteAllTextAsync(Path.Combine(dir, ".env"), dotEnv);
         }
 
-        var info = new ProcessStartInfo("dotnet", [Path.Combine(AppContext.BaseDirectory, "Gateway.dll"), "--urls", "http://127.0.0.1:0"])
-        {
-            WorkingDirectory = dir,
-            RedirectStandardError = true,
-            RedirectStandardOutput = true,
-        };
-        foreach (var name in new[] { "API_KEY", "AMO_DOMAIN", "AMO_CLIENT_ID", "AMO_CLIENT_SECRET", "AMO_REDIRECT_URI" })
-        {
-            info.Environment.Remove(name);
-        }
-
-        foreach (var (key, value) in environment)
-        {
-            info.Environment[key] = value;
-        }
-
+        // The required settings removed from what the child inherits, then the case's own applied over that.
+        var settings = new[] { "API_KEY", "AMO_DOMAIN", "AMO_CLIENT_ID", "AMO_CLIENT_SECRET", "AMO_REDIRECT_URI" }
+            .Select(name => new KeyValuePair<string, string?>(name, null))
+            .Concat(environment);
+        var info = GatewayProcess.StartInfo(["--urls", "http://127.0.0.1:0"], settings, dir);
         using var process = Process.Start(info)!;
         var stderr = process.StandardError.ReadToEndAsync();
         var stdout = process.StandardOutput.ReadToEndAsync();
@@ -48,6 +37,7 @@ public sealed class StartupConfigurationTests
     }
 
     [Fact]
+    [Trait("Kind", "Process")]
     public async Task A_missing_API_KEY_stops_startup_with_one_line_naming_it()
     {
         var environment = new Dictionary<string, string?>(Valid);
@@ -62,6 +52,7 @@ public sealed class StartupConfigurationTests
     }
 
     [Fact]
+    [Trait("Kind", "Process")]
     public async Task A_domain_that_is_not_an_amocrm_host_stops_startup_without_printing_the_secret()
     {
         var environment = new Dictionary<string, string?>(Valid) { ["AMO_DOMAIN"] = "example.com" };
@@ -74,6 +65,7 @@ public sealed class StartupConfigurationTests
     }
 
     [Fact]
+    [Trait("Kind", "Process")]
     public async Task A_malformed_number_names_its_setting()
     {
         var environment = new Dictionary<string, string?>(Valid) { ["AMO_RATE_LIMIT"] = "seven" };
@@ -85,6 +77,7 @@ public sealed class StartupConfigurationTests
     }
 
     [Fact]
+    [Trait("Kind", "Process")]
     public async Task Settings_come_from_the_dotenv_file_and_the_environment_wins()
     {
         var dotEnv = """

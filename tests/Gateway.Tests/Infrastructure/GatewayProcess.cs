@@ -34,19 +34,7 @@ internal sealed class GatewayProcess : IAsyncDisposable
     public static async Task<GatewayProcess> StartAsync(IDictionary<string, string?> environment, string workingDirectory)
     {
         var port = FreePort();
-        var dll = Path.Combine(AppContext.BaseDirectory, "Gateway.dll");
-        var info = new ProcessStartInfo("dotnet", [dll, "--urls", $"http://127.0.0.1:{port}"])
-        {
-            WorkingDirectory = workingDirectory,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        foreach (var (key, value) in environment)
-        {
-            info.Environment[key] = value;
-        }
-
+        var info = StartInfo(["--urls", $"http://127.0.0.1:{port}"], environment, workingDirectory);
         var process = Process.Start(info)!;
         var gateway = new GatewayProcess(process, new Uri($"http://127.0.0.1:{port}"));
         gateway.secrets.AddRange(GatewayApp.SecretSettings.Select(name => environment.TryGetValue(name, out var value) ? value ?? "" : "").Where(v => v.Length >= 12));
@@ -56,6 +44,48 @@ internal sealed class GatewayProcess : IAsyncDisposable
         process.BeginErrorReadLine();
         await gateway.WaitUntilHealthyAsync();
         return gateway;
+    }
+
+    // Where every process test gets its gateway: `dotnet Gateway.dll` of this build, or the file GATEWAY_TEST_EXECUTABLE
+    // names (CI sets it to the Native AOT executable, so a path that only works with reflection cannot hide there).
+    public const string ExecutableVariable = "GATEWAY_TEST_EXECUTABLE";
+
+    // Output redirected; environment applied over the test process's own (a null value removes the variable).
+    public static ProcessStartInfo StartInfo(IEnumerable<string> arguments, IEnumerable<KeyValuePair<string, string?>> environment, string workingDirectory)
+    {
+        ProcessStartInfo info;
+        if (Environment.GetEnvironmentVariable(ExecutableVariable) is { Length: > 0 } executable)
+        {
+            // A missing file must fail the run, never quietly fall back to the JIT build.
+            if (!File.Exists(executable))
+            {
+                throw new FileNotFoundException($"{ExecutableVariable} names {executable}, which does not exist", executable);
+            }
+
+            info = new ProcessStartInfo(Path.GetFullPath(executable), arguments);
+        }
+        else
+        {
+            info = new ProcessStartInfo("dotnet", [Path.Combine(AppContext.BaseDirectory, "Gateway.dll"), .. arguments]);
+        }
+
+        info.WorkingDirectory = workingDirectory;
+        info.RedirectStandardOutput = true;
+        info.RedirectStandardError = true;
+        info.UseShellExecute = false;
+        foreach (var (key, value) in environment)
+        {
+            if (value is null)
+            {
+                info.Environment.Remove(key);
+            }
+            else
+            {
+                info.Environment[key] = value;
+            }
+        }
+
+        return info;
     }
 
     // A data directory with the PHP gateway's tokens.json holding an emulator-issued pair, and the environment to use it.

@@ -9,6 +9,7 @@ namespace Gateway.Tests.Observability;
 public sealed class StructuredLogTests
 {
     [Fact]
+    [Trait("Kind", "Process")]
     public async Task Every_line_of_a_request_is_json_and_names_its_request_id()
     {
         await using var amo = await AmoEmulator.StartAsync(GatewayApp.EmulatorOptionsFor());
@@ -31,6 +32,7 @@ public sealed class StructuredLogTests
     }
 
     [Fact]
+    [Trait("Kind", "Process")]
     public async Task Background_delivery_lines_name_the_leads_instead_of_a_request()
     {
         await using var amo = await AmoEmulator.StartAsync(GatewayApp.EmulatorOptionsFor());
@@ -48,6 +50,7 @@ public sealed class StructuredLogTests
     }
 
     [Fact]
+    [Trait("Kind", "Process")]
     public async Task Text_format_is_one_readable_line_with_the_request_id()
     {
         await using var amo = await AmoEmulator.StartAsync(GatewayApp.EmulatorOptionsFor());

@@ -5,6 +5,7 @@ using Xunit.Abstractions;
 
 namespace Gateway.Tests.Outbox;
 
+[Trait("Kind", "Process")]
 public sealed class CrashRecoveryTests(ITestOutputHelper output)
 {
     [Fact]

@@ -4,6 +4,7 @@ using Gateway.Tests.Infrastructure;
 
 namespace Gateway.Tests.Amo.Tokens;
 
+[Trait("Kind", "Process")]
 public sealed class MultiProcessRefreshTests
 {
     [Fact]
