@@ -12,19 +12,20 @@ internal sealed class Database : IAsyncDisposable
 {
     private readonly string? sqliteConnectionString;
     private readonly NpgsqlDataSource? postgres;
-    private readonly string? postgresConnectionString;
+    private readonly NpgsqlDataSource? listener;
 
     public Database(IOptions<GatewayOptions> options, IOptions<DatabaseOptions> database)
     {
-        // Every store reads and writes through a Database, so its first construction is the one start-up place for this.
-        DapperConventions.Apply();
         var dataDir = options.Value.DataDirFullPath;
         DataDirectory.Ensure(dataDir);
         Kind = database.Value.Kind;
         if (Kind == DatabaseKind.Postgres)
         {
-            postgresConnectionString = database.Value.PostgresConnectionString!;
-            postgres = NpgsqlDataSource.Create(postgresConnectionString);
+            var connectionString = database.Value.PostgresConnectionString!;
+            postgres = SlimDataSource(connectionString);
+            // A connection that stays open to hear NOTIFY: outside the pool and never multiplexed (LISTEN belongs to one
+            // session), with a keepalive query every 30 s so a vanished server is noticed.
+            listener = SlimDataSource(new NpgsqlConnectionStringBuilder(connectionString) { Pooling = false, Multiplexing = false, KeepAlive = 30 }.ConnectionString);
             FilePath = null;
             return;
         }
@@ -74,20 +75,8 @@ internal sealed class Database : IAsyncDisposable
         return connection;
     }
 
-    // A connection that stays open to hear NOTIFY: outside the pool and never multiplexed (LISTEN belongs to one session),
-    // with a keepalive query every 30 s so a vanished server is noticed.
-    public async Task<NpgsqlConnection> OpenListenerAsync(CancellationToken cancellationToken)
-    {
-        var builder = new NpgsqlConnectionStringBuilder(postgresConnectionString ?? throw new InvalidOperationException("NOTIFY exists only on PostgreSQL"))
-        {
-            Pooling = false,
-            Multiplexing = false,
-            KeepAlive = 30,
-        };
-        var connection = new NpgsqlConnection(builder.ConnectionString);
-        await connection.OpenAsync(cancellationToken);
-        return connection;
-    }
+    public async Task<NpgsqlConnection> OpenListenerAsync(CancellationToken cancellationToken) =>
+        await (listener ?? throw new InvalidOperationException("NOTIFY exists only on PostgreSQL")).OpenConnectionAsync(cancellationToken);
 
     // Data Protection's key repository is synchronous, and the database holds the key ring only on PostgreSQL.
     public DbConnection OpenPostgres() => postgres?.OpenConnection() ?? throw new InvalidOperationException("The key ring lives in the database only with PostgreSQL");
@@ -98,7 +87,18 @@ internal sealed class Database : IAsyncDisposable
         {
             await postgres.DisposeAsync();
         }
+
+        if (listener is not null)
+        {
+            await listener.DisposeAsync();
+        }
     }
+
+    // Only what the gateway uses, so a native build carries no mapping it never needs: the slim builder's built-in
+    // types (text, int4, int8, bool: every column is one of these) and TLS for sslmode=require. LISTEN/NOTIFY needs
+    // nothing extra; arrays, JSON, ranges, records and GSS/Kerberos stay out.
+    private static NpgsqlDataSource SlimDataSource(string connectionString) =>
+        new NpgsqlSlimDataSourceBuilder(connectionString).EnableTransportSecurity().Build();
 }
 
 internal static class DataDirectory

@@ -1,5 +1,4 @@
 using System.Xml.Linq;
-using Dapper;
 using Microsoft.AspNetCore.DataProtection.Repositories;
 
 namespace Gateway.Data;
@@ -10,14 +9,15 @@ internal sealed class DatabaseXmlRepository(Database database) : IXmlRepository
     public IReadOnlyCollection<XElement> GetAllElements()
     {
         using var connection = database.OpenPostgres();
-        return connection.Query<string>("SELECT xml FROM data_protection_keys ORDER BY name").Select(XElement.Parse).ToList();
+        return Sql.Query(connection, "SELECT xml FROM data_protection_keys ORDER BY name", reader => XElement.Parse(reader.GetString(0)));
     }
 
     public void StoreElement(XElement element, string friendlyName)
     {
         using var connection = database.OpenPostgres();
-        connection.Execute(
+        Sql.Execute(
+            connection,
             "INSERT INTO data_protection_keys (name, xml) VALUES (@name, @xml) ON CONFLICT (name) DO NOTHING",
-            new { name = friendlyName, xml = element.ToString(SaveOptions.DisableFormatting) });
+            [("name", friendlyName), ("xml", element.ToString(SaveOptions.DisableFormatting))]);
     }
 }

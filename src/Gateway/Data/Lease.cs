@@ -1,5 +1,3 @@
-using Dapper;
-
 namespace Gateway.Data;
 
 // A named lock shared by every process on the database; it expires, so a killed holder cannot wedge it.
@@ -31,20 +29,23 @@ internal sealed class LeaseStore(Database database, TimeProvider time)
     {
         var now = time.GetUtcNow().ToUnixTimeMilliseconds();
         await using var connection = await database.OpenAsync(cancellationToken);
-        var rows = await connection.ExecuteAsync(
+        var rows = await Sql.ExecuteAsync(
+            connection,
             """
             INSERT INTO leases (name, holder, expires_at) VALUES (@name, @holder, @expires)
             ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at
             WHERE leases.expires_at <= @now OR leases.holder = excluded.holder
             """,
-            new { name, holder, expires = now + (long)lease.TotalMilliseconds, now });
+            null,
+            [("name", name), ("holder", holder), ("expires", now + (long)lease.TotalMilliseconds), ("now", now)],
+            cancellationToken);
         return rows == 1;
     }
 
     private async Task ReleaseAsync(string name, string holder)
     {
         await using var connection = await database.OpenAsync(CancellationToken.None);
-        await connection.ExecuteAsync("DELETE FROM leases WHERE name = @name AND holder = @holder", new { name, holder });
+        await Sql.ExecuteAsync(connection, "DELETE FROM leases WHERE name = @name AND holder = @holder", null, [("name", name), ("holder", holder)], CancellationToken.None);
     }
 
     private sealed class Held(LeaseStore store, string name, string holder) : IAsyncDisposable

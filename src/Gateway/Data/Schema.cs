@@ -1,5 +1,3 @@
-using Dapper;
-
 namespace Gateway.Data;
 
 // Versioned migrations, applied in order inside one transaction so that concurrent starters serialise.
@@ -214,7 +212,7 @@ internal sealed class Schema(Database database)
         await using var connection = await database.OpenAsync(cancellationToken);
         if (!database.IsPostgres)
         {
-            await connection.ExecuteAsync("PRAGMA journal_mode = WAL;");
+            await Sql.ExecuteAsync(connection, "PRAGMA journal_mode = WAL;", cancellationToken);
         }
 
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
@@ -222,15 +220,15 @@ internal sealed class Schema(Database database)
         // instance starting at the same moment waits here instead of racing.
         if (database.IsPostgres)
         {
-            await connection.ExecuteAsync("SELECT pg_advisory_xact_lock(7305, hashtext(current_schema()))", transaction: transaction);
+            await Sql.ExecuteAsync(connection, "SELECT pg_advisory_xact_lock(7305, hashtext(current_schema()))", transaction, [], cancellationToken);
         }
 
-        await connection.ExecuteAsync("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)", transaction: transaction);
-        var current = await connection.ExecuteScalarAsync<long?>("SELECT MAX(version) FROM schema_version", transaction: transaction) ?? 0;
+        await Sql.ExecuteAsync(connection, "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)", transaction, [], cancellationToken);
+        var current = await Sql.ScalarInt64Async(connection, "SELECT MAX(version) FROM schema_version", transaction, [], cancellationToken) ?? 0;
         for (var version = (int)current; version < Migrations.Length; version++)
         {
-            await connection.ExecuteAsync(database.IsPostgres ? Migrations[version].Postgres : Migrations[version].Sqlite, transaction: transaction);
-            await connection.ExecuteAsync("INSERT INTO schema_version (version) VALUES (@v)", new { v = version + 1 }, transaction);
+            await Sql.ExecuteAsync(connection, database.IsPostgres ? Migrations[version].Postgres : Migrations[version].Sqlite, transaction, [], cancellationToken);
+            await Sql.ExecuteAsync(connection, "INSERT INTO schema_version (version) VALUES (@v)", transaction, [("v", version + 1)], cancellationToken);
         }
 
         await transaction.CommitAsync(cancellationToken);

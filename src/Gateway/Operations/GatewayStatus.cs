@@ -1,4 +1,3 @@
-using Dapper;
 using Gateway.Amo;
 using Gateway.Amo.Tokens;
 using Gateway.Data;
@@ -19,7 +18,7 @@ internal sealed class GatewayStatus(Database database, TokenStore tokens, LeadSt
         try
         {
             await using var connection = await database.OpenAsync(cancellationToken);
-            await connection.ExecuteScalarAsync<long>("SELECT 1");
+            await Sql.ScalarAsync(connection, "SELECT 1", null, [], cancellationToken);
             return true;
         }
         catch (Exception ex) when (ex is not OperationCanceledException)

@@ -1,4 +1,4 @@
-using Dapper;
+using System.Data.Common;
 using Gateway.Data;
 
 namespace Gateway.Outbox;
@@ -10,6 +10,15 @@ internal sealed record AccountDelivery
     public string? PauseReason { get; init; }
     public long ConsecutiveFailures { get; init; }
     public long? BatchSize { get; init; }
+
+    public static AccountDelivery Read(DbDataReader reader) => new()
+    {
+        Account = reader.String("account"),
+        PausedUntil = reader.TimeOrNull("paused_until"),
+        PauseReason = reader.StringOrNull("pause_reason"),
+        ConsecutiveFailures = reader.Int64("consecutive_failures"),
+        BatchSize = reader.Int64OrNull("batch_size"),
+    };
 }
 
 // The account_delivery table: one row per account that amoCRM has paused or slowed; the rules live in AccountDeliveryState.
@@ -18,29 +27,40 @@ internal sealed class AccountDeliveryStore(Database database, TimeProvider time)
     public async Task<AccountDelivery> GetAsync(string account, CancellationToken cancellationToken)
     {
         await using var connection = await database.OpenAsync(cancellationToken);
-        return await connection.QuerySingleOrDefaultAsync<AccountDelivery>(
+        return await Sql.QuerySingleOrDefaultAsync(
+            connection,
             "SELECT account, paused_until, pause_reason, consecutive_failures, batch_size FROM account_delivery WHERE account = @account",
-            new { account }) ?? new AccountDelivery { Account = account };
+            null,
+            [("account", account)],
+            AccountDelivery.Read,
+            cancellationToken) ?? new AccountDelivery { Account = account };
     }
 
     public async Task SaveAsync(AccountDelivery state, CancellationToken cancellationToken)
     {
         await using var connection = await database.OpenAsync(cancellationToken);
-        await connection.ExecuteAsync(
+        await Sql.ExecuteAsync(
+            connection,
             """
             INSERT INTO account_delivery (account, paused_until, pause_reason, consecutive_failures, batch_size, changed_at)
             VALUES (@Account, @PausedUntil, @PauseReason, @ConsecutiveFailures, @BatchSize, @now)
             ON CONFLICT (account) DO UPDATE SET paused_until = excluded.paused_until, pause_reason = excluded.pause_reason,
                 consecutive_failures = excluded.consecutive_failures, batch_size = excluded.batch_size, changed_at = excluded.changed_at
             """,
-            new { state.Account, state.PausedUntil, state.PauseReason, state.ConsecutiveFailures, state.BatchSize, now = time.GetUtcNow() });
+            null,
+            [
+                ("Account", state.Account), ("PausedUntil", state.PausedUntil), ("PauseReason", state.PauseReason), ("ConsecutiveFailures", state.ConsecutiveFailures),
+                ("BatchSize", state.BatchSize), ("now", time.GetUtcNow()),
+            ],
+            cancellationToken);
     }
 
     // A success only clears what was known when its batch started: a sibling's fresh pause or halving stands.
     public async Task RecordSuccessAsync(string account, DateTimeOffset batchStartedAt, int maxBatch, CancellationToken cancellationToken)
     {
         await using var connection = await database.OpenAsync(cancellationToken);
-        await connection.ExecuteAsync(
+        await Sql.ExecuteAsync(
+            connection,
             """
             UPDATE account_delivery SET paused_until = NULL, pause_reason = NULL, consecutive_failures = 0,
                 batch_size = CASE WHEN batch_size IS NULL OR batch_size * 2 >= @maxBatch THEN NULL ELSE batch_size * 2 END,
@@ -48,6 +68,8 @@ internal sealed class AccountDeliveryStore(Database database, TimeProvider time)
             WHERE account = @account AND (changed_at IS NULL OR changed_at <= @started)
               AND (paused_until IS NOT NULL OR consecutive_failures > 0 OR batch_size IS NOT NULL)
             """,
-            new { account, started = batchStartedAt, maxBatch, now = time.GetUtcNow() });
+            null,
+            [("maxBatch", maxBatch), ("now", time.GetUtcNow()), ("account", account), ("started", batchStartedAt)],
+            cancellationToken);
     }
 }

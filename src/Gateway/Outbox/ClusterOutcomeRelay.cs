@@ -1,6 +1,5 @@
 using System.Security.Cryptography;
 using System.Text;
-using Dapper;
 using Gateway.Data;
 
 namespace Gateway.Outbox;
@@ -45,10 +44,10 @@ internal sealed partial class ClusterOutcomeRelay(Database database, LeadOutcome
 
                 await using var connection = await database.OpenListenerAsync(stoppingToken);
                 // Instances share a channel only when they share a schema (the tests run many schemas in one database).
-                var schema = await connection.ExecuteScalarAsync<string>(new CommandDefinition("SELECT current_schema()", cancellationToken: stoppingToken)) ?? "public";
+                var schema = await Sql.ScalarAsync(connection, "SELECT current_schema()", null, [], stoppingToken) as string ?? "public";
                 var channel = "gateway_settled_" + Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(schema)))[..16];
                 connection.Notification += (_, e) => outcomes.WakeSettledElsewhere(e.Payload.Split(','));
-                await connection.ExecuteAsync(new CommandDefinition("LISTEN " + channel, cancellationToken: stoppingToken));
+                await Sql.ExecuteAsync(connection, "LISTEN " + channel, stoppingToken);
                 channelName.TrySetResult(channel);
                 while (true)
                 {
@@ -84,7 +83,7 @@ internal sealed partial class ClusterOutcomeRelay(Database database, LeadOutcome
                 try
                 {
                     await using var connection = await database.OpenAsync(stoppingToken);
-                    await connection.ExecuteAsync(new CommandDefinition("SELECT pg_notify(@channel, @payload)", new { channel, payload = string.Join(',', uids) }, cancellationToken: stoppingToken));
+                    await Sql.ExecuteAsync(connection, "SELECT pg_notify(@channel, @payload)", null, [("channel", channel), ("payload", string.Join(',', uids))], stoppingToken);
                 }
                 catch (Exception ex) when (!stoppingToken.IsCancellationRequested)
                 {

@@ -1,5 +1,4 @@
 using System.Data.Common;
-using Dapper;
 using Gateway.Data;
 
 namespace Gateway.Outbox;
@@ -35,11 +34,22 @@ internal sealed record ClaimedLead
     public DateTimeOffset CreatedAt { get; init; }
     public DateTimeOffset QueuedAt { get; init; }
     public string ClaimToken { get; init; } = "";
+
+    public static ClaimedLead Read(DbDataReader reader) => new()
+    {
+        Id = reader.Int64("id"),
+        SourceUid = reader.String("source_uid"),
+        Payload = reader.String("payload"),
+        CallerIp = reader.StringOrNull("caller_ip"),
+        Attempts = reader.Int64("attempts"),
+        CreatedAt = reader.Time("created_at"),
+        QueuedAt = reader.Time("queued_at"),
+        ClaimToken = reader.String("claim_token"),
+    };
 }
 
 internal sealed record DeliveredLead(long Id, string SourceUid, string Uid, long? LeadId, long? ContactId, string Answer, string? NoteText);
 
-// Read by Dapper with MatchNamesWithUnderscores: source_uid → SourceUid.
 internal sealed record LeadRow
 {
     public long Id { get; init; }
@@ -61,6 +71,30 @@ internal sealed record LeadRow
     public DateTimeOffset? DeliveredAt { get; init; }
     public string? RequestHash { get; init; }
     public string? IdempotencyKey { get; init; }
+
+    // The columns of LeadStore.LeadColumns.
+    public static LeadRow Read(DbDataReader reader) => new()
+    {
+        Id = reader.Int64("id"),
+        Account = reader.String("account"),
+        SourceUid = reader.String("source_uid"),
+        Status = reader.String("status"),
+        Attempts = reader.Int64("attempts"),
+        NextAttemptAt = reader.Time("next_attempt_at"),
+        LastError = reader.StringOrNull("last_error"),
+        AmoUid = reader.StringOrNull("amo_uid"),
+        AmoLeadId = reader.Int64OrNull("amo_lead_id"),
+        AmoContactId = reader.Int64OrNull("amo_contact_id"),
+        AmoAnswer = reader.StringOrNull("amo_answer"),
+        NoteStatus = reader.StringOrNull("note_status"),
+        NoteId = reader.Int64OrNull("note_id"),
+        NoteError = reader.StringOrNull("note_error"),
+        CreatedAt = reader.Time("created_at"),
+        UpdatedAt = reader.Time("updated_at"),
+        DeliveredAt = reader.TimeOrNull("delivered_at"),
+        RequestHash = reader.StringOrNull("request_hash"),
+        IdempotencyKey = reader.StringOrNull("idempotency_key"),
+    };
 }
 
 internal sealed record QueueStats
@@ -70,6 +104,16 @@ internal sealed record QueueStats
     public long Failed { get; init; }
     public long NotesPending { get; init; }
     public DateTimeOffset? OldestQueuedAt { get; init; }
+
+    // Named by the aliases in LeadStore.StatsAsync (PostgreSQL folds them to lower case; readers match names either way).
+    public static QueueStats Read(DbDataReader reader) => new()
+    {
+        Queued = reader.Int64("Queued"),
+        Delivering = reader.Int64("Delivering"),
+        Failed = reader.Int64("Failed"),
+        NotesPending = reader.Int64("NotesPending"),
+        OldestQueuedAt = reader.TimeOrNull("OldestQueuedAt"),
+    };
 }
 
 // The outbox table: the database row is the queue, each claim is a lease, nothing is deleted unless delivered and old.
@@ -109,7 +153,8 @@ internal sealed class LeadStore(Database database, TimeProvider time)
         foreach (var index in order)
         {
             var lead = leads[index];
-            var id = await connection.ExecuteScalarAsync<long?>(
+            var id = await Sql.ScalarInt64Async(
+                connection,
                 """
                 INSERT INTO leads (account, source_uid, status, payload, caller_ip, idempotency_scope, idempotency_key, request_hash,
                     next_attempt_at, created_at, queued_at, updated_at)
@@ -117,18 +162,25 @@ internal sealed class LeadStore(Database database, TimeProvider time)
                 ON CONFLICT DO NOTHING
                 RETURNING id
                 """,
-                new { lead.Account, lead.SourceUid, lead.Payload, lead.CallerIp, lead.IdempotencyScope, lead.IdempotencyKey, lead.RequestHash, now, queued = LeadStatus.Queued },
-                transaction);
+                transaction,
+                [
+                    ("Account", lead.Account), ("SourceUid", lead.SourceUid), ("queued", LeadStatus.Queued), ("Payload", lead.Payload), ("CallerIp", lead.CallerIp),
+                    ("IdempotencyScope", lead.IdempotencyScope), ("IdempotencyKey", lead.IdempotencyKey), ("RequestHash", lead.RequestHash), ("now", now),
+                ],
+                cancellationToken);
             if (id is not null)
             {
                 results[index] = new InsertedLead(id.Value, false, lead.RequestHash);
                 continue;
             }
 
-            var existing = await connection.QuerySingleAsync<(long Id, string? Hash)>(
+            results[index] = await Sql.QuerySingleAsync(
+                connection,
                 "SELECT id, request_hash FROM leads WHERE account = @Account AND idempotency_scope = @IdempotencyScope AND idempotency_key = @IdempotencyKey",
-                new { lead.Account, lead.IdempotencyScope, lead.IdempotencyKey }, transaction);
-            results[index] = new InsertedLead(existing.Id, true, existing.Hash);
+                transaction,
+                [("Account", lead.Account), ("IdempotencyScope", lead.IdempotencyScope), ("IdempotencyKey", lead.IdempotencyKey)],
+                reader => new InsertedLead(reader.Int64("id"), true, reader.StringOrNull("request_hash")),
+                cancellationToken);
         }
 
         await transaction.CommitAsync(cancellationToken);
@@ -141,13 +193,13 @@ internal sealed class LeadStore(Database database, TimeProvider time)
     {
         var now = Now;
         await using var connection = await database.OpenAsync(cancellationToken);
-        var solo = await ClaimWhereAsync(connection, account, 1, now, now + lease, solo: true);
-        return solo.Count > 0 ? solo : await ClaimWhereAsync(connection, account, limit, now, now + lease, solo: false);
+        var solo = await ClaimWhereAsync(connection, account, 1, now, now + lease, solo: true, cancellationToken);
+        return solo.Count > 0 ? solo : await ClaimWhereAsync(connection, account, limit, now, now + lease, solo: false, cancellationToken);
     }
 
     // SQLite: one writer, so the UPDATE itself is the claim, and UNION ALL lets each half use its index.
     // PostgreSQL: instances claim side by side; SKIP LOCKED hands each a different set instead of making them queue.
-    private async Task<IReadOnlyList<ClaimedLead>> ClaimWhereAsync(DbConnection connection, string account, int limit, DateTimeOffset now, DateTimeOffset leaseUntil, bool solo)
+    private async Task<IReadOnlyList<ClaimedLead>> ClaimWhereAsync(DbConnection connection, string account, int limit, DateTimeOffset now, DateTimeOffset leaseUntil, bool solo, CancellationToken cancellationToken)
     {
         var due = database.IsPostgres
             ? $"""
@@ -168,11 +220,16 @@ internal sealed class LeadStore(Database database, TimeProvider time)
             WHERE id IN ({due})
             RETURNING id, source_uid, payload, caller_ip, attempts, created_at, queued_at, claim_token
             """;
-        var rows = await connection.QueryAsync<ClaimedLead>(sql, new
-        {
-            account, limit, now, leaseUntil, solo = solo ? 1 : 0, token = Guid.NewGuid().ToString("N"),
-            queued = LeadStatus.Queued, delivering = LeadStatus.Delivering,
-        });
+        var rows = await Sql.QueryAsync(
+            connection,
+            sql,
+            null,
+            [
+                ("account", account), ("limit", limit), ("now", now), ("leaseUntil", leaseUntil), ("solo", solo ? 1 : 0), ("token", Guid.NewGuid().ToString("N")),
+                ("queued", LeadStatus.Queued), ("delivering", LeadStatus.Delivering),
+            ],
+            ClaimedLead.Read,
+            cancellationToken);
         return rows.OrderBy(r => r.Id).ToList();
     }
 
@@ -181,9 +238,12 @@ internal sealed class LeadStore(Database database, TimeProvider time)
     public async Task<bool> RenewClaimAsync(string claimToken, int count, TimeSpan lease, CancellationToken cancellationToken)
     {
         await using var connection = await database.OpenAsync(cancellationToken);
-        var renewed = await connection.ExecuteAsync(
+        var renewed = await Sql.ExecuteAsync(
+            connection,
             "UPDATE leads SET lease_until = @until WHERE claim_token = @claimToken AND status = @delivering",
-            new { claimToken, until = Now + lease, delivering = LeadStatus.Delivering });
+            null,
+            [("until", Now + lease), ("claimToken", claimToken), ("delivering", LeadStatus.Delivering)],
+            cancellationToken);
         return renewed == count;
     }
 
@@ -201,7 +261,8 @@ internal sealed class LeadStore(Database database, TimeProvider time)
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
         if (delivered.Count > 0)
         {
-            await connection.ExecuteAsync(
+            await Sql.ExecuteEachAsync(
+                connection,
                 """
                 UPDATE leads SET status = @deliveredStatus, lease_until = NULL, last_error = NULL, amo_uid = @Uid, amo_lead_id = @LeadId,
                     amo_contact_id = @ContactId, amo_answer = @Answer, delivered_at = @now, updated_at = @now,
@@ -211,26 +272,33 @@ internal sealed class LeadStore(Database database, TimeProvider time)
                     note_next_attempt_at = @now
                 WHERE id = @Id AND claim_token = @claimToken
                 """,
-                delivered.Select(lead => new
-                {
-                    lead.Id, lead.Uid, lead.LeadId, lead.ContactId, lead.Answer, lead.NoteText, now, claimToken,
-                    deliveredStatus = LeadStatus.Delivered, noteFailed = NoteStatus.Failed, notePending = NoteStatus.Pending,
-                }),
-                transaction);
+                transaction,
+                delivered,
+                lead =>
+                [
+                    ("Id", lead.Id), ("Uid", lead.Uid), ("LeadId", lead.LeadId), ("ContactId", lead.ContactId), ("Answer", lead.Answer), ("NoteText", lead.NoteText),
+                    ("now", now), ("claimToken", claimToken),
+                    ("deliveredStatus", LeadStatus.Delivered), ("noteFailed", NoteStatus.Failed), ("notePending", NoteStatus.Pending),
+                ],
+                cancellationToken);
         }
 
         if (failed.Count > 0)
         {
-            await connection.ExecuteAsync(
+            await Sql.ExecuteEachAsync(
+                connection,
                 "UPDATE leads SET status = @failedStatus, lease_until = NULL, last_error = @Error, updated_at = @now WHERE id = @Id AND claim_token = @claimToken",
-                failed.Select(f => new { f.Id, f.Error, now, claimToken, failedStatus = LeadStatus.Failed }),
-                transaction);
+                transaction,
+                failed,
+                f => [("Id", f.Id), ("Error", f.Error), ("now", now), ("claimToken", claimToken), ("failedStatus", LeadStatus.Failed)],
+                cancellationToken);
         }
 
         if (requeue is { Items.Count: > 0 })
         {
             // Back to the queue: with a delay after a failure, at once when the item itself did nothing wrong.
-            await connection.ExecuteAsync(
+            await Sql.ExecuteEachAsync(
+                connection,
                 """
                 UPDATE leads SET status = @queued, lease_until = NULL, next_attempt_at = @next, updated_at = @now,
                     last_error = COALESCE(@error, last_error),
@@ -238,12 +306,14 @@ internal sealed class LeadStore(Database database, TimeProvider time)
                     solo = CASE WHEN @solo THEN 1 ELSE solo END
                 WHERE id = @id AND status = @delivering AND claim_token = @claimToken
                 """,
-                requeue.Items.Select(i => new
-                {
-                    id = i.Id, next = i.NextAttemptAt, now, error = requeue.Error, countAttempt = requeue.CountAttempt, solo = requeue.Solo, claimToken,
-                    queued = LeadStatus.Queued, delivering = LeadStatus.Delivering,
-                }),
-                transaction);
+                transaction,
+                requeue.Items,
+                i =>
+                [
+                    ("id", i.Id), ("next", i.NextAttemptAt), ("now", now), ("error", requeue.Error), ("countAttempt", requeue.CountAttempt), ("solo", requeue.Solo),
+                    ("claimToken", claimToken), ("queued", LeadStatus.Queued), ("delivering", LeadStatus.Delivering),
+                ],
+                cancellationToken);
         }
 
         await transaction.CommitAsync(cancellationToken);
@@ -252,27 +322,34 @@ internal sealed class LeadStore(Database database, TimeProvider time)
     public async Task<LeadRow?> GetAsync(string account, long id, CancellationToken cancellationToken)
     {
         await using var connection = await database.OpenAsync(cancellationToken);
-        return await connection.QuerySingleOrDefaultAsync<LeadRow>(
-            "SELECT " + LeadColumns + " FROM leads WHERE id = @id AND account = @account", new { id, account });
+        return await Sql.QuerySingleOrDefaultAsync(
+            connection, "SELECT " + LeadColumns + " FROM leads WHERE id = @id AND account = @account", null, [("id", id), ("account", account)], LeadRow.Read, cancellationToken);
     }
 
     public async Task<IReadOnlyList<LeadRow>> ListAsync(string account, string? status, long afterId, int limit, CancellationToken cancellationToken)
     {
         await using var connection = await database.OpenAsync(cancellationToken);
-        return (await connection.QueryAsync<LeadRow>(
+        return await Sql.QueryAsync(
+            connection,
             "SELECT " + LeadColumns + " FROM leads WHERE account = @account AND (@status IS NULL OR status = @status) AND id > @afterId ORDER BY id LIMIT @limit",
-            new { account, status, afterId, limit })).ToList();
+            null,
+            [("account", account), ("status", status), ("afterId", afterId), ("limit", limit)],
+            LeadRow.Read,
+            cancellationToken);
     }
 
     public async Task<int> RetryFailedAsync(string account, long? id, CancellationToken cancellationToken)
     {
         await using var connection = await database.OpenAsync(cancellationToken);
-        return await connection.ExecuteAsync(
+        return await Sql.ExecuteAsync(
+            connection,
             """
             UPDATE leads SET status = @queued, attempts = 0, solo = 0, next_attempt_at = @now, queued_at = @now, updated_at = @now
             WHERE account = @account AND status = @failed AND (@id IS NULL OR id = @id)
             """,
-            new { account, id, now = Now, queued = LeadStatus.Queued, failed = LeadStatus.Failed });
+            null,
+            [("queued", LeadStatus.Queued), ("now", Now), ("account", account), ("failed", LeadStatus.Failed), ("id", id)],
+            cancellationToken);
     }
 
     // Only accounts with a token can deliver (the token room names them): one indexed probe per named account, so a
@@ -284,15 +361,16 @@ internal sealed class LeadStore(Database database, TimeProvider time)
             return [];
         }
 
-        var parameters = new DynamicParameters(new { now = Now, queued = LeadStatus.Queued, delivering = LeadStatus.Delivering, notePending = NoteStatus.Pending, noteDelivering = NoteStatus.Delivering });
-        for (var i = 0; i < accounts.Count; i++)
-        {
-            parameters.Add($"a{i}", accounts[i]);
-        }
+        List<SqlArg> parameters =
+        [
+            ("now", Now), ("queued", LeadStatus.Queued), ("delivering", LeadStatus.Delivering), ("notePending", NoteStatus.Pending), ("noteDelivering", NoteStatus.Delivering),
+            .. accounts.Select((account, i) => (SqlArg)($"a{i}", account)),
+        ];
 
         var named = string.Join(" UNION ALL ", accounts.Select((_, i) => $"SELECT @a{i} AS account"));
         await using var connection = await database.OpenAsync(cancellationToken);
-        return (await connection.QueryAsync<string>(
+        return await Sql.QueryAsync(
+            connection,
             $"""
             SELECT account FROM ({named}) t
             WHERE EXISTS (SELECT 1 FROM leads WHERE account = t.account AND status = @queued AND next_attempt_at <= @now)
@@ -300,13 +378,17 @@ internal sealed class LeadStore(Database database, TimeProvider time)
                OR EXISTS (SELECT 1 FROM leads WHERE account = t.account AND note_status = @notePending AND note_next_attempt_at <= @now)
                OR EXISTS (SELECT 1 FROM leads WHERE account = t.account AND note_status = @noteDelivering AND note_lease_until <= @now)
             """,
-            parameters)).ToList();
+            null,
+            parameters,
+            reader => reader.GetString(0),
+            cancellationToken);
     }
 
     public async Task<QueueStats> StatsAsync(string account, CancellationToken cancellationToken)
     {
         await using var connection = await database.OpenAsync(cancellationToken);
-        return await connection.QuerySingleAsync<QueueStats>(
+        return await Sql.QuerySingleAsync(
+            connection,
             """
             SELECT
                 COALESCE(SUM(CASE WHEN status = @queued THEN 1 ELSE 0 END), 0) AS Queued,
@@ -316,11 +398,13 @@ internal sealed class LeadStore(Database database, TimeProvider time)
                 MIN(CASE WHEN status IN (@queued, @delivering) THEN created_at END) AS OldestQueuedAt
             FROM leads WHERE account = @account AND (status IN (@queued, @delivering, @failed) OR note_status IN (@notePending, @noteDelivering))
             """,
-            new
-            {
-                account, queued = LeadStatus.Queued, delivering = LeadStatus.Delivering, failed = LeadStatus.Failed,
-                notePending = NoteStatus.Pending, noteDelivering = NoteStatus.Delivering,
-            });
+            null,
+            [
+                ("account", account), ("queued", LeadStatus.Queued), ("delivering", LeadStatus.Delivering), ("failed", LeadStatus.Failed),
+                ("notePending", NoteStatus.Pending), ("noteDelivering", NoteStatus.Delivering),
+            ],
+            QueueStats.Read,
+            cancellationToken);
     }
 
     // Only delivered leads whose note is settled leave; failed ones stay until someone retries them.
@@ -332,14 +416,17 @@ internal sealed class LeadStore(Database database, TimeProvider time)
         while (true)
         {
             await using var connection = await database.OpenAsync(cancellationToken);
-            var deleted = await connection.ExecuteAsync(
+            var deleted = await Sql.ExecuteAsync(
+                connection,
                 """
                 DELETE FROM leads WHERE id IN (
                     SELECT id FROM leads WHERE status = @delivered AND delivered_at < @before
                       AND (note_status IS NULL OR note_status IN (@noteDelivered, @noteFailed))
                     LIMIT 1000)
                 """,
-                new { before, delivered = LeadStatus.Delivered, noteDelivered = NoteStatus.Delivered, noteFailed = NoteStatus.Failed });
+                null,
+                [("delivered", LeadStatus.Delivered), ("before", before), ("noteDelivered", NoteStatus.Delivered), ("noteFailed", NoteStatus.Failed)],
+                cancellationToken);
             total += deleted;
             if (deleted < 1000)
             {

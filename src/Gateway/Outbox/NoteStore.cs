@@ -1,5 +1,4 @@
 using System.Data.Common;
-using Dapper;
 using Gateway.Data;
 
 namespace Gateway.Outbox;
@@ -12,6 +11,16 @@ internal sealed record ClaimedNote
     public string NoteText { get; init; } = "";
     public long NoteAttempts { get; init; }
     public string NoteClaimToken { get; init; } = "";
+
+    public static ClaimedNote Read(DbDataReader reader) => new()
+    {
+        Id = reader.Int64("id"),
+        SourceUid = reader.String("source_uid"),
+        AmoLeadId = reader.Int64("amo_lead_id"),
+        NoteText = reader.String("note_text"),
+        NoteAttempts = reader.Int64("note_attempts"),
+        NoteClaimToken = reader.String("note_claim_token"),
+    };
 }
 
 internal sealed record NoteSettlement(long Id, string Status, long? NoteId, string? Error, DateTimeOffset? NextAttemptAt);
@@ -24,11 +33,11 @@ internal sealed class NoteStore(Database database, TimeProvider time)
     {
         var now = time.GetUtcNow();
         await using var connection = await database.OpenAsync(cancellationToken);
-        var solo = await ClaimWhereAsync(connection, account, 1, now, now + lease, solo: true);
-        return solo.Count > 0 ? solo : await ClaimWhereAsync(connection, account, limit, now, now + lease, solo: false);
+        var solo = await ClaimWhereAsync(connection, account, 1, now, now + lease, solo: true, cancellationToken);
+        return solo.Count > 0 ? solo : await ClaimWhereAsync(connection, account, limit, now, now + lease, solo: false, cancellationToken);
     }
 
-    private async Task<IReadOnlyList<ClaimedNote>> ClaimWhereAsync(DbConnection connection, string account, int limit, DateTimeOffset now, DateTimeOffset leaseUntil, bool solo)
+    private async Task<IReadOnlyList<ClaimedNote>> ClaimWhereAsync(DbConnection connection, string account, int limit, DateTimeOffset now, DateTimeOffset leaseUntil, bool solo, CancellationToken cancellationToken)
     {
         var due = database.IsPostgres
             ? $"""
@@ -49,20 +58,28 @@ internal sealed class NoteStore(Database database, TimeProvider time)
             WHERE id IN ({due})
             RETURNING id, source_uid, amo_lead_id, note_text, note_attempts, note_claim_token
             """;
-        var rows = await connection.QueryAsync<ClaimedNote>(sql, new
-        {
-            account, limit, now, leaseUntil, solo = solo ? 1 : 0, token = Guid.NewGuid().ToString("N"),
-            pending = NoteStatus.Pending, delivering = NoteStatus.Delivering,
-        });
+        var rows = await Sql.QueryAsync(
+            connection,
+            sql,
+            null,
+            [
+                ("account", account), ("limit", limit), ("now", now), ("leaseUntil", leaseUntil), ("solo", solo ? 1 : 0), ("token", Guid.NewGuid().ToString("N")),
+                ("pending", NoteStatus.Pending), ("delivering", NoteStatus.Delivering),
+            ],
+            ClaimedNote.Read,
+            cancellationToken);
         return rows.OrderBy(r => r.Id).ToList();
     }
 
     public async Task<bool> RenewClaimAsync(string claimToken, int count, TimeSpan lease, CancellationToken cancellationToken)
     {
         await using var connection = await database.OpenAsync(cancellationToken);
-        var renewed = await connection.ExecuteAsync(
+        var renewed = await Sql.ExecuteAsync(
+            connection,
             "UPDATE leads SET note_lease_until = @until WHERE note_claim_token = @claimToken AND note_status = @delivering",
-            new { claimToken, until = time.GetUtcNow() + lease, delivering = NoteStatus.Delivering });
+            null,
+            [("until", time.GetUtcNow() + lease), ("claimToken", claimToken), ("delivering", NoteStatus.Delivering)],
+            cancellationToken);
         return renewed == count;
     }
 
@@ -70,15 +87,18 @@ internal sealed class NoteStore(Database database, TimeProvider time)
     {
         await using var connection = await database.OpenAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-        await connection.ExecuteAsync(
+        await Sql.ExecuteEachAsync(
+            connection,
             """
             UPDATE leads SET note_status = @Status, note_id = COALESCE(@NoteId, note_id), note_error = @Error,
                 note_next_attempt_at = @NextAttemptAt, note_lease_until = NULL, updated_at = @now,
                 note_solo = CASE WHEN @solo THEN 1 ELSE note_solo END
             WHERE id = @Id AND note_claim_token = @claimToken
             """,
-            notes.Select(n => new { n.Id, n.Status, n.NoteId, n.Error, n.NextAttemptAt, now = time.GetUtcNow(), solo, claimToken }),
-            transaction);
+            transaction,
+            notes,
+            n => [("Status", n.Status), ("NoteId", n.NoteId), ("Error", n.Error), ("NextAttemptAt", n.NextAttemptAt), ("now", time.GetUtcNow()), ("solo", solo), ("Id", n.Id), ("claimToken", claimToken)],
+            cancellationToken);
         await transaction.CommitAsync(cancellationToken);
     }
 }

@@ -1,5 +1,4 @@
 using System.Net;
-using Dapper;
 using Emulator;
 using Gateway.Data;
 using Gateway.Tests.Infrastructure;
@@ -94,7 +93,7 @@ public sealed class RequestIdTests
         using var client = app.CreateKeyedClient();
         await using (var connection = await app.Get<Database>().OpenAsync(CancellationToken.None))
         {
-            await connection.ExecuteAsync("DROP TABLE amo_tokens");
+            await Sql.ExecuteAsync(connection, "DROP TABLE amo_tokens", CancellationToken.None);
         }
 
         using var request = new HttpRequestMessage(HttpMethod.Get, "/api/v1/diagnostics/token-status");

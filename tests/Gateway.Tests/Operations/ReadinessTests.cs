@@ -1,5 +1,4 @@
 using System.Net;
-using Dapper;
 using Emulator;
 using Gateway.Amo.Tokens;
 using Gateway.Data;
@@ -100,7 +99,7 @@ public sealed class ReadinessTests
         using var client = app.CreateAnonymousClient();
         await using (var connection = await app.Get<Database>().OpenAsync(CancellationToken.None))
         {
-            await connection.ExecuteAsync("DROP TABLE leads");
+            await Sql.ExecuteAsync(connection, "DROP TABLE leads", CancellationToken.None);
         }
 
         var ready = await client.GetAsync("/health/ready");

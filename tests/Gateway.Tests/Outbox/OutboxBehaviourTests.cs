@@ -1,6 +1,5 @@
 using System.Net;
 using System.Text.Json.Nodes;
-using Dapper;
 using Emulator;
 using Gateway.Data;
 using Gateway.Outbox;
@@ -363,7 +362,7 @@ public sealed class OutboxBehaviourTests
         await using (var connection = await second.Get<Database>().OpenAsync(CancellationToken.None))
         {
             // The outage left a backoff; a restarted gateway need not wait it out for this test.
-            await connection.ExecuteAsync("UPDATE leads SET next_attempt_at = 0; DELETE FROM account_delivery;");
+            await Sql.ExecuteAsync(connection, "UPDATE leads SET next_attempt_at = 0; DELETE FROM account_delivery;", CancellationToken.None);
         }
 
         await Eventually.TrueAsync(() => client.AllDeliveredAsync([id]), "delivery by the restarted gateway");

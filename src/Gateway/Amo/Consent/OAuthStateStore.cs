@@ -1,5 +1,4 @@
 using System.Security.Cryptography;
-using Dapper;
 using Gateway.Data;
 
 namespace Gateway.Amo.Consent;
@@ -14,10 +13,13 @@ internal sealed class OAuthStateStore(Database database, TimeProvider time)
         var state = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(24));
         var now = time.GetUtcNow().ToUnixTimeMilliseconds();
         await using var connection = await database.OpenAsync(cancellationToken);
-        await connection.ExecuteAsync("DELETE FROM oauth_states WHERE expires_at <= @now", new { now });
-        await connection.ExecuteAsync(
+        await Sql.ExecuteAsync(connection, "DELETE FROM oauth_states WHERE expires_at <= @now", null, [("now", now)], cancellationToken);
+        await Sql.ExecuteAsync(
+            connection,
             "INSERT INTO oauth_states (state, account, expires_at) VALUES (@state, @account, @expires)",
-            new { state, account, expires = now + (long)Lifetime.TotalMilliseconds });
+            null,
+            [("state", state), ("account", account), ("expires", now + (long)Lifetime.TotalMilliseconds)],
+            cancellationToken);
         return state;
     }
 
@@ -25,8 +27,15 @@ internal sealed class OAuthStateStore(Database database, TimeProvider time)
     public async Task<string?> ConsumeAsync(string state, CancellationToken cancellationToken)
     {
         await using var connection = await database.OpenAsync(cancellationToken);
-        var row = await connection.QuerySingleOrDefaultAsync<(string Account, long ExpiresAt)?>(
-            "DELETE FROM oauth_states WHERE state = @state RETURNING account, expires_at", new { state });
+        var row = await Sql.QuerySingleOrDefaultAsync(
+            connection,
+            "DELETE FROM oauth_states WHERE state = @state RETURNING account, expires_at",
+            null,
+            [("state", state)],
+            reader => new ConsumedState(reader.String("account"), reader.Int64("expires_at")),
+            cancellationToken);
         return row is { } found && found.ExpiresAt > time.GetUtcNow().ToUnixTimeMilliseconds() ? found.Account : null;
     }
+
+    private sealed record ConsumedState(string Account, long ExpiresAt);
 }

@@ -1,6 +1,5 @@
 using System.Collections.Concurrent;
 using System.Data.Common;
-using Dapper;
 using Gateway.Data;
 using Microsoft.Extensions.Options;
 
@@ -35,8 +34,9 @@ internal sealed partial class AmoRateBudget(
             long? wait;
             await using (var connection = await OpenAsync(cancellationToken))
             {
-                await SeedAsync(connection, account, limit);
-                var slot = await connection.ExecuteScalarAsync<long?>(
+                await SeedAsync(connection, account, limit, cancellationToken);
+                var slot = await Sql.ScalarInt64Async(
+                    connection,
                     $"""
                     UPDATE amo_rate_slots SET holder = @holder, busy_until = {now} + @hold
                     WHERE account = @account AND slot = (
@@ -44,14 +44,20 @@ internal sealed partial class AmoRateBudget(
                         ORDER BY busy_until, slot LIMIT 1{database.SkipLocked})
                     RETURNING slot
                     """,
-                    new { account, limit, holder, hold });
+                    null,
+                    [("holder", holder), ("hold", hold), ("account", account), ("limit", limit)],
+                    cancellationToken);
                 if (slot is not null)
                 {
                     return new ClusterSlot(this, account, slot.Value, holder, Waited: attempt > 0);
                 }
 
-                wait = await connection.ExecuteScalarAsync<long?>(
-                    $"SELECT MIN(busy_until) - {now} FROM amo_rate_slots WHERE account = @account AND slot < @limit", new { account, limit });
+                wait = await Sql.ScalarInt64Async(
+                    connection,
+                    $"SELECT MIN(busy_until) - {now} FROM amo_rate_slots WHERE account = @account AND slot < @limit",
+                    null,
+                    [("account", account), ("limit", limit)],
+                    cancellationToken);
             }
 
             if (wait is null)
@@ -71,9 +77,12 @@ internal sealed partial class AmoRateBudget(
         try
         {
             await using var connection = await OpenAsync(CancellationToken.None);
-            await connection.ExecuteAsync(
+            await Sql.ExecuteAsync(
+                connection,
                 $"UPDATE amo_rate_slots SET holder = NULL, busy_until = {database.NowMilliseconds} + @window WHERE account = @account AND slot = @slot AND holder = @holder",
-                new { account, slot, holder, window = (long)Window.TotalMilliseconds });
+                null,
+                [("window", (long)Window.TotalMilliseconds), ("account", account), ("slot", slot), ("holder", holder)],
+                CancellationToken.None);
         }
         catch (DbException)
         {
@@ -87,28 +96,36 @@ internal sealed partial class AmoRateBudget(
         var connection = await database.OpenAsync(cancellationToken);
         if (!database.IsPostgres)
         {
-            await connection.ExecuteAsync("PRAGMA synchronous = NORMAL");
+            await Sql.ExecuteAsync(connection, "PRAGMA synchronous = NORMAL", cancellationToken);
         }
 
         return connection;
     }
 
-    private async Task SeedAsync(DbConnection connection, string account, int limit)
+    private async Task SeedAsync(DbConnection connection, string account, int limit, CancellationToken cancellationToken)
     {
         if (seeded.TryGetValue(account, out var done) && done >= limit)
         {
             return;
         }
 
-        await connection.ExecuteAsync(
+        await Sql.ExecuteEachAsync(
+            connection,
             "INSERT INTO amo_rate_slots (account, slot, holder, busy_until) VALUES (@account, @slot, NULL, 0) ON CONFLICT DO NOTHING",
-            Enumerable.Range(0, limit).Select(slot => new { account, slot }));
+            null,
+            Enumerable.Range(0, limit),
+            slot => [("account", account), ("slot", slot)],
+            cancellationToken);
         seeded[account] = limit;
 
         // Slots above this instance's limit (it was lowered, or another instance says more) are removed once free: the
         // budget is the rows that exist, so the cluster keeps to the smallest limit started last. Say so: it is a misconfiguration.
-        var removed = await connection.ExecuteAsync(
-            $"DELETE FROM amo_rate_slots WHERE account = @account AND slot >= @limit AND busy_until <= {database.NowMilliseconds}", new { account, limit });
+        var removed = await Sql.ExecuteAsync(
+            connection,
+            $"DELETE FROM amo_rate_slots WHERE account = @account AND slot >= @limit AND busy_until <= {database.NowMilliseconds}",
+            null,
+            [("account", account), ("limit", limit)],
+            cancellationToken);
         if (removed > 0)
         {
             LogLimitsDisagree(account, limit, removed);

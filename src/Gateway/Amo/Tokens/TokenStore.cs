@@ -1,5 +1,5 @@
+using System.Data.Common;
 using System.Security.Cryptography;
-using Dapper;
 using Gateway.Data;
 using Microsoft.AspNetCore.DataProtection;
 
@@ -9,7 +9,7 @@ namespace Gateway.Amo.Tokens;
 // new pairs are saved under the account's refresh gate and lease (AmoTokenManager), never beside a refresh.
 internal sealed class TokenStore(Database database, IDataProtectionProvider protection, TimeProvider time)
 {
-    // In the order of Row's constructor: Dapper matches them by position and name.
+    // What Row.Read reads.
     private const string Columns = "account, access_token, refresh_token, expires_at, base_domain, long_lived, generation, refresh_token_issued_at, updated_at, state, state_reason, last_refresh_at, last_refresh_outcome, refresh_started_at, next_refresh_attempt_at, failed_refreshes, imported_file_mtime, imported_token_hash";
 
     private const string UndecryptableReason = "the stored token cannot be decrypted (the encryption key ring, DATA_DIR/keys or the database's data_protection_keys, changed); re-authorize";
@@ -22,8 +22,8 @@ internal sealed class TokenStore(Database database, IDataProtectionProvider prot
         Row? row;
         await using (var connection = await database.OpenAsync(cancellationToken))
         {
-            row = await connection.QuerySingleOrDefaultAsync<Row>(
-                "SELECT " + Columns + " FROM amo_tokens WHERE account = @account", new { account });
+            row = await Sql.QuerySingleOrDefaultAsync(
+                connection, "SELECT " + Columns + " FROM amo_tokens WHERE account = @account", null, [("account", account)], Row.Read, cancellationToken);
         }
 
         return row is null ? null : ToToken(row);
@@ -36,7 +36,7 @@ internal sealed class TokenStore(Database database, IDataProtectionProvider prot
     public async Task<IReadOnlyList<string>> AccountsAsync(CancellationToken cancellationToken)
     {
         await using var connection = await database.OpenAsync(cancellationToken);
-        return (await connection.QueryAsync<string>("SELECT account FROM amo_tokens ORDER BY account")).ToList();
+        return await Sql.QueryAsync(connection, "SELECT account FROM amo_tokens ORDER BY account", null, [], reader => reader.GetString(0), cancellationToken);
     }
 
     public async Task<IReadOnlyList<AmoToken>> ListAsync(CancellationToken cancellationToken)
@@ -44,7 +44,7 @@ internal sealed class TokenStore(Database database, IDataProtectionProvider prot
         List<Row> rows;
         await using (var connection = await database.OpenAsync(cancellationToken))
         {
-            rows = (await connection.QueryAsync<Row>("SELECT " + Columns + " FROM amo_tokens ORDER BY account")).ToList();
+            rows = await Sql.QueryAsync(connection, "SELECT " + Columns + " FROM amo_tokens ORDER BY account", null, [], Row.Read, cancellationToken);
         }
 
         return rows.Select(ToToken).ToList();
@@ -58,7 +58,8 @@ internal sealed class TokenStore(Database database, IDataProtectionProvider prot
         var refresh = pair.RefreshToken is null ? null : protector.Protect(pair.RefreshToken);
         await using (var connection = await database.OpenAsync(cancellationToken))
         {
-            await connection.ExecuteAsync(
+            await Sql.ExecuteAsync(
+                connection,
                 """
                 INSERT INTO amo_tokens (account, access_token, refresh_token, expires_at, base_domain, long_lived, generation,
                     refresh_token_issued_at, updated_at, state, state_reason, last_refresh_at, last_refresh_outcome,
@@ -77,23 +78,24 @@ internal sealed class TokenStore(Database database, IDataProtectionProvider prot
                     imported_file_mtime = COALESCE(excluded.imported_file_mtime, amo_tokens.imported_file_mtime),
                     imported_token_hash = COALESCE(excluded.imported_token_hash, amo_tokens.imported_token_hash)
                 """,
-                new
-                {
-                    account,
-                    active = TokenStates.Active,
-                    access,
-                    refresh,
-                    expires = pair.ExpiresAt.ToUnixTimeMilliseconds(),
-                    domain = pair.BaseDomain,
-                    longLived = longLived ? 1 : 0,
-                    now,
+                null,
+                [
+                    ("account", account),
+                    ("active", TokenStates.Active),
+                    ("access", access),
+                    ("refresh", refresh),
+                    ("expires", pair.ExpiresAt.ToUnixTimeMilliseconds()),
+                    ("domain", pair.BaseDomain),
+                    ("longLived", longLived ? 1 : 0),
+                    ("now", now),
                     // A token from an old file is as old as the file says (so keep-alive rotates it soon), never newer than now.
-                    issued = Math.Min(pair.IssuedAt?.ToUnixTimeMilliseconds() ?? now, now),
-                    lastRefreshAt = isRefresh ? now : (long?)null,
-                    outcome,
-                    mtime = import?.FileMtime,
-                    importHash = import?.TokenHash,
-                });
+                    ("issued", Math.Min(pair.IssuedAt?.ToUnixTimeMilliseconds() ?? now, now)),
+                    ("lastRefreshAt", isRefresh ? now : null),
+                    ("outcome", outcome),
+                    ("mtime", import?.FileMtime),
+                    ("importHash", import?.TokenHash),
+                ],
+                cancellationToken);
         }
 
         return (await GetAsync(account, cancellationToken))!;
@@ -104,19 +106,23 @@ internal sealed class TokenStore(Database database, IDataProtectionProvider prot
     public async Task<bool> MarkRefreshStartedAsync(string account, long generation, DateTimeOffset? startedAtAsRead, CancellationToken cancellationToken)
     {
         await using var connection = await database.OpenAsync(cancellationToken);
-        return await connection.ExecuteAsync(
+        return await Sql.ExecuteAsync(
+            connection,
             """
             UPDATE amo_tokens SET refresh_started_at = @now
             WHERE account = @account AND generation = @generation
                 AND (refresh_started_at = @startedAt OR (refresh_started_at IS NULL AND @startedAt IS NULL))
             """,
-            new { account, generation, startedAt = startedAtAsRead?.ToUnixTimeMilliseconds(), now = time.GetUtcNow().ToUnixTimeMilliseconds() }) == 1;
+            null,
+            [("now", time.GetUtcNow().ToUnixTimeMilliseconds()), ("account", account), ("generation", generation), ("startedAt", startedAtAsRead?.ToUnixTimeMilliseconds())],
+            cancellationToken) == 1;
     }
 
     public async Task RecordRefreshFailureAsync(string account, long generation, string outcome, string? reauthorizationReason, DateTimeOffset? nextAttemptAt, CancellationToken cancellationToken)
     {
         await using var connection = await database.OpenAsync(cancellationToken);
-        await connection.ExecuteAsync(
+        await Sql.ExecuteAsync(
+            connection,
             """
             UPDATE amo_tokens SET
                 refresh_started_at = NULL,
@@ -128,14 +134,19 @@ internal sealed class TokenStore(Database database, IDataProtectionProvider prot
                 state_reason = COALESCE(@reason, state_reason)
             WHERE account = @account AND generation = @generation
             """,
-            new { account, generation, outcome, reason = reauthorizationReason, reauthorizationRequired = TokenStates.ReauthorizationRequired, next = nextAttemptAt?.ToUnixTimeMilliseconds(), now = time.GetUtcNow().ToUnixTimeMilliseconds() });
+            null,
+            [
+                ("now", time.GetUtcNow().ToUnixTimeMilliseconds()), ("outcome", outcome), ("next", nextAttemptAt?.ToUnixTimeMilliseconds()), ("reason", reauthorizationReason),
+                ("reauthorizationRequired", TokenStates.ReauthorizationRequired), ("account", account), ("generation", generation),
+            ],
+            cancellationToken);
     }
 
     private AmoToken ToToken(Row row)
     {
         try
         {
-            return ToToken(row, protector.Unprotect(row.access_token), row.refresh_token is null ? null : protector.Unprotect(row.refresh_token));
+            return ToToken(row, protector.Unprotect(row.AccessToken), row.RefreshToken is null ? null : protector.Unprotect(row.RefreshToken));
         }
         catch (Exception ex) when (ex is CryptographicException or FormatException)
         {
@@ -145,33 +156,49 @@ internal sealed class TokenStore(Database database, IDataProtectionProvider prot
     }
 
     private static AmoToken ToToken(Row row, string accessToken, string? refreshToken) => new(
-        row.account,
+        row.Account,
         accessToken,
         refreshToken,
-        FromMs(row.expires_at),
-        row.base_domain,
-        row.long_lived != 0,
-        row.generation,
-        FromMs(row.refresh_token_issued_at),
-        FromMs(row.updated_at),
-        row.state,
-        row.state_reason,
-        FromMsOrNull(row.last_refresh_at),
-        row.last_refresh_outcome,
-        FromMsOrNull(row.refresh_started_at),
-        FromMsOrNull(row.next_refresh_attempt_at),
-        (int)row.failed_refreshes,
-        row.imported_file_mtime,
-        ImportedTokenHash: row.imported_token_hash);
+        row.ExpiresAt,
+        row.BaseDomain,
+        row.LongLived,
+        row.Generation,
+        row.RefreshTokenIssuedAt,
+        row.UpdatedAt,
+        row.State,
+        row.StateReason,
+        row.LastRefreshAt,
+        row.LastRefreshOutcome,
+        row.RefreshStartedAt,
+        row.NextRefreshAttemptAt,
+        row.FailedRefreshes,
+        row.ImportedFileMtime,
+        ImportedTokenHash: row.ImportedTokenHash);
 
-    private static DateTimeOffset FromMs(long ms) => DateTimeOffset.FromUnixTimeMilliseconds(ms);
-
-    private static DateTimeOffset? FromMsOrNull(long? ms) => ms is null ? null : DateTimeOffset.FromUnixTimeMilliseconds(ms.Value);
-
-#pragma warning disable IDE1006, CA1812 // column names, materialised by Dapper
+    // A stored row, tokens still encrypted.
     private sealed record Row(
-        string account, string access_token, string? refresh_token, long expires_at, string? base_domain, long long_lived,
-        long generation, long refresh_token_issued_at, long updated_at, string state, string? state_reason, long? last_refresh_at,
-        string? last_refresh_outcome, long? refresh_started_at, long? next_refresh_attempt_at, long failed_refreshes, long? imported_file_mtime, string? imported_token_hash);
-#pragma warning restore IDE1006, CA1812
+        string Account, string AccessToken, string? RefreshToken, DateTimeOffset ExpiresAt, string? BaseDomain, bool LongLived,
+        long Generation, DateTimeOffset RefreshTokenIssuedAt, DateTimeOffset UpdatedAt, string State, string? StateReason, DateTimeOffset? LastRefreshAt,
+        string? LastRefreshOutcome, DateTimeOffset? RefreshStartedAt, DateTimeOffset? NextRefreshAttemptAt, int FailedRefreshes, long? ImportedFileMtime, string? ImportedTokenHash)
+    {
+        public static Row Read(DbDataReader reader) => new(
+            reader.String("account"),
+            reader.String("access_token"),
+            reader.StringOrNull("refresh_token"),
+            reader.Time("expires_at"),
+            reader.StringOrNull("base_domain"),
+            reader.Int64("long_lived") != 0,
+            reader.Int64("generation"),
+            reader.Time("refresh_token_issued_at"),
+            reader.Time("updated_at"),
+            reader.String("state"),
+            reader.StringOrNull("state_reason"),
+            reader.TimeOrNull("last_refresh_at"),
+            reader.StringOrNull("last_refresh_outcome"),
+            reader.TimeOrNull("refresh_started_at"),
+            reader.TimeOrNull("next_refresh_attempt_at"),
+            (int)reader.Int64("failed_refreshes"),
+            reader.Int64OrNull("imported_file_mtime"),
+            reader.StringOrNull("imported_token_hash"));
+    }
 }

@@ -1,5 +1,4 @@
 using System.Net;
-using Dapper;
 using Emulator;
 using Gateway.Data;
 using Gateway.Tests.Infrastructure;
@@ -19,7 +18,7 @@ public sealed class TokenFaultTests
         var foreign = new EphemeralDataProtectionProvider().CreateProtector("Gateway.Amo.Tokens.v1").Protect("a token from another key ring");
         await using (var connection = await app.Get<Database>().OpenAsync(CancellationToken.None))
         {
-            await connection.ExecuteAsync("UPDATE amo_tokens SET access_token = @foreign", new { foreign });
+            await Sql.ExecuteAsync(connection, "UPDATE amo_tokens SET access_token = @foreign", null, [("foreign", foreign)], CancellationToken.None);
         }
 
         var status = await client.GetAsync("/api/v1/diagnostics/token-status");

@@ -1,6 +1,5 @@
 using System.Net;
 using System.Net.Sockets;
-using Dapper;
 using Emulator;
 using Gateway.Amo.Tokens;
 using Gateway.Data;
@@ -154,7 +153,7 @@ public sealed class TokenRefreshTests
     private static async Task<bool> RefreshLeaseHeldAsync(GatewayApp app)
     {
         await using var connection = await app.Get<Database>().OpenAsync(CancellationToken.None);
-        return await connection.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM leases WHERE name = @name", new { name = RefreshLease }) == 1;
+        return await Sql.ScalarInt64Async(connection, "SELECT COUNT(*) FROM leases WHERE name = @name", null, [("name", RefreshLease)], CancellationToken.None) == 1;
     }
 
     // A listener whose accept queue is full: the kernel drops further SYNs, like a firewall that swallows them.

@@ -1,0 +1,160 @@
+using System.Data;
+using System.Data.Common;
+using System.Globalization;
+
+namespace Gateway.Data;
+
+// How every store's SQL meets the database: named parameters bound by hand, rows read by the record they fill
+// (its static Read), times as Unix milliseconds. Nothing is mapped by reflection, so a native build runs the same code.
+internal static class Sql
+{
+    public static async Task<int> ExecuteAsync(DbConnection connection, string sql, DbTransaction? transaction, IReadOnlyList<SqlArg> parameters, CancellationToken cancellationToken)
+    {
+        await using var command = Command(connection, sql, transaction, parameters);
+        return await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    public static Task<int> ExecuteAsync(DbConnection connection, string sql, CancellationToken cancellationToken) =>
+        ExecuteAsync(connection, sql, null, [], cancellationToken);
+
+    // One command for a whole group of rows, run once per row inside the caller's transaction (what Dapper did with a list).
+    public static async Task<int> ExecuteEachAsync<T>(DbConnection connection, string sql, DbTransaction? transaction, IEnumerable<T> items, Func<T, IReadOnlyList<SqlArg>> bind, CancellationToken cancellationToken)
+    {
+        await using var command = Command(connection, sql, transaction, []);
+        var rows = 0;
+        foreach (var item in items)
+        {
+            command.Parameters.Clear();
+            AddParameters(command, bind(item));
+            rows += await command.ExecuteNonQueryAsync(cancellationToken);
+        }
+
+        return rows;
+    }
+
+    // Data Protection's key repository is synchronous.
+    public static int Execute(DbConnection connection, string sql, IReadOnlyList<SqlArg> parameters)
+    {
+        using var command = Command(connection, sql, null, parameters);
+        return command.ExecuteNonQuery();
+    }
+
+    public static async Task<object?> ScalarAsync(DbConnection connection, string sql, DbTransaction? transaction, IReadOnlyList<SqlArg> parameters, CancellationToken cancellationToken)
+    {
+        await using var command = Command(connection, sql, transaction, parameters);
+        return await command.ExecuteScalarAsync(cancellationToken) is var value and not DBNull ? value : null;
+    }
+
+    // Counts and aggregates come back as int4, int8 or numeric depending on the database and the expression.
+    public static async Task<long?> ScalarInt64Async(DbConnection connection, string sql, DbTransaction? transaction, IReadOnlyList<SqlArg> parameters, CancellationToken cancellationToken) =>
+        await ScalarAsync(connection, sql, transaction, parameters, cancellationToken) is { } value ? Convert.ToInt64(value, CultureInfo.InvariantCulture) : null;
+
+    public static async Task<List<T>> QueryAsync<T>(DbConnection connection, string sql, DbTransaction? transaction, IReadOnlyList<SqlArg> parameters, Func<DbDataReader, T> read, CancellationToken cancellationToken)
+    {
+        await using var command = Command(connection, sql, transaction, parameters);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        var rows = new List<T>();
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            rows.Add(read(reader));
+        }
+
+        return rows;
+    }
+
+    public static List<T> Query<T>(DbConnection connection, string sql, Func<DbDataReader, T> read)
+    {
+        using var command = Command(connection, sql, null, []);
+        using var reader = command.ExecuteReader();
+        var rows = new List<T>();
+        while (reader.Read())
+        {
+            rows.Add(read(reader));
+        }
+
+        return rows;
+    }
+
+    // Null when there is no row; more than one is a bug in the query, as it was with Dapper's QuerySingleOrDefault.
+    public static async Task<T?> QuerySingleOrDefaultAsync<T>(DbConnection connection, string sql, DbTransaction? transaction, IReadOnlyList<SqlArg> parameters, Func<DbDataReader, T> read, CancellationToken cancellationToken)
+        where T : class
+    {
+        await using var command = Command(connection, sql, transaction, parameters);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        if (!await reader.ReadAsync(cancellationToken))
+        {
+            return null;
+        }
+
+        var row = read(reader);
+        return await reader.ReadAsync(cancellationToken) ? throw new InvalidOperationException("The query returned more than one row") : row;
+    }
+
+    public static async Task<T> QuerySingleAsync<T>(DbConnection connection, string sql, DbTransaction? transaction, IReadOnlyList<SqlArg> parameters, Func<DbDataReader, T> read, CancellationToken cancellationToken)
+        where T : class =>
+        await QuerySingleOrDefaultAsync(connection, sql, transaction, parameters, read, cancellationToken)
+        ?? throw new InvalidOperationException("The query returned no row");
+
+    // The on-disk format of every time column: INTEGER/BIGINT milliseconds since the epoch, UTC. These two are the only
+    // places a DateTimeOffset crosses into or out of the database.
+    public static long ToUnixMilliseconds(DateTimeOffset value) => value.ToUnixTimeMilliseconds();
+
+    public static DateTimeOffset FromUnixMilliseconds(long value) => DateTimeOffset.FromUnixTimeMilliseconds(value);
+
+    public static string String(this DbDataReader reader, string column) => reader.GetString(reader.GetOrdinal(column));
+
+    public static string? StringOrNull(this DbDataReader reader, string column) =>
+        reader.GetOrdinal(column) is var i && reader.IsDBNull(i) ? null : reader.GetString(i);
+
+    public static long Int64(this DbDataReader reader, string column) =>
+        Convert.ToInt64(reader.GetValue(reader.GetOrdinal(column)), CultureInfo.InvariantCulture);
+
+    public static long? Int64OrNull(this DbDataReader reader, string column) =>
+        reader.GetOrdinal(column) is var i && reader.IsDBNull(i) ? null : Convert.ToInt64(reader.GetValue(i), CultureInfo.InvariantCulture);
+
+    public static DateTimeOffset Time(this DbDataReader reader, string column) => FromUnixMilliseconds(reader.Int64(column));
+
+    public static DateTimeOffset? TimeOrNull(this DbDataReader reader, string column) =>
+        reader.Int64OrNull(column) is { } ms ? FromUnixMilliseconds(ms) : null;
+
+    private static DbCommand Command(DbConnection connection, string sql, DbTransaction? transaction, IReadOnlyList<SqlArg> parameters)
+    {
+        var command = connection.CreateCommand();
+        command.CommandText = sql;
+        command.Transaction = transaction;
+        AddParameters(command, parameters);
+        return command;
+    }
+
+    private static void AddParameters(DbCommand command, IReadOnlyList<SqlArg> parameters)
+    {
+        foreach (var argument in parameters)
+        {
+            var parameter = command.CreateParameter();
+            parameter.ParameterName = argument.Name;
+            parameter.DbType = argument.Type;
+            parameter.Value = argument.Value ?? DBNull.Value;
+            command.Parameters.Add(parameter);
+        }
+    }
+}
+
+// A named parameter with its type, null or not: PostgreSQL cannot type a bare NULL in "@p IS NULL", so a null carries the
+// type its value would have had (as Dapper took it from the property). Written as a tuple, ("account", account).
+internal readonly record struct SqlArg(string Name, object? Value, DbType Type)
+{
+    public static implicit operator SqlArg((string Name, string? Value) p) => new(p.Name, p.Value, DbType.String);
+
+    public static implicit operator SqlArg((string Name, long Value) p) => new(p.Name, p.Value, DbType.Int64);
+
+    public static implicit operator SqlArg((string Name, long? Value) p) => new(p.Name, p.Value, DbType.Int64);
+
+    public static implicit operator SqlArg((string Name, int Value) p) => new(p.Name, p.Value, DbType.Int32);
+
+    public static implicit operator SqlArg((string Name, bool Value) p) => new(p.Name, p.Value, DbType.Boolean);
+
+    public static implicit operator SqlArg((string Name, DateTimeOffset Value) p) => new(p.Name, Sql.ToUnixMilliseconds(p.Value), DbType.Int64);
+
+    public static implicit operator SqlArg((string Name, DateTimeOffset? Value) p) =>
+        new(p.Name, p.Value is { } value ? Sql.ToUnixMilliseconds(value) : null, DbType.Int64);
+}
