@@ -6,6 +6,14 @@ namespace Emulator;
 // Validates POST /api/v4/leads/unsorted/forms items the way amoCRM does, and turns valid ones into creation plans.
 internal static class UnsortedForms
 {
+    // amocrm-api-php #400, #224: a custom field value over 256 characters fails the whole item. tracking_data is
+    // unverified and treated the same.
+    public const int MaxValueLength = 256;
+
+    // No amoCRM source states a limit for lead and contact names; 255 is the documented limit for entity names
+    // and what the gateway already enforces at intake.
+    public const int MaxNameLength = 255;
+
     public static UnsortedPlan? Validate(JsonNode? node, ItemValidation v)
     {
         if (node is not JsonObject item)
@@ -191,6 +199,10 @@ internal static class UnsortedForms
         {
             v.InvalidType(path + ".name", "string");
         }
+        else if (name is { Length: > MaxNameLength })
+        {
+            v.TooLong(path + ".name", MaxNameLength);
+        }
 
         long? price = null;
         if (!JsonRead.IsMissing(lead["price"]))
@@ -256,6 +268,10 @@ internal static class UnsortedForms
             if (text is null)
             {
                 v.InvalidType(path + "." + key, "string");
+            }
+            else if (text.Length > MaxNameLength)
+            {
+                v.TooLong(path + "." + key, MaxNameLength);
             }
 
             return text;
@@ -440,6 +456,12 @@ internal static class UnsortedForms
                 if (text is null)
                 {
                     v.InvalidType(path + ".value", "string");
+                    return null;
+                }
+
+                if (text.Length > MaxValueLength)
+                {
+                    v.TooLong(path + ".value", MaxValueLength);
                     return null;
                 }
 

@@ -21,6 +21,9 @@ internal sealed class ItemValidation(string requestId)
 
     public void NotSupportedChoice(string path) => Errors.Add(new("NotSupportedChoice", path, "The value you selected is not a valid choice."));
 
+    // amoCRM's exact code for an over-long value is not documented; the message follows its Symfony-style wording.
+    public void TooLong(string path, int max) => Errors.Add(new("InvalidLength", path, $"This value is too long. It should have {max.ToString(CultureInfo.InvariantCulture)} characters or less."));
+
     public void TooMany(string path, int max) => Errors.Add(new("InvalidType", path, $"This collection should contain {max.ToString(CultureInfo.InvariantCulture)} element or less."));
 }
 

@@ -156,6 +156,56 @@ public sealed class ApiTests
     }
 
     [Fact]
+    public async Task A_custom_field_or_tracking_value_over_256_characters_fails_the_whole_item_with_its_path()
+    {
+        await using var amo = await Amo.StartAsync();
+        using var http = Amo.Client(amo, amo.State.IssueTokens().AccessToken);
+        var item = Amo.UnsortedItem(
+            "long",
+            Amo.Field(EmulatorSeed.ProductFieldId, new string('a', 256)),
+            Amo.Field(EmulatorSeed.ProductFieldId, new string('a', 257)),
+            Amo.Field(EmulatorSeed.UtmContentFieldId, new string('u', 600)));
+        var phone = item["_embedded"]!["contacts"]![0]!["custom_fields_values"]![0]!["values"]![0]!;
+        phone["value"] = new string('9', 257);
+
+        using var response = await http.PostAsync("/api/v4/leads/unsorted/forms", Amo.Json(new JsonArray(Amo.UnsortedItem("fine"), item)));
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        var entry = Assert.Single((await Amo.ReadObjectAsync(response))["validation-errors"]!.AsArray());
+        Assert.Equal("long", (string?)entry!["request_id"]);
+        var errors = entry["errors"]!.AsArray().Select(e => ((string?)e!["code"], (string?)e["path"])).ToList();
+        Assert.Equal(
+            [
+                ("InvalidLength", "_embedded.leads.0.custom_fields_values.1.values.0.value"),
+                ("InvalidLength", "_embedded.leads.0.custom_fields_values.2.values.0.value"),
+                ("InvalidLength", "_embedded.contacts.0.custom_fields_values.0.values.0.value"),
+            ],
+            errors);
+        Assert.Empty(amo.State.Unsorted);
+    }
+
+    [Fact]
+    public async Task Lead_and_contact_names_over_255_characters_are_refused()
+    {
+        await using var amo = await Amo.StartAsync();
+        using var http = Amo.Client(amo, amo.State.IssueTokens().AccessToken);
+        var item = Amo.UnsortedItem("names");
+        item["_embedded"]!["leads"]![0]!["name"] = new string('n', 256);
+        item["_embedded"]!["contacts"]![0]!["first_name"] = new string('f', 256);
+        var fits = Amo.UnsortedItem("fits");
+        fits["_embedded"]!["leads"]![0]!["name"] = new string('n', 255);
+
+        using var response = await http.PostAsync("/api/v4/leads/unsorted/forms", Amo.Json(new JsonArray(fits, item)));
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        var entry = Assert.Single((await Amo.ReadObjectAsync(response))["validation-errors"]!.AsArray());
+        Assert.Equal("names", (string?)entry!["request_id"]);
+        Assert.Equal(
+            ["_embedded.leads.0.name", "_embedded.contacts.0.first_name"],
+            entry["errors"]!.AsArray().Select(e => (string?)e!["path"]));
+    }
+
+    [Fact]
     public async Task Notes_land_on_the_lead()
     {
         await using var amo = await Amo.StartAsync();

@@ -1,5 +1,7 @@
+using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
+using System.Text.Json;
 using System.Text.Json.Nodes;
 
 namespace Gateway.Leads;
@@ -19,18 +21,19 @@ internal static class AmoLeadMapper
         DateTimeOffset now,
         string? callerIp)
     {
+        var fit = new AmoValueFit();
         var formName = request.FormName ?? DefaultFormName;
         var metadata = new JsonObject
         {
             ["form_id"] = FormId(formName),
-            ["form_name"] = formName,
+            ["form_name"] = fit.Fit("form_name", formName),
             ["form_sent_at"] = now.ToUnixTimeSeconds(),
         };
-        AddIfPresent(metadata, "form_page", request.FormPage);
+        AddIfPresent(metadata, "form_page", Fit(fit, "form_page", request.FormPage));
         AddIfPresent(metadata, "ip", request.Ip ?? callerIp);
-        AddIfPresent(metadata, "referer", request.Referer);
+        AddIfPresent(metadata, "referer", Fit(fit, "referer", request.Referer));
 
-        var lead = new JsonObject { ["name"] = request.Lead.Name };
+        var lead = new JsonObject { ["name"] = fit.Fit("lead name", request.Lead.Name, AmoValueFit.NameLimit) };
         if (request.Lead.Price is { } price)
         {
             lead["price"] = price;
@@ -49,7 +52,7 @@ internal static class AmoLeadMapper
                 value["field_code"] = field.FieldCode;
             }
 
-            value["values"] = field.Values.DeepClone();
+            value["values"] = FitValues(fit, field.FieldCode ?? "field_id " + field.FieldId!.Value.ToString(CultureInfo.InvariantCulture), field.Values);
             leadFields.Add((JsonNode)value);
         }
 
@@ -58,7 +61,7 @@ internal static class AmoLeadMapper
         {
             if (trackingFieldIds.TryGetValue(name.ToUpperInvariant(), out var fieldId))
             {
-                leadFields.Add((JsonNode)new JsonObject { ["field_id"] = fieldId, ["values"] = new JsonArray(new JsonObject { ["value"] = text }) });
+                leadFields.Add((JsonNode)new JsonObject { ["field_id"] = fieldId, ["values"] = new JsonArray(new JsonObject { ["value"] = fit.Fit(name, text) }) });
             }
             else
             {
@@ -85,14 +88,14 @@ internal static class AmoLeadMapper
         var embedded = new JsonObject
         {
             ["leads"] = new JsonArray(lead),
-            ["contacts"] = new JsonArray(MapContact(request.Contact)),
+            ["contacts"] = new JsonArray(MapContact(request.Contact, fit)),
         };
 
         var item = new JsonObject
         {
             ["request_id"] = sourceUid,
             ["source_uid"] = sourceUid,
-            ["source_name"] = request.Source ?? DefaultSource,
+            ["source_name"] = fit.Fit("source", request.Source ?? DefaultSource),
             ["created_at"] = now.ToUnixTimeSeconds(),
         };
         if (request.PipelineId is { } pipelineId)
@@ -102,13 +105,30 @@ internal static class AmoLeadMapper
 
         item["metadata"] = metadata;
         item["_embedded"] = embedded;
-        return new MappedLead(item, NoteText(request.Comment, untracked));
+        return new MappedLead(item, NoteText(request.Comment, untracked, fit.Cut));
     }
 
-    private static JsonObject MapContact(ContactInput contact)
+    private static string? Fit(AmoValueFit fit, string label, string? text) => text is null ? null : fit.Fit(label, text);
+
+    // The caller's values, with every text value cut to fit; several values of one field keep one label each.
+    private static JsonArray FitValues(AmoValueFit fit, string label, JsonArray values)
+    {
+        var result = (JsonArray)values.DeepClone();
+        foreach (var value in result)
+        {
+            if (value is JsonObject entry && entry["value"] is JsonValue text && text.GetValueKind() == JsonValueKind.String)
+            {
+                entry["value"] = fit.Fit(label, text.GetValue<string>());
+            }
+        }
+
+        return result;
+    }
+
+    private static JsonObject MapContact(ContactInput contact, AmoValueFit fit)
     {
         var result = new JsonObject();
-        AddIfPresent(result, "name", contact.Name ?? contact.Phone ?? contact.Email);
+        AddIfPresent(result, "name", Fit(fit, "contact name", contact.Name ?? contact.Phone ?? contact.Email));
         var fields = new JsonArray();
         if (contact.Phone is { } phone)
         {
@@ -134,10 +154,11 @@ internal static class AmoLeadMapper
         ["values"] = new JsonArray(new JsonObject { ["value"] = value, ["enum_code"] = "WORK" }),
     };
 
-    // The comment first, then whatever UTM data has no tracking field in this account.
-    private static string? NoteText(string? comment, List<KeyValuePair<string, string>> untracked)
+    // The comment first, then whatever UTM data has no tracking field in this account, then the whole text of every
+    // value that was cut to fit amoCRM's limits.
+    private static string? NoteText(string? comment, List<KeyValuePair<string, string>> untracked, List<KeyValuePair<string, string>> cut)
     {
-        if (comment is null && untracked.Count == 0)
+        if (comment is null && untracked.Count == 0 && cut.Count == 0)
         {
             return null;
         }
@@ -157,6 +178,20 @@ internal static class AmoLeadMapper
 
             text.Append("UTM:");
             foreach (var (name, value) in untracked)
+            {
+                text.Append('\n').Append(name).Append(": ").Append(value);
+            }
+        }
+
+        if (cut.Count > 0)
+        {
+            if (text.Length > 0)
+            {
+                text.Append("\n\n");
+            }
+
+            text.Append("Cut to fit amoCRM, in full:");
+            foreach (var (name, value) in cut)
             {
                 text.Append('\n').Append(name).Append(": ").Append(value);
             }
