@@ -326,7 +326,7 @@ internal static class ApiEndpoints
         }
         else if (JsonRead.IsMissing(item["entity_id"]))
         {
-            v.NotBlank("entity_id");
+            v.FieldMissing("entity_id");
         }
         else if (!JsonRead.TryGetInteger(item["entity_id"], out entityId))
         {
@@ -341,7 +341,7 @@ internal static class ApiEndpoints
         string? noteType = null;
         if (JsonRead.IsMissing(item["note_type"]))
         {
-            v.NotBlank("note_type");
+            v.FieldMissing("note_type");
         }
         else if (!JsonRead.TryGetString(item["note_type"], out var type))
         {
@@ -367,7 +367,11 @@ internal static class ApiEndpoints
             v.InvalidType("params.text", "string");
         }
 
-        if (noteType == "common" && string.IsNullOrWhiteSpace(text))
+        if (noteType == "common" && text is null)
+        {
+            v.FieldMissing("params.text");
+        }
+        else if (noteType == "common" && string.IsNullOrWhiteSpace(text))
         {
             v.NotBlank("params.text");
         }

@@ -50,7 +50,7 @@ internal static class UnsortedForms
         var embedded = item["_embedded"];
         if (JsonRead.IsMissing(embedded))
         {
-            v.NotBlank("_embedded.leads");
+            v.FieldMissing("_embedded.leads");
         }
         else if (embedded is not JsonObject embeddedObject)
         {
@@ -96,7 +96,7 @@ internal static class UnsortedForms
         var node = parent[key];
         if (JsonRead.IsMissing(node))
         {
-            v.NotBlank(path);
+            v.FieldMissing(path);
             return null;
         }
 
@@ -119,7 +119,7 @@ internal static class UnsortedForms
     {
         if (JsonRead.IsMissing(node))
         {
-            v.NotBlank("metadata");
+            v.FieldMissing("metadata");
             return;
         }
 
@@ -163,7 +163,11 @@ internal static class UnsortedForms
     {
         if (JsonRead.IsMissing(node) || node is JsonArray { Count: 0 })
         {
-            if (required)
+            if (required && JsonRead.IsMissing(node))
+            {
+                v.FieldMissing(path);
+            }
+            else if (required)
             {
                 v.NotBlank(path);
             }
@@ -243,6 +247,10 @@ internal static class UnsortedForms
                     {
                         tags.Add(new TagPlan(tagId, null));
                     }
+                    else if (JsonRead.IsMissing(tag["name"]))
+                    {
+                        v.FieldMissing(tagPath + ".name");
+                    }
                     else
                     {
                         v.NotBlank(tagPath + ".name");
@@ -314,7 +322,13 @@ internal static class UnsortedForms
             }
 
             var valuesNode = entry["values"];
-            if (JsonRead.IsMissing(valuesNode) || valuesNode is JsonArray { Count: 0 })
+            if (JsonRead.IsMissing(valuesNode))
+            {
+                v.FieldMissing(entryPath + ".values");
+                continue;
+            }
+
+            if (valuesNode is JsonArray { Count: 0 })
             {
                 v.NotBlank(entryPath + ".values");
                 continue;
@@ -384,7 +398,7 @@ internal static class UnsortedForms
             return byCode;
         }
 
-        v.NotBlank(path + ".field_id");
+        v.FieldMissing(path + ".field_id");
         return null;
     }
 
@@ -425,14 +439,14 @@ internal static class UnsortedForms
                     return new JsonObject { ["value"] = byLabel.Value, ["enum_id"] = byLabel.Id, ["enum_code"] = null };
                 }
 
-                v.NotBlank(path + ".enum_id");
+                v.FieldMissing(path + ".enum_id");
                 return null;
             }
 
             case "numeric":
                 if (JsonRead.IsMissing(value["value"]))
                 {
-                    v.NotBlank(path + ".value");
+                    v.FieldMissing(path + ".value");
                     return null;
                 }
 
@@ -448,7 +462,7 @@ internal static class UnsortedForms
             {
                 if (JsonRead.IsMissing(value["value"]))
                 {
-                    v.NotBlank(path + ".value");
+                    v.FieldMissing(path + ".value");
                     return null;
                 }
 

@@ -15,6 +15,9 @@ internal sealed class ItemValidation(string requestId)
 
     public bool IsValid => Errors.Count == 0;
 
+    // amoCRM tells an absent field (FieldMissing) from one sent empty (NotBlank).
+    public void FieldMissing(string path) => Errors.Add(new("FieldMissing", path, "This field is missing."));
+
     public void NotBlank(string path) => Errors.Add(new("NotBlank", path, "This value should not be blank."));
 
     public void InvalidType(string path, string type) => Errors.Add(new("InvalidType", path, $"This value should be of type {type}."));

@@ -148,11 +148,39 @@ public sealed class ApiTests
             .Select(e => ((string?)e!["code"], (string?)e["path"])).ToList();
         Assert.Equal(
             [
-                ("NotBlank", "source_name"),
+                ("FieldMissing", "source_name"),
                 ("NotSupportedChoice", "_embedded.leads.0.custom_fields_values.0.values.0.enum_id"),
                 ("InvalidType", "_embedded.leads.0.custom_fields_values.1.values.0.value"),
             ],
             errors);
+    }
+
+    [Fact]
+    public async Task An_absent_field_is_FieldMissing_and_an_empty_one_NotBlank_like_amoCRM()
+    {
+        await using var amo = await Amo.StartAsync();
+        using var http = Amo.Client(amo, amo.State.IssueTokens().AccessToken);
+        var item = Amo.UnsortedItem(
+            "missing",
+            new JsonObject { ["values"] = new JsonArray(new JsonObject { ["value"] = "x" }) },
+            new JsonObject { ["field_id"] = EmulatorSeed.ProductFieldId },
+            new JsonObject { ["field_id"] = EmulatorSeed.ChannelFieldId, ["values"] = new JsonArray(new JsonObject()) });
+        item.Remove("metadata");
+        item["source_name"] = " ";
+
+        using var response = await http.PostAsync("/api/v4/leads/unsorted/forms", Amo.Json(new JsonArray(item)));
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        var errors = (await Amo.ReadObjectAsync(response))["validation-errors"]![0]!["errors"]!.AsArray();
+        Assert.Equal(
+            [
+                ("NotBlank", "source_name", "This value should not be blank."),
+                ("FieldMissing", "metadata", "This field is missing."),
+                ("FieldMissing", "_embedded.leads.0.custom_fields_values.0.field_id", "This field is missing."),
+                ("FieldMissing", "_embedded.leads.0.custom_fields_values.1.values", "This field is missing."),
+                ("FieldMissing", "_embedded.leads.0.custom_fields_values.2.values.0.enum_id", "This field is missing."),
+            ],
+            errors.Select(e => ((string?)e!["code"], (string?)e["path"], (string?)e["detail"])));
     }
 
     [Fact]
