@@ -109,7 +109,7 @@ internal static class ApiEndpoints
     private static JsonObject RenderField(SeedField field, string entityType, string baseUrl, long accountId)
     {
         JsonArray? enums = field.HasEnums
-            ? new JsonArray([.. field.Enums.Select(e => new JsonObject { ["id"] = e.Id, ["value"] = e.Value, ["sort"] = e.Sort })])
+            ? new JsonArray([.. field.Enums.Select(e => new JsonObject { ["id"] = e.Id, ["value"] = e.Value, ["sort"] = e.Sort, ["code"] = e.Code })])
             : null;
         return new JsonObject
         {

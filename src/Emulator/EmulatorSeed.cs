@@ -150,13 +150,13 @@ public static class EmulatorSeed
             new(ProductFieldId, "Product", "text", null, 500, false, []),
             new(BudgetFieldId, "Budget", "numeric", null, 501, false, []),
             new(ChannelFieldId, "Channel", "select", null, 502, false,
-                [new(ChannelInstagramEnumId, "Instagram", 1), new(ChannelTelegramEnumId, "Telegram", 2), new(ChannelWebsiteEnumId, "Website", 3)]),
+                [new(ChannelInstagramEnumId, "Instagram", 1, "IG"), new(ChannelTelegramEnumId, "Telegram", 2, "TG"), new(ChannelWebsiteEnumId, "Website", 3, "WEB")]),
             new(InterestsFieldId, "Interests", "multiselect", null, 503, false,
-                [new(InterestsPricingEnumId, "Pricing", 1), new(InterestsDeliveryEnumId, "Delivery", 2), new(InterestsSupportEnumId, "Support", 3)]),
+                [new(InterestsPricingEnumId, "Pricing", 1, "pricing"), new(InterestsDeliveryEnumId, "Delivery", 2, "delivery"), new(InterestsSupportEnumId, "Support", 3, "support")]),
             new(SiteFieldId, "Site", "url", null, 504, false, []),
             new(NotesFieldId, "Notes", "textarea", null, 505, false, []),
             new(UrgencyFieldId, "Urgency", "radiobutton", null, 506, false,
-                [new(UrgencyHighEnumId, "High", 1), new(UrgencyLowEnumId, "Low", 2)]),
+                [new(UrgencyHighEnumId, "High", 1, "high"), new(UrgencyLowEnumId, "Low", 2, "low")]),
             Tracking(UtmSourceFieldId, "utm_source", "UTM_SOURCE"),
             Tracking(UtmMediumFieldId, "utm_medium", "UTM_MEDIUM"),
             Tracking(UtmCampaignFieldId, "utm_campaign", "UTM_CAMPAIGN"),
@@ -177,7 +177,8 @@ public static class EmulatorSeed
     private static SeedField Tracking(long id, string name, string code) => new(id, name, "tracking_data", code, 600 + (int)(id % 100), true, []);
 }
 
-internal sealed record SeedEnum(long Id, string Value, int Sort);
+// Code: a select option's enum_code (null where the account set none); multitext enums are their own code (WORK, MOB …).
+internal sealed record SeedEnum(long Id, string Value, int Sort, string? Code = null);
 
 internal sealed record SeedField(long Id, string Name, string Type, string? Code, int Sort, bool IsPredefined, IReadOnlyList<SeedEnum> Enums)
 {

@@ -414,33 +414,39 @@ internal static class UnsortedForms
         {
             case "select" or "radiobutton" or "multiselect":
             {
+                // amoCRM takes an option by enum_id, by enum_code, or by its text in any case.
+                SeedEnum? chosen;
+                string choicePath;
                 if (!JsonRead.IsMissing(value["enum_id"]))
                 {
-                    var byId = JsonRead.TryGetInteger(value["enum_id"], out var enumId) ? field.Enums.FirstOrDefault(e => e.Id == enumId) : null;
-                    if (byId is null)
-                    {
-                        v.NotSupportedChoice(path + ".enum_id");
-                        return null;
-                    }
-
-                    return new JsonObject { ["value"] = byId.Value, ["enum_id"] = byId.Id, ["enum_code"] = null };
+                    chosen = JsonRead.TryGetInteger(value["enum_id"], out var enumId) ? field.Enums.FirstOrDefault(e => e.Id == enumId) : null;
+                    choicePath = path + ".enum_id";
                 }
-
-                if (!JsonRead.IsMissing(value["value"]))
+                else if (!JsonRead.IsMissing(value["enum_code"]))
+                {
+                    var code = JsonRead.AsScalarText(value["enum_code"]);
+                    chosen = code is null ? null : field.Enums.FirstOrDefault(e => string.Equals(e.Code, code, StringComparison.Ordinal));
+                    choicePath = path + ".enum_code";
+                }
+                else if (!JsonRead.IsMissing(value["value"]))
                 {
                     var label = JsonRead.AsScalarText(value["value"]);
-                    var byLabel = field.Enums.FirstOrDefault(e => string.Equals(e.Value, label, StringComparison.Ordinal));
-                    if (byLabel is null)
-                    {
-                        v.NotSupportedChoice(path + ".value");
-                        return null;
-                    }
-
-                    return new JsonObject { ["value"] = byLabel.Value, ["enum_id"] = byLabel.Id, ["enum_code"] = null };
+                    chosen = label is null ? null : field.Enums.FirstOrDefault(e => string.Equals(e.Value, label, StringComparison.OrdinalIgnoreCase));
+                    choicePath = path + ".value";
+                }
+                else
+                {
+                    v.FieldMissing(path + ".enum_id");
+                    return null;
                 }
 
-                v.FieldMissing(path + ".enum_id");
-                return null;
+                if (chosen is null)
+                {
+                    v.NotSupportedChoice(choicePath);
+                    return null;
+                }
+
+                return new JsonObject { ["value"] = chosen.Value, ["enum_id"] = chosen.Id, ["enum_code"] = chosen.Code };
             }
 
             case "numeric":

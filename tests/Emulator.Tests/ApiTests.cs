@@ -184,6 +184,54 @@ public sealed class ApiTests
     }
 
     [Fact]
+    public async Task A_select_option_is_taken_by_enum_id_enum_code_or_its_text_in_any_case()
+    {
+        await using var amo = await Amo.StartAsync();
+        using var http = Amo.Client(amo, amo.State.IssueTokens().AccessToken);
+        static JsonObject Choice(long fieldId, params JsonObject[] values) => new() { ["field_id"] = fieldId, ["values"] = new JsonArray(values) };
+        var item = Amo.UnsortedItem(
+            "options",
+            Choice(EmulatorSeed.ChannelFieldId, new JsonObject { ["enum_code"] = "TG" }),
+            Choice(EmulatorSeed.UrgencyFieldId, new JsonObject { ["value"] = "hIGH" }),
+            Choice(
+                EmulatorSeed.InterestsFieldId,
+                new JsonObject { ["enum_id"] = EmulatorSeed.InterestsPricingEnumId },
+                new JsonObject { ["enum_code"] = "delivery" },
+                new JsonObject { ["value"] = "support" }));
+
+        using var response = await http.PostAsync("/api/v4/leads/unsorted/forms", Amo.Json(new JsonArray(item)));
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        using var lead = await http.GetAsync($"/api/v4/leads/{amo.State.Leads[0].Id}");
+        var fields = (await Amo.ReadObjectAsync(lead))["custom_fields_values"]!.AsArray();
+        Assert.Equal(
+            [
+                [EmulatorSeed.ChannelTelegramEnumId],
+                [EmulatorSeed.UrgencyHighEnumId],
+                [EmulatorSeed.InterestsPricingEnumId, EmulatorSeed.InterestsDeliveryEnumId, EmulatorSeed.InterestsSupportEnumId],
+            ],
+            fields.Select(f => f!["values"]!.AsArray().Select(value => (long)value!["enum_id"]!).ToArray()));
+        Assert.Equal("Telegram", (string?)fields[0]!["values"]![0]!["value"]);
+        Assert.Equal("TG", (string?)fields[0]!["values"]![0]!["enum_code"]);
+    }
+
+    [Fact]
+    public async Task An_unknown_enum_code_is_NotSupportedChoice_and_enum_codes_keep_their_case()
+    {
+        await using var amo = await Amo.StartAsync();
+        using var http = Amo.Client(amo, amo.State.IssueTokens().AccessToken);
+        var item = Amo.UnsortedItem(
+            "bad-option",
+            new JsonObject { ["field_id"] = EmulatorSeed.ChannelFieldId, ["values"] = new JsonArray(new JsonObject { ["enum_code"] = "tg" }) });
+
+        using var response = await http.PostAsync("/api/v4/leads/unsorted/forms", Amo.Json(new JsonArray(item)));
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        var error = Assert.Single((await Amo.ReadObjectAsync(response))["validation-errors"]![0]!["errors"]!.AsArray());
+        Assert.Equal(("NotSupportedChoice", "_embedded.leads.0.custom_fields_values.0.values.0.enum_code"), ((string?)error!["code"], (string?)error["path"]));
+    }
+
+    [Fact]
     public async Task A_custom_field_or_tracking_value_over_256_characters_fails_the_whole_item_with_its_path()
     {
         await using var amo = await Amo.StartAsync();
