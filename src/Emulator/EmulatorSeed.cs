@@ -15,6 +15,7 @@ public static class EmulatorSeed
     public const long LostStatusId = 143;
 
     public const long ProductFieldId = 100001;
+    public const string ProductFieldCode = "product_type";
     public const long BudgetFieldId = 100002;
     public const long ChannelFieldId = 100003;
     public const long ChannelInstagramEnumId = 200001;
@@ -147,7 +148,7 @@ public static class EmulatorSeed
     {
         List<SeedField> fields =
         [
-            new(ProductFieldId, "Product", "text", null, 500, false, []),
+            new(ProductFieldId, "Product", "text", ProductFieldCode, 500, false, []),
             new(BudgetFieldId, "Budget", "numeric", null, 501, false, []),
             new(ChannelFieldId, "Channel", "select", null, 502, false,
                 [new(ChannelInstagramEnumId, "Instagram", 1, "IG"), new(ChannelTelegramEnumId, "Telegram", 2, "TG"), new(ChannelWebsiteEnumId, "Website", 3, "WEB")]),
@@ -203,5 +204,8 @@ internal sealed class FieldSet(string entityType, IReadOnlyList<SeedField> field
 
     public SeedField? FindById(long id) => _byId.GetValueOrDefault(id);
 
-    public SeedField? FindByCode(string code) => _byCode.GetValueOrDefault(code);
+    // Codes are case-sensitive; only the account's predefined fields (PHONE, EMAIL, UTM_SOURCE …) are found in any case.
+    public SeedField? FindByCode(string code) =>
+        _byCode.GetValueOrDefault(code)
+        ?? All.FirstOrDefault(f => f.IsPredefined && string.Equals(f.Code, code, StringComparison.OrdinalIgnoreCase));
 }

@@ -232,6 +232,29 @@ public sealed class ApiTests
     }
 
     [Fact]
+    public async Task Field_codes_are_case_sensitive_except_the_predefined_ones()
+    {
+        await using var amo = await Amo.StartAsync();
+        using var http = Amo.Client(amo, amo.State.IssueTokens().AccessToken);
+        static JsonObject ByCode(string code) => new() { ["field_code"] = code, ["values"] = new JsonArray(new JsonObject { ["value"] = "x" }) };
+        var good = Amo.UnsortedItem("good", ByCode(EmulatorSeed.ProductFieldCode), ByCode("utm_source"), ByCode("UTM_MEDIUM"));
+        var bad = Amo.UnsortedItem("bad", ByCode(EmulatorSeed.ProductFieldCode.ToUpperInvariant()));
+
+        using var rejected = await http.PostAsync("/api/v4/leads/unsorted/forms", Amo.Json(new JsonArray(good.DeepClone(), bad)));
+        using var accepted = await http.PostAsync("/api/v4/leads/unsorted/forms", Amo.Json(new JsonArray(good)));
+
+        Assert.Equal(HttpStatusCode.BadRequest, rejected.StatusCode);
+        var entry = Assert.Single((await Amo.ReadObjectAsync(rejected))["validation-errors"]!.AsArray());
+        Assert.Equal("bad", (string?)entry!["request_id"]);
+        var error = Assert.Single(entry["errors"]!.AsArray());
+        Assert.Equal(("NotSupportedChoice", "_embedded.leads.0.custom_fields_values.0.field_code"), ((string?)error!["code"], (string?)error["path"]));
+        Assert.Equal(HttpStatusCode.OK, accepted.StatusCode);
+        using var lead = await http.GetAsync($"/api/v4/leads/{amo.State.Leads[0].Id}");
+        var fields = (await Amo.ReadObjectAsync(lead))["custom_fields_values"]!.AsArray();
+        Assert.Equal([EmulatorSeed.ProductFieldId, EmulatorSeed.UtmSourceFieldId, EmulatorSeed.UtmMediumFieldId], fields.Select(f => (long)f!["field_id"]!));
+    }
+
+    [Fact]
     public async Task A_custom_field_or_tracking_value_over_256_characters_fails_the_whole_item_with_its_path()
     {
         await using var amo = await Amo.StartAsync();

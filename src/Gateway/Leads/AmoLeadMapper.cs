@@ -1,3 +1,4 @@
+using System.Collections.Frozen;
 using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
@@ -13,6 +14,8 @@ internal static class AmoLeadMapper
 {
     public const string DefaultSource = "gateway";
     public const string DefaultFormName = "Gateway Form";
+
+    private static readonly FrozenSet<string> SystemFieldCodes = FrozenSet.Create(StringComparer.Ordinal, "PHONE", "EMAIL", "GCLID", "YCLID");
 
     public static MappedLead Map(
         UnsortedLeadRequest request,
@@ -49,10 +52,10 @@ internal static class AmoLeadMapper
             }
             else
             {
-                value["field_code"] = field.FieldCode;
+                value["field_code"] = FieldCode(field.FieldCode!, trackingFieldIds);
             }
 
-            value["values"] = FitValues(fit, field.FieldCode ?? "field_id " + field.FieldId!.Value.ToString(CultureInfo.InvariantCulture), field.Values);
+            value["values"] = FitValues(fit, (string?)value["field_code"] ?? "field_id " + field.FieldId!.Value.ToString(CultureInfo.InvariantCulture), field.Values);
             leadFields.Add((JsonNode)value);
         }
 
@@ -106,6 +109,16 @@ internal static class AmoLeadMapper
         item["metadata"] = metadata;
         item["_embedded"] = embedded;
         return new MappedLead(item, NoteText(request.Comment, untracked, fit.Cut));
+    }
+
+    // amoCRM's field codes are case-sensitive, so a caller's code is sent as written; only amoCRM's own upper-case
+    // system codes (PHONE, EMAIL, UTM_*, the account's tracking fields) are upper-cased, as callers have always sent them in any case.
+    internal static string FieldCode(string code, IReadOnlyDictionary<string, long> trackingFieldIds)
+    {
+        var upper = code.ToUpperInvariant();
+        return SystemFieldCodes.Contains(upper) || upper.StartsWith("UTM_", StringComparison.Ordinal) || trackingFieldIds.ContainsKey(upper)
+            ? upper
+            : code;
     }
 
     private static string? Fit(AmoValueFit fit, string label, string? text) => text is null ? null : fit.Fit(label, text);

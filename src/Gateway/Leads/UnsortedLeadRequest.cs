@@ -151,7 +151,8 @@ internal sealed record UnsortedLeadRequest(
         }
         else if (Scalar(field["field_code"]) is { Length: > 0 } code)
         {
-            fieldCode = code.ToUpperInvariant();
+            // Kept as sent: amoCRM's codes are case-sensitive. The mapper upper-cases amoCRM's own system codes.
+            fieldCode = code;
         }
         else
         {

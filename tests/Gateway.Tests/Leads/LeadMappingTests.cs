@@ -150,6 +150,30 @@ public sealed class LeadMappingTests
     }
 
     [Fact]
+    public async Task A_custom_field_code_keeps_its_case_and_amoCRMs_system_codes_are_upper_cased()
+    {
+        await using var amo = await AmoEmulator.StartAsync(GatewayApp.EmulatorOptionsFor());
+        await using var app = new GatewayApp(amo);
+        await app.AuthorizeAsync();
+        using var client = app.CreateKeyedClient();
+
+        var response = await client.PostLeadAsync($$$"""
+            {"lead":{"name":"Yangi mijoz","custom_fields":[
+                {"field_code":"{{{EmulatorSeed.ProductFieldCode}}}","value":"Oshxona mebeli"},
+                {"field_code":"utm_referrer","value":"https://ref.example.uz"},
+                {"field_code":"Gclid","values":[{"value":"Cj0KCQ"}]}]},
+             "contact":{"phone":"+998901234567"}}
+            """);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        ApiAssert.SameJson($$$"""
+            [{"field_code":"{{{EmulatorSeed.ProductFieldCode}}}","values":[{"value":"Oshxona mebeli"}]},
+             {"field_code":"UTM_REFERRER","values":[{"value":"https://ref.example.uz"}]},
+             {"field_code":"GCLID","values":[{"value":"Cj0KCQ"}]}]
+            """, LeadOf(amo)["custom_fields_values"]);
+    }
+
+    [Fact]
     public async Task Tags_given_as_names_objects_and_ids_become_amoCRM_tags()
     {
         await using var amo = await AmoEmulator.StartAsync(GatewayApp.EmulatorOptionsFor());
