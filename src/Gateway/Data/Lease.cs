@@ -27,7 +27,7 @@ internal sealed class LeaseStore(Database database, TimeProvider time)
 
     public async Task<bool> TryAcquireAsync(string name, string holder, TimeSpan lease, CancellationToken cancellationToken)
     {
-        var now = time.GetUtcNow().ToUnixTimeMilliseconds();
+        var now = time.GetUtcNow();
         await using var connection = await database.OpenAsync(cancellationToken);
         var rows = await Sql.ExecuteAsync(
             connection,
@@ -37,7 +37,7 @@ internal sealed class LeaseStore(Database database, TimeProvider time)
             WHERE leases.expires_at <= @now OR leases.holder = excluded.holder
             """,
             null,
-            [("name", name), ("holder", holder), ("expires", now + (long)lease.TotalMilliseconds), ("now", now)],
+            [("name", name), ("holder", holder), ("expires", now + lease), ("now", now)],
             cancellationToken);
         return rows == 1;
     }

@@ -11,14 +11,14 @@ internal sealed class OAuthStateStore(Database database, TimeProvider time)
     public async Task<string> CreateAsync(string account, CancellationToken cancellationToken)
     {
         var state = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(24));
-        var now = time.GetUtcNow().ToUnixTimeMilliseconds();
+        var now = time.GetUtcNow();
         await using var connection = await database.OpenAsync(cancellationToken);
         await Sql.ExecuteAsync(connection, "DELETE FROM oauth_states WHERE expires_at <= @now", null, [("now", now)], cancellationToken);
         await Sql.ExecuteAsync(
             connection,
             "INSERT INTO oauth_states (state, account, expires_at) VALUES (@state, @account, @expires)",
             null,
-            [("state", state), ("account", account), ("expires", now + (long)Lifetime.TotalMilliseconds)],
+            [("state", state), ("account", account), ("expires", now + Lifetime)],
             cancellationToken);
         return state;
     }
@@ -32,10 +32,10 @@ internal sealed class OAuthStateStore(Database database, TimeProvider time)
             "DELETE FROM oauth_states WHERE state = @state RETURNING account, expires_at",
             null,
             [("state", state)],
-            reader => new ConsumedState(reader.String("account"), reader.Int64("expires_at")),
+            reader => new ConsumedState(reader.String("account"), reader.Time("expires_at")),
             cancellationToken);
-        return row is { } found && found.ExpiresAt > time.GetUtcNow().ToUnixTimeMilliseconds() ? found.Account : null;
+        return row is { } found && found.ExpiresAt > time.GetUtcNow() ? found.Account : null;
     }
 
-    private sealed record ConsumedState(string Account, long ExpiresAt);
+    private sealed record ConsumedState(string Account, DateTimeOffset ExpiresAt);
 }

@@ -53,7 +53,7 @@ internal sealed class TokenStore(Database database, IDataProtectionProvider prot
     // A fresh pair from consent, import or refresh: the account is healthy again whatever it was.
     public async Task<AmoToken> SaveAsync(string account, TokenPair pair, bool longLived, string outcome, bool isRefresh, TokenImport? import, CancellationToken cancellationToken)
     {
-        var now = time.GetUtcNow().ToUnixTimeMilliseconds();
+        var now = time.GetUtcNow();
         var access = protector.Protect(pair.AccessToken);
         var refresh = pair.RefreshToken is null ? null : protector.Protect(pair.RefreshToken);
         await using (var connection = await database.OpenAsync(cancellationToken))
@@ -84,13 +84,13 @@ internal sealed class TokenStore(Database database, IDataProtectionProvider prot
                     ("active", TokenStates.Active),
                     ("access", access),
                     ("refresh", refresh),
-                    ("expires", pair.ExpiresAt.ToUnixTimeMilliseconds()),
+                    ("expires", pair.ExpiresAt),
                     ("domain", pair.BaseDomain),
                     ("longLived", longLived ? 1 : 0),
                     ("now", now),
                     // A token from an old file is as old as the file says (so keep-alive rotates it soon), never newer than now.
-                    ("issued", Math.Min(pair.IssuedAt?.ToUnixTimeMilliseconds() ?? now, now)),
-                    ("lastRefreshAt", isRefresh ? now : null),
+                    ("issued", pair.IssuedAt is { } issued && issued < now ? issued : now),
+                    ("lastRefreshAt", isRefresh ? now : (DateTimeOffset?)null),
                     ("outcome", outcome),
                     ("mtime", import?.FileMtime),
                     ("importHash", import?.TokenHash),
@@ -114,7 +114,7 @@ internal sealed class TokenStore(Database database, IDataProtectionProvider prot
                 AND (refresh_started_at = @startedAt OR (refresh_started_at IS NULL AND @startedAt IS NULL))
             """,
             null,
-            [("now", time.GetUtcNow().ToUnixTimeMilliseconds()), ("account", account), ("generation", generation), ("startedAt", startedAtAsRead?.ToUnixTimeMilliseconds())],
+            [("now", time.GetUtcNow()), ("account", account), ("generation", generation), ("startedAt", startedAtAsRead)],
             cancellationToken) == 1;
     }
 
@@ -136,7 +136,7 @@ internal sealed class TokenStore(Database database, IDataProtectionProvider prot
             """,
             null,
             [
-                ("now", time.GetUtcNow().ToUnixTimeMilliseconds()), ("outcome", outcome), ("next", nextAttemptAt?.ToUnixTimeMilliseconds()), ("reason", reauthorizationReason),
+                ("now", time.GetUtcNow()), ("outcome", outcome), ("next", nextAttemptAt), ("reason", reauthorizationReason),
                 ("reauthorizationRequired", TokenStates.ReauthorizationRequired), ("account", account), ("generation", generation),
             ],
             cancellationToken);
