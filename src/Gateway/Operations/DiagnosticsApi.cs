@@ -70,7 +70,7 @@ internal sealed class TokenDiagnostics(TokenStore store, TokenKeepAlive keepAliv
             ["delivering"] = stats.Delivering,
             ["failed"] = stats.Failed,
             ["notes_pending"] = stats.NotesPending,
-            ["oldest_queued_age_seconds"] = stats.OldestQueuedAt is { } oldest ? Math.Max(0, (long)(now - oldest).TotalSeconds) : null,
+            ["oldest_queued_age_seconds"] = stats.OldestQueuedAgeSeconds(now),
             ["paused_until"] = delivery.PausedUntil is { } until && until > now ? until.ToUnixTimeSeconds() : null,
             ["pause_reason"] = delivery.PausedUntil is { } pausedUntil && pausedUntil > now ? delivery.PauseReason : null,
             ["batch_size"] = delivery.BatchSize,

@@ -39,9 +39,7 @@ internal sealed class GatewayStatus(Database database, TokenStore tokens, LeadSt
             var token = stored.FirstOrDefault(t => t.Account == account);
             var state = TokenStatus.StateOf(token, now, options.Value.RefreshMargin);
             var stats = await leads.StatsAsync(account, cancellationToken);
-            long? oldest = stats.OldestQueuedAt is { } at ? Math.Max(0, (long)(now - at).TotalSeconds) : null;
-
-            accounts.Add(new AccountStatus(account, state, TokenStatus.CanDeliver(token, now), stats, oldest));
+            accounts.Add(new AccountStatus(account, state, TokenStatus.CanDeliver(token, now), stats, stats.OldestQueuedAgeSeconds(now)));
         }
 
         return accounts;

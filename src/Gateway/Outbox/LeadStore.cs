@@ -105,6 +105,10 @@ internal sealed record QueueStats
     public long NotesPending { get; init; }
     public DateTimeOffset? OldestQueuedAt { get; init; }
 
+    // Whole seconds, never negative: another instance's clock may run a little ahead of this one's.
+    public long? OldestQueuedAgeSeconds(DateTimeOffset now) =>
+        OldestQueuedAt is { } at ? Math.Max(0, (long)(now - at).TotalSeconds) : null;
+
     // Named by the aliases in LeadStore.StatsAsync (PostgreSQL folds them to lower case; readers match names either way).
     public static QueueStats Read(DbDataReader reader) => new()
     {
