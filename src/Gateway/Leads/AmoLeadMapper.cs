@@ -32,9 +32,9 @@ internal static class AmoLeadMapper
             ["form_name"] = fit.Fit("form_name", formName),
             ["form_sent_at"] = now.ToUnixTimeSeconds(),
         };
-        AddIfPresent(metadata, "form_page", Fit(fit, "form_page", request.FormPage));
+        AddIfPresent(metadata, "form_page", fit.Fit("form_page", request.FormPage));
         AddIfPresent(metadata, "ip", request.Ip ?? callerIp);
-        AddIfPresent(metadata, "referer", Fit(fit, "referer", request.Referer));
+        AddIfPresent(metadata, "referer", fit.Fit("referer", request.Referer));
 
         var lead = new JsonObject { ["name"] = fit.Fit("lead name", request.Lead.Name, AmoValueFit.NameLimit) };
         if (request.Lead.Price is { } price)
@@ -121,8 +121,6 @@ internal static class AmoLeadMapper
             : code;
     }
 
-    private static string? Fit(AmoValueFit fit, string label, string? text) => text is null ? null : fit.Fit(label, text);
-
     // The caller's values, with every text value cut to fit; several values of one field keep one label each.
     private static JsonArray FitValues(AmoValueFit fit, string label, JsonArray values)
     {
@@ -141,7 +139,7 @@ internal static class AmoLeadMapper
     private static JsonObject MapContact(ContactInput contact, AmoValueFit fit)
     {
         var result = new JsonObject();
-        AddIfPresent(result, "name", Fit(fit, "contact name", contact.Name ?? contact.Phone ?? contact.Email));
+        AddIfPresent(result, "name", fit.Fit("contact name", contact.Name ?? contact.Phone ?? contact.Email, AmoValueFit.NameLimit));
         var fields = new JsonArray();
         if (contact.Phone is { } phone)
         {

@@ -1,3 +1,5 @@
+using System.Diagnostics.CodeAnalysis;
+
 namespace Gateway.Leads;
 
 // Cuts text to what amoCRM accepts and remembers what was cut, so the whole text can go into the lead's note.
@@ -17,9 +19,11 @@ internal sealed class AmoValueFit
 
     public List<KeyValuePair<string, string>> Cut { get; } = [];
 
-    public string Fit(string label, string text, int limit = ValueLimit)
+    // Absent stays absent: optional fields go through here as they are.
+    [return: NotNullIfNotNull(nameof(text))]
+    public string? Fit(string label, string? text, int limit = ValueLimit)
     {
-        if (text.Length <= limit)
+        if (text is null || text.Length <= limit)
         {
             return text;
         }
@@ -28,13 +32,8 @@ internal sealed class AmoValueFit
         return Shorten(text, limit);
     }
 
-    public static string Shorten(string text, int limit)
+    private static string Shorten(string text, int limit)
     {
-        if (text.Length <= limit)
-        {
-            return text;
-        }
-
         var end = limit - 1;
         var space = text.LastIndexOfAny([' ', '\t', '\n', '\r'], end);
         if (space > 0 && space >= end - WordBoundaryWindow)
