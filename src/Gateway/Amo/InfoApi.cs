@@ -1,3 +1,4 @@
+using Gateway.Security;
 using System.Runtime.CompilerServices;
 using System.Text.Json;
 using Gateway.Hosting;
@@ -9,7 +10,7 @@ internal static class InfoApi
 {
     public static RouteGroupBuilder MapInfo(this IEndpointRouteBuilder routes)
     {
-        var group = routes.MapGroup("/api/v1/info").RequireAuthorization().WithTags("Info");
+        var group = routes.MapGroup("/api/v1/info").RequireScope(Scopes.Read).WithTags("Info");
         group.MapGet("/pipelines", (AmoInfoCache cache, IOptions<AmoOptions> options, CancellationToken ct) =>
             AnswerAsync(cache.PipelinesAsync(options.Value.AccountKey, ct), "Failed to get pipelines"));
         group.MapGet("/pipelines/{id}", (string id, AmoInfoCache cache, IOptions<AmoOptions> options, CancellationToken ct) =>

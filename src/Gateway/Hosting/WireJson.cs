@@ -28,6 +28,7 @@ namespace Gateway.Hosting;
 [JsonSerializable(typeof(ConsentStatus))]
 [JsonSerializable(typeof(OriginRefused))]
 [JsonSerializable(typeof(RetryAfterDetails))]
+[JsonSerializable(typeof(ScopeMissing))]
 [JsonSerializable(typeof(ApiKeyRefusalBody))]
 [JsonSerializable(typeof(InvalidJson))]
 [JsonSerializable(typeof(BodyTooLarge))]

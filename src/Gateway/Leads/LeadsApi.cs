@@ -13,12 +13,12 @@ internal static class LeadsApi
 
     public static RouteGroupBuilder MapLeads(this IEndpointRouteBuilder routes)
     {
-        var group = routes.MapGroup("/api/v1/leads").RequireAuthorization().WithTags("Leads");
-        group.MapPost("/unsorted", SubmitUnsortedAsync);
-        group.MapGet("/{id:long}", GetAsync);
-        group.MapGet("/", ListAsync);
-        group.MapPost("/{id:long}/retry", RetryAsync);
-        group.MapPost("/retry-failed", RetryAllFailedAsync);
+        var group = routes.MapGroup("/api/v1/leads").WithTags("Leads");
+        group.MapPost("/unsorted", SubmitUnsortedAsync).RequireScope(Scopes.Leads);
+        group.MapGet("/{id:long}", GetAsync).RequireScope(Scopes.Read);
+        group.MapGet("/", ListAsync).RequireScope(Scopes.Read);
+        group.MapPost("/{id:long}/retry", RetryAsync).RequireScope(Scopes.Admin);
+        group.MapPost("/retry-failed", RetryAllFailedAsync).RequireScope(Scopes.Admin);
         return group;
     }
 
@@ -56,10 +56,14 @@ internal static class LeadsApi
             context.RequestAborted);
     }
 
-    private static async Task<IResult> GetAsync(long id, LeadStore store, IOptions<AmoOptions> options, CancellationToken cancellationToken) =>
-        await store.GetAsync(options.Value.AccountKey, id, cancellationToken) is { } row
+    // A read key sees only the leads its own key created; another key's lead is "not found", not "forbidden".
+    private static async Task<IResult> GetAsync(long id, HttpContext context, LeadStore store, IOptions<AmoOptions> options, CancellationToken cancellationToken) =>
+        await store.GetAsync(options.Value.AccountKey, id, cancellationToken) is { } row && (Scopes.IsAdmin(context) || row.IdempotencyScope == CreatorOf(context))
             ? Envelope.Ok(LeadView.Describe(row))
             : Envelope.Fail(StatusCodes.Status404NotFound, $"Lead {id} not found");
+
+    // The key name a lead is stored under (its idempotency scope), the same one SubmitUnsortedAsync passes.
+    private static string? CreatorOf(HttpContext context) => context.User.Identity?.Name;
 
     private static async Task<IResult> ListAsync(HttpContext context, LeadStore store, IOptions<AmoOptions> options, CancellationToken cancellationToken)
     {
@@ -72,7 +76,7 @@ internal static class LeadsApi
 
         var limit = int.TryParse(query["limit"], System.Globalization.CultureInfo.InvariantCulture, out var l) ? Math.Clamp(l, 1, 250) : 50;
         var after = long.TryParse(query["after"], System.Globalization.CultureInfo.InvariantCulture, out var a) ? a : 0;
-        var rows = await store.ListAsync(options.Value.AccountKey, status, after, limit, cancellationToken);
+        var rows = await store.ListAsync(options.Value.AccountKey, status, Scopes.IsAdmin(context) ? null : CreatorOf(context) ?? "", after, limit, cancellationToken);
         return Envelope.Ok(new LeadList([.. rows.Select(LeadView.Describe)], rows.Count == limit ? rows[^1].Id : null));
     }
 

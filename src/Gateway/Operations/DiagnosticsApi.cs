@@ -1,3 +1,4 @@
+using Gateway.Security;
 using System.Text.Json.Nodes;
 using Gateway.Amo;
 using Gateway.Amo.Tokens;
@@ -11,7 +12,7 @@ internal static class DiagnosticsApi
 {
     public static RouteGroupBuilder MapDiagnostics(this IEndpointRouteBuilder routes)
     {
-        var group = routes.MapGroup("/api/v1/diagnostics").RequireAuthorization().WithTags("Diagnostics");
+        var group = routes.MapGroup("/api/v1/diagnostics").RequireScope(Scopes.Admin).WithTags("Diagnostics");
         group.MapGet("/token-status", TokenStatusAsync);
         group.MapGet("/config", Config);
         group.MapGet("/queue", async (TokenDiagnostics diagnostics, IOptions<AmoOptions> options, CancellationToken ct) =>

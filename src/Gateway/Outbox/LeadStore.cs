@@ -72,6 +72,9 @@ internal sealed record LeadRow
     public string? RequestHash { get; init; }
     public string? IdempotencyKey { get; init; }
 
+    // The name of the API key the lead was submitted with.
+    public string? IdempotencyScope { get; init; }
+
     // The columns of LeadStore.LeadColumns.
     public static LeadRow Read(DbDataReader reader) => new()
     {
@@ -94,6 +97,7 @@ internal sealed record LeadRow
         DeliveredAt = reader.TimeOrNull("delivered_at"),
         RequestHash = reader.StringOrNull("request_hash"),
         IdempotencyKey = reader.StringOrNull("idempotency_key"),
+        IdempotencyScope = reader.StringOrNull("idempotency_scope"),
     };
 }
 
@@ -123,7 +127,7 @@ internal sealed record QueueStats
 // The outbox table: the database row is the queue, each claim is a lease, nothing is deleted unless delivered and old.
 internal sealed class LeadStore(Database database, TimeProvider time)
 {
-    private const string LeadColumns = "id, account, source_uid, status, attempts, next_attempt_at, last_error, amo_uid, amo_lead_id, amo_contact_id, amo_answer, note_status, note_id, note_error, created_at, updated_at, delivered_at, request_hash, idempotency_key";
+    private const string LeadColumns = "id, account, source_uid, status, attempts, next_attempt_at, last_error, amo_uid, amo_lead_id, amo_contact_id, amo_answer, note_status, note_id, note_error, created_at, updated_at, delivered_at, request_hash, idempotency_key, idempotency_scope";
 
     private DateTimeOffset Now => time.GetUtcNow();
 
@@ -330,14 +334,15 @@ internal sealed class LeadStore(Database database, TimeProvider time)
             connection, "SELECT " + LeadColumns + " FROM leads WHERE id = @id AND account = @account", null, [("id", id), ("account", account)], LeadRow.Read, cancellationToken);
     }
 
-    public async Task<IReadOnlyList<LeadRow>> ListAsync(string account, string? status, long afterId, int limit, CancellationToken cancellationToken)
+    // createdBy: only the leads submitted under that key name (null: every key's).
+    public async Task<IReadOnlyList<LeadRow>> ListAsync(string account, string? status, string? createdBy, long afterId, int limit, CancellationToken cancellationToken)
     {
         await using var connection = await database.OpenAsync(cancellationToken);
         return await Sql.QueryAsync(
             connection,
-            "SELECT " + LeadColumns + " FROM leads WHERE account = @account AND (@status IS NULL OR status = @status) AND id > @afterId ORDER BY id LIMIT @limit",
+            "SELECT " + LeadColumns + " FROM leads WHERE account = @account AND (@status IS NULL OR status = @status) AND (@createdBy IS NULL OR idempotency_scope = @createdBy) AND id > @afterId ORDER BY id LIMIT @limit",
             null,
-            [("account", account), ("status", status), ("afterId", afterId), ("limit", limit)],
+            [("account", account), ("status", status), ("createdBy", createdBy), ("afterId", afterId), ("limit", limit)],
             LeadRow.Read,
             cancellationToken);
     }

@@ -30,7 +30,7 @@ internal sealed class ApiKeyAuthenticationHandler(
         }
 
         ApiKeyCaller.Set(Context, key);
-        var identity = new ClaimsIdentity([new Claim(ClaimTypes.Name, key.Name)], SchemeName);
+        var identity = new ClaimsIdentity([new Claim(ClaimTypes.Name, key.Name), .. key.Scopes.Select(s => new Claim(Scopes.ClaimType, s))], SchemeName);
         return Task.FromResult(AuthenticateResult.Success(new AuthenticationTicket(new ClaimsPrincipal(identity), SchemeName)));
     }
 
@@ -53,7 +53,8 @@ internal static class ApiKeyAuthenticationExtensions
     {
         services.AddAuthentication(ApiKeyAuthenticationHandler.SchemeName)
             .AddScheme<AuthenticationSchemeOptions, ApiKeyAuthenticationHandler>(ApiKeyAuthenticationHandler.SchemeName, null);
-        services.AddAuthorization();
+        services.AddAuthorizationBuilder().AddScopePolicies();
+        services.AddSingleton<Microsoft.AspNetCore.Authorization.IAuthorizationMiddlewareResultHandler, ScopeRefusalHandler>();
         return services;
     }
 }

@@ -26,7 +26,7 @@ internal sealed partial class ApiKeyRing
     {
         this.time = time;
         this.logger = logger;
-        defaultKey = new ApiKeyEntry(ApiKeyEntry.DefaultName, Hash(gateway.Value.ApiKey), null, null, new LeadDefaults(null, null, []), null);
+        defaultKey = new ApiKeyEntry(ApiKeyEntry.DefaultName, Hash(gateway.Value.ApiKey), null, null, new LeadDefaults(null, null, []), null, Scopes.Everything);
         path = security.Value.KeysFile;
         account = amo.Value.AccountKey;
         loaded = FileStamp.Of(path);

@@ -12,9 +12,12 @@ internal sealed record ApiKeyEntry(
     IReadOnlyList<string>? CorsOrigins,
     int? RequestsPerMinute,
     LeadDefaults Defaults,
-    string? Account)
+    string? Account,
+    IReadOnlySet<string> Scopes)
 {
     public const string DefaultName = "default";
+
+    public bool IsAdmin => Scopes.Contains(Security.Scopes.Admin);
 
     public bool AllowsOrigin(string origin) =>
         CorsOrigins is null || CorsOrigins.Any(o => o == "*" || string.Equals(o, origin, StringComparison.OrdinalIgnoreCase));
@@ -22,11 +25,11 @@ internal sealed record ApiKeyEntry(
 
 internal sealed class ApiKeysFileException(string message) : Exception(message);
 
-// {"keys":[{"name":"website","sha256":"<64 hex>","cors_origins":[...],"rate_limit_per_minute":60,"source":"site","pipeline_id":1,"tags":["web"]}]}
+// {"keys":[{"name":"website","sha256":"<64 hex>","scopes":["leads"],"cors_origins":[...],"rate_limit_per_minute":60,"source":"site","pipeline_id":1,"tags":["web"]}]}
 // Strict on purpose: a typo in a security file ("cors_origin") must stop the gateway, not be ignored.
 internal static class ApiKeysFile
 {
-    private static readonly HashSet<string> Known = ["name", "sha256", "cors_origins", "rate_limit_per_minute", "source", "pipeline_id", "tags", "account"];
+    private static readonly HashSet<string> Known = ["name", "sha256", "cors_origins", "rate_limit_per_minute", "source", "pipeline_id", "tags", "account", "scopes"];
     private static readonly JsonDocumentOptions Options = new() { MaxDepth = 8, AllowDuplicateProperties = false, CommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true };
 
     public static IReadOnlyList<ApiKeyEntry> Parse(string json, string account)
@@ -129,7 +132,19 @@ internal static class ApiKeysFile
             throw new ApiKeysFileException($"{at}.account \"{keyAccount}\" is not this gateway's account ({account}); one account per gateway for now");
         }
 
-        return new ApiKeyEntry(name, Convert.FromHexString(hex), origins, perMinute, new LeadDefaults(source, pipeline, tags), keyAccount);
+        var scopes = Scopes.DefaultFor(origins is not null);
+        if (key["scopes"] is { } scopesNode)
+        {
+            var listed = Strings(scopesNode, $"{at}.scopes");
+            if (listed.Count == 0 || !listed.All(Scopes.IsKnown))
+            {
+                throw new ApiKeysFileException($"{at}.scopes must list one or more of {string.Join(", ", Scopes.All)}");
+            }
+
+            scopes = new HashSet<string>(listed, StringComparer.Ordinal);
+        }
+
+        return new ApiKeyEntry(name, Convert.FromHexString(hex), origins, perMinute, new LeadDefaults(source, pipeline, tags), keyAccount, scopes);
     }
 
     private static string? Text(JsonObject key, string property, string at) => key[property] switch

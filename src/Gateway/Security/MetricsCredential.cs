@@ -4,7 +4,7 @@ using Microsoft.Extensions.Options;
 
 namespace Gateway.Security;
 
-// Who may scrape /metrics: API_KEY (X-API-KEY or Bearer) or METRICS_TOKEN (Bearer); keys from the keys file may not.
+// Who may scrape /metrics: an admin key (X-API-KEY or Bearer: API_KEY or a keys-file key with scope admin) or METRICS_TOKEN (Bearer).
 internal sealed class MetricsCredential(IOptions<GatewayOptions> gateway, IOptions<ObservabilityOptions> observability, ApiKeyRing keys, BadKeyTracker badKeys)
 {
     private readonly byte[] apiKey = ApiKeyRing.Hash(gateway.Value.ApiKey);
@@ -12,8 +12,8 @@ internal sealed class MetricsCredential(IOptions<GatewayOptions> gateway, IOptio
 
     public bool Admits(HttpContext context)
     {
-        // The scheme has already compared X-API-KEY in constant time; "default" is API_KEY's own name, which no file key may take.
-        if (ApiKeyCaller.Get(context) is { Name: ApiKeyEntry.DefaultName })
+        // The scheme has already compared X-API-KEY in constant time.
+        if (ApiKeyCaller.Get(context) is { IsAdmin: true })
         {
             return true;
         }
@@ -34,7 +34,13 @@ internal sealed class MetricsCredential(IOptions<GatewayOptions> gateway, IOptio
 
         // A bearer that is no key at all is a guess, as a wrong X-API-KEY is on any route; a wrong X-API-KEY in the same
         // request was already counted by the limiter, and a real key without the right to scrape is no guess.
-        if (!ApiKeyCaller.WasRejected(context) && keys.Find(bearer) is null)
+        var key = keys.Find(bearer);
+        if (key is { IsAdmin: true })
+        {
+            return true;
+        }
+
+        if (!ApiKeyCaller.WasRejected(context) && key is null)
         {
             badKeys.RecordFailure(ApiKeyCaller.ClientBucket(context));
         }

@@ -24,9 +24,9 @@ public sealed class ApiKeysFileTests
         await using var amo = await AmoEmulator.StartAsync(GatewayApp.EmulatorOptionsFor());
         await using var app = AppWithKeys(amo, entries: SecurityTestKit.Entry("website", SiteKey));
 
-        var withFileKey = await app.Client(SiteKey).GetAsync("/api/v1/diagnostics/config");
-        var withApiKey = await app.CreateKeyedClient().GetAsync("/api/v1/diagnostics/config");
-        var withHashAsKey = await app.Client(SecurityTestKit.Sha256(SiteKey)).GetAsync("/api/v1/diagnostics/config");
+        var withFileKey = await app.Client(SiteKey).GetAsync("/api/v1/leads/");
+        var withApiKey = await app.CreateKeyedClient().GetAsync("/api/v1/leads/");
+        var withHashAsKey = await app.Client(SecurityTestKit.Sha256(SiteKey)).GetAsync("/api/v1/leads/");
 
         Assert.Equal(HttpStatusCode.OK, withFileKey.StatusCode);
         Assert.Equal(HttpStatusCode.OK, withApiKey.StatusCode);
@@ -41,15 +41,15 @@ public sealed class ApiKeysFileTests
         await using var app = AppWithKeys(amo, clock, entries: SecurityTestKit.Entry("website", SiteKey));
         using var site = app.Client(SiteKey);
         using var bot = app.Client(BotKey);
-        Assert.Equal(HttpStatusCode.OK, (await site.GetAsync("/api/v1/diagnostics/config")).StatusCode);
-        Assert.Equal(HttpStatusCode.Unauthorized, (await bot.GetAsync("/api/v1/diagnostics/config")).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await site.GetAsync("/api/v1/leads/")).StatusCode);
+        Assert.Equal(HttpStatusCode.Unauthorized, (await bot.GetAsync("/api/v1/leads/")).StatusCode);
 
         SecurityTestKit.WriteKeysFile(app.DataDir, SecurityTestKit.Entry("bot", BotKey));
         File.SetLastWriteTimeUtc(Path.Combine(app.DataDir, "api-keys.json"), new DateTime(2030, 1, 1, 0, 0, 0, DateTimeKind.Utc));
         clock.Advance(TimeSpan.FromSeconds(1));
 
-        Assert.Equal(HttpStatusCode.OK, (await bot.GetAsync("/api/v1/diagnostics/config")).StatusCode);
-        Assert.Equal(HttpStatusCode.Unauthorized, (await site.GetAsync("/api/v1/diagnostics/config")).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await bot.GetAsync("/api/v1/leads/")).StatusCode);
+        Assert.Equal(HttpStatusCode.Unauthorized, (await site.GetAsync("/api/v1/leads/")).StatusCode);
         Assert.Contains(app.Logs.Lines, l => l.Message.Contains("loaded: 1 keys (bot)", StringComparison.Ordinal));
     }
 
@@ -60,13 +60,13 @@ public sealed class ApiKeysFileTests
         await using var amo = await AmoEmulator.StartAsync(GatewayApp.EmulatorOptionsFor());
         await using var app = AppWithKeys(amo, clock, entries: SecurityTestKit.Entry("website", SiteKey));
         using var site = app.Client(SiteKey);
-        Assert.Equal(HttpStatusCode.OK, (await site.GetAsync("/api/v1/diagnostics/config")).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await site.GetAsync("/api/v1/leads/")).StatusCode);
 
         await File.WriteAllTextAsync(Path.Combine(app.DataDir, "api-keys.json"), """{"keys":[{"name":"website","sha256":"not-hex"}""");
         for (var i = 0; i < 3; i++)
         {
             clock.Advance(TimeSpan.FromSeconds(1));
-            Assert.Equal(HttpStatusCode.OK, (await site.GetAsync("/api/v1/diagnostics/config")).StatusCode);
+            Assert.Equal(HttpStatusCode.OK, (await site.GetAsync("/api/v1/leads/")).StatusCode);
         }
 
         var error = Assert.Single(app.Logs.Lines, l => l.Level == Microsoft.Extensions.Logging.LogLevel.Error);
@@ -81,6 +81,8 @@ public sealed class ApiKeysFileTests
     [InlineData("""{"keys":[{"name":"a","sha256":"0000000000000000000000000000000000000000000000000000000000000000","cors_origins":["https://a.uz/path"]}]}""", "keys[0].cors_origins")]
     [InlineData("""{"keys":[{"name":"a","sha256":"0000000000000000000000000000000000000000000000000000000000000000","rate_limit_per_minute":0}]}""", "rate_limit_per_minute")]
     [InlineData("""{"keys":[{"name":"a","sha256":"0000000000000000000000000000000000000000000000000000000000000000","account":"other.amocrm.ru"}]}""", "keys[0].account")]
+    [InlineData("""{"keys":[{"name":"a","sha256":"0000000000000000000000000000000000000000000000000000000000000000","scopes":["leads","root"]}]}""", "keys[0].scopes")]
+    [InlineData("""{"keys":[{"name":"a","sha256":"0000000000000000000000000000000000000000000000000000000000000000","scopes":[]}]}""", "keys[0].scopes")]
     [InlineData("""[1,2""", "not valid JSON")]
     [InlineData("""[]""", "\"keys\"")]
     public async Task A_bad_keys_file_stops_the_in_process_host_naming_the_file_and_the_problem(string content, string problem)
@@ -138,8 +140,8 @@ public sealed class ApiKeysFileTests
         var factory = app.WithPeers(logs);
         using var client = factory.Client(SiteKey);
 
-        await client.GetAsync("/api/v1/diagnostics/config");
-        var limited = await client.GetAsync("/api/v1/diagnostics/config");
+        await client.GetAsync("/api/v1/leads/");
+        var limited = await client.GetAsync("/api/v1/leads/");
 
         Assert.Equal(HttpStatusCode.TooManyRequests, limited.StatusCode);
         var line = Assert.Single(logs.Lines, l => l.Message.Contains("over its limit", StringComparison.Ordinal));
@@ -164,6 +166,6 @@ public sealed class ApiKeysFileTests
         Assert.DoesNotContain(key, lines[^1], StringComparison.Ordinal);
         await using var amo = await AmoEmulator.StartAsync(GatewayApp.EmulatorOptionsFor());
         await using var app = AppWithKeys(amo, entries: lines[^1]);
-        Assert.Equal(HttpStatusCode.OK, (await app.Client(key).GetAsync("/api/v1/diagnostics/config")).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await app.Client(key).GetAsync("/api/v1/leads/")).StatusCode);
     }
 }

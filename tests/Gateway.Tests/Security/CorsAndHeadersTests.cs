@@ -24,6 +24,11 @@ public sealed class CorsAndHeadersTests
     private static HttpRequestMessage Request(HttpMethod method, string path, string origin, string? key = null)
     {
         var request = new HttpRequestMessage(method, path);
+        if (method == HttpMethod.Post)
+        {
+            request.Content = new StringContent(Json.MinimalLead, System.Text.Encoding.UTF8, "application/json");
+        }
+
         request.Headers.Add("Origin", origin);
         if (key is not null)
         {
@@ -55,11 +60,12 @@ public sealed class CorsAndHeadersTests
     {
         await using var amo = await AmoEmulator.StartAsync(GatewayApp.EmulatorOptionsFor());
         await using var app = AppWithSiteKey(amo, "*");
+        await app.AuthorizeAsync();
         using var client = app.CreateAnonymousClient();
 
-        var fromSite = await client.SendAsync(Request(HttpMethod.Get, "/api/v1/diagnostics/config", Site, SiteKey));
-        var fromElsewhere = await client.SendAsync(Request(HttpMethod.Get, "/api/v1/diagnostics/config", "https://evil.example", SiteKey));
-        var withoutOrigin = await app.Client(SiteKey).GetAsync("/api/v1/diagnostics/config");
+        var fromSite = await client.SendAsync(Request(HttpMethod.Post, "/api/v1/leads/unsorted", Site, SiteKey));
+        var fromElsewhere = await client.SendAsync(Request(HttpMethod.Post, "/api/v1/leads/unsorted", "https://evil.example", SiteKey));
+        var withoutOrigin = await app.Client(SiteKey).PostJsonAsync("/api/v1/leads/unsorted", Json.MinimalLead);
         var apiKeyElsewhere = await client.SendAsync(Request(HttpMethod.Get, "/api/v1/diagnostics/config", "https://evil.example", GatewayApp.ApiKey));
 
         Assert.Equal(HttpStatusCode.OK, fromSite.StatusCode);

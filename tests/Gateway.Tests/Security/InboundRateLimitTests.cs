@@ -9,7 +9,7 @@ public sealed class InboundRateLimitTests
 {
     private const string SiteKey = "site-key-aaaaaaaaaaaaaaaa";
 
-    private static async Task<HttpStatusCode[]> SendAsync(HttpClient client, int count, string path = "/api/v1/diagnostics/config")
+    private static async Task<HttpStatusCode[]> SendAsync(HttpClient client, int count, string path = "/api/v1/leads/")
     {
         var statuses = new HttpStatusCode[count];
         for (var i = 0; i < count; i++)
@@ -29,14 +29,14 @@ public sealed class InboundRateLimitTests
         using var client = app.CreateKeyedClient();
 
         Assert.All(await SendAsync(client, 6), s => Assert.Equal(HttpStatusCode.OK, s));
-        var limited = await client.GetAsync("/api/v1/diagnostics/config");
+        var limited = await client.GetAsync("/api/v1/leads/");
 
         var details = await ApiAssert.FailureAsync(limited, HttpStatusCode.TooManyRequests, "Too many requests");
         Assert.Equal("10", limited.Headers.GetValues("Retry-After").Single());
         Assert.Equal(10, details!["retry_after"]!.GetValue<int>());
         clock.Advance(TimeSpan.FromSeconds(10));
-        Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/api/v1/diagnostics/config")).StatusCode);
-        Assert.Equal(HttpStatusCode.TooManyRequests, (await client.GetAsync("/api/v1/diagnostics/config")).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/api/v1/leads/")).StatusCode);
+        Assert.Equal(HttpStatusCode.TooManyRequests, (await client.GetAsync("/api/v1/leads/")).StatusCode);
     }
 
     [Fact]
@@ -91,8 +91,8 @@ public sealed class InboundRateLimitTests
         using var attacker = factory.Client(Guess, "198.51.100.9");
 
         var guesses = await SendAsync(attacker, 5);
-        var rightKeySameClient = await factory.Client(GatewayApp.ApiKey, "198.51.100.9").GetAsync("/api/v1/diagnostics/config");
-        var rightKeyElsewhere = await factory.Client(GatewayApp.ApiKey, "198.51.100.10").GetAsync("/api/v1/diagnostics/config");
+        var rightKeySameClient = await factory.Client(GatewayApp.ApiKey, "198.51.100.9").GetAsync("/api/v1/leads/");
+        var rightKeyElsewhere = await factory.Client(GatewayApp.ApiKey, "198.51.100.10").GetAsync("/api/v1/leads/");
 
         Assert.All(guesses, s => Assert.Equal(HttpStatusCode.Unauthorized, s));
         await ApiAssert.FailureAsync(rightKeySameClient, HttpStatusCode.TooManyRequests, "Too many failed API key attempts");
@@ -105,7 +105,7 @@ public sealed class InboundRateLimitTests
         Assert.DoesNotContain(app.Logs.Lines, l => l.Message.Contains(Guess, StringComparison.Ordinal));
 
         clock.Advance(TimeSpan.FromSeconds(900));
-        Assert.Equal(HttpStatusCode.OK, (await factory.Client(GatewayApp.ApiKey, "198.51.100.9").GetAsync("/api/v1/diagnostics/config")).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await factory.Client(GatewayApp.ApiKey, "198.51.100.9").GetAsync("/api/v1/leads/")).StatusCode);
     }
 
     [Fact]
