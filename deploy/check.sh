@@ -171,7 +171,6 @@ fi
   ASPNETCORE_HTTP_PORTS="$gateway_port" DATA_DIR="$work/data" API_KEY=deploy-check-0123456789 \
   AMO_DOMAIN=deploycheck.amocrm.ru AMO_CLIENT_ID=deploy-check AMO_CLIENT_SECRET=deploy-check-secret \
   AMO_REDIRECT_URI=https://gateway.example.com/oauth/callback AMO_BASE_URL="http://127.0.0.1:$(free_port)" \
-  TRUSTED_PROXIES=127.0.0.1 \
   "${run_as[@]}" dotnet "$work/app/Gateway.dll" >"$work/gateway.log" 2>&1) &
 gateway_pid=$!
 probe() { ASPNETCORE_HTTP_PORTS="$gateway_port" deploy/docker/healthcheck.sh; }

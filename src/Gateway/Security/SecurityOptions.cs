@@ -29,7 +29,9 @@ internal sealed class SecurityOptions : FlatOptions
 
     public int MaxJsonDepth { get; set; } = 32;
 
-    public IReadOnlyList<IPAddress> TrustedProxies { get; set; } = [];
+    // Loopback by default (as ASP.NET Core's own forwarded-headers default): behind the shipped nginx every request comes
+    // from 127.0.0.1, and without believing its X-Forwarded-For one visitor's wrong keys would block every caller.
+    public IReadOnlyList<IPAddress> TrustedProxies { get; set; } = [IPAddress.Loopback, IPAddress.IPv6Loopback];
 
     public IReadOnlyList<System.Net.IPNetwork> TrustedNetworks { get; set; } = [];
 }
@@ -56,9 +58,14 @@ internal sealed class SecurityOptionsSetup(IConfiguration configuration, IOption
         if (env.TryGetSeconds("BAD_KEY_BLOCK_SECONDS", out var block)) options.BadKeyBlock = block;
         if (env.TryGetInt("MAX_BODY_BYTES", out var body)) options.MaxBodyBytes = body;
         if (env.TryGetInt("MAX_JSON_DEPTH", out var depth)) options.MaxJsonDepth = depth;
-        if (env.Get("TRUSTED_PROXIES") is { } proxies)
+        if (env.Get("TRUSTED_PROXIES") is { } none && none.Trim().Equals("none", StringComparison.OrdinalIgnoreCase))
         {
-            var addresses = new List<IPAddress>();
+            options.TrustedProxies = [];
+            options.TrustedNetworks = [];
+        }
+        else if (env.Get("TRUSTED_PROXIES") is { } proxies)
+        {
+            var addresses = new List<IPAddress>(options.TrustedProxies);
             var networks = new List<System.Net.IPNetwork>();
             foreach (var entry in proxies.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
             {
@@ -72,7 +79,7 @@ internal sealed class SecurityOptionsSetup(IConfiguration configuration, IOption
                 }
                 else
                 {
-                    env.Unreadable("TRUSTED_PROXIES", $"must be comma-separated IP addresses or CIDR networks; '{entry}' is neither");
+                    env.Unreadable("TRUSTED_PROXIES", $"must be comma-separated IP addresses or CIDR networks (loopback is always trusted), or none; '{entry}' is neither");
                     return;
                 }
             }

@@ -109,11 +109,57 @@ public sealed class InboundRateLimitTests
     }
 
     [Fact]
-    public async Task Without_TRUSTED_PROXIES_a_spoofed_X_Forwarded_For_does_not_change_the_client_bucket()
+    public async Task A_spoofed_X_Forwarded_For_from_a_peer_that_is_no_trusted_proxy_does_not_change_the_client_bucket()
     {
         var clock = new TestTimeProvider();
         await using var amo = await AmoEmulator.StartAsync(GatewayApp.EmulatorOptionsFor());
         await using var app = new GatewayApp(amo, clock, settings: new Dictionary<string, string?> { ["RATE_LIMIT_PER_IP_PER_MINUTE"] = "2" });
+        var factory = app.WithPeers();
+
+        var statuses = new List<HttpStatusCode>();
+        for (var i = 0; i < 3; i++)
+        {
+            using var client = factory.Client(peer: "192.0.2.50");
+            client.DefaultRequestHeaders.Add("X-Forwarded-For", $"203.0.113.{i + 1}");
+            statuses.Add((await client.GetAsync("/health")).StatusCode);
+        }
+
+        Assert.Equal([HttpStatusCode.OK, HttpStatusCode.OK, HttpStatusCode.TooManyRequests], statuses);
+    }
+
+    // Issue 12, finding 5: behind the shipped nginx every request comes from 127.0.0.1.
+    [Fact]
+    public async Task Behind_a_proxy_on_loopback_one_visitors_wrong_keys_block_that_visitor_only_without_any_setting()
+    {
+        await using var amo = await AmoEmulator.StartAsync(GatewayApp.EmulatorOptionsFor());
+        await using var app = new GatewayApp(amo, new TestTimeProvider(), settings: new Dictionary<string, string?> { ["BAD_KEY_LIMIT"] = "3" });
+        var factory = app.WithPeers();
+        HttpClient Visitor(string address, string key)
+        {
+            var client = factory.Client(key, "127.0.0.1");
+            client.DefaultRequestHeaders.Add("X-Forwarded-For", address);
+            return client;
+        }
+
+        using var attacker = Visitor("203.0.113.66", "wrong-key-0123456789");
+        var guesses = await SendAsync(attacker, 3, "/api/v1/leads/");
+        var attackerWithRightKey = await Visitor("203.0.113.66", GatewayApp.ApiKey).GetAsync("/api/v1/leads/");
+        var otherVisitor = await Visitor("198.51.100.7", GatewayApp.ApiKey).GetAsync("/api/v1/leads/");
+
+        Assert.All(guesses, s => Assert.Equal(HttpStatusCode.Unauthorized, s));
+        Assert.Equal(HttpStatusCode.TooManyRequests, attackerWithRightKey.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, otherVisitor.StatusCode);
+    }
+
+    [Fact]
+    public async Task With_TRUSTED_PROXIES_none_not_even_loopback_may_name_the_client()
+    {
+        await using var amo = await AmoEmulator.StartAsync(GatewayApp.EmulatorOptionsFor());
+        await using var app = new GatewayApp(amo, new TestTimeProvider(), settings: new Dictionary<string, string?>
+        {
+            ["RATE_LIMIT_PER_IP_PER_MINUTE"] = "2",
+            ["TRUSTED_PROXIES"] = "none",
+        });
         var factory = app.WithPeers();
 
         var statuses = new List<HttpStatusCode>();
@@ -135,7 +181,7 @@ public sealed class InboundRateLimitTests
         await using var app = new GatewayApp(amo, clock, settings: new Dictionary<string, string?>
         {
             ["RATE_LIMIT_PER_IP_PER_MINUTE"] = "2",
-            ["TRUSTED_PROXIES"] = "127.0.0.1, 10.0.0.0/8",
+            ["TRUSTED_PROXIES"] = "10.0.0.0/8",
         });
         var factory = app.WithPeers();
 
