@@ -15,13 +15,33 @@ internal static class HealthApi
 
     // 503 only when leads cannot even be stored. Without a usable token the gateway still accepts and keeps leads
     // and must keep serving /oauth/authorize: "degraded" with 200, so a load balancer never hides the way to fix it.
-    private static async Task<IResult> ReadyAsync(GatewayStatus status, CancellationToken cancellationToken)
+    // A probe needs only the word; the account host, token state and queue counts are an admin's.
+    private static async Task<IResult> ReadyAsync(HttpContext context, GatewayStatus status, CancellationToken cancellationToken)
+    {
+        var readiness = await CheckAsync(status, cancellationToken);
+        if (!Security.Scopes.IsAdmin(context))
+        {
+            readiness = new Readiness(readiness.Status, null, null);
+        }
+
+        return readiness.Status switch
+        {
+            NotReady => Envelope.Fail(StatusCodes.Status503ServiceUnavailable, "Gateway is not ready", readiness),
+            Degraded => Envelope.Ok(readiness, "Gateway is running but cannot deliver to amoCRM"),
+            _ => Envelope.Ok(readiness),
+        };
+    }
+
+    private const string NotReady = "not_ready";
+    private const string Degraded = "degraded";
+
+    private static async Task<Readiness> CheckAsync(GatewayStatus status, CancellationToken cancellationToken)
     {
         var checks = new JsonObject();
         if (!await status.DatabaseReachableAsync(cancellationToken))
         {
             checks["database"] = "unavailable";
-            return Envelope.Fail(StatusCodes.Status503ServiceUnavailable, "Gateway is not ready", new Readiness("not_ready", null, checks));
+            return new Readiness(NotReady, null, checks);
         }
 
         checks["database"] = "ok";
@@ -34,7 +54,7 @@ internal static class HealthApi
         {
             // A readiness probe answers "not ready", never a 500.
             checks["token"] = "unavailable";
-            return Envelope.Fail(StatusCodes.Status503ServiceUnavailable, "Gateway is not ready", new Readiness("not_ready", null, checks));
+            return new Readiness(NotReady, null, checks);
         }
 
         var configured = accounts[0];
@@ -51,16 +71,14 @@ internal static class HealthApi
         })]);
         // Re-authorization required is a problem to fix even while the old access token still delivers.
         var degraded = accounts.Where(a => (!a.CanDeliver || a.TokenState == Amo.Tokens.TokenStates.ReauthorizationRequired) && (a == configured || a.Queue.Queued + a.Queue.Delivering > 0)).Select(a => $"{a.Account}: amoCRM token {a.TokenState}; leads are kept until /oauth/authorize is completed").ToList();
-        return degraded.Count == 0
-            ? Envelope.Ok(new Readiness("ready", null, checks))
-            : Envelope.Ok(new Readiness("degraded", degraded, checks), "Gateway is running but cannot deliver to amoCRM");
+        return degraded.Count == 0 ? new Readiness("ready", null, checks) : new Readiness(Degraded, degraded, checks);
     }
 }
 
 internal sealed record Liveness(string Status);
 
-// "problems" only when degraded, as the anonymous shapes before it had.
+// "problems" only when degraded; "checks" (and problems) only for an admin.
 internal sealed record Readiness(
     string Status,
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] IReadOnlyList<string>? Problems,
-    JsonObject Checks);
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] JsonObject? Checks);

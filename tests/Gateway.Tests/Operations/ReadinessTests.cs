@@ -15,7 +15,7 @@ public sealed class ReadinessTests
     {
         await using var amo = await AmoEmulator.StartAsync(GatewayApp.EmulatorOptionsFor());
         await using var app = new GatewayApp(amo);
-        using var client = app.CreateAnonymousClient();
+        using var client = app.CreateKeyedClient();
 
         var ready = await client.GetAsync("/health/ready");
         var authorize = await client.GetAsync("/oauth/authorize");
@@ -35,7 +35,7 @@ public sealed class ReadinessTests
         await using var amo = await AmoEmulator.StartAsync(GatewayApp.EmulatorOptionsFor(), clock);
         await using var app = new GatewayApp(amo, clock);
         await app.AuthorizeAsync();
-        using var client = app.CreateAnonymousClient();
+        using var client = app.CreateKeyedClient();
 
         var ready = await client.GetAsync("/health/ready");
 
@@ -90,6 +90,26 @@ public sealed class ReadinessTests
         Assert.Equal(300, (long?)account["oldest_queued_age_seconds"]);
     }
 
+    // Issue 12, finding 11: anonymous readiness named the account host and its queue counts.
+    [Fact]
+    public async Task Anonymous_readiness_says_only_ready_degraded_or_not_ready()
+    {
+        await using var amo = await AmoEmulator.StartAsync(GatewayApp.EmulatorOptionsFor());
+        await using var app = new GatewayApp(amo);
+        using var anonymous = app.CreateAnonymousClient();
+        await app.CreateKeyedClient().PostJsonAsync("/api/v1/leads/unsorted", Json.MinimalLead);
+
+        var degraded = await anonymous.GetAsync("/health/ready");
+        await app.AuthorizeAsync();
+        var ready = await anonymous.GetAsync("/health/ready");
+
+        Assert.Equal(HttpStatusCode.OK, degraded.StatusCode);
+        var degradedText = await degraded.Content.ReadAsStringAsync();
+        ApiAssert.SameJson("""{"success":true,"message":"Gateway is running but cannot deliver to amoCRM","data":{"status":"degraded"}}""", System.Text.Json.Nodes.JsonNode.Parse(degradedText));
+        ApiAssert.SameJson("""{"success":true,"data":{"status":"ready"}}""", await ready.ReadObjectAsync());
+        Assert.DoesNotContain(GatewayApp.Domain, degradedText, StringComparison.OrdinalIgnoreCase);
+    }
+
     [Fact]
     public async Task An_outbox_that_cannot_be_read_makes_readiness_503()
     {
@@ -109,6 +129,7 @@ public sealed class ReadinessTests
         var body = await ready.ReadObjectAsync();
         Assert.Equal("Gateway is not ready", (string?)body["error"]);
         Assert.Equal("not_ready", (string?)body["details"]!["status"]);
+        Assert.Null(body["details"]!["checks"]);
         Assert.Equal(HttpStatusCode.OK, live.StatusCode);
     }
 }
