@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Globalization;
 using Gateway.Hosting;
 using Microsoft.Extensions.Options;
@@ -6,17 +5,21 @@ using Microsoft.Extensions.Options;
 namespace Gateway.Security;
 
 // After authentication: a blocked client is refused, a known key is limited per key, everyone else per client address.
+// Keys and addresses have separate tables: a flood of addresses never pushes out a key's bucket.
 internal sealed partial class InboundLimits(
-    KeyedRateLimiter limiter,
     BadKeyTracker badKeys,
     IOptions<SecurityOptions> options,
     TimeProvider time,
     ILogger<InboundLimits> logger)
 {
-    private static readonly Func<ILogger, string, IDisposable?> KeyScope = LoggerMessage.DefineScope<string>("ApiKey:{ApiKey}");
-    private static readonly TimeSpan LogEvery = TimeSpan.FromMinutes(1);
+    public const int MaxKeyBuckets = 10_000;
+    public const int MaxClientBuckets = 100_000;
 
-    private readonly ConcurrentDictionary<string, long> lastLogged = new(StringComparer.Ordinal);
+    private static readonly Func<ILogger, string, IDisposable?> KeyScope = LoggerMessage.DefineScope<string>("ApiKey:{ApiKey}");
+
+    public KeyedRateLimiter Keys { get; } = new(time, MaxKeyBuckets);
+
+    public KeyedRateLimiter Clients { get; } = new(time, MaxClientBuckets);
 
     public async Task InvokeAsync(HttpContext context, RequestDelegate next)
     {
@@ -33,9 +36,9 @@ internal sealed partial class InboundLimits(
             // The key's name, never the key, on every line logged while this request runs.
             using var scope = KeyScope(logger, key.Name);
             var perMinute = key.RequestsPerMinute ?? settings.KeyRequestsPerMinute;
-            if (perMinute > 0 && limiter.TryAcquire("key:" + key.Name, perMinute) is { } wait)
+            if (perMinute > 0 && Keys.TryAcquire(key.Name, perMinute, out var report) is { } wait)
             {
-                if (ShouldLog("key:" + key.Name))
+                if (report)
                 {
                     LogKeyLimited(key.Name, perMinute);
                 }
@@ -53,9 +56,9 @@ internal sealed partial class InboundLimits(
             badKeys.RecordFailure(client);
         }
 
-        if (settings.IpRequestsPerMinute > 0 && limiter.TryAcquire("ip:" + client, settings.IpRequestsPerMinute) is { } ipWait)
+        if (settings.IpRequestsPerMinute > 0 && Clients.TryAcquire(client, settings.IpRequestsPerMinute, out var reportClient) is { } ipWait)
         {
-            if (ShouldLog("ip:" + client))
+            if (reportClient)
             {
                 LogClientLimited(client, settings.IpRequestsPerMinute);
             }
@@ -65,23 +68,6 @@ internal sealed partial class InboundLimits(
         }
 
         await next(context);
-    }
-
-    private bool ShouldLog(string bucket)
-    {
-        var now = time.GetTimestamp();
-        var last = lastLogged.GetOrAdd(bucket, _ => now - (long)(LogEvery.TotalSeconds * time.TimestampFrequency) - 1);
-        if (time.GetElapsedTime(last, now) < LogEvery)
-        {
-            return false;
-        }
-
-        if (lastLogged.Count > 10_000)
-        {
-            lastLogged.Clear();
-        }
-
-        return lastLogged.TryUpdate(bucket, now, last);
     }
 
     private static Task RefuseAsync(HttpContext context, TimeSpan wait, string error)

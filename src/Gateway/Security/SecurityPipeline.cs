@@ -13,7 +13,6 @@ internal static class SecurityPipeline
     {
         services.AddFlatOptions<SecurityOptions, SecurityOptionsSetup, SecurityOptionsValidator>();
         services.AddSingleton<ApiKeyRing>();
-        services.AddSingleton<KeyedRateLimiter>();
         services.AddSingleton<BadKeyTracker>();
         services.AddSingleton<MetricsCredential>();
         services.AddSingleton<InboundLimits>();
