@@ -42,12 +42,13 @@ internal static class GatewayCli
 
     public static bool IsCommand(string[] args) => args.Length > 0 && args[0] == "tokens";
 
-    public static async Task<int> RunAsync(IServiceProvider services, string[] args)
+    public static Task<int> RunAsync(IServiceProvider services, string[] args) => RunAsync(services, args, Console.Out, Console.Error);
+
+    public static async Task<int> RunAsync(IServiceProvider services, string[] args, TextWriter output, TextWriter error)
     {
-        var output = Console.Out;
         if (args.Length < 2)
         {
-            await Console.Error.WriteLineAsync(Usage);
+            await error.WriteLineAsync(Usage);
             return 2;
         }
 
@@ -71,14 +72,14 @@ internal static class GatewayCli
                 // The client secret goes to this host: one from the command line is held to the account hosts like a callback's referer.
                 if (AmoHosts.Refusal(host, amo) is { } refusal)
                 {
-                    await Console.Error.WriteLineAsync($"Exchange refused: {refusal}.");
+                    await error.WriteLineAsync($"Exchange refused: {refusal}.");
                     return 1;
                 }
 
                 var result = await services.GetRequiredService<AccountConnector>().ConnectAsync(amo.AccountKey, host!, args[2], "cli", CancellationToken.None);
                 if (result.Outcome != ConnectOutcome.Connected)
                 {
-                    await Console.Error.WriteLineAsync(result.Exchange is { } exchange ? $"Exchange failed: {exchange.Description}" : $"Exchange failed: {result.Message}");
+                    await error.WriteLineAsync(result.Exchange is { } exchange ? $"Exchange failed: {exchange.Description}" : $"Exchange failed: {result.Message}");
                     return 1;
                 }
 
@@ -101,7 +102,7 @@ internal static class GatewayCli
             }
 
             default:
-                await Console.Error.WriteLineAsync(Usage);
+                await error.WriteLineAsync(Usage);
                 return 2;
         }
     }

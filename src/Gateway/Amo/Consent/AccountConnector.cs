@@ -30,7 +30,7 @@ internal sealed partial class AccountConnector(
         if (exchange.Outcome != TokenCallOutcome.Success)
         {
             return new ConnectResult(
-                exchange.Outcome == TokenCallOutcome.Rejected ? ConnectOutcome.ExchangeRejected : ConnectOutcome.ExchangeFailed,
+                exchange.Outcome is TokenCallOutcome.Rejected or TokenCallOutcome.HostRefused ? ConnectOutcome.ExchangeRejected : ConnectOutcome.ExchangeFailed,
                 "Failed to exchange authorization code",
                 Exchange: exchange);
         }

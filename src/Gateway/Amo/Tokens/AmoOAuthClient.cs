@@ -14,6 +14,7 @@ internal enum TokenCallOutcome
     Transient,      // amoCRM answered with 429/5xx/HTML: nothing was consumed
     NotSent,        // no connection was made: safe to try again later
     AnswerLost,     // the request may have reached amoCRM, the answer did not reach us
+    HostRefused,    // never sent: the host came from data and is no account host; only a new consent mends it
 }
 
 // Which amoCRM account a token belongs to, as its own /api/v4/account says.
@@ -32,6 +33,7 @@ internal sealed record TokenCallResult(TokenCallOutcome Outcome, TokenPair? Pair
         TokenCallOutcome.Rejected => "rejected",
         TokenCallOutcome.Transient => "transient_error",
         TokenCallOutcome.NotSent => "unreachable",
+        TokenCallOutcome.HostRefused => "host_refused",
         _ => "answer_lost",
     };
 }
@@ -95,7 +97,7 @@ internal sealed class AmoOAuthClient(HttpClient http, IOptions<AmoOptions> optio
         // Checked before the secret joins the body: a foreign host gets no connection at all.
         if (amo.ApiBaseFor(baseDomain) is not { } apiBase)
         {
-            return new TokenCallResult(TokenCallOutcome.NotSent, null, null, $"not sent: {AmoHosts.Refusal(baseDomain, amo)}");
+            return new TokenCallResult(TokenCallOutcome.HostRefused, null, null, $"not sent: {AmoHosts.Refusal(baseDomain, amo)}");
         }
 
         body["client_id"] = amo.ClientId;

@@ -195,6 +195,19 @@ internal sealed partial class AmoTokenManager(
                     break;
                 }
 
+                case TokenCallOutcome.HostRefused:
+                {
+                    var reason = $"the stored base domain is refused, the refresh token was {result.Description}; re-authorize at /oauth/authorize";
+                    // Nothing left the process, but it would not next time either: back off like a refusal, logged once.
+                    await store.RecordRefreshFailureAsync(account, current.Generation, result.OutcomeName, reason, time.GetUtcNow() + Backoff(current.FailedRefreshes), CancellationToken.None);
+                    if (current.State != TokenStates.ReauthorizationRequired)
+                    {
+                        LogReauthorizationRequired(account, reason);
+                    }
+
+                    break;
+                }
+
                 case TokenCallOutcome.Rejected:
                 {
                     var reason = $"amoCRM refused the refresh ({result.HttpStatus}: {result.Description}); re-authorize at /oauth/authorize";
