@@ -14,7 +14,9 @@ internal static class OAuthApi
     public static RouteGroupBuilder MapOAuth(this IEndpointRouteBuilder routes)
     {
         var group = routes.MapGroup("/oauth").AllowAnonymous().WithTags("OAuth");
-        group.MapGet("/authorize", AuthorizeAsync);
+        // Anonymous at the routing level: a browser is sent to the admin login rather than challenged (see RefuseNonAdmin).
+        group.MapGet("/authorize", AuthorizeAsync)
+            .WithSummary("Start consent in amoCRM: admins only (API_KEY, a key with scope admin, or an admin session)");
         group.MapGet("/callback", CallbackAsync);
         group.MapGet("/status", StatusAsync);
         return group;
