@@ -21,8 +21,8 @@ internal static class ApiEndpoints
         api.MapGet("/account", Account);
         api.MapGet("/leads/pipelines", Pipelines);
         api.MapGet("/leads/pipelines/{id:long}", Pipeline);
-        api.MapGet("/leads/custom_fields", (HttpRequest request, EmulatorOptions options) => CustomFields(request, options, EmulatorSeed.LeadFields));
-        api.MapGet("/contacts/custom_fields", (HttpRequest request, EmulatorOptions options) => CustomFields(request, options, EmulatorSeed.ContactFields));
+        api.MapGet("/leads/custom_fields", (HttpRequest request, EmulatorState state, EmulatorOptions options) => CustomFields(request, state, options, EmulatorSeed.LeadFields));
+        api.MapGet("/contacts/custom_fields", (HttpRequest request, EmulatorState state, EmulatorOptions options) => CustomFields(request, state, options, EmulatorSeed.ContactFields));
         api.MapPost("/leads/unsorted/forms", AddUnsortedAsync);
         api.MapPost("/leads/notes", (HttpContext context, EmulatorState state, EmulatorOptions options) => AddNotesAsync(context, state, options, null));
         api.MapPost("/leads/{id:long}/notes", (long id, HttpContext context, EmulatorState state, EmulatorOptions options) => AddNotesAsync(context, state, options, id));
@@ -32,20 +32,26 @@ internal static class ApiEndpoints
         return routes;
     }
 
-    private static IResult Account(HttpRequest request, EmulatorOptions options)
+    // The account of the bearer (AmoGate let only live tokens through); seeded data is shared, created data is not.
+    private static EmulatorAccount Caller(HttpRequest request, EmulatorState state) =>
+        AmoGate.ReadBearer(request) is { } token && state.AccountOf(token) is { } account ? account : state.MainAccount;
+
+    private static IResult Account(HttpRequest request, EmulatorState state)
     {
+        var caller = Caller(request, state);
         var account = JsonNode.Parse(EmulatorSeed.AccountJson)!.AsObject();
-        account["id"] = options.AccountId;
-        account["name"] = options.Subdomain;
-        account["subdomain"] = options.Subdomain;
+        account["id"] = caller.Id;
+        account["name"] = caller.Subdomain;
+        account["subdomain"] = caller.Subdomain;
         account["_links"] = AmoResults.Link(AmoResults.BaseUrl(request) + "/api/v4/account");
         return AmoResults.Hal(account);
     }
 
-    private static IResult Pipelines(HttpRequest request, EmulatorOptions options)
+    private static IResult Pipelines(HttpRequest request, EmulatorState state)
     {
         var baseUrl = AmoResults.BaseUrl(request);
-        var pipelines = new JsonArray([.. EmulatorSeed.Pipelines.Select(p => RenderPipeline(p, baseUrl, options.AccountId))]);
+        var accountId = Caller(request, state).Id;
+        var pipelines = new JsonArray([.. EmulatorSeed.Pipelines.Select(p => RenderPipeline(p, baseUrl, accountId))]);
         return AmoResults.Hal(new JsonObject
         {
             ["_total_items"] = pipelines.Count,
@@ -54,9 +60,9 @@ internal static class ApiEndpoints
         });
     }
 
-    private static IResult Pipeline(long id, HttpRequest request, EmulatorOptions options) =>
+    private static IResult Pipeline(long id, HttpRequest request, EmulatorState state) =>
         EmulatorSeed.FindPipeline(id) is { } pipeline
-            ? AmoResults.Hal(RenderPipeline(pipeline, AmoResults.BaseUrl(request), options.AccountId))
+            ? AmoResults.Hal(RenderPipeline(pipeline, AmoResults.BaseUrl(request), Caller(request, state).Id))
             : AmoResults.NotFound();
 
     private static JsonObject RenderPipeline(SeedPipeline pipeline, string baseUrl, long accountId)
@@ -93,7 +99,7 @@ internal static class ApiEndpoints
         };
     }
 
-    private static IResult CustomFields(HttpRequest request, EmulatorOptions options, FieldSet fields)
+    private static IResult CustomFields(HttpRequest request, EmulatorState state, EmulatorOptions options, FieldSet fields)
     {
         // filter[type]=x, filter[type][]=x and filter[type][0]=x all narrow by type.
         var types = request.Query
@@ -103,7 +109,8 @@ internal static class ApiEndpoints
             .ToHashSet(StringComparer.Ordinal);
         var matching = types.Count == 0 ? fields.All : [.. fields.All.Where(f => types.Contains(f.Type))];
         var baseUrl = AmoResults.BaseUrl(request);
-        return Paginate(request, options, matching, "custom_fields", f => RenderField(f, fields.EntityType, baseUrl, options.AccountId));
+        var accountId = Caller(request, state).Id;
+        return Paginate(request, options, matching, "custom_fields", f => RenderField(f, fields.EntityType, baseUrl, accountId));
     }
 
     private static JsonObject RenderField(SeedField field, string entityType, string baseUrl, long accountId)
@@ -221,7 +228,8 @@ internal static class ApiEndpoints
 
         var baseUrl = AmoResults.BaseUrl(context.Request);
         var answers = new JsonArray();
-        foreach (var created in state.CreateUnsorted(plans))
+        var caller = Caller(context.Request, state);
+        foreach (var created in state.CreateUnsorted(plans, caller))
         {
             var contacts = new JsonArray();
             if (created.ContactId is { } contactId)
@@ -233,7 +241,7 @@ internal static class ApiEndpoints
                 });
             }
 
-            var answer = new JsonObject { ["uid"] = created.Uid, ["account_id"] = options.AccountId };
+            var answer = new JsonObject { ["uid"] = created.Uid, ["account_id"] = caller.Id };
             if (created.RequestId is not null)
             {
                 answer["request_id"] = created.RequestId;
@@ -274,7 +282,7 @@ internal static class ApiEndpoints
         {
             var key = ItemKey(items[i], i);
             var validation = new ItemValidation(key);
-            if (ValidateNote(items[i], leadId, state, validation) is { } note && validation.IsValid)
+            if (ValidateNote(items[i], leadId, state, Caller(context.Request, state), validation) is { } note && validation.IsValid)
             {
                 plans.Add(note with { RequestId = JsonRead.RequestId(items[i]?["request_id"]) });
             }
@@ -311,7 +319,7 @@ internal static class ApiEndpoints
         });
     }
 
-    private static NotePlan? ValidateNote(JsonNode? node, long? leadId, EmulatorState state, ItemValidation v)
+    private static NotePlan? ValidateNote(JsonNode? node, long? leadId, EmulatorState state, EmulatorAccount account, ItemValidation v)
     {
         if (node is not JsonObject item)
         {
@@ -333,7 +341,7 @@ internal static class ApiEndpoints
             v.InvalidType("entity_id", "int");
         }
 
-        if (v.IsValid && !state.LeadExists(entityId))
+        if (v.IsValid && !state.LeadExists(entityId, account))
         {
             v.NotSupportedChoice("entity_id");
         }
@@ -381,7 +389,7 @@ internal static class ApiEndpoints
 
     private static IResult Lead(long id, HttpRequest request, EmulatorState state)
     {
-        if (state.FindLeadView(id) is not { } lead)
+        if (state.FindLeadView(id, Caller(request, state)) is not { } lead)
         {
             return AmoResults.NotFound();
         }
@@ -393,7 +401,7 @@ internal static class ApiEndpoints
     private static IResult Contacts(HttpRequest request, EmulatorState state, EmulatorOptions options)
     {
         var baseUrl = AmoResults.BaseUrl(request);
-        return Paginate(request, options, state.FindContacts(request.Query["query"].ToString()), "contacts", contact =>
+        return Paginate(request, options, state.FindContacts(request.Query["query"].ToString(), Caller(request, state)), "contacts", contact =>
         {
             contact["_links"] = AmoResults.Link(baseUrl + "/api/v4/contacts/" + contact["id"]!.ToJsonString());
             return contact;

@@ -19,9 +19,17 @@ internal static class ControlEndpoints
             state.RevokeAllTokens();
             return Results.NoContent();
         });
-        control.MapPost("/tokens", (EmulatorState state) =>
+        control.MapPost("/accounts", AddAccountAsync);
+        control.MapGet("/accounts", (EmulatorState state) => AmoResults.PlainJson(new JsonArray([.. state.Accounts.Select(a => new JsonObject { ["id"] = a.Id, ["subdomain"] = a.Subdomain })])));
+        control.MapPost("/tokens", (HttpRequest request, EmulatorState state) =>
         {
-            var pair = state.IssueTokens();
+            var chosen = request.Query["account"].ToString();
+            if ((chosen.Length == 0 ? state.MainAccount : state.FindAccount(chosen)) is not { } account)
+            {
+                return AmoResults.BadRequest("Unknown account");
+            }
+
+            var pair = state.IssueTokens(account);
             return AmoResults.PlainJson(new JsonObject
             {
                 ["access_token"] = pair.AccessToken,
@@ -77,10 +85,33 @@ internal static class ControlEndpoints
             ["request_id"] = u.RequestId,
             ["lead_id"] = u.LeadId,
             ["contact_id"] = u.ContactId,
+            ["account_id"] = u.AccountId,
             ["item"] = u.Item.DeepClone(),
             ["notes"] = new JsonArray([.. notes.Where(n => n.EntityId == u.LeadId).Select(RenderNote)]),
         });
         return AmoResults.PlainJson(new JsonArray([.. items]));
+    }
+
+    // {"subdomain":"stranger","id":31000001}: a second account whose consent redeems here for its own tokens.
+    private static async Task<IResult> AddAccountAsync(HttpRequest request, EmulatorState state, CancellationToken cancellationToken)
+    {
+        using var reader = new StreamReader(request.Body);
+        if (JsonRead.TryParse(await reader.ReadToEndAsync(cancellationToken)) is not JsonObject body
+            || !JsonRead.TryGetString(body["subdomain"], out var subdomain) || string.IsNullOrWhiteSpace(subdomain)
+            || !JsonRead.TryGetInteger(body["id"], out var id))
+        {
+            return AmoResults.BadRequest("Expected {\"subdomain\": \"name\", \"id\": 123}");
+        }
+
+        try
+        {
+            var account = state.AddAccount(subdomain, id);
+            return AmoResults.PlainJson(new JsonObject { ["id"] = account.Id, ["subdomain"] = account.Subdomain });
+        }
+        catch (ArgumentException ex)
+        {
+            return AmoResults.BadRequest(ex.Message);
+        }
     }
 
     private static JsonObject RenderFaults(EmulatorState state) => new()

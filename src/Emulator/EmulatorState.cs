@@ -16,9 +16,11 @@ public sealed class EmulatorState
     private readonly EmulatorOptions _options;
     private readonly TimeProvider _time;
 
-    private readonly Dictionary<string, DateTimeOffset> _accessTokens = new(StringComparer.Ordinal);
-    private readonly Dictionary<string, DateTimeOffset> _refreshTokens = new(StringComparer.Ordinal);
+    // Every token and code belongs to one account: what it is redeemed for and whose data it reads and writes.
+    private readonly Dictionary<string, Grant> _accessTokens = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, Grant> _refreshTokens = new(StringComparer.Ordinal);
     private readonly Dictionary<string, CodeEntry> _codes = new(StringComparer.Ordinal);
+    private readonly List<EmulatorAccount> _accounts = [];
     private readonly List<string> _issuedSecrets = [];
 
     private readonly List<RecordedRequest> _requests = [];
@@ -55,39 +57,95 @@ public sealed class EmulatorState
     {
         _options = options;
         _time = time;
+        MainAccount = new EmulatorAccount(options.AccountId, options.Subdomain);
+        _accounts.Add(MainAccount);
     }
 
-    public TokenPair IssueTokens()
+    // The account of EmulatorOptions: what every token is for unless another account is named.
+    public EmulatorAccount MainAccount { get; }
+
+    public IReadOnlyList<EmulatorAccount> Accounts
+    {
+        get { lock (_gate) { return [.. _accounts]; } }
+    }
+
+    // Another account on the same amoCRM: its consent codes redeem here, at the same token endpoint, for its own tokens.
+    public EmulatorAccount AddAccount(string subdomain, long id)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(subdomain);
+        var account = new EmulatorAccount(id, subdomain);
+        lock (_gate)
+        {
+            if (_accounts.Any(a => a.Id == id))
+            {
+                throw new ArgumentException($"An account with id {id} exists already.", nameof(id));
+            }
+
+            _accounts.Add(account);
+        }
+
+        return account;
+    }
+
+    // By id, or by subdomain (the first account of that name).
+    public EmulatorAccount? FindAccount(string idOrSubdomain)
     {
         lock (_gate)
         {
-            return IssuePairLocked();
+            return long.TryParse(idOrSubdomain, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var id)
+                ? _accounts.FirstOrDefault(a => a.Id == id)
+                : _accounts.FirstOrDefault(a => string.Equals(a.Subdomain, idOrSubdomain, StringComparison.OrdinalIgnoreCase));
+        }
+    }
+
+    public TokenPair IssueTokens(EmulatorAccount? account = null)
+    {
+        lock (_gate)
+        {
+            return IssuePairLocked(account ?? MainAccount);
         }
     }
 
     public string IssueLongLivedToken(TimeSpan lifetime)
     {
         var now = _time.GetUtcNow();
-        var token = Jwt.CreateAccessToken(_options.ClientId, _options.AccountId, now, now + lifetime);
+        var token = Jwt.CreateAccessToken(_options.ClientId, MainAccount.Id, now, now + lifetime);
         lock (_gate)
         {
-            _accessTokens[token] = now + lifetime;
+            _accessTokens[token] = new Grant(now + lifetime, MainAccount);
             _issuedSecrets.Add(token);
         }
 
         return token;
     }
 
-    public string CreateAuthorizationCode()
+    public string CreateAuthorizationCode(EmulatorAccount? account = null)
     {
         var code = Jwt.CreateAuthorizationCode();
         lock (_gate)
         {
-            _codes[code] = new CodeEntry(_time.GetUtcNow() + _options.CodeLifetime);
+            _codes[code] = new CodeEntry(_time.GetUtcNow() + _options.CodeLifetime, account ?? MainAccount);
             _issuedSecrets.Add(code);
         }
 
         return code;
+    }
+
+    // The account a live access token belongs to; null for an unknown or expired one.
+    public EmulatorAccount? AccountOf(string accessToken)
+    {
+        lock (_gate)
+        {
+            return _accessTokens.TryGetValue(accessToken, out var grant) && _time.GetUtcNow() < grant.ExpiresAt ? grant.Account : null;
+        }
+    }
+
+    internal EmulatorAccount? AccountOfRefreshToken(string refreshToken)
+    {
+        lock (_gate)
+        {
+            return _refreshTokens.TryGetValue(refreshToken, out var grant) && _time.GetUtcNow() < grant.ExpiresAt ? grant.Account : null;
+        }
     }
 
     public void RevokeAllTokens()
@@ -103,7 +161,7 @@ public sealed class EmulatorState
     {
         lock (_gate)
         {
-            return _accessTokens.TryGetValue(token, out var expiresAt) && _time.GetUtcNow() < expiresAt;
+            return _accessTokens.TryGetValue(token, out var grant) && _time.GetUtcNow() < grant.ExpiresAt;
         }
     }
 
@@ -128,7 +186,7 @@ public sealed class EmulatorState
             }
 
             entry.Used = true;
-            pair = IssuePairLocked();
+            pair = IssuePairLocked(entry.Account);
             return CodeOutcome.Issued;
         }
     }
@@ -138,12 +196,12 @@ public sealed class EmulatorState
     {
         lock (_gate)
         {
-            if (!_refreshTokens.Remove(refreshToken, out var expiresAt) || _time.GetUtcNow() >= expiresAt)
+            if (!_refreshTokens.Remove(refreshToken, out var grant) || _time.GetUtcNow() >= grant.ExpiresAt)
             {
                 return null;
             }
 
-            return IssuePairLocked();
+            return IssuePairLocked(grant.Account);
         }
     }
 
@@ -151,18 +209,18 @@ public sealed class EmulatorState
     {
         lock (_gate)
         {
-            return _refreshTokens.TryGetValue(refreshToken, out var expiresAt) && _time.GetUtcNow() < expiresAt;
+            return _refreshTokens.TryGetValue(refreshToken, out var grant) && _time.GetUtcNow() < grant.ExpiresAt;
         }
     }
 
-    private TokenPair IssuePairLocked()
+    private TokenPair IssuePairLocked(EmulatorAccount account)
     {
         var now = _time.GetUtcNow();
         var expiresAt = now + _options.AccessTokenLifetime;
-        var access = Jwt.CreateAccessToken(_options.ClientId, _options.AccountId, now, expiresAt);
+        var access = Jwt.CreateAccessToken(_options.ClientId, account.Id, now, expiresAt);
         var refresh = Jwt.CreateRefreshToken();
-        _accessTokens[access] = expiresAt;
-        _refreshTokens[refresh] = now + _options.RefreshTokenLifetime;
+        _accessTokens[access] = new Grant(expiresAt, account);
+        _refreshTokens[refresh] = new Grant(now + _options.RefreshTokenLifetime, account);
         _issuedSecrets.Add(access);
         _issuedSecrets.Add(refresh);
         return new TokenPair(access, refresh, expiresAt);
@@ -419,32 +477,33 @@ public sealed class EmulatorState
         get { lock (_gate) { return [.. _leads.Select(l => l.Record)]; } }
     }
 
-    internal bool LeadExists(long id)
+    // An account sees only its own leads and contacts, as in amoCRM.
+    internal bool LeadExists(long id, EmulatorAccount account)
     {
         lock (_gate)
         {
-            return _leadsById.ContainsKey(id);
+            return _leadsById.TryGetValue(id, out var lead) && lead.Record.AccountId == account.Id;
         }
     }
 
-    internal JsonObject? FindLeadView(long id)
+    internal JsonObject? FindLeadView(long id, EmulatorAccount account)
     {
         lock (_gate)
         {
-            return _leadsById.TryGetValue(id, out var lead) ? (JsonObject)lead.View.DeepClone() : null;
+            return _leadsById.TryGetValue(id, out var lead) && lead.Record.AccountId == account.Id ? (JsonObject)lead.View.DeepClone() : null;
         }
     }
 
-    internal IReadOnlyList<JsonObject> FindContacts(string? query)
+    internal IReadOnlyList<JsonObject> FindContacts(string? query, EmulatorAccount account)
     {
         lock (_gate)
         {
-            return [.. _contacts.Where(c => c.Matches(query)).Select(c => (JsonObject)c.View.DeepClone())];
+            return [.. _contacts.Where(c => c.AccountId == account.Id && c.Matches(query)).Select(c => (JsonObject)c.View.DeepClone())];
         }
     }
 
     // All or nothing: the caller validated every item; ids are handed out in request order.
-    internal IReadOnlyList<UnsortedRecord> CreateUnsorted(IReadOnlyList<UnsortedPlan> plans)
+    internal IReadOnlyList<UnsortedRecord> CreateUnsorted(IReadOnlyList<UnsortedPlan> plans, EmulatorAccount account)
     {
         var now = _time.GetUtcNow().ToUnixTimeSeconds();
         lock (_gate)
@@ -456,7 +515,7 @@ public sealed class EmulatorState
                 if (plan.Contact is { } contact)
                 {
                     contactId = _nextContactId++;
-                    _contacts.Add(new StoredContact(contact.ToView(contactId.Value, _options.AccountId, now), contact.SearchText));
+                    _contacts.Add(new StoredContact(contact.ToView(contactId.Value, account.Id, now), contact.SearchText, account.Id));
                 }
 
                 var leadId = _nextLeadId++;
@@ -466,14 +525,14 @@ public sealed class EmulatorState
                     tags.Add(ResolveTagLocked(tag));
                 }
 
-                var view = plan.Lead.ToView(leadId, _options.AccountId, plan.PipelineId, plan.StatusId, plan.CreatedAt ?? now, now, tags, contactId);
-                var record = new LeadRecord(leadId, plan.Lead.Name, plan.Lead.Price, plan.PipelineId, plan.Lead.Received);
+                var view = plan.Lead.ToView(leadId, account.Id, plan.PipelineId, plan.StatusId, plan.CreatedAt ?? now, now, tags, contactId);
+                var record = new LeadRecord(leadId, plan.Lead.Name, plan.Lead.Price, plan.PipelineId, plan.Lead.Received, account.Id);
                 var stored = new StoredLead(record, view);
                 _leads.Add(stored);
                 _leadsById[leadId] = stored;
 
                 var uid = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(30));
-                var unsorted = new UnsortedRecord(uid, plan.SourceUid, plan.RequestId, leadId, contactId, plan.Item);
+                var unsorted = new UnsortedRecord(uid, plan.SourceUid, plan.RequestId, leadId, contactId, plan.Item, account.Id);
                 _unsorted.Add(unsorted);
                 created.Add(unsorted);
             }
@@ -509,20 +568,26 @@ public sealed class EmulatorState
         return new JsonObject { ["id"] = tag.Id, ["name"] = known.Key ?? "tag " + tag.Id?.ToString(System.Globalization.CultureInfo.InvariantCulture), ["color"] = null };
     }
 
-    private sealed class CodeEntry(DateTimeOffset expiresAt)
+    private sealed record Grant(DateTimeOffset ExpiresAt, EmulatorAccount Account);
+
+    private sealed class CodeEntry(DateTimeOffset expiresAt, EmulatorAccount account)
     {
         public DateTimeOffset ExpiresAt { get; } = expiresAt;
+
+        public EmulatorAccount Account { get; } = account;
 
         public bool Used { get; set; }
     }
 
     private sealed record StoredLead(LeadRecord Record, JsonObject View);
 
-    private sealed class StoredContact(JsonObject view, string searchText)
+    private sealed class StoredContact(JsonObject view, string searchText, long accountId)
     {
         private readonly string _digits = new([.. searchText.Where(char.IsAsciiDigit)]);
 
         public JsonObject View { get; } = view;
+
+        public long AccountId { get; } = accountId;
 
         // Full-text-ish like amoCRM's query=: a substring of a name or a field value, and phone digits ignoring formatting.
         public bool Matches(string? query)

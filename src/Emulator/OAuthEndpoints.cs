@@ -12,7 +12,8 @@ internal static class OAuthEndpoints
         return routes;
     }
 
-    // The consent page, auto-approved: no user to click "Allow" here.
+    // The consent page, auto-approved: no user to click "Allow" here. `account` (id or subdomain) plays the person
+    // choosing one of their accounts on amoCRM's page; without it the main account consents.
     private static IResult Consent(HttpRequest request, EmulatorState state, EmulatorOptions options)
     {
         var clientId = request.Query["client_id"].ToString();
@@ -26,6 +27,17 @@ internal static class OAuthEndpoints
                 statusCode: 400);
         }
 
+        var chosen = request.Query["account"].ToString();
+        var account = chosen.Length == 0 ? state.MainAccount : state.FindAccount(chosen);
+        if (account is null)
+        {
+            return Results.Text(
+                "<!DOCTYPE html><html><head><title>Ошибка</title></head><body><h1>Аккаунт не найден</h1>"
+                + "<p>Account not found: check the account parameter.</p></body></html>",
+                AmoResults.Html,
+                statusCode: 400);
+        }
+
         var query = new List<KeyValuePair<string, string>>();
         if (state.DenyConsent)
         {
@@ -34,9 +46,9 @@ internal static class OAuthEndpoints
         }
         else
         {
-            query.Add(new("code", state.CreateAuthorizationCode()));
+            query.Add(new("code", state.CreateAuthorizationCode(account)));
             query.Add(new("state", stateParameter));
-            query.Add(new("referer", options.Subdomain + ".amocrm.ru"));
+            query.Add(new("referer", account.Host));
             query.Add(new("platform", "1"));
         }
 
@@ -132,19 +144,19 @@ internal static class OAuthEndpoints
     });
 
     // GET https://{api_domain}/oauth2/account/current/subdomain with X-Refresh-Token: the account's current subdomain.
-    private static IResult CurrentSubdomain(HttpRequest request, EmulatorState state, EmulatorOptions options)
+    private static IResult CurrentSubdomain(HttpRequest request, EmulatorState state)
     {
         var refreshToken = request.Headers["X-Refresh-Token"].ToString();
-        if (refreshToken.Length == 0 || !state.IsRefreshTokenValid(refreshToken))
+        if (refreshToken.Length == 0 || state.AccountOfRefreshToken(refreshToken) is not { } account)
         {
             return AmoResults.Unauthorized();
         }
 
         return AmoResults.PlainJson(new JsonObject
         {
-            ["id"] = options.AccountId,
-            ["subdomain"] = options.Subdomain,
-            ["domain"] = options.Subdomain + ".amocrm.ru",
+            ["id"] = account.Id,
+            ["subdomain"] = account.Subdomain,
+            ["domain"] = account.Host,
             ["top_level_domain"] = "ru",
         });
     }

@@ -29,9 +29,18 @@ internal sealed class AmoOptions : FlatOptions
 
     public bool UsesOAuth => LongLivedToken is null;
 
-    // Every amoCRM call goes to AMO_BASE_URL when set (emulator, proxy), else to the account host.
-    public Uri ApiBaseFor(string? baseDomain) =>
-        BaseUrl ?? new Uri($"https://{(string.IsNullOrEmpty(baseDomain) ? Domain : baseDomain)}");
+    // Every amoCRM call goes to AMO_BASE_URL when set (emulator, proxy), else to the account host. Null when the host
+    // comes from data (a stored base_domain) and is no account host: nothing, least of all a token, is sent there.
+    public Uri? ApiBaseFor(string? baseDomain)
+    {
+        if (BaseUrl is not null)
+        {
+            return BaseUrl;
+        }
+
+        var host = string.IsNullOrEmpty(baseDomain) ? Domain : baseDomain;
+        return AmoHosts.Refusal(host, this) is null ? new Uri($"https://{host}") : null;
+    }
 }
 
 internal sealed class AmoOptionsSetup(IConfiguration configuration) : IConfigureOptions<AmoOptions>
@@ -126,11 +135,49 @@ internal sealed class AmoOptionsValidator : FlatOptionsValidator<AmoOptions>
     }
 }
 
+// Where the client secret and bearer tokens may go. A host taken from data (a callback's referer, `tokens exchange
+// --referer`, a tokens.json base_domain, a stored base_domain) must be an account host; an explicit AMO_BASE_URL
+// sends every call there instead, so then any host name is accepted as the account's name.
 internal static class AmoHosts
 {
     private static readonly string[] Suffixes = [".amocrm.ru", ".amocrm.com", ".kommo.com"];
 
+    public const string AllowList = "*.amocrm.ru, *.amocrm.com, *.kommo.com";
+
     public static bool IsAccountHost(string host) =>
         !host.StartsWith("www.", StringComparison.OrdinalIgnoreCase)
         && Suffixes.Any(s => host.EndsWith(s, StringComparison.OrdinalIgnoreCase) && host.Length > s.Length);
+
+    // Null when tokens may be sent to the host; otherwise the reason, in one line.
+    public static string? Refusal(string? host, AmoOptions options)
+    {
+        if (string.IsNullOrEmpty(host))
+        {
+            return "no account host given";
+        }
+
+        // A port, a path or an address is not a host name.
+        if (Uri.CheckHostName(host) != UriHostNameType.Dns)
+        {
+            return $"{Printable(host)} is not a host name (expected an account host such as mycompany.amocrm.ru)";
+        }
+
+        return options.BaseUrl is null && !IsAccountHost(host)
+            ? $"{host} is not an amoCRM or Kommo account host ({AllowList}; set AMO_BASE_URL to use another)"
+            : null;
+    }
+
+    // Named back to the operator, but never with control characters or at any length.
+    private static string Printable(string text)
+    {
+        var clean = new string([.. text.Where(c => !char.IsControl(c)).Take(100)]);
+        return clean.Length == text.Length ? clean : clean + "…";
+    }
+
+    // "mycompany.amocrm.ru" -> "mycompany": what amoCRM's /api/v4/account calls the subdomain.
+    public static string Subdomain(string host)
+    {
+        var dot = host.IndexOf('.', StringComparison.Ordinal);
+        return dot > 0 ? host[..dot] : host;
+    }
 }

@@ -16,6 +16,7 @@ internal static class AmoServiceCollectionExtensions
 
         services.AddSingleton<TokenStore>();
         services.AddSingleton<OAuthStateStore>();
+        services.AddSingleton<AccountConnector>();
         services.AddSingleton<AmoInfoCache>();
         services.AddSingleton<TokenImporter>();
         services.AddKeyedSingleton(PacingClock.Key, TimeProvider.System);

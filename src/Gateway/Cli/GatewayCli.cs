@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Gateway.Amo;
+using Gateway.Amo.Consent;
 using Gateway.Amo.Tokens;
 using Gateway.Data;
 using Gateway.Operations;
@@ -41,12 +42,13 @@ internal static class GatewayCli
 
     public static bool IsCommand(string[] args) => args.Length > 0 && args[0] == "tokens";
 
-    public static async Task<int> RunAsync(IServiceProvider services, string[] args)
+    public static Task<int> RunAsync(IServiceProvider services, string[] args) => RunAsync(services, args, Console.Out, Console.Error);
+
+    public static async Task<int> RunAsync(IServiceProvider services, string[] args, TextWriter output, TextWriter error)
     {
-        var output = Console.Out;
         if (args.Length < 2)
         {
-            await Console.Error.WriteLineAsync(Usage);
+            await error.WriteLineAsync(Usage);
             return 2;
         }
 
@@ -65,16 +67,23 @@ internal static class GatewayCli
             case "exchange" when args.Length >= 3:
             {
                 var refererAt = Array.IndexOf(args, "--referer");
-                var baseDomain = refererAt > 0 && refererAt + 1 < args.Length ? AmoOptionsSetup.NormalizeHost(args[refererAt + 1]) : amo.Domain;
-                var result = await services.GetRequiredService<AmoOAuthClient>().ExchangeCodeAsync(amo.AccountKey, baseDomain, args[2], CancellationToken.None);
-                if (result.Outcome != TokenCallOutcome.Success)
+                var host = refererAt > 0 && refererAt + 1 < args.Length ? AmoOptionsSetup.NormalizeHost(args[refererAt + 1]) : amo.Domain;
+
+                // The client secret goes to this host: one from the command line is held to the account hosts like a callback's referer.
+                if (AmoHosts.Refusal(host, amo) is { } refusal)
                 {
-                    await Console.Error.WriteLineAsync($"Exchange failed: {result.Description}");
+                    await error.WriteLineAsync($"Exchange refused: {refusal}.");
                     return 1;
                 }
 
-                await services.GetRequiredService<AmoTokenManager>().StoreGrantAsync(amo.AccountKey, result.Pair! with { BaseDomain = baseDomain }, false, "authorized", null, CancellationToken.None);
-                await output.WriteLineAsync($"Authorized {amo.AccountKey}; the access token expires at {result.Pair!.ExpiresAt:O}.");
+                var result = await services.GetRequiredService<AccountConnector>().ConnectAsync(amo.AccountKey, host!, args[2], "cli", CancellationToken.None);
+                if (result.Outcome != ConnectOutcome.Connected)
+                {
+                    await error.WriteLineAsync(result.Exchange is { } exchange ? $"Exchange failed: {exchange.Description}" : $"Exchange failed: {result.Message}");
+                    return 1;
+                }
+
+                await output.WriteLineAsync($"Authorized {amo.AccountKey} (amoCRM account {result.Got!.Subdomain}, id {result.Got.Id}); the access token expires at {result.Saved!.ExpiresAt:O}.");
                 return 0;
             }
 
@@ -93,7 +102,7 @@ internal static class GatewayCli
             }
 
             default:
-                await Console.Error.WriteLineAsync(Usage);
+                await error.WriteLineAsync(Usage);
                 return 2;
         }
     }

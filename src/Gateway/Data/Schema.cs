@@ -205,6 +205,22 @@ internal sealed class Schema(Database database)
             Postgres: """
             ALTER TABLE amo_tokens ADD COLUMN imported_token_hash TEXT NULL;
             """),
+        // Consent: the amoCRM account id a token belongs to; states bound to the admin (and browser) that started them, capped per account.
+        new(
+            Sqlite: """
+            ALTER TABLE amo_tokens ADD COLUMN amo_account_id INTEGER NULL;
+            ALTER TABLE oauth_states ADD COLUMN admin TEXT NULL;
+            ALTER TABLE oauth_states ADD COLUMN browser_hash TEXT NULL;
+            CREATE INDEX oauth_states_account ON oauth_states (account, expires_at);
+            CREATE INDEX oauth_states_expiry ON oauth_states (expires_at);
+            """,
+            Postgres: """
+            ALTER TABLE amo_tokens ADD COLUMN amo_account_id BIGINT NULL;
+            ALTER TABLE oauth_states ADD COLUMN admin TEXT NULL;
+            ALTER TABLE oauth_states ADD COLUMN browser_hash TEXT NULL;
+            CREATE INDEX oauth_states_account ON oauth_states (account, expires_at);
+            CREATE INDEX oauth_states_expiry ON oauth_states (expires_at);
+            """),
     ];
 
     public async Task MigrateAsync(CancellationToken cancellationToken)

@@ -26,6 +26,7 @@ namespace Gateway.Hosting;
 [JsonSerializable(typeof(ConsentExchangeFailed))]
 [JsonSerializable(typeof(ConsentGranted))]
 [JsonSerializable(typeof(ConsentStatus))]
+[JsonSerializable(typeof(ConsentWrongAccount))]
 [JsonSerializable(typeof(OriginRefused))]
 [JsonSerializable(typeof(RetryAfterDetails))]
 [JsonSerializable(typeof(ScopeMissing))]

@@ -110,13 +110,20 @@ internal sealed class GatewayApp : WebApplicationFactory<Program>
 
     public T Get<T>() where T : notnull => Services.GetRequiredService<T>();
 
-    // The browser's part of consent: /oauth/authorize, the emulator's approval, and the redirect back (not yet followed).
-    public static async Task<Uri> ConsentRedirectAsync(HttpClient gateway)
+    // The browser's part of consent: /oauth/authorize (by an admin: API_KEY unless the client has a key of its own), the
+    // emulator's approval (in the account named, else the emulator's main one), and the redirect back (not yet followed).
+    public static async Task<Uri> ConsentRedirectAsync(HttpClient gateway, string? amoAccount = null)
     {
-        var authorize = await gateway.GetAsync("/oauth/authorize");
+        using var start = new HttpRequestMessage(HttpMethod.Get, "/oauth/authorize");
+        if (!gateway.DefaultRequestHeaders.Contains("X-API-KEY"))
+        {
+            start.Headers.Add("X-API-KEY", ApiKey);
+        }
+
+        var authorize = await gateway.SendAsync(start);
         Assert.Equal(System.Net.HttpStatusCode.Redirect, authorize.StatusCode);
         using var browser = new HttpClient(new HttpClientHandler { AllowAutoRedirect = false });
-        var consent = await browser.GetAsync(authorize.Headers.Location);
+        var consent = await browser.GetAsync(amoAccount is null ? authorize.Headers.Location : new Uri(authorize.Headers.Location + "&account=" + Uri.EscapeDataString(amoAccount)));
         Assert.Equal(System.Net.HttpStatusCode.Redirect, consent.StatusCode);
         return consent.Headers.Location!;
     }
@@ -125,11 +132,12 @@ internal sealed class GatewayApp : WebApplicationFactory<Program>
     public static async Task<HttpResponseMessage> ConsentAsync(HttpClient gateway) =>
         await gateway.GetAsync("/oauth/callback" + (await ConsentRedirectAsync(gateway)).Query);
 
-    // Stores a fresh pair from the emulator as if consent had happened; expiresAt overrides what the gateway believes.
+    // Stores a fresh pair from the emulator as if consent had happened (the account id confirmed, as consent does);
+    // expiresAt overrides what the gateway believes.
     public async Task<Emulator.TokenPair> AuthorizeAsync(DateTimeOffset? expiresAt = null)
     {
         var pair = amo.State.IssueTokens();
-        await Get<TokenStore>().SaveAsync(Domain.ToLowerInvariant(), new Gateway.Amo.Tokens.TokenPair(pair.AccessToken, pair.RefreshToken, expiresAt ?? pair.ExpiresAt, Domain), false, "test", false, null, CancellationToken.None);
+        await Get<TokenStore>().SaveAsync(Domain.ToLowerInvariant(), new Gateway.Amo.Tokens.TokenPair(pair.AccessToken, pair.RefreshToken, expiresAt ?? pair.ExpiresAt, Domain, AmoAccountId: amo.State.MainAccount.Id), false, "test", false, null, CancellationToken.None);
         return pair;
     }
 }

@@ -18,7 +18,7 @@ public sealed class ReadinessTests
         using var client = app.CreateKeyedClient();
 
         var ready = await client.GetAsync("/health/ready");
-        var authorize = await client.GetAsync("/oauth/authorize");
+        var authorize = await app.CreateKeyedClient().GetAsync("/oauth/authorize");
 
         Assert.Equal(HttpStatusCode.OK, ready.StatusCode);
         var data = (await ready.ReadObjectAsync())["data"]!;

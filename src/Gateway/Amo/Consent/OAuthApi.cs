@@ -1,7 +1,10 @@
 using System.Net;
+using System.Security.Cryptography;
+using System.Text;
 using Gateway.Amo.Tokens;
 using Gateway.Hosting;
 using Gateway.Outbox;
+using Gateway.Security;
 using Microsoft.Extensions.Options;
 
 namespace Gateway.Amo.Consent;
@@ -11,33 +14,68 @@ internal static class OAuthApi
     public static RouteGroupBuilder MapOAuth(this IEndpointRouteBuilder routes)
     {
         var group = routes.MapGroup("/oauth").AllowAnonymous().WithTags("OAuth");
-        group.MapGet("/authorize", AuthorizeAsync);
+        // Anonymous at the routing level: a browser is sent to the admin login rather than challenged (see RefuseNonAdmin).
+        group.MapGet("/authorize", AuthorizeAsync)
+            .WithSummary("Start consent in amoCRM: admins only (API_KEY, a key with scope admin, or an admin session)");
         group.MapGet("/callback", CallbackAsync);
         group.MapGet("/status", StatusAsync);
         return group;
     }
 
-    private static async Task<IResult> AuthorizeAsync(OAuthStateStore states, IOptions<AmoOptions> options, CancellationToken cancellationToken)
+    // Short-lived, HttpOnly, SameSite=Lax: sent on the top-level redirect back from amoCRM (a Strict session cookie is not).
+    public const string BrowserCookie = "gateway_consent";
+
+    private const string LoginPath = "/admin/login";
+
+    // Only an admin starts a consent: an open one lets a stranger reconnect the gateway to their own account and spends
+    // the account's amoCRM budget. Nothing is written and amoCRM is not called before the caller is known to be one.
+    private static async Task<IResult> AuthorizeAsync(HttpContext context, OAuthStateStore states, IOptions<AmoOptions> options, CancellationToken cancellationToken)
     {
+        if (!Scopes.IsAdmin(context))
+        {
+            return RefuseNonAdmin(context);
+        }
+
         var amo = options.Value;
         if (!amo.UsesOAuth)
         {
             return Envelope.Fail(StatusCodes.Status400BadRequest, "OAuth is not used: AMO_LONG_LIVED_TOKEN is configured");
         }
 
-        var state = await states.CreateAsync(amo.AccountKey, cancellationToken);
+        // A browser's consent comes back to the same browser: the nonce is in its cookie, only the hash in the row.
+        string? browserHash = null;
+        if (IsBrowser(context))
+        {
+            var nonce = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(32));
+            browserHash = OAuthStateStore.HashNonce(nonce);
+            context.Response.Cookies.Append(BrowserCookie, nonce, CookieFor(context, OAuthStateStore.Lifetime));
+        }
+
+        var state = await states.CreateAsync(amo.AccountKey, context.User.Identity?.Name, browserHash, cancellationToken);
         var query = $"client_id={Uri.EscapeDataString(amo.ClientId)}&state={state}&mode={amo.ConsentMode}";
         return Results.Redirect($"{amo.AuthUrl.AbsoluteUri.TrimEnd('/')}?{query}");
+    }
+
+    // A browser without a key signs in first; a script hears 401, or 403 naming the scope when its key is known.
+    private static IResult RefuseNonAdmin(HttpContext context)
+    {
+        if (IsBrowser(context) && !context.Request.Headers.ContainsKey(ApiKeyAuthenticationHandler.HeaderName))
+        {
+            return Results.Redirect($"{LoginPath}?next={Uri.EscapeDataString("/oauth/authorize")}");
+        }
+
+        return context.User.Identity?.IsAuthenticated == true
+            ? Envelope.Fail(StatusCodes.Status403Forbidden, $"Forbidden: this needs the \"{Scopes.Admin}\" scope", new ScopeMissing(Scopes.Admin))
+            : ApiKeyRefusal.Result;
     }
 
     private static async Task<IResult> CallbackAsync(
         HttpContext context,
         OAuthStateStore states,
-        AmoOAuthClient oauth,
-        AmoTokenManager tokens,
-        TokenStore store,
+        AccountConnector connector,
         AccountDeliveryState delivery,
         OutboxSignal outbox,
+        TokenStore store,
         IOptions<AmoOptions> options,
         CancellationToken cancellationToken)
     {
@@ -58,46 +96,79 @@ internal static class OAuthApi
             return Answer(context, StatusCodes.Status400BadRequest, "Authorization code not provided");
         }
 
-        // The state is checked before the code is spent, so a forged callback leaves the real code usable.
-        if (string.IsNullOrEmpty(state) || await states.ConsumeAsync(state, cancellationToken) is not { } account)
+        // The state is checked before the code is spent, so a forged callback leaves the real code usable and costs amoCRM nothing.
+        if (string.IsNullOrEmpty(state) || await states.ConsumeAsync(state, cancellationToken) is not { } started)
         {
             return Answer(context, StatusCodes.Status400BadRequest, "Invalid state parameter");
         }
 
+        if (started.BrowserHash is { } expectedHash)
+        {
+            var nonce = context.Request.Cookies[BrowserCookie];
+            context.Response.Cookies.Delete(BrowserCookie, CookieFor(context, null));
+            if (nonce is null || !CryptographicOperations.FixedTimeEquals(Encoding.ASCII.GetBytes(OAuthStateStore.HashNonce(nonce)), Encoding.ASCII.GetBytes(expectedHash)))
+            {
+                return Answer(context, StatusCodes.Status400BadRequest, "Invalid state parameter: this consent was started in another browser; start again at /oauth/authorize");
+            }
+        }
+
+        // amoCRM names the account that consented; without it we would not know whose code this is.
+        if (string.IsNullOrEmpty(referer))
+        {
+            return Answer(context, StatusCodes.Status400BadRequest, "Referer not provided: the callback must name the amoCRM account host");
+        }
+
         var amo = options.Value;
-        string? baseDomain = amo.Domain;
-        if (!string.IsNullOrEmpty(referer))
+        var account = started.Account;
+        var host = AmoOptionsSetup.NormalizeHost(referer)!;
+        if (AmoHosts.Refusal(host, amo) is not null)
         {
-            var host = AmoOptionsSetup.NormalizeHost(referer)!;
-            if (Uri.CheckHostName(host) != UriHostNameType.Dns || !AmoHosts.IsAccountHost(host))
-            {
-                return Answer(context, StatusCodes.Status400BadRequest, "Invalid referer: not an amoCRM or Kommo account host");
-            }
-
-            // Consent given in another account must not land under this one's key.
-            var stored = await store.GetAsync(account, cancellationToken);
-            if (!string.Equals(host, amo.Domain, StringComparison.OrdinalIgnoreCase) && !string.Equals(host, stored?.BaseDomain, StringComparison.OrdinalIgnoreCase))
-            {
-                return Answer(context, StatusCodes.Status400BadRequest, $"Invalid referer: {host} is not the amoCRM account this gateway is configured for ({amo.Domain})");
-            }
-
-            baseDomain = host;
+            return Answer(context, StatusCodes.Status400BadRequest, "Invalid referer: not an amoCRM or Kommo account host");
         }
 
-        var result = await oauth.ExchangeCodeAsync(account, baseDomain, code, CancellationToken.None);
-        if (result.Outcome != TokenCallOutcome.Success)
+        // Consent given in another account must not land under this one's key.
+        var stored = await store.GetAsync(account, cancellationToken);
+        if (!string.Equals(host, amo.Domain, StringComparison.OrdinalIgnoreCase) && !string.Equals(host, stored?.BaseDomain, StringComparison.OrdinalIgnoreCase))
         {
-            return Answer(context, result.Outcome == TokenCallOutcome.Rejected ? StatusCodes.Status400BadRequest : StatusCodes.Status502BadGateway,
-                "Failed to exchange authorization code", new ConsentExchangeFailed(result.Description, result.HttpStatus));
+            return Answer(context, StatusCodes.Status400BadRequest, $"Invalid referer: {host} is not the amoCRM account this gateway is configured for ({amo.Domain})");
         }
 
-        var saved = await tokens.StoreGrantAsync(account, result.Pair! with { BaseDomain = baseDomain }, false, "authorized", null, CancellationToken.None);
+        // Not cancelled with the caller: a spent code whose pair is dropped halfway helps nobody.
+        var result = await connector.ConnectAsync(account, host, code, started.Admin, CancellationToken.None);
+        switch (result.Outcome)
+        {
+            case ConnectOutcome.ExchangeRejected or ConnectOutcome.ExchangeFailed:
+                return Answer(context, result.Outcome == ConnectOutcome.ExchangeRejected ? StatusCodes.Status400BadRequest : StatusCodes.Status502BadGateway,
+                    result.Message, new ConsentExchangeFailed(result.Exchange!.Description, result.Exchange.HttpStatus));
+
+            case ConnectOutcome.CheckFailed:
+                return Answer(context, StatusCodes.Status502BadGateway, result.Message);
+
+            case ConnectOutcome.WrongAccount:
+                return Answer(context, StatusCodes.Status400BadRequest, result.Message, new ConsentWrongAccount(result.Got!.Subdomain, result.Got.Id, amo.Domain));
+        }
+
+        var saved = result.Saved!;
 
         // Leads queued while access was missing go out now, not at the next poll.
         await delivery.ResumeAsync(account, CancellationToken.None);
         outbox.Ring();
-        return Answer(context, StatusCodes.Status200OK, "Authorization successful", new ConsentGranted(account, saved.BaseDomain, saved.ExpiresAt.ToUnixTimeSeconds()));
+        return Answer(context, StatusCodes.Status200OK, "Authorization successful",
+            new ConsentGranted(account, saved.BaseDomain, saved.ExpiresAt.ToUnixTimeSeconds(), result.Got!.Id, result.Got.Subdomain));
     }
+
+    private static bool IsBrowser(HttpContext context) =>
+        context.Request.Headers.Accept.ToString().Contains("text/html", StringComparison.OrdinalIgnoreCase);
+
+    private static CookieOptions CookieFor(HttpContext context, TimeSpan? maxAge) => new()
+    {
+        HttpOnly = true,
+        Secure = context.Request.IsHttps,
+        SameSite = SameSiteMode.Lax,
+        Path = "/oauth/callback",
+        MaxAge = maxAge,
+        IsEssential = true,
+    };
 
     private static async Task<IResult> StatusAsync(TokenStore store, IOptions<AmoOptions> options, TimeProvider time, CancellationToken cancellationToken)
     {
@@ -109,8 +180,7 @@ internal static class OAuthApi
     // A person in a browser gets a page; scripts get the envelope.
     private static IResult Answer(HttpContext context, int status, string text, object? data = null)
     {
-        var accept = context.Request.Headers.Accept.ToString();
-        if (accept.Contains("text/html", StringComparison.OrdinalIgnoreCase))
+        if (IsBrowser(context))
         {
             var title = status == StatusCodes.Status200OK ? "amoCRM is connected" : "amoCRM authorization failed";
             var body = status == StatusCodes.Status200OK
@@ -128,6 +198,9 @@ internal sealed record ConsentDenied(string Error);
 
 internal sealed record ConsentExchangeFailed(string Error, int? HttpCode);
 
-internal sealed record ConsentGranted(string Account, string? BaseDomain, long ExpiresAt);
+internal sealed record ConsentGranted(string Account, string? BaseDomain, long ExpiresAt, long AmoAccountId, string Subdomain);
+
+// The account amoCRM's token was for, and the one the gateway is connected to.
+internal sealed record ConsentWrongAccount(string ReceivedSubdomain, long ReceivedAccountId, string ExpectedAccount);
 
 internal sealed record ConsentStatus(bool HasToken, string Status, string State);

@@ -47,8 +47,12 @@ internal sealed class AmoAuthHandler(AmoTokenManager tokens, IOptions<AmoOptions
 
     private Task<HttpResponseMessage> SendWithTokenAsync(HttpRequestMessage request, AmoToken token, CancellationToken cancellationToken)
     {
+        // A stored base_domain (an old tokens.json, an older version's row) is data: a foreign one gets no bearer.
+        var apiBase = options.Value.ApiBaseFor(token.BaseDomain)
+            ?? throw new AmoNotAuthorizedException(
+                $"the stored token's base domain is refused: {AmoHosts.Refusal(token.BaseDomain, options.Value)}; re-authorize at /oauth/authorize", transient: false);
         var relative = request.RequestUri!.PathAndQuery;
-        request.RequestUri = new Uri(options.Value.ApiBaseFor(token.BaseDomain), relative);
+        request.RequestUri = new Uri(apiBase, relative);
         request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token.AccessToken);
         return base.SendAsync(request, cancellationToken);
     }

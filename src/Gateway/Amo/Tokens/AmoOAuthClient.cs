@@ -14,6 +14,15 @@ internal enum TokenCallOutcome
     Transient,      // amoCRM answered with 429/5xx/HTML: nothing was consumed
     NotSent,        // no connection was made: safe to try again later
     AnswerLost,     // the request may have reached amoCRM, the answer did not reach us
+    HostRefused,    // never sent: the host came from data and is no account host; only a new consent mends it
+}
+
+// Which amoCRM account a token belongs to, as its own /api/v4/account says.
+internal sealed record AccountIdentity(long Id, string Subdomain);
+
+internal sealed record AccountCheckResult(AccountIdentity? Account, int? HttpStatus, string Description)
+{
+    public bool Ok => Account is not null;
 }
 
 internal sealed record TokenCallResult(TokenCallOutcome Outcome, TokenPair? Pair, int? HttpStatus, string Description)
@@ -24,6 +33,7 @@ internal sealed record TokenCallResult(TokenCallOutcome Outcome, TokenPair? Pair
         TokenCallOutcome.Rejected => "rejected",
         TokenCallOutcome.Transient => "transient_error",
         TokenCallOutcome.NotSent => "unreachable",
+        TokenCallOutcome.HostRefused => "host_refused",
         _ => "answer_lost",
     };
 }
@@ -46,13 +56,54 @@ internal sealed class AmoOAuthClient(HttpClient http, IOptions<AmoOptions> optio
             ["refresh_token"] = refreshToken,
         }, pace: !alreadyPaced, cancellationToken);
 
+    // GET /api/v4/account with this very token (not the stored one), at the host the token is for.
+    public async Task<AccountCheckResult> ReadAccountAsync(string account, string? baseDomain, string accessToken, CancellationToken cancellationToken)
+    {
+        var amo = options.Value;
+        if (amo.ApiBaseFor(baseDomain) is not { } apiBase)
+        {
+            return new AccountCheckResult(null, null, AmoHosts.Refusal(baseDomain, amo)!);
+        }
+
+        await using var slot = await limiter.AcquireAsync(account, cancellationToken);
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(amo.RequestTimeout);
+        using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(apiBase, "/api/v4/account"));
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", accessToken);
+        try
+        {
+            using var response = await http.SendAsync(request, timeout.Token);
+            var text = await response.Content.ReadAsStringAsync(timeout.Token);
+            var status = (int)response.StatusCode;
+            var json = AmoJson.TryParseObject(text);
+            if (!response.IsSuccessStatusCode)
+            {
+                return new AccountCheckResult(null, status, json is null ? $"amoCRM answered {status}" : AmoJson.DescribeProblem(json) is { Length: > 0 } problem ? problem : $"amoCRM answered {status}");
+            }
+
+            return AmoJson.Long(json?["id"]) is { } id && AmoJson.Text(json!["subdomain"]) is { Length: > 0 } subdomain
+                ? new AccountCheckResult(new AccountIdentity(id, subdomain), status, "ok")
+                : new AccountCheckResult(null, status, "amoCRM's account answer carries no id and subdomain");
+        }
+        catch (Exception ex) when (ex is HttpRequestException or OperationCanceledException or IOException)
+        {
+            return new AccountCheckResult(null, null, "amoCRM could not be reached");
+        }
+    }
+
     private async Task<TokenCallResult> CallAsync(string account, string? baseDomain, Dictionary<string, string> body, bool pace, CancellationToken cancellationToken)
     {
         var amo = options.Value;
+        // Checked before the secret joins the body: a foreign host gets no connection at all.
+        if (amo.ApiBaseFor(baseDomain) is not { } apiBase)
+        {
+            return new TokenCallResult(TokenCallOutcome.HostRefused, null, null, $"not sent: {AmoHosts.Refusal(baseDomain, amo)}");
+        }
+
         body["client_id"] = amo.ClientId;
         body["client_secret"] = amo.ClientSecret;
         body["redirect_uri"] = amo.RedirectUri;
-        var uri = new Uri(amo.ApiBaseFor(baseDomain), "/oauth2/access_token");
+        var uri = new Uri(apiBase, "/oauth2/access_token");
 
         await using var slot = pace ? await limiter.AcquireAsync(account, cancellationToken) : null;
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);

@@ -25,7 +25,8 @@ internal sealed record AmoToken(
     int FailedRefreshes,
     long? ImportedFileMtime,
     bool Undecryptable = false,
-    string? ImportedTokenHash = null)
+    string? ImportedTokenHash = null,
+    long? AmoAccountId = null)
 {
     public bool IsExpired(DateTimeOffset now) => ExpiresAt <= now;
 }
@@ -36,4 +37,5 @@ internal sealed record AmoToken(
 // bring back a pair the cluster has rotated since.
 internal sealed record TokenImport(long FileMtime, string TokenHash);
 
-internal sealed record TokenPair(string AccessToken, string? RefreshToken, DateTimeOffset ExpiresAt, string? BaseDomain, DateTimeOffset? IssuedAt = null);
+// AmoAccountId: amoCRM's id of the account the pair belongs to, when /api/v4/account has confirmed it.
+internal sealed record TokenPair(string AccessToken, string? RefreshToken, DateTimeOffset ExpiresAt, string? BaseDomain, DateTimeOffset? IssuedAt = null, long? AmoAccountId = null);

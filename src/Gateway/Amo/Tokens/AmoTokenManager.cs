@@ -109,6 +109,35 @@ internal sealed partial class AmoTokenManager(
 
     private async Task<AmoToken?> RefreshAsync(string account, RefreshTrigger trigger, string? rejectedAccessToken, CancellationToken cancellationToken)
     {
+        var (token, refreshed) = await RefreshUnderGateAsync(account, trigger, rejectedAccessToken, cancellationToken);
+
+        // Outside the gate and the refresh's rate slot (a second slot under the first could wait forever at AMO_RATE_LIMIT=1).
+        if (refreshed && token is { AmoAccountId: null })
+        {
+            token = await LearnAmoAccountIdAsync(token) ?? token;
+        }
+
+        return token;
+    }
+
+    // A pair imported from tokens.json (or stored before account ids were kept) learns its account id at its first
+    // refresh, so a later consent can be held to it. Best effort: without an answer it is tried at the next refresh.
+    private async Task<AmoToken?> LearnAmoAccountIdAsync(AmoToken token)
+    {
+        var check = await oauth.ReadAccountAsync(token.Account, token.BaseDomain, token.AccessToken, CancellationToken.None);
+        if (check.Account is not { } identity)
+        {
+            LogAccountIdUnknown(token.Account, check.Description);
+            return null;
+        }
+
+        await store.RecordAmoAccountIdAsync(token.Account, identity.Id, CancellationToken.None);
+        LogAccountIdLearned(token.Account, identity.Subdomain, identity.Id);
+        return await store.GetAsync(token.Account, CancellationToken.None);
+    }
+
+    private async Task<(AmoToken? Token, bool Refreshed)> RefreshUnderGateAsync(string account, RefreshTrigger trigger, string? rejectedAccessToken, CancellationToken cancellationToken)
+    {
         var gate = GateFor(account);
         await gate.WaitAsync(cancellationToken);
         try
@@ -117,7 +146,7 @@ internal sealed partial class AmoTokenManager(
             var current = await store.GetAsync(account, cancellationToken);
             if (!WantsRefresh(current, trigger, rejectedAccessToken))
             {
-                return current;
+                return (current, false);
             }
 
             await using var lease = await AcquireLeaseAsync(account, cancellationToken);
@@ -126,7 +155,7 @@ internal sealed partial class AmoTokenManager(
             current = await store.GetAsync(account, cancellationToken);
             if (!WantsRefresh(current, trigger, rejectedAccessToken))
             {
-                return current;
+                return (current, false);
             }
 
             if (current.RefreshStartedAt is not null && trigger != RefreshTrigger.Admin)
@@ -135,7 +164,7 @@ internal sealed partial class AmoTokenManager(
                 var reason = "an earlier refresh was interrupted before its answer was saved; the refresh token may be spent. Re-authorize at /oauth/authorize (or run `tokens refresh --force` if you know it was not sent)";
                 await store.RecordRefreshFailureAsync(account, current.Generation, "answer_lost", reason, null, CancellationToken.None);
                 LogReauthorizationRequired(account, reason);
-                return await store.GetAsync(account, CancellationToken.None);
+                return (await store.GetAsync(account, CancellationToken.None), false);
             }
 
             // The rate-limit slot comes first, so the started marker never sits through a long wait for it.
@@ -143,7 +172,7 @@ internal sealed partial class AmoTokenManager(
             if (!await store.MarkRefreshStartedAsync(account, current.Generation, current.RefreshStartedAt, CancellationToken.None))
             {
                 // Someone saved or started a refresh since the re-read (the lease may have run out during the wait): theirs stands.
-                return await store.GetAsync(account, CancellationToken.None);
+                return (await store.GetAsync(account, CancellationToken.None), false);
             }
 
             LogRefreshing(account, trigger);
@@ -156,13 +185,26 @@ internal sealed partial class AmoTokenManager(
                 case TokenCallOutcome.Success:
                     var saved = await store.SaveAsync(account, result.Pair! with { BaseDomain = current.BaseDomain }, false, "ok", true, null, CancellationToken.None);
                     LogRefreshed(account, saved.ExpiresAt);
-                    return saved;
+                    return (saved, true);
 
                 case TokenCallOutcome.AnswerLost:
                 {
                     var reason = $"a refresh request may have reached amoCRM but {result.Description}; the refresh token is presumably spent. Re-authorize at /oauth/authorize (or run `tokens refresh --force` if you know it was not)";
                     await store.RecordRefreshFailureAsync(account, current.Generation, result.OutcomeName, reason, null, CancellationToken.None);
                     LogReauthorizationRequired(account, reason);
+                    break;
+                }
+
+                case TokenCallOutcome.HostRefused:
+                {
+                    var reason = $"the stored base domain is refused, the refresh token was {result.Description}; re-authorize at /oauth/authorize";
+                    // Nothing left the process, but it would not next time either: back off like a refusal, logged once.
+                    await store.RecordRefreshFailureAsync(account, current.Generation, result.OutcomeName, reason, time.GetUtcNow() + Backoff(current.FailedRefreshes), CancellationToken.None);
+                    if (current.State != TokenStates.ReauthorizationRequired)
+                    {
+                        LogReauthorizationRequired(account, reason);
+                    }
+
                     break;
                 }
 
@@ -188,7 +230,7 @@ internal sealed partial class AmoTokenManager(
                 }
             }
 
-            return await store.GetAsync(account, CancellationToken.None);
+            return (await store.GetAsync(account, CancellationToken.None), false);
         }
         finally
         {
@@ -246,6 +288,12 @@ internal sealed partial class AmoTokenManager(
         var seconds = MinBackoff.TotalSeconds * Math.Pow(2, Math.Min(failures, 16));
         return TimeSpan.FromSeconds(Math.Min(seconds, MaxBackoff.TotalSeconds));
     }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "The amoCRM token of {Account} belongs to account {Subdomain} (id {AmoAccountId}); a later consent must be for the same account")]
+    private partial void LogAccountIdLearned(string account, string subdomain, long amoAccountId);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Could not read which amoCRM account the token of {Account} belongs to ({Problem}); trying again at the next refresh")]
+    private partial void LogAccountIdUnknown(string account, string problem);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Refreshing the amoCRM token of {Account} ({Trigger})")]
     private partial void LogRefreshing(string account, RefreshTrigger trigger);

@@ -59,6 +59,13 @@ internal sealed partial class TokenImporter(TokenStore store, AmoTokenManager to
             return new ImportResult(false, $"the tokens file cannot be used: {problem}");
         }
 
+        // The file's base_domain decides where the tokens (and at refresh the client secret) are sent.
+        if (pair!.BaseDomain is { } baseDomain && AmoHosts.Refusal(baseDomain, amo) is { } refusal)
+        {
+            LogUnreadable(path, $"base_domain refused: {refusal}");
+            return new ImportResult(false, $"the tokens file's base_domain is refused: {refusal}");
+        }
+
         // Another instance (or an earlier start) imported this very pair: a later copy of the file is not news.
         var hash = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(pair!.RefreshToken ?? pair.AccessToken)));
         if (!force && current?.ImportedTokenHash == hash)

@@ -10,7 +10,7 @@ namespace Gateway.Amo.Tokens;
 internal sealed class TokenStore(Database database, IDataProtectionProvider protection, TimeProvider time)
 {
     // What Row.Read reads.
-    private const string Columns = "account, access_token, refresh_token, expires_at, base_domain, long_lived, generation, refresh_token_issued_at, updated_at, state, state_reason, last_refresh_at, last_refresh_outcome, refresh_started_at, next_refresh_attempt_at, failed_refreshes, imported_file_mtime, imported_token_hash";
+    private const string Columns = "account, access_token, refresh_token, expires_at, base_domain, long_lived, generation, refresh_token_issued_at, updated_at, state, state_reason, last_refresh_at, last_refresh_outcome, refresh_started_at, next_refresh_attempt_at, failed_refreshes, imported_file_mtime, imported_token_hash, amo_account_id";
 
     private const string UndecryptableReason = "the stored token cannot be decrypted (the encryption key ring, DATA_DIR/keys or the database's data_protection_keys, changed); re-authorize";
 
@@ -63,9 +63,9 @@ internal sealed class TokenStore(Database database, IDataProtectionProvider prot
                 """
                 INSERT INTO amo_tokens (account, access_token, refresh_token, expires_at, base_domain, long_lived, generation,
                     refresh_token_issued_at, updated_at, state, state_reason, last_refresh_at, last_refresh_outcome,
-                    refresh_started_at, next_refresh_attempt_at, failed_refreshes, imported_file_mtime, imported_token_hash)
+                    refresh_started_at, next_refresh_attempt_at, failed_refreshes, imported_file_mtime, imported_token_hash, amo_account_id)
                 VALUES (@account, @access, @refresh, @expires, @domain, @longLived, 1, @issued, @now, @active, NULL,
-                    @lastRefreshAt, @outcome, NULL, NULL, 0, @mtime, @importHash)
+                    @lastRefreshAt, @outcome, NULL, NULL, 0, @mtime, @importHash, @amoAccountId)
                 ON CONFLICT (account) DO UPDATE SET
                     access_token = excluded.access_token, refresh_token = excluded.refresh_token,
                     expires_at = excluded.expires_at, base_domain = COALESCE(excluded.base_domain, amo_tokens.base_domain),
@@ -76,7 +76,8 @@ internal sealed class TokenStore(Database database, IDataProtectionProvider prot
                     last_refresh_outcome = excluded.last_refresh_outcome,
                     refresh_started_at = NULL, next_refresh_attempt_at = NULL, failed_refreshes = 0,
                     imported_file_mtime = COALESCE(excluded.imported_file_mtime, amo_tokens.imported_file_mtime),
-                    imported_token_hash = COALESCE(excluded.imported_token_hash, amo_tokens.imported_token_hash)
+                    imported_token_hash = COALESCE(excluded.imported_token_hash, amo_tokens.imported_token_hash),
+                    amo_account_id = COALESCE(amo_tokens.amo_account_id, excluded.amo_account_id)
                 """,
                 null,
                 [
@@ -94,11 +95,24 @@ internal sealed class TokenStore(Database database, IDataProtectionProvider prot
                     ("outcome", outcome),
                     ("mtime", import?.FileMtime),
                     ("importHash", import?.TokenHash),
+                    ("amoAccountId", pair.AmoAccountId),
                 ],
                 cancellationToken);
         }
 
         return (await GetAsync(account, cancellationToken))!;
+    }
+
+    // The first account id learned for an account's token stays: a later pair is compared with it, never overrides it.
+    public async Task RecordAmoAccountIdAsync(string account, long amoAccountId, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        await Sql.ExecuteAsync(
+            connection,
+            "UPDATE amo_tokens SET amo_account_id = @id WHERE account = @account AND amo_account_id IS NULL",
+            null,
+            [("id", amoAccountId), ("account", account)],
+            cancellationToken);
     }
 
     // Written before the refresh call: if the process dies mid-call, the next reader knows the token may be spent.
@@ -173,13 +187,15 @@ internal sealed class TokenStore(Database database, IDataProtectionProvider prot
         row.NextRefreshAttemptAt,
         row.FailedRefreshes,
         row.ImportedFileMtime,
-        ImportedTokenHash: row.ImportedTokenHash);
+        ImportedTokenHash: row.ImportedTokenHash,
+        AmoAccountId: row.AmoAccountId);
 
     // A stored row, tokens still encrypted.
     private sealed record Row(
         string Account, string AccessToken, string? RefreshToken, DateTimeOffset ExpiresAt, string? BaseDomain, bool LongLived,
         long Generation, DateTimeOffset RefreshTokenIssuedAt, DateTimeOffset UpdatedAt, string State, string? StateReason, DateTimeOffset? LastRefreshAt,
-        string? LastRefreshOutcome, DateTimeOffset? RefreshStartedAt, DateTimeOffset? NextRefreshAttemptAt, int FailedRefreshes, long? ImportedFileMtime, string? ImportedTokenHash)
+        string? LastRefreshOutcome, DateTimeOffset? RefreshStartedAt, DateTimeOffset? NextRefreshAttemptAt, int FailedRefreshes, long? ImportedFileMtime, string? ImportedTokenHash,
+        long? AmoAccountId)
     {
         public static Row Read(DbDataReader reader) => new(
             reader.String("account"),
@@ -199,6 +215,7 @@ internal sealed class TokenStore(Database database, IDataProtectionProvider prot
             reader.TimeOrNull("next_refresh_attempt_at"),
             (int)reader.Int64("failed_refreshes"),
             reader.Int64OrNull("imported_file_mtime"),
-            reader.StringOrNull("imported_token_hash"));
+            reader.StringOrNull("imported_token_hash"),
+            reader.Int64OrNull("amo_account_id"));
     }
 }

@@ -18,7 +18,7 @@ public sealed class OAuthFlowTests
     {
         await using var amo = await AmoEmulator.StartAsync(GatewayApp.EmulatorOptionsFor());
         await using var app = new GatewayApp(amo);
-        using var client = app.CreateAnonymousClient();
+        using var client = app.CreateKeyedClient();
 
         var response = await client.GetAsync("/oauth/authorize");
 
