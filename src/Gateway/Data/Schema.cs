@@ -205,6 +205,31 @@ internal sealed class Schema(Database database)
             Postgres: """
             ALTER TABLE amo_tokens ADD COLUMN imported_token_hash TEXT NULL;
             """),
+        new(
+            Sqlite: """
+            CREATE TABLE admin_sessions (
+                id TEXT PRIMARY KEY,
+                admin TEXT NOT NULL,
+                method TEXT NOT NULL,
+                key_hash TEXT NULL,
+                created_at INTEGER NOT NULL,
+                last_seen_at INTEGER NOT NULL,
+                expires_at INTEGER NOT NULL
+            );
+            CREATE INDEX admin_sessions_created ON admin_sessions (created_at);
+            """,
+            Postgres: """
+            CREATE TABLE admin_sessions (
+                id TEXT PRIMARY KEY,
+                admin TEXT NOT NULL,
+                method TEXT NOT NULL,
+                key_hash TEXT NULL,
+                created_at BIGINT NOT NULL,
+                last_seen_at BIGINT NOT NULL,
+                expires_at BIGINT NOT NULL
+            );
+            CREATE INDEX admin_sessions_created ON admin_sessions (created_at);
+            """),
     ];
 
     public async Task MigrateAsync(CancellationToken cancellationToken)
