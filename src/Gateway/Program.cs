@@ -4,6 +4,7 @@ using Gateway.Cli;
 using Gateway.Hosting;
 using Gateway.Leads;
 using Gateway.Operations;
+using Gateway.Security;
 
 return await StartupFailure.ExitCodeOfAsync(async () => await GatewayCli.TryRunAsync(args, Build) ?? await ServeAsync(Build(args)));
 
@@ -22,6 +23,7 @@ static async Task<int> ServeAsync(WebApplication app)
     app.MapOAuth();
     app.MapInfo();
     app.MapLeads();
+    app.MapAdminSignIn();
     app.MapOperations();
     await app.RunAsync();
     return 0;

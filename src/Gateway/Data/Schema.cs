@@ -221,6 +221,32 @@ internal sealed class Schema(Database database)
             CREATE INDEX oauth_states_account ON oauth_states (account, expires_at);
             CREATE INDEX oauth_states_expiry ON oauth_states (expires_at);
             """),
+        // Admin sign-in: server-side sessions, so signing out revokes and every instance knows them.
+        new(
+            Sqlite: """
+            CREATE TABLE admin_sessions (
+                id TEXT PRIMARY KEY,
+                admin TEXT NOT NULL,
+                method TEXT NOT NULL,
+                key_hash TEXT NULL,
+                created_at INTEGER NOT NULL,
+                last_seen_at INTEGER NOT NULL,
+                expires_at INTEGER NOT NULL
+            );
+            CREATE INDEX admin_sessions_created ON admin_sessions (created_at);
+            """,
+            Postgres: """
+            CREATE TABLE admin_sessions (
+                id TEXT PRIMARY KEY,
+                admin TEXT NOT NULL,
+                method TEXT NOT NULL,
+                key_hash TEXT NULL,
+                created_at BIGINT NOT NULL,
+                last_seen_at BIGINT NOT NULL,
+                expires_at BIGINT NOT NULL
+            );
+            CREATE INDEX admin_sessions_created ON admin_sessions (created_at);
+            """),
     ];
 
     public async Task MigrateAsync(CancellationToken cancellationToken)

@@ -46,6 +46,7 @@ internal static class GatewayServiceCollectionExtensions
         // Authentication before the limiter and CORS: both depend on which key (if any) the request carries.
         app.UseAuthentication();
         app.UseInboundLimits();
+        app.UseAdminSessionAntiForgery();
         app.UseGatewayCors();
         app.UseRouting();
         app.UseRouteCapture();

@@ -33,4 +33,7 @@ namespace Gateway.Hosting;
 [JsonSerializable(typeof(ApiKeyRefusalBody))]
 [JsonSerializable(typeof(InvalidJson))]
 [JsonSerializable(typeof(BodyTooLarge))]
+[JsonSerializable(typeof(AdminSessionView))]
+[JsonSerializable(typeof(SignInAgain))]
+[JsonSerializable(typeof(CsrfMissing))]
 internal sealed partial class WireJson : JsonSerializerContext;

@@ -51,8 +51,10 @@ internal static class ApiKeyAuthenticationExtensions
 {
     public static IServiceCollection AddApiKeyAuthentication(this IServiceCollection services)
     {
-        services.AddAuthentication(ApiKeyAuthenticationHandler.SchemeName)
-            .AddScheme<AuthenticationSchemeOptions, ApiKeyAuthenticationHandler>(ApiKeyAuthenticationHandler.SchemeName, null);
+        // The default scheme picks X-API-KEY when present, else the admin session cookie (AdminSessionAuthentication).
+        services.AddAuthentication(AdminSessionAuthentication.CallerScheme)
+            .AddScheme<AuthenticationSchemeOptions, ApiKeyAuthenticationHandler>(ApiKeyAuthenticationHandler.SchemeName, null)
+            .AddAdminSession();
         services.AddAuthorizationBuilder().AddScopePolicies();
         services.AddSingleton<Microsoft.AspNetCore.Authorization.IAuthorizationMiddlewareResultHandler, ScopeRefusalHandler>();
         return services;

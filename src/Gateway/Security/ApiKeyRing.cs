@@ -79,6 +79,10 @@ internal sealed partial class ApiKeyRing
         return match;
     }
 
+    // The key behind a stored digest (an admin session remembers which key opened it); null once it is gone.
+    public ApiKeyEntry? FindByHash(byte[] hash) =>
+        CryptographicOperations.FixedTimeEquals(hash, defaultKey.Hash) ? defaultKey : FileKeys.FirstOrDefault(k => CryptographicOperations.FixedTimeEquals(hash, k.Hash));
+
     public static byte[] Hash(string key) => SHA256.HashData(Encoding.UTF8.GetBytes(key));
 
     // At most one stat() per second, on the request path: no watcher thread to die silently.

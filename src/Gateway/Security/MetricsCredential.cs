@@ -4,7 +4,7 @@ using Microsoft.Extensions.Options;
 
 namespace Gateway.Security;
 
-// Who may scrape /metrics: an admin key (X-API-KEY or Bearer: API_KEY or a keys-file key with scope admin) or METRICS_TOKEN (Bearer).
+// Who may scrape /metrics: an admin session, an admin key (X-API-KEY or Bearer: API_KEY or a keys-file key with scope admin) or METRICS_TOKEN (Bearer).
 internal sealed class MetricsCredential(IOptions<GatewayOptions> gateway, IOptions<ObservabilityOptions> observability, ApiKeyRing keys, BadKeyTracker badKeys)
 {
     private readonly byte[] apiKey = ApiKeyRing.Hash(gateway.Value.ApiKey);
@@ -13,7 +13,7 @@ internal sealed class MetricsCredential(IOptions<GatewayOptions> gateway, IOptio
     public bool Admits(HttpContext context)
     {
         // The scheme has already compared X-API-KEY in constant time.
-        if (ApiKeyCaller.Get(context) is { IsAdmin: true })
+        if (ApiKeyCaller.Get(context) is { IsAdmin: true } || Scopes.IsAdmin(context))
         {
             return true;
         }

@@ -60,7 +60,12 @@ internal static class SecurityPipeline
                 var headers = http.Response.Headers;
                 headers.XContentTypeOptions = "nosniff";
                 headers.XFrameOptions = "DENY";
-                headers.ContentSecurityPolicy = ContentSecurityPolicy;
+                // A page with its own policy (the admin sign-in form) keeps it; everything else gets the strict one.
+                if (string.IsNullOrEmpty(headers.ContentSecurityPolicy))
+                {
+                    headers.ContentSecurityPolicy = ContentSecurityPolicy;
+                }
+
                 headers["Referrer-Policy"] = "no-referrer";
                 if (string.IsNullOrEmpty(headers.CacheControl))
                 {

@@ -1,4 +1,5 @@
 using System.Net;
+using System.Text.Json.Nodes;
 using Emulator;
 using Gateway.Tests.Infrastructure;
 
@@ -43,6 +44,51 @@ public sealed class SecretsInLogsTests
             {
                 Assert.False(line.Message.Contains(secret[^8..], StringComparison.Ordinal) && line.Message.Contains(secret, StringComparison.Ordinal),
                     $"a secret appeared in a {line.Level} log line of {line.Category}");
+            }
+        }
+    }
+
+    [Fact]
+    public async Task Signing_in_and_out_logs_neither_the_admin_password_nor_the_session_cookie_nor_its_anti_forgery_token()
+    {
+        const string password = "admin-password-0123456789";
+        await using var amo = await AmoEmulator.StartAsync(GatewayApp.EmulatorOptionsFor());
+        await using var app = new GatewayApp(amo, settings: new Dictionary<string, string?> { ["ADMIN_PASSWORD"] = password, ["BAD_KEY_LIMIT"] = "2" });
+        using var browser = app.CreateClient(new Microsoft.AspNetCore.Mvc.Testing.WebApplicationFactoryClientOptions { AllowAutoRedirect = false, HandleCookies = false });
+        static FormUrlEncodedContent Form(string field, string value) => new(new Dictionary<string, string> { [field] = value });
+
+        // A near miss, a sign-in, a session in use (read, write without and with its token), a sign-out, the ended cookie again.
+        await browser.PostAsync("/admin/login", Form("password", password + "x"));
+        var login = await browser.PostAsync("/admin/login", Form("password", password));
+        var setCookie = login.Headers.GetValues("Set-Cookie").Single();
+        var cookie = setCookie["gateway_admin=".Length..setCookie.IndexOf(';', StringComparison.Ordinal)];
+        async Task<HttpResponseMessage> SendAsync(HttpMethod method, string path, string? csrf = null)
+        {
+            using var request = new HttpRequestMessage(method, path);
+            request.Headers.Add("Cookie", "gateway_admin=" + cookie);
+            if (csrf is not null)
+            {
+                request.Headers.Add("X-Gateway-Csrf", csrf);
+            }
+
+            return await browser.SendAsync(request);
+        }
+
+        var session = JsonNode.Parse(await (await SendAsync(HttpMethod.Get, "/api/v1/admin/session")).Content.ReadAsStringAsync())!;
+        var csrf = session["data"]!["csrf_token"]!.GetValue<string>();
+        await SendAsync(HttpMethod.Post, "/api/v1/leads/retry-failed");
+        await SendAsync(HttpMethod.Post, "/api/v1/leads/retry-failed", csrf);
+        await SendAsync(HttpMethod.Post, "/admin/logout");
+        await SendAsync(HttpMethod.Get, "/api/v1/diagnostics/config");
+
+        Assert.Equal(HttpStatusCode.SeeOther, login.StatusCode);
+        var lines = app.Logs.Lines;
+        Assert.Contains(lines, l => l.Message.Contains("signed in", StringComparison.Ordinal));
+        foreach (var line in lines)
+        {
+            foreach (var secret in new[] { password, cookie, csrf })
+            {
+                Assert.False(line.Message.Contains(secret, StringComparison.Ordinal), $"a secret appeared in a {line.Level} log line of {line.Category}");
             }
         }
     }

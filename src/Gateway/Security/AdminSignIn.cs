@@ -1,0 +1,226 @@
+using System.Net;
+using System.Security.Cryptography;
+using System.Text;
+using Gateway.Amo;
+using Gateway.Hosting;
+using Microsoft.AspNetCore.WebUtilities;
+using Microsoft.Extensions.Options;
+using Microsoft.Extensions.Primitives;
+using Microsoft.Net.Http.Headers;
+
+namespace Gateway.Security;
+
+// Signing in with ADMIN_PASSWORD or an admin key, and signing out. Wrong guesses feed the same brake as wrong API keys.
+internal sealed partial class AdminSignIn(
+    AdminSessionStore sessions,
+    ApiKeyRing keys,
+    BadKeyTracker badKeys,
+    IOptions<AdminSessionOptions> options,
+    IOptions<AmoOptions> amo,
+    ILogger<AdminSignIn> logger)
+{
+    private const string AdminName = "admin";
+    private const string Refused = "Sign-in failed: wrong password or key.";
+
+    public IResult Page(HttpContext context) =>
+        AdminLoginPage.Render(context, options.Value.Password is not null, AdminSignInApi.SafeNext(context.Request.Query["next"]), null, StatusCodes.Status200OK, amo.Value.AuthUrl);
+
+    public async Task<IResult> SignInAsync(HttpContext context)
+    {
+        var client = ApiKeyCaller.ClientBucket(context);
+        if (!IsSameOrigin(context.Request))
+        {
+            LogCrossSite(client, "sign-in");
+            return Envelope.Fail(StatusCodes.Status403Forbidden, "Sign-in refused: the form was not sent from this gateway's own page");
+        }
+
+        if (await ReadFormAsync(context) is not { } form)
+        {
+            return Envelope.Fail(StatusCodes.Status400BadRequest, "Sign-in expects a form (application/x-www-form-urlencoded) with a password or a key");
+        }
+
+        var next = AdminSignInApi.SafeNext(Field(form, "next"));
+        var (admin, method, keyHash, guessed) = Identify(Field(form, "password"), Field(form, "key"));
+        if (admin is null)
+        {
+            if (guessed)
+            {
+                badKeys.RecordFailure(client);
+            }
+
+            LogRefused(client);
+            return AdminLoginPage.Render(context, options.Value.Password is not null, next, Refused, StatusCodes.Status401Unauthorized, amo.Value.AuthUrl);
+        }
+
+        // A new cookie at every sign-in, and the browser's previous one revoked: nobody can plant a session beforehand.
+        if (context.Request.Cookies[AdminSessionAuthenticationHandler.CookieName] is { Length: > 0 } previous)
+        {
+            await sessions.RevokeAsync(previous, context.RequestAborted);
+        }
+
+        var cookie = await sessions.OpenAsync(admin, method, keyHash, context.RequestAborted);
+        context.Response.Cookies.Append(AdminSessionAuthenticationHandler.CookieName, cookie, AdminSessionCookie.Options(context.Request));
+        LogSignedIn(admin, method, client);
+        return SeeOther(context, next);
+    }
+
+    public async Task<IResult> SignOutAsync(HttpContext context)
+    {
+        var client = ApiKeyCaller.ClientBucket(context);
+        if (!IsSameOrigin(context.Request))
+        {
+            LogCrossSite(client, "sign-out");
+            return Envelope.Fail(StatusCodes.Status403Forbidden, "Sign-out refused: the form was not sent from this gateway's own page");
+        }
+
+        if (context.Request.Cookies[AdminSessionAuthenticationHandler.CookieName] is { Length: > 0 } cookie)
+        {
+            await sessions.RevokeAsync(cookie, context.RequestAborted);
+            LogSignedOut(context.User.Identity?.Name ?? "(an ended session)", client);
+        }
+
+        context.Response.Cookies.Delete(AdminSessionAuthenticationHandler.CookieName, AdminSessionCookie.Options(context.Request));
+        return SeeOther(context, AdminSignInApi.LoginPath);
+    }
+
+    // Password first; a form with both is judged by the password alone, so one request is one guess.
+    private (string? Admin, string Method, byte[]? KeyHash, bool Guessed) Identify(string password, string key)
+    {
+        if (password.Length > 0)
+        {
+            return options.Value.Password?.Matches(password) == true
+                ? (AdminName, AdminSignInMethods.Password, null, false)
+                : (null, "", null, true);
+        }
+
+        if (key.Length == 0)
+        {
+            return (null, "", null, false);
+        }
+
+        // A real key without the admin scope is no guess; it just does not open the console.
+        return keys.Find(key) switch
+        {
+            null => (null, "", null, true),
+            { IsAdmin: true } admin => (admin.Name, AdminSignInMethods.Key, admin.Hash, false),
+            _ => (null, "", null, false),
+        };
+    }
+
+    // Login CSRF: another site's form would sign this browser into a session of the attacker's choosing (or spend the
+    // brake of the victim's address). Browsers send Origin with every POST and Sec-Fetch-Site with most; a request with
+    // neither is no browser, and no browser can be tricked into it.
+    internal static bool IsSameOrigin(HttpRequest request)
+    {
+        var site = request.Headers["Sec-Fetch-Site"].ToString();
+        if (site.Length > 0 && site is not ("same-origin" or "none"))
+        {
+            return false;
+        }
+
+        var origin = request.Headers.Origin.ToString();
+        if (origin.Length == 0)
+        {
+            return true;
+        }
+
+        // "null" (a sandboxed or privacy-stripped origin) is no URL and is refused. An https origin in front of a plain
+        // http request is TLS ended by a proxy.
+        return Uri.TryCreate(origin, UriKind.Absolute, out var uri)
+            && (uri.Scheme == request.Scheme || uri.Scheme == Uri.UriSchemeHttps)
+            && (string.Equals(uri.Host, request.Host.Host, StringComparison.OrdinalIgnoreCase) || string.Equals(uri.IdnHost, request.Host.Host, StringComparison.OrdinalIgnoreCase))
+            && (request.Host.Port is not { } port || port == uri.Port);
+    }
+
+    private static async Task<Dictionary<string, StringValues>?> ReadFormAsync(HttpContext context)
+    {
+        if (!MediaTypeHeaderValue.TryParse(context.Request.ContentType, out var type)
+            || !type.MediaType.Equals("application/x-www-form-urlencoded", StringComparison.OrdinalIgnoreCase))
+        {
+            return null;
+        }
+
+        try
+        {
+            using var reader = new FormReader(context.Request.Body, Encoding.UTF8) { ValueCountLimit = 8, KeyLengthLimit = 32, ValueLengthLimit = 4096 };
+            return await reader.ReadFormAsync(context.RequestAborted);
+        }
+        catch (InvalidDataException)
+        {
+            return null;
+        }
+    }
+
+    private static string Field(Dictionary<string, StringValues> form, string name) =>
+        form.TryGetValue(name, out var values) && values.Count == 1 ? values[0] ?? "" : "";
+
+    private static IResult SeeOther(HttpContext context, string location)
+    {
+        context.Response.Headers.Location = location;
+        return Results.StatusCode(StatusCodes.Status303SeeOther);
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Admin {Admin} signed in with a {Method} from {Client}")]
+    private partial void LogSignedIn(string admin, string method, string client);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Admin sign-in from {Client} refused: wrong password or key")]
+    private partial void LogRefused(string client);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Admin {Admin} signed out from {Client}")]
+    private partial void LogSignedOut(string admin, string client);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Admin {Action} from {Client} refused: the form came from another site")]
+    private partial void LogCrossSite(string client, string action);
+}
+
+// The sign-in page: no script, one inline style allowed by its hash, forms that post only here.
+internal static class AdminLoginPage
+{
+    private const string Style =
+        "body{font-family:system-ui,sans-serif;background:#f4f5f7;color:#1d2330;margin:0}" +
+        "main{max-width:26em;margin:4em auto;padding:2em;background:#fff;border-radius:8px;box-shadow:0 1px 4px rgba(0,0,0,.12)}" +
+        "h1{font-size:1.4em;margin-top:0}label{display:block;margin:1em 0 .3em}" +
+        "input{width:100%;box-sizing:border-box;padding:.5em;font-size:1em}button{margin-top:1em;padding:.5em 1.2em;font-size:1em}" +
+        ".error{color:#9b1c1c;background:#fde8e8;padding:.6em;border-radius:4px}.note{background:#fff8e1;padding:.6em;border-radius:4px}" +
+        "form+form,.note+form{margin-top:1.5em;border-top:1px solid #e3e5e8;padding-top:.5em}code{background:#eef0f3;padding:0 .2em}";
+
+    private static readonly string StyleHash = "'sha256-" + Convert.ToBase64String(SHA256.HashData(Encoding.UTF8.GetBytes(Style))) + "'";
+
+    public static IResult Render(HttpContext context, bool hasPassword, string next, string? error, int status, Uri amoAuthUrl)
+    {
+        // form-action is checked on every redirect after the post too: signing in on the way to /oauth/authorize ends
+        // at amoCRM's consent page, so its origin is allowed beside this one.
+        context.Response.Headers.ContentSecurityPolicy =
+            $"default-src 'none'; style-src {StyleHash}; form-action 'self' {amoAuthUrl.GetLeftPart(UriPartial.Authority)}; frame-ancestors 'none'; base-uri 'none'";
+        var hiddenNext = $"<input type=\"hidden\" name=\"next\" value=\"{WebUtility.HtmlEncode(next)}\">";
+        var html = new StringBuilder()
+            .Append("<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">")
+            .Append("<title>Gateway admin sign-in</title><style>").Append(Style).Append("</style></head><body><main><h1>Gateway admin sign-in</h1>");
+        if (error is not null)
+        {
+            html.Append("<p class=\"error\" role=\"alert\">").Append(WebUtility.HtmlEncode(error)).Append("</p>");
+        }
+
+        if (hasPassword)
+        {
+            html.Append("<form method=\"post\" action=\"").Append(AdminSignInApi.LoginPath).Append("\">").Append(hiddenNext)
+                .Append("<label for=\"password\">Admin password</label>")
+                .Append("<input id=\"password\" name=\"password\" type=\"password\" autocomplete=\"current-password\" required autofocus>")
+                .Append("<button type=\"submit\">Sign in</button></form>");
+        }
+        else
+        {
+            // First run: say how to set a password; there is no default one to fall back on.
+            html.Append("<p class=\"note\">No admin password is set yet. To sign in with a password, add a line ")
+                .Append("<code>ADMIN_PASSWORD=</code> followed by a password of at least ").Append(AdminSessionOptions.MinPasswordLength)
+                .Append(" characters to the gateway's <code>.env</code> file, then restart the gateway. Until then, sign in with an admin key ")
+                .Append("(<code>API_KEY</code>, or a key with the <code>admin</code> scope in the keys file).</p>");
+        }
+
+        html.Append("<form method=\"post\" action=\"").Append(AdminSignInApi.LoginPath).Append("\">").Append(hiddenNext)
+            .Append("<label for=\"key\">").Append(hasPassword ? "Or an admin API key" : "Admin API key").Append("</label>")
+            .Append("<input id=\"key\" name=\"key\" type=\"password\" autocomplete=\"off\" required").Append(hasPassword ? "" : " autofocus").Append('>')
+            .Append("<button type=\"submit\">Sign in with the key</button></form></main></body></html>");
+        return Results.Content(html.ToString(), "text/html; charset=utf-8", Encoding.UTF8, status);
+    }
+}
