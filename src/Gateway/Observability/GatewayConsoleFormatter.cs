@@ -1,0 +1,74 @@
+using System.Globalization;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Logging.Console;
+
+namespace Gateway.Observability;
+
+// Every console line passes here; the built-in simple (text) or JSON formatter still lays it out.
+// Text: the message, the exception and every scope are escaped first (LogText), because the simple formatter writes
+// them as they are and a CR or an ESC in a request path would forge a line or recolour a terminal. JSON escapes inside
+// its strings already.
+internal sealed class GatewayConsoleFormatter(string name, ConsoleFormatter layout, bool escape) : ConsoleFormatter(name)
+{
+    public const string Text = "gateway-text";
+    public const string Json = "gateway-json";
+
+    private EscapedScopes? scopes;
+
+    // The host's own formatters, plus ours around the two the gateway uses.
+    public static IEnumerable<ConsoleFormatter> Around(IEnumerable<ConsoleFormatter> formatters)
+    {
+        var builtIn = formatters.ToList();
+        var wrapped = new List<ConsoleFormatter>(builtIn);
+        if (builtIn.Find(f => f.Name == ConsoleFormatterNames.Simple) is { } simple)
+        {
+            wrapped.Add(new GatewayConsoleFormatter(Text, simple, escape: true));
+        }
+
+        if (builtIn.Find(f => f.Name == ConsoleFormatterNames.Json) is { } json)
+        {
+            wrapped.Add(new GatewayConsoleFormatter(Json, json, escape: false));
+        }
+
+        return wrapped;
+    }
+
+    public override void Write<TState>(in LogEntry<TState> logEntry, IExternalScopeProvider? scopeProvider, TextWriter textWriter)
+    {
+        if (!escape)
+        {
+            layout.Write(logEntry, scopeProvider, textWriter);
+            return;
+        }
+
+        var message = logEntry.Formatter(logEntry.State, logEntry.Exception);
+        if (message is null && logEntry.Exception is null)
+        {
+            return;
+        }
+
+        // The exception follows the message as the single-line layout writes it: its own line breaks become spaces.
+        var text = LogText.Escape(message ?? "");
+        if (logEntry.Exception is { } exception)
+        {
+            var detail = LogText.Escape(exception.ToString().Replace(Environment.NewLine, " ", StringComparison.Ordinal));
+            text = text.Length == 0 ? detail : text + " " + detail;
+        }
+
+        var escapedScopes = scopeProvider is null ? null : scopes is { } cached && ReferenceEquals(cached.Inner, scopeProvider) ? cached : scopes = new EscapedScopes(scopeProvider);
+        layout.Write(new LogEntry<string>(logEntry.LogLevel, logEntry.Category, logEntry.EventId, text, null, static (s, _) => s), escapedScopes, textWriter);
+    }
+
+    // Each scope as the text layout would print it (its ToString), escaped.
+    private sealed class EscapedScopes(IExternalScopeProvider inner) : IExternalScopeProvider
+    {
+        public IExternalScopeProvider Inner => inner;
+
+        public void ForEachScope<TState>(Action<object?, TState> callback, TState state) =>
+            inner.ForEachScope(
+                static (scope, pair) => pair.callback(scope is null ? null : LogText.Escape(Convert.ToString(scope, CultureInfo.InvariantCulture) ?? ""), pair.state),
+                (callback, state));
+
+        public IDisposable Push(object? state) => inner.Push(state);
+    }
+}
