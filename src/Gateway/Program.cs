@@ -23,6 +23,6 @@ static async Task<int> ServeAsync(WebApplication app)
     app.MapInfo();
     app.MapLeads();
     app.MapOperations();
-    await app.RunAsync();
+    await GatewayHost.RunAsync(app);
     return 0;
 }

@@ -1,6 +1,7 @@
 using System.Globalization;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Logging.Console;
+using Microsoft.Extensions.Options;
 
 namespace Gateway.Observability;
 
@@ -8,26 +9,33 @@ namespace Gateway.Observability;
 // Text: the message, the exception and every scope are escaped first (LogText), because the simple formatter writes
 // them as they are and a CR or an ESC in a request path would forge a line or recolour a terminal. JSON escapes inside
 // its strings already.
-internal sealed class GatewayConsoleFormatter(string name, ConsoleFormatter layout, bool escape) : ConsoleFormatter(name)
+// A failed start: once the host reports it, the console goes quiet, so StartupFailure's one line is what an operator
+// reads; the host's report (a stack trace) and the noise of stopping what had started are shown at LOG_LEVEL=debug.
+internal sealed class GatewayConsoleFormatter(string name, ConsoleFormatter layout, bool escape, Func<bool> detailed) : ConsoleFormatter(name)
 {
     public const string Text = "gateway-text";
     public const string Json = "gateway-json";
 
+    private const string HostCategory = "Microsoft.Extensions.Hosting.Internal.Host";
+    private const int HostedServiceStartupFaulted = 11;
+
+    private volatile bool startFailed;
     private EscapedScopes? scopes;
 
     // The host's own formatters, plus ours around the two the gateway uses.
-    public static IEnumerable<ConsoleFormatter> Around(IEnumerable<ConsoleFormatter> formatters)
+    public static IEnumerable<ConsoleFormatter> Around(IEnumerable<ConsoleFormatter> formatters, IOptions<ObservabilityOptions> options)
     {
         var builtIn = formatters.ToList();
+        bool Detailed() => options.Value.LogLevel <= LogLevel.Debug;
         var wrapped = new List<ConsoleFormatter>(builtIn);
         if (builtIn.Find(f => f.Name == ConsoleFormatterNames.Simple) is { } simple)
         {
-            wrapped.Add(new GatewayConsoleFormatter(Text, simple, escape: true));
+            wrapped.Add(new GatewayConsoleFormatter(Text, simple, escape: true, Detailed));
         }
 
         if (builtIn.Find(f => f.Name == ConsoleFormatterNames.Json) is { } json)
         {
-            wrapped.Add(new GatewayConsoleFormatter(Json, json, escape: false));
+            wrapped.Add(new GatewayConsoleFormatter(Json, json, escape: false, Detailed));
         }
 
         return wrapped;
@@ -35,6 +43,16 @@ internal sealed class GatewayConsoleFormatter(string name, ConsoleFormatter layo
 
     public override void Write<TState>(in LogEntry<TState> logEntry, IExternalScopeProvider? scopeProvider, TextWriter textWriter)
     {
+        if (logEntry.EventId.Id == HostedServiceStartupFaulted && logEntry.Category == HostCategory)
+        {
+            startFailed = true;
+        }
+
+        if (startFailed && !detailed())
+        {
+            return;
+        }
+
         if (!escape)
         {
             layout.Write(logEntry, scopeProvider, textWriter);

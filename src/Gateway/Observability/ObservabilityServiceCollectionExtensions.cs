@@ -21,7 +21,7 @@ internal static class ObservabilityServiceCollectionExtensions
             services.Remove(console);
             services.AddSingleton<ILoggerProvider, ConsoleLoggerProvider>(sp => new ConsoleLoggerProvider(
                 sp.GetRequiredService<IOptionsMonitor<ConsoleLoggerOptions>>(),
-                GatewayConsoleFormatter.Around(sp.GetServices<ConsoleFormatter>())));
+                GatewayConsoleFormatter.Around(sp.GetServices<ConsoleFormatter>(), sp.GetRequiredService<IOptions<ObservabilityOptions>>())));
         }
 
         services.AddSingleton<GatewayMetrics>();
