@@ -82,10 +82,12 @@ internal sealed class GatewayConsoleFormatter(string name, ConsoleFormatter layo
     {
         public IExternalScopeProvider Inner => inner;
 
+        // One closed instantiation of the inner ForEachScope: passing (callback, state) as a generic tuple would make
+        // ForEachScope<T> call ForEachScope<(…, T)>, a generic cycle that breaks the Native AOT compiler.
         public void ForEachScope<TState>(Action<object?, TState> callback, TState state) =>
-            inner.ForEachScope(
-                static (scope, pair) => pair.callback(scope is null ? null : LogText.Escape(Convert.ToString(scope, CultureInfo.InvariantCulture) ?? ""), pair.state),
-                (callback, state));
+            inner.ForEachScope<Action<object?>>(
+                static (scope, each) => each(scope is null ? null : LogText.Escape(Convert.ToString(scope, CultureInfo.InvariantCulture) ?? "")),
+                scope => callback(scope, state));
 
         public IDisposable Push(object? state) => inner.Push(state);
     }
