@@ -25,6 +25,6 @@ static async Task<int> ServeAsync(WebApplication app)
     app.MapLeads();
     app.MapAdminSignIn();
     app.MapOperations();
-    await app.RunAsync();
+    await GatewayHost.RunAsync(app);
     return 0;
 }

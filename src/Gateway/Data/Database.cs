@@ -17,7 +17,7 @@ internal sealed class Database : IAsyncDisposable
     public Database(IOptions<GatewayOptions> options, IOptions<DatabaseOptions> database)
     {
         var dataDir = options.Value.DataDirFullPath;
-        DataDirectory.Ensure(dataDir);
+        DataDirectory.Prepare(dataDir);
         Kind = database.Value.Kind;
         if (Kind == DatabaseKind.Postgres)
         {
@@ -103,6 +103,30 @@ internal sealed class Database : IAsyncDisposable
 
 internal static class DataDirectory
 {
+    // Before anything is stored: a DATA_DIR that cannot be written stops start-up with one line naming it.
+    public static void Prepare(string path)
+    {
+        try
+        {
+            Ensure(path);
+            var probe = Path.Combine(path, $".write-test-{Environment.ProcessId}");
+            File.WriteAllBytes(probe, []);
+            File.Delete(probe);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            var reason = ex switch
+            {
+                UnauthorizedAccessException => "permission denied",
+                _ when File.Exists(path) => "it is a file, not a directory",
+                DirectoryNotFoundException => "a part of its path is a file or cannot be created",
+                _ => ex.Message,
+            };
+            throw new StartupProblemException(
+                $"DATA_DIR {path} cannot be used ({reason}): make it a directory that the gateway's user ({Environment.UserName}) owns and can write, or point DATA_DIR elsewhere", ex);
+        }
+    }
+
     // Tokens and the key ring live here: owner-only, whatever the umask says.
     public static void Ensure(string path)
     {

@@ -13,14 +13,25 @@ internal sealed partial class StartupTasks(
     Database database,
     LeaseStore leases,
     IOptions<GatewayOptions> options,
+    IOptions<DatabaseOptions> databaseOptions,
+    IHostApplicationLifetime lifetime,
     ILogger<StartupTasks> logger) : IHostedService
 {
     public async Task StartAsync(CancellationToken cancellationToken)
     {
-        await schema.MigrateAsync(cancellationToken);
-        await EnsureKeyRingAsync(cancellationToken);
+        try
+        {
+            await schema.MigrateAsync(cancellationToken);
+            await EnsureKeyRingAsync(cancellationToken);
+        }
+        catch (Exception ex) when (DatabaseFailure.Describe(ex, database, databaseOptions.Value.PostgresConnectionString) is { } problem)
+        {
+            throw new StartupProblemException(problem, ex);
+        }
+
         var import = await importer.ImportConfiguredAsync(cancellationToken);
-        LogReady(database.Name, options.Value.DataDirFullPath, import.Message);
+        // Said once the server listens, so that a start failing after this step prints only what failed.
+        lifetime.ApplicationStarted.Register(() => LogReady(database.Name, options.Value.DataDirFullPath, import.Message));
     }
 
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;

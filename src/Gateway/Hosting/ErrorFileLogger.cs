@@ -1,4 +1,5 @@
 using System.Globalization;
+using Gateway.Observability;
 using Microsoft.Extensions.Options;
 
 namespace Gateway.Hosting;
@@ -16,17 +17,26 @@ internal sealed class ErrorFileLoggerProvider(IOptions<GatewayOptions> options, 
     {
     }
 
+    // One line per entry, its values escaped like the console's; a logger never throws, so a DATA_DIR it cannot write
+    // costs the file's lines, not the log call that the host (or a request) was making.
     private void Write(string category, LogLevel level, string message, Exception? exception)
     {
-        var line = string.Create(CultureInfo.InvariantCulture, $"{time.GetUtcNow():O} [{level}] {category}: {message}{(exception is null ? "" : " | " + exception.GetType().Name + ": " + exception.Message)}{Environment.NewLine}");
+        var text = LogText.Escape(exception is null ? message : message + " | " + exception.GetType().Name + ": " + exception.Message);
+        var line = string.Create(CultureInfo.InvariantCulture, $"{time.GetUtcNow():O} [{level}] {category}: {text}{Environment.NewLine}");
         lock (gate)
         {
-            Gateway.Data.DataDirectory.Ensure(Path.GetDirectoryName(path)!);
-            // Owner-only like everything else under DATA_DIR (the mode applies when the file is created).
-            using var file = new FileStream(path, OperatingSystem.IsWindows()
-                ? new FileStreamOptions { Mode = FileMode.Append, Access = FileAccess.Write, Share = FileShare.ReadWrite }
-                : new FileStreamOptions { Mode = FileMode.Append, Access = FileAccess.Write, Share = FileShare.ReadWrite, UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite });
-            file.Write(System.Text.Encoding.UTF8.GetBytes(line));
+            try
+            {
+                Gateway.Data.DataDirectory.Ensure(Path.GetDirectoryName(path)!);
+                // Owner-only like everything else under DATA_DIR (the mode applies when the file is created).
+                using var file = new FileStream(path, OperatingSystem.IsWindows()
+                    ? new FileStreamOptions { Mode = FileMode.Append, Access = FileAccess.Write, Share = FileShare.ReadWrite }
+                    : new FileStreamOptions { Mode = FileMode.Append, Access = FileAccess.Write, Share = FileShare.ReadWrite, UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite });
+                file.Write(System.Text.Encoding.UTF8.GetBytes(line));
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+            }
         }
     }
 

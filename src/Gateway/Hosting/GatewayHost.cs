@@ -16,4 +16,46 @@ internal static class GatewayHost
 
         return builder;
     }
+
+    // app.RunAsync(), except after a failed start: what had started is stopped before the host is disposed (disposing
+    // running background services logs "BackgroundService failed" for each), and a failure to listen names its addresses.
+    public static async Task RunAsync(WebApplication app)
+    {
+        await using (app)
+        {
+            try
+            {
+                await app.StartAsync();
+            }
+            catch (Exception ex)
+            {
+                await StopAfterFailedStartAsync(app);
+                if (StartupFailure.ListenProblem(ex, ListenAddresses(app.Configuration)) is { } problem)
+                {
+                    throw new StartupProblemException(problem, ex);
+                }
+
+                throw;
+            }
+
+            await app.WaitForShutdownAsync();
+        }
+    }
+
+    private static async Task StopAfterFailedStartAsync(WebApplication app)
+    {
+        try
+        {
+            await app.StopAsync();
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            // The start's own failure is the one to report.
+        }
+    }
+
+    private static string ListenAddresses(IConfiguration configuration) =>
+        configuration["urls"] is { Length: > 0 } urls ? urls
+        : configuration["http_ports"] is { Length: > 0 } ports ? "port " + ports
+        : "the configured addresses";
 }

@@ -76,7 +76,7 @@ internal sealed class ConsoleLoggingSetup(IOptions<ObservabilityOptions> options
     private const string Timestamp = "yyyy-MM-dd'T'HH:mm:ss.fff'Z' ";
 
     public void Configure(ConsoleLoggerOptions console) =>
-        console.FormatterName = options.Value.LogFormat == "json" ? ConsoleFormatterNames.Json : ConsoleFormatterNames.Simple;
+        console.FormatterName = options.Value.LogFormat == "json" ? GatewayConsoleFormatter.Json : GatewayConsoleFormatter.Text;
 
     public void Configure(JsonConsoleFormatterOptions json)
     {

@@ -15,6 +15,15 @@ internal static class ObservabilityServiceCollectionExtensions
         services.AddSingleton<IConfigureOptions<SimpleConsoleFormatterOptions>>(sp => sp.GetRequiredService<ConsoleLoggingSetup>());
         services.AddSingleton<IConfigureOptions<LoggerFilterOptions>>(sp => sp.GetRequiredService<ConsoleLoggingSetup>());
 
+        // The host's console provider, rebuilt with GatewayConsoleFormatter beside the built-in formatters.
+        if (services.FirstOrDefault(d => d.ServiceType == typeof(ILoggerProvider) && d.ImplementationType == typeof(ConsoleLoggerProvider)) is { } console)
+        {
+            services.Remove(console);
+            services.AddSingleton<ILoggerProvider, ConsoleLoggerProvider>(sp => new ConsoleLoggerProvider(
+                sp.GetRequiredService<IOptionsMonitor<ConsoleLoggerOptions>>(),
+                GatewayConsoleFormatter.Around(sp.GetServices<ConsoleFormatter>(), sp.GetRequiredService<IOptions<ObservabilityOptions>>())));
+        }
+
         services.AddSingleton<GatewayMetrics>();
         services.AddTransient<AmoCallTelemetryHandler>();
         return services;
