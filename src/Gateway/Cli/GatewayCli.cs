@@ -51,6 +51,7 @@ internal static class GatewayCli
         }
 
         await services.GetRequiredService<Schema>().MigrateAsync(CancellationToken.None);
+        services.GetRequiredService<KeyRing>().Prepare();
         var amo = services.GetRequiredService<IOptions<AmoOptions>>().Value;
         var force = args.Contains("--force");
         switch (args[1])

@@ -205,6 +205,19 @@ internal sealed class Schema(Database database)
             Postgres: """
             ALTER TABLE amo_tokens ADD COLUMN imported_token_hash TEXT NULL;
             """),
+        new(
+            Sqlite: """
+            CREATE TABLE protected_secrets (
+                name TEXT PRIMARY KEY,
+                value TEXT NOT NULL
+            );
+            """,
+            Postgres: """
+            CREATE TABLE protected_secrets (
+                name TEXT PRIMARY KEY,
+                value TEXT NOT NULL
+            );
+            """),
     ];
 
     public async Task MigrateAsync(CancellationToken cancellationToken)
