@@ -158,7 +158,7 @@ public sealed class EncryptionAtRestTests
         var failure = await StartupFailureOfAsync(new GatewayApp(amo, dataDir: dataDir));
 
         var message = Gateway.Hosting.StartupFailure.Describe(failure!);
-        Assert.NotNull(message);
+        Assert.True(message is not null, failure?.ToString() ?? "the gateway started");
         Assert.StartsWith("GATEWAY_ENCRYPTION_KEY is not set, but the key ring", message, StringComparison.Ordinal);
         Assert.Equal(ring.Count, TestDatabase.IsPostgres ? (await RingRowsAsync(dataDir)).Count : Directory.EnumerateFiles(Path.Combine(dataDir, "keys"), "*.xml").Count());
     }
@@ -180,7 +180,7 @@ public sealed class EncryptionAtRestTests
         var failure = await StartupFailureOfAsync(app);
 
         var message = Gateway.Hosting.StartupFailure.Describe(failure!);
-        Assert.NotNull(message);
+        Assert.True(message is not null, failure?.ToString() ?? "the gateway started");
         Assert.StartsWith("GATEWAY_ENCRYPTION_KEY is not the key the key ring", message, StringComparison.Ordinal);
         Assert.DoesNotContain(right, message, StringComparison.Ordinal);
         Assert.DoesNotContain(wrong, message, StringComparison.Ordinal);
@@ -200,7 +200,7 @@ public sealed class EncryptionAtRestTests
         var failure = await StartupFailureOfAsync(new GatewayApp(amo, settings: WithKey(value)));
 
         var message = Gateway.Hosting.StartupFailure.Describe(failure!);
-        Assert.NotNull(message);
+        Assert.True(message is not null, failure?.ToString() ?? "the gateway started");
         Assert.Contains("GATEWAY_ENCRYPTION_KEY " + problem, message, StringComparison.Ordinal);
         Assert.Contains("openssl rand -base64 32", message, StringComparison.Ordinal);
         Assert.DoesNotContain(value, message, StringComparison.Ordinal);
@@ -362,5 +362,45 @@ public sealed class EncryptionAtRestTests
         await using var connection = new Npgsql.NpgsqlConnection(url);
         await connection.OpenAsync();
         return await Sql.QueryAsync(connection, "SELECT xml FROM data_protection_keys", null, [], r => r.GetString(0), CancellationToken.None);
+    }
+}
+
+// The decryptor is found by its type name when a fresh process reads the ring: the native build must have kept it.
+[Trait("Kind", "Process")]
+public sealed class EncryptionAtRestProcessTests
+{
+    [Fact]
+    public async Task A_restarted_gateway_process_decrypts_its_encrypted_key_ring_and_without_the_key_stops_with_one_line()
+    {
+        await using var amo = await AmoEmulator.StartAsync(GatewayApp.EmulatorOptionsFor());
+        var (dir, environment) = await GatewayProcess.PrepareAsync(amo, extra: new Dictionary<string, string?>
+        {
+            [EncryptionOptions.Variable] = Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)),
+        });
+        await using (var first = await GatewayProcess.StartAsync(environment, dir))
+        {
+            using var client = first.CreateKeyedClient();
+            Assert.Equal(HttpStatusCode.OK, (await client.PostJsonAsync("/api/v1/leads/unsorted", OutboxTestKit.Lead(1))).StatusCode);
+        }
+
+        await using (var second = await GatewayProcess.StartAsync(environment, dir))
+        {
+            using var client = second.CreateKeyedClient();
+            Assert.Equal(HttpStatusCode.OK, (await client.PostJsonAsync("/api/v1/leads/unsorted", OutboxTestKit.Lead(2))).StatusCode);
+            Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/api/v1/info/account")).StatusCode);
+        }
+
+        var withoutKey = new Dictionary<string, string?>(environment) { [EncryptionOptions.Variable] = null };
+        var info = GatewayProcess.StartInfo(["--urls", "http://127.0.0.1:0"], withoutKey, dir);
+        using var process = System.Diagnostics.Process.Start(info)!;
+        var stderr = process.StandardError.ReadToEndAsync();
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        await process.WaitForExitAsync(timeout.Token);
+
+        Assert.Equal(1, process.ExitCode);
+        var line = Assert.Single((await stderr).Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.StartsWith("Configuration error: GATEWAY_ENCRYPTION_KEY is not set, but the key ring", line, StringComparison.Ordinal);
+        Assert.DoesNotContain(environment[EncryptionOptions.Variable]!, await stdout + line, StringComparison.Ordinal);
     }
 }
