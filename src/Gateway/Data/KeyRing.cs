@@ -79,7 +79,20 @@ internal sealed partial class KeyRing(Database database, IOptions<GatewayOptions
             return shared.GetAllNamed();
         }
 
-        return System.IO.Directory.EnumerateFiles(Directory, "*.xml").Order(StringComparer.Ordinal).Select(file => (file, XElement.Load(file))).ToList();
+        var keys = new List<(string Name, XElement Xml)>();
+        foreach (var file in System.IO.Directory.EnumerateFiles(Directory, "*.xml").Order(StringComparer.Ordinal))
+        {
+            try
+            {
+                keys.Add((file, XElement.Load(file)));
+            }
+            catch (System.Xml.XmlException)
+            {
+                // Not a key (a truncated copy, a stray file): Data Protection skips it too, and says so.
+            }
+        }
+
+        return keys;
     }
 
     private void Replace(string name, XElement xml)
