@@ -53,6 +53,7 @@ internal static class GatewayCli
         }
 
         await services.GetRequiredService<Schema>().MigrateAsync(CancellationToken.None);
+        services.GetRequiredService<KeyRing>().Prepare();
         var amo = services.GetRequiredService<IOptions<AmoOptions>>().Value;
         var force = args.Contains("--force");
         switch (args[1])

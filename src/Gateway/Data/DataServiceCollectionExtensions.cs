@@ -1,7 +1,7 @@
 using Gateway.Hosting;
+using Gateway.Security;
 using Microsoft.AspNetCore.DataProtection;
 using Microsoft.AspNetCore.DataProtection.KeyManagement;
-using Microsoft.AspNetCore.DataProtection.Repositories;
 using Microsoft.Extensions.Options;
 
 namespace Gateway.Data;
@@ -16,22 +16,16 @@ internal static class DataServiceCollectionExtensions
         services.AddSingleton<LeaseStore>();
         services.AddHostedService<StartupTasks>();
 
-        // Keys beside the data they protect, resolved once options exist (tests and .env set DATA_DIR late):
-        // in the shared database for PostgreSQL, under DATA_DIR/keys for SQLite.
+        // Keys beside the data they protect (KeyRing), encrypted with GATEWAY_ENCRYPTION_KEY when it is set.
+        services.AddFlatOptions<EncryptionOptions, EncryptionOptionsSetup, EncryptionOptionsValidator>();
+        services.AddSingleton<KeyRingEncryption>();
+        services.AddSingleton<KeyRing>();
+        services.AddSingleton<PersonalData>();
         services.AddDataProtection().SetApplicationName("amocrm-gateway");
         services.AddSingleton<IConfigureOptions<KeyManagementOptions>>(sp => new ConfigureOptions<KeyManagementOptions>(keys =>
         {
-            var database = sp.GetRequiredService<Database>();
-            if (database.IsPostgres)
-            {
-                keys.XmlRepository = new DatabaseXmlRepository(database);
-                return;
-            }
-
-            var dir = Path.Combine(sp.GetRequiredService<IOptions<GatewayOptions>>().Value.DataDirFullPath, "keys");
-            DataDirectory.Ensure(Path.GetDirectoryName(dir)!);
-            DataDirectory.Ensure(dir);
-            keys.XmlRepository = new FileSystemXmlRepository(new DirectoryInfo(dir), sp.GetRequiredService<ILoggerFactory>());
+            keys.XmlRepository = sp.GetRequiredService<KeyRing>().Repository;
+            keys.XmlEncryptor = sp.GetRequiredService<KeyRingEncryption>().CreateEncryptor();
         }));
         return services;
     }

@@ -247,6 +247,20 @@ internal sealed class Schema(Database database)
             );
             CREATE INDEX admin_sessions_created ON admin_sessions (created_at);
             """),
+        // Secrets at rest: the data key that seals personal data, protected by the key ring.
+        new(
+            Sqlite: """
+            CREATE TABLE protected_secrets (
+                name TEXT PRIMARY KEY,
+                value TEXT NOT NULL
+            );
+            """,
+            Postgres: """
+            CREATE TABLE protected_secrets (
+                name TEXT PRIMARY KEY,
+                value TEXT NOT NULL
+            );
+            """),
     ];
 
     public async Task MigrateAsync(CancellationToken cancellationToken)

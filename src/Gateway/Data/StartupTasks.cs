@@ -1,5 +1,6 @@
 using Gateway.Amo.Tokens;
 using Gateway.Hosting;
+using Gateway.Security;
 using Microsoft.AspNetCore.DataProtection;
 using Microsoft.Extensions.Options;
 
@@ -9,6 +10,8 @@ namespace Gateway.Data;
 internal sealed partial class StartupTasks(
     Schema schema,
     IDataProtectionProvider protection,
+    KeyRing keyRing,
+    PersonalData personalData,
     TokenImporter importer,
     Database database,
     LeaseStore leases,
@@ -23,6 +26,7 @@ internal sealed partial class StartupTasks(
         {
             await schema.MigrateAsync(cancellationToken);
             await EnsureKeyRingAsync(cancellationToken);
+            await personalData.InitializeAsync(cancellationToken);
         }
         catch (Exception ex) when (DatabaseFailure.Describe(ex, database, databaseOptions.Value.PostgresConnectionString) is { } problem)
         {
@@ -31,7 +35,11 @@ internal sealed partial class StartupTasks(
 
         var import = await importer.ImportConfiguredAsync(cancellationToken);
         // Said once the server listens, so that a start failing after this step prints only what failed.
-        lifetime.ApplicationStarted.Register(() => LogReady(database.Name, options.Value.DataDirFullPath, import.Message));
+        lifetime.ApplicationStarted.Register(() =>
+        {
+            keyRing.WarnIfUnencrypted();
+            LogReady(database.Name, options.Value.DataDirFullPath, import.Message);
+        });
     }
 
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
@@ -42,16 +50,19 @@ internal sealed partial class StartupTasks(
         if (database.IsPostgres)
         {
             await using var held = await leases.AcquireAsync("data-protection-key-ring", TimeSpan.FromSeconds(30), TimeSpan.FromSeconds(60), cancellationToken);
+            keyRing.Prepare();
             protection.CreateProtector("Gateway.Startup").Protect("probe"u8.ToArray());
             return;
         }
 
-        var keys = Path.Combine(options.Value.DataDirFullPath, "keys");
+        var keys = keyRing.Directory;
+        DataDirectory.Ensure(keys);
         for (var attempt = 0; ; attempt++)
         {
             try
             {
                 await using var lockFile = new FileStream(Path.Combine(keys, ".lock"), FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+                keyRing.Prepare();
                 protection.CreateProtector("Gateway.Startup").Protect("probe"u8.ToArray());
                 break;
             }

@@ -1,20 +1,20 @@
-using System.Security.Cryptography;
 using Gateway.Amo;
 using Gateway.Hosting;
 using Gateway.Outbox;
+using Gateway.Security;
 using Microsoft.Extensions.Options;
 
 namespace Gateway.Leads;
 
 // Stored first, then delivered: the row is committed before amoCRM hears of the lead.
-internal sealed class LeadIntake(IntakeWriter writer, LeadStore store, LeadOutcomes outcomes, IOptions<OutboxOptions> options, TimeProvider time)
+internal sealed class LeadIntake(IntakeWriter writer, LeadStore store, PersonalData personalData, LeadOutcomes outcomes, IOptions<OutboxOptions> options, TimeProvider time)
 {
     public const string Created = "Unsorted lead created successfully";
     public const string Queued = "Lead accepted and queued for delivery";
 
     public async Task<IResult> SubmitAsync(string account, string payload, string? callerIp, string? idempotencyScope, string? idempotencyKey, CancellationToken requestAborted)
     {
-        var hash = idempotencyKey is null ? null : Convert.ToHexStringLower(SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(payload)));
+        var hash = idempotencyKey is null ? null : personalData.RequestHash(payload);
         var sourceUid = Guid.NewGuid().ToString("N");
 
         // Behind a backlog (or with no usable token) the answer is 202 anyway: skip the wait and the read-back.
@@ -36,7 +36,7 @@ internal sealed class LeadIntake(IntakeWriter writer, LeadStore store, LeadOutco
         if (inserted.Existing)
         {
             outcomes.Forget(sourceUid);
-            if (inserted.RequestHash != hash)
+            if (!personalData.IsSameRequest(inserted.RequestHash, payload))
             {
                 return Envelope.Fail(StatusCodes.Status422UnprocessableEntity, "Idempotency key conflict",
                     new Dictionary<string, string> { ["Idempotency-Key"] = "This key was already used with a different request body" });

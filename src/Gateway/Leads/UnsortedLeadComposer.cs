@@ -14,6 +14,12 @@ internal sealed class UnsortedLeadComposer(AmoInfoCache info) : ILeadComposer
         var unreadable = new List<(ClaimedLead Lead, string Reason)>();
         foreach (var lead in leads)
         {
+            if (lead.Unreadable is { } problem)
+            {
+                unreadable.Add((lead, problem));
+                continue;
+            }
+
             var errors = new Dictionary<string, string>();
             if (UnsortedLeadRequest.Parse(JsonNode.Parse(lead.Payload), errors) is { } request)
             {

@@ -1,16 +1,19 @@
 using System.Threading.Channels;
+using Gateway.Security;
 
 namespace Gateway.Outbox;
 
 // Group commit: concurrent intakes share one transaction (one fsync), so acknowledging is cheap under load.
-internal sealed partial class IntakeWriter(LeadStore store, OutboxSignal signal, ILogger<IntakeWriter> logger) : BackgroundService
+internal sealed partial class IntakeWriter(LeadStore store, PersonalData personalData, OutboxSignal signal, ILogger<IntakeWriter> logger) : BackgroundService
 {
     private const int MaxGroup = 500;
 
     private readonly Channel<Pending> pending = Channel.CreateUnbounded<Pending>(new UnboundedChannelOptions { SingleReader = true });
 
+    // Sealed here, on the caller's thread: the group commit's one writer only writes.
     public Task<InsertedLead> WriteAsync(NewLead lead)
     {
+        lead = lead with { Payload = personalData.Seal(lead.Payload), CallerIp = personalData.SealOrNull(lead.CallerIp) };
         var item = new Pending(lead, new TaskCompletionSource<InsertedLead>(TaskCreationOptions.RunContinuationsAsynchronously));
         if (!pending.Writer.TryWrite(item))
         {

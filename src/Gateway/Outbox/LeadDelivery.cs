@@ -72,6 +72,16 @@ internal sealed partial class LeadDelivery(
         using var scope = LeadScope(logger, string.Join(',', notes.Select(n => n.Id)));
         var token = notes[0].NoteClaimToken;
         var started = time.GetUtcNow();
+        if (notes.Where(n => n.Unreadable is not null).ToList() is { Count: > 0 } unreadable)
+        {
+            await noteStore.SettleAsync(token, unreadable.Select(n => new NoteSettlement(n.Id, NoteStatus.Failed, null, "the stored note text: " + n.Unreadable, null)).ToList(), false, CancellationToken.None);
+            notes = notes.Except(unreadable).ToList();
+            if (notes.Count == 0)
+            {
+                return BatchVerdict.Continue;
+            }
+        }
+
         var body = new JsonArray(notes.Select(n => (JsonNode)new JsonObject
         {
             ["entity_id"] = n.AmoLeadId,

@@ -1,5 +1,6 @@
 using System.Data.Common;
 using Gateway.Data;
+using Gateway.Security;
 
 namespace Gateway.Outbox;
 
@@ -34,6 +35,9 @@ internal sealed record ClaimedLead
     public DateTimeOffset CreatedAt { get; init; }
     public DateTimeOffset QueuedAt { get; init; }
     public string ClaimToken { get; init; } = "";
+
+    // Why the stored payload cannot be used (it cannot be decrypted); the lead then fails instead of its batch.
+    public string? Unreadable { get; init; }
 
     public static ClaimedLead Read(DbDataReader reader) => new()
     {
@@ -125,7 +129,7 @@ internal sealed record QueueStats
 }
 
 // The outbox table: the database row is the queue, each claim is a lease, nothing is deleted unless delivered and old.
-internal sealed class LeadStore(Database database, TimeProvider time)
+internal sealed class LeadStore(Database database, PersonalData personalData, TimeProvider time)
 {
     private const string LeadColumns = "id, account, source_uid, status, attempts, next_attempt_at, last_error, amo_uid, amo_lead_id, amo_contact_id, amo_answer, note_status, note_id, note_error, created_at, updated_at, delivered_at, request_hash, idempotency_key, idempotency_scope";
 
@@ -200,10 +204,21 @@ internal sealed class LeadStore(Database database, TimeProvider time)
     public async Task<IReadOnlyList<ClaimedLead>> ClaimAsync(string account, int limit, TimeSpan lease, CancellationToken cancellationToken)
     {
         var now = Now;
-        await using var connection = await database.OpenAsync(cancellationToken);
-        var solo = await ClaimWhereAsync(connection, account, 1, now, now + lease, solo: true, cancellationToken);
-        return solo.Count > 0 ? solo : await ClaimWhereAsync(connection, account, limit, now, now + lease, solo: false, cancellationToken);
+        IReadOnlyList<ClaimedLead> claimed;
+        await using (var connection = await database.OpenAsync(cancellationToken))
+        {
+            var solo = await ClaimWhereAsync(connection, account, 1, now, now + lease, solo: true, cancellationToken);
+            claimed = solo.Count > 0 ? solo : await ClaimWhereAsync(connection, account, limit, now, now + lease, solo: false, cancellationToken);
+        }
+
+        // Opened once the connection is back in the pool: a key-ring read may need one of its own.
+        return claimed.Select(Open).ToList();
     }
+
+    private ClaimedLead Open(ClaimedLead lead) =>
+        personalData.TryOpen(lead.Payload, out var payload, out var problem) && personalData.TryOpen(lead.CallerIp, out var callerIp, out problem)
+            ? lead with { Payload = payload!, CallerIp = callerIp }
+            : lead with { Payload = "", CallerIp = null, Unreadable = problem };
 
     // SQLite: one writer, so the UPDATE itself is the claim, and UNION ALL lets each half use its index.
     // PostgreSQL: instances claim side by side; SKIP LOCKED hands each a different set instead of making them queue.
@@ -264,6 +279,8 @@ internal sealed class LeadStore(Database database, TimeProvider time)
             return;
         }
 
+        // Sealed before the connection is taken, for the same reason leads are opened after it is returned.
+        delivered = delivered.Select(d => d with { NoteText = personalData.SealOrNull(d.NoteText) }).ToList();
         var now = Now;
         await using var connection = await database.OpenAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);

@@ -1,5 +1,6 @@
 using System.Data.Common;
 using Gateway.Data;
+using Gateway.Security;
 
 namespace Gateway.Outbox;
 
@@ -11,6 +12,9 @@ internal sealed record ClaimedNote
     public string NoteText { get; init; } = "";
     public long NoteAttempts { get; init; }
     public string NoteClaimToken { get; init; } = "";
+
+    // Why the stored text cannot be used (it cannot be decrypted); the note then fails instead of its batch.
+    public string? Unreadable { get; init; }
 
     public static ClaimedNote Read(DbDataReader reader) => new()
     {
@@ -27,14 +31,20 @@ internal sealed record NoteSettlement(long Id, string Status, long? NoteId, stri
 
 // The note columns of the leads table: a delivered lead's note is queued, claimed and settled on its own lease,
 // by the same protocol as the lead (see LeadStore), so a note never holds up the next lead.
-internal sealed class NoteStore(Database database, TimeProvider time)
+internal sealed class NoteStore(Database database, PersonalData personalData, TimeProvider time)
 {
     public async Task<IReadOnlyList<ClaimedNote>> ClaimAsync(string account, int limit, TimeSpan lease, CancellationToken cancellationToken)
     {
         var now = time.GetUtcNow();
-        await using var connection = await database.OpenAsync(cancellationToken);
-        var solo = await ClaimWhereAsync(connection, account, 1, now, now + lease, solo: true, cancellationToken);
-        return solo.Count > 0 ? solo : await ClaimWhereAsync(connection, account, limit, now, now + lease, solo: false, cancellationToken);
+        IReadOnlyList<ClaimedNote> claimed;
+        await using (var connection = await database.OpenAsync(cancellationToken))
+        {
+            var solo = await ClaimWhereAsync(connection, account, 1, now, now + lease, solo: true, cancellationToken);
+            claimed = solo.Count > 0 ? solo : await ClaimWhereAsync(connection, account, limit, now, now + lease, solo: false, cancellationToken);
+        }
+
+        // Opened once the connection is back in the pool, as LeadStore does.
+        return claimed.Select(n => personalData.TryOpen(n.NoteText, out var text, out var problem) ? n with { NoteText = text! } : n with { NoteText = "", Unreadable = problem }).ToList();
     }
 
     private async Task<IReadOnlyList<ClaimedNote>> ClaimWhereAsync(DbConnection connection, string account, int limit, DateTimeOffset now, DateTimeOffset leaseUntil, bool solo, CancellationToken cancellationToken)

@@ -13,9 +13,10 @@ public sealed class SecretsInLogsTests
     {
         var clock = new TestTimeProvider();
         await using var amo = await AmoEmulator.StartAsync(GatewayApp.EmulatorOptionsFor(), clock);
-        await using var app = new GatewayApp(amo, clock);
+        var encryptionKey = Convert.ToBase64String(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32));
+        await using var app = new GatewayApp(amo, clock, settings: new Dictionary<string, string?> { ["GATEWAY_ENCRYPTION_KEY"] = encryptionKey });
         using var client = app.CreateKeyedClient();
-        var secrets = new List<string> { GatewayApp.ApiKey, amo.Options.ClientSecret, "+998907654321", "secret.person@example.uz" };
+        var secrets = new List<string> { GatewayApp.ApiKey, amo.Options.ClientSecret, encryptionKey, "+998907654321", "secret.person@example.uz" };
 
         // Consent, a lead, an expiry with its refresh, a failing amoCRM, a lost refresh answer, a revocation.
         Assert.Equal(HttpStatusCode.OK, (await GatewayApp.ConsentAsync(client)).StatusCode);
