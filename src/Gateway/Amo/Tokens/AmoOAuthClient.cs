@@ -36,7 +36,7 @@ internal sealed class AmoOAuthClient(HttpClient http, IOptions<AmoOptions> optio
         {
             ["grant_type"] = "authorization_code",
             ["code"] = code,
-        }, pace: true, cancellationToken);
+        }, pace: true, AmoCallClass.Lookup, cancellationToken);
 
     // alreadyPaced: the caller took the rate-limit slot itself, before marking the refresh as started.
     public Task<TokenCallResult> RefreshAsync(string account, string? baseDomain, string refreshToken, bool alreadyPaced, CancellationToken cancellationToken) =>
@@ -44,9 +44,10 @@ internal sealed class AmoOAuthClient(HttpClient http, IOptions<AmoOptions> optio
         {
             ["grant_type"] = "refresh_token",
             ["refresh_token"] = refreshToken,
-        }, pace: !alreadyPaced, cancellationToken);
+        }, pace: !alreadyPaced, AmoCallClass.Delivery, cancellationToken);
 
-    private async Task<TokenCallResult> CallAsync(string account, string? baseDomain, Dictionary<string, string> body, bool pace, CancellationToken cancellationToken)
+    // A consent's code exchange is a lookup (it keeps to the lookups' share while leads are queued); a refresh is not.
+    private async Task<TokenCallResult> CallAsync(string account, string? baseDomain, Dictionary<string, string> body, bool pace, AmoCallClass callClass, CancellationToken cancellationToken)
     {
         var amo = options.Value;
         body["client_id"] = amo.ClientId;
@@ -54,7 +55,7 @@ internal sealed class AmoOAuthClient(HttpClient http, IOptions<AmoOptions> optio
         body["redirect_uri"] = amo.RedirectUri;
         var uri = new Uri(amo.ApiBaseFor(baseDomain), "/oauth2/access_token");
 
-        await using var slot = pace ? await limiter.AcquireAsync(account, cancellationToken) : null;
+        await using var slot = pace ? await limiter.AcquireAsync(account, callClass, cancellationToken) : null;
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeout.CancelAfter(amo.RequestTimeout);
         using var content = new SendTrackingContent(JsonSerializer.SerializeToUtf8Bytes(body, OAuthJson.Default.DictionaryStringString));
