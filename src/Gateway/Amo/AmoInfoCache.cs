@@ -45,8 +45,9 @@ internal sealed class AmoInfoCache(AmoClient amo, IOptions<AmoOptions> options, 
         return result.Failure switch
         {
             AmoFailure.None => ttl,
-            // Nothing reached amoCRM (no token yet, or every caller left first): keeping it would save no call.
-            AmoFailure.NotAuthorized or AmoFailure.Withdrawn => TimeSpan.Zero,
+            // Nothing reached amoCRM (no token yet, or every caller left first): keeping it would save no call. A 401
+            // is the token's state, not the resource's: a new consent must be seen at once (and nothing delivers meanwhile).
+            AmoFailure.NotAuthorized or AmoFailure.Unauthorized or AmoFailure.Withdrawn => TimeSpan.Zero,
             AmoFailure.NotFound => NotFoundTtl < ttl ? NotFoundTtl : ttl,
             _ => FailureTtl < ttl ? FailureTtl : ttl,
         };
