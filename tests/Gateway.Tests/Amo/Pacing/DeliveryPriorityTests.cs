@@ -31,8 +31,9 @@ public sealed class DeliveryPriorityTests
             .Concat(Enumerable.Range(0, 50).Select(i => shared[i % shared.Length]))
             .ToList();
         var abandoned = await Task.WhenAll(paths.Select(path => GiveUpAfterAsync(client, path, TimeSpan.FromMilliseconds(300))));
-        // The first few are answered in time; the rest give up while they wait for amoCRM.
-        Assert.True(abandoned.Count(gaveUp => gaveUp) >= 100, $"only {abandoned.Count(gaveUp => gaveUp)} lookups gave up");
+        // The first few distinct ids are answered in time (7 calls a second); the rest give up while they wait for amoCRM.
+        var distinctGaveUp = abandoned.Take(100).Count(gaveUp => gaveUp);
+        Assert.True(distinctGaveUp >= 80, $"only {distinctGaveUp} of the distinct lookups gave up");
 
         var posted = TimeProvider.System.GetUtcNow();
         var response = await client.PostJsonAsync("/api/v1/leads/unsorted", OutboxTestKit.Lead(1));
