@@ -37,24 +37,26 @@ internal sealed partial class AmoClient(HttpClient http, ILogger<AmoClient> logg
     // A placeholder base: the handler swaps in the account's own host (or AMO_BASE_URL).
     internal static readonly Uri PlaceholderBase = new("https://amocrm.account/");
 
-    public Task<AmoResult> GetAsync(string account, string pathAndQuery, CancellationToken cancellationToken) =>
-        SendAsync(account, HttpMethod.Get, pathAndQuery, null, cancellationToken);
+    // A read: once unwanted is cancelled (nobody waits for it) the call is withdrawn until it is sent; once sent it runs
+    // to its answer. The priority says whose turn it takes (a lookup's, or a delivery's that needs it).
+    public Task<AmoResult> GetAsync(string account, string pathAndQuery, AmoPriority priority, CancellationToken unwanted) =>
+        SendAsync(account, HttpMethod.Get, pathAndQuery, null, priority, null, unwanted, CancellationToken.None);
 
     public Task<AmoResult> PostAsync(string account, string path, JsonNode body, CancellationToken cancellationToken) =>
-        SendAsync(account, HttpMethod.Post, path, body, cancellationToken);
+        SendAsync(account, HttpMethod.Post, path, body, new AmoPriority(AmoCallClass.Delivery), null, CancellationToken.None, cancellationToken);
 
     // claim is asked once the call holds its token and slot; when it says no, nothing is sent and the answer is Withdrawn.
     public Task<AmoResult> PostAsync(string account, string path, JsonNode body, SendGuard claim, CancellationToken cancellationToken) =>
-        SendAsync(account, HttpMethod.Post, path, body, cancellationToken, claim);
+        SendAsync(account, HttpMethod.Post, path, body, new AmoPriority(AmoCallClass.Delivery), claim, CancellationToken.None, cancellationToken);
 
     // Follows _links.next until the last page; a 204 is an empty list.
-    public async Task<AmoResult> GetAllPagesAsync(string account, string path, string embeddedName, CancellationToken cancellationToken)
+    public async Task<AmoResult> GetAllPagesAsync(string account, string path, string embeddedName, AmoPriority priority, CancellationToken unwanted)
     {
         var items = new JsonArray();
         var next = path + (path.Contains('?', StringComparison.Ordinal) ? "&" : "?") + "limit=250&page=1";
         for (var page = 0; next is not null && page < 1000; page++)
         {
-            var result = await GetAsync(account, next, cancellationToken);
+            var result = await GetAsync(account, next, priority, unwanted);
             if (!result.Ok)
             {
                 return result;
@@ -95,10 +97,11 @@ internal sealed partial class AmoClient(HttpClient http, ILogger<AmoClient> logg
         return Uri.TryCreate(href, UriKind.Absolute, out var uri) ? uri.PathAndQuery : href;
     }
 
-    private async Task<AmoResult> SendAsync(string account, HttpMethod method, string pathAndQuery, JsonNode? body, CancellationToken cancellationToken, SendGuard? guard = null)
+    private async Task<AmoResult> SendAsync(
+        string account, HttpMethod method, string pathAndQuery, JsonNode? body, AmoPriority priority, SendGuard? guard, CancellationToken unwanted, CancellationToken cancellationToken)
     {
         using var request = new HttpRequestMessage(method, new Uri(PlaceholderBase, pathAndQuery.TrimStart('/')));
-        var call = new AmoCall(account, guard);
+        var call = new AmoCall(account, priority, guard, unwanted);
         call.AttachTo(request);
 
         if (body is not null)

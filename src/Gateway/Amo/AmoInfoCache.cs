@@ -3,55 +3,53 @@ using Microsoft.Extensions.Options;
 
 namespace Gateway.Amo;
 
-// Pipelines, fields and account change rarely; a busy landing page must not turn into one amoCRM call per visit.
+// Pipelines, fields and account change rarely; a busy landing page must not turn into one amoCRM call per visit, and
+// nobody with a key may turn lookups into a way to spend the account's calls: failures are kept too, briefly (a
+// missing pipeline for a minute, anything else amoCRM answered for ten seconds), and each account's table is bounded.
 internal sealed class AmoInfoCache(AmoClient amo, IOptions<AmoOptions> options, TimeProvider time)
 {
-    private readonly ConcurrentDictionary<string, Entry> entries = new(StringComparer.Ordinal);
+    // Per account, besides its four fixed resources; pipelines by id are the only open-ended keys.
+    public const int MaxEntriesPerAccount = 1000;
+
+    public static readonly TimeSpan NotFoundTtl = TimeSpan.FromSeconds(60);
+    public static readonly TimeSpan FailureTtl = TimeSpan.FromSeconds(10);
+
+    private readonly ConcurrentDictionary<string, InfoCacheTable> tables = new(StringComparer.Ordinal);
 
     public Task<AmoResult> PipelinesAsync(string account, CancellationToken cancellationToken) =>
-        GetAsync(account, "pipelines", c => amo.GetAsync(account, "api/v4/leads/pipelines", c), cancellationToken);
+        GetAsync(account, "pipelines", pinned: true, AmoCallClass.Lookup, (p, c) => amo.GetAsync(account, "api/v4/leads/pipelines", p, c), cancellationToken);
 
     public Task<AmoResult> PipelineAsync(string account, long id, CancellationToken cancellationToken) =>
-        GetAsync(account, $"pipeline:{id}", c => amo.GetAsync(account, $"api/v4/leads/pipelines/{id}", c), cancellationToken);
+        GetAsync(account, $"pipeline:{id}", pinned: false, AmoCallClass.Lookup, (p, c) => amo.GetAsync(account, $"api/v4/leads/pipelines/{id}", p, c), cancellationToken);
 
+    // Delivery asks for the lead fields too (tracking fields): then it waits as a delivery does, not behind lookups.
     public Task<AmoResult> LeadFieldsAsync(string account, CancellationToken cancellationToken) =>
-        GetAsync(account, "lead-fields", c => amo.GetAllPagesAsync(account, "api/v4/leads/custom_fields", "custom_fields", c), cancellationToken);
+        LeadFieldsAsync(account, AmoCallClass.Lookup, cancellationToken);
+
+    public Task<AmoResult> LeadFieldsAsync(string account, AmoCallClass callClass, CancellationToken cancellationToken) =>
+        GetAsync(account, "lead-fields", pinned: true, callClass, (p, c) => amo.GetAllPagesAsync(account, "api/v4/leads/custom_fields", "custom_fields", p, c), cancellationToken);
 
     public Task<AmoResult> ContactFieldsAsync(string account, CancellationToken cancellationToken) =>
-        GetAsync(account, "contact-fields", c => amo.GetAllPagesAsync(account, "api/v4/contacts/custom_fields", "custom_fields", c), cancellationToken);
+        GetAsync(account, "contact-fields", pinned: true, AmoCallClass.Lookup, (p, c) => amo.GetAllPagesAsync(account, "api/v4/contacts/custom_fields", "custom_fields", p, c), cancellationToken);
 
     public Task<AmoResult> AccountAsync(string account, CancellationToken cancellationToken) =>
-        GetAsync(account, "account", c => amo.GetAsync(account, "api/v4/account", c), cancellationToken);
+        GetAsync(account, "account", pinned: true, AmoCallClass.Lookup, (p, c) => amo.GetAsync(account, "api/v4/account", p, c), cancellationToken);
 
-    private async Task<AmoResult> GetAsync(string account, string name, Func<CancellationToken, Task<AmoResult>> load, CancellationToken cancellationToken)
+    private Task<AmoResult> GetAsync(
+        string account, string name, bool pinned, AmoCallClass callClass, Func<AmoPriority, CancellationToken, Task<AmoResult>> load, CancellationToken cancellationToken) =>
+        tables.GetOrAdd(account, _ => new InfoCacheTable(MaxEntriesPerAccount, TimeToLive, time)).GetAsync(name, pinned, callClass, load, cancellationToken);
+
+    private TimeSpan TimeToLive(AmoResult result)
     {
-        var key = account + "|" + name;
-        // Entries are created unstarted: racing threads may each build one, but only the stored entry's load runs.
-        var entry = entries.GetOrAdd(key, _ => new Entry(load));
-        if (entry.IsSpent(time.GetUtcNow()))
+        var ttl = options.Value.CacheTtl;
+        return result.Failure switch
         {
-            // Failures are not kept and stale entries are replaced; whoever swaps first loads, the rest share it.
-            var replacement = new Entry(load);
-            entry = entries.TryUpdate(key, replacement, entry) ? replacement : entries.GetOrAdd(key, replacement);
-        }
-
-        var result = await entry.Load.Value.WaitAsync(cancellationToken);
-        if (entry.ExpiresAt == DateTimeOffset.MaxValue && result.Ok)
-        {
-            entry.ExpiresAt = time.GetUtcNow() + options.Value.CacheTtl;
-        }
-
-        return result;
-    }
-
-    // Loads run without the caller's token: one caller giving up must not fail the others sharing the load.
-    private sealed class Entry(Func<CancellationToken, Task<AmoResult>> load)
-    {
-        public Lazy<Task<AmoResult>> Load { get; } = new(() => load(CancellationToken.None));
-
-        public DateTimeOffset ExpiresAt { get; set; } = DateTimeOffset.MaxValue;
-
-        public bool IsSpent(DateTimeOffset now) =>
-            Load.IsValueCreated && Load.Value is { IsCompleted: true } task && (!task.IsCompletedSuccessfully || !task.Result.Ok || ExpiresAt <= now);
+            AmoFailure.None => ttl,
+            // Nothing reached amoCRM (no token yet, or every caller left first): keeping it would save no call. A 401
+            // is the token's state, not the resource's: a new consent must be seen at once (and nothing delivers meanwhile).
+            AmoFailure.NotAuthorized or AmoFailure.Unauthorized or AmoFailure.Withdrawn => TimeSpan.Zero,
+            AmoFailure.NotFound => NotFoundTtl < ttl ? NotFoundTtl : ttl,
+            _ => FailureTtl < ttl ? FailureTtl : ttl,
+        };
     }
 }

@@ -21,6 +21,7 @@ internal static class AmoServiceCollectionExtensions
         services.AddSingleton<TokenImporter>();
         services.AddKeyedSingleton(PacingClock.Key, TimeProvider.System);
         services.AddSingleton<AmoRateBudget>();
+        services.AddSingleton<DeliveryDemand>();
         services.AddSingleton<AmoRateLimiter>();
         services.AddSingleton<AmoTokenManager>();
         services.AddSingleton<TokenKeepAlive>();

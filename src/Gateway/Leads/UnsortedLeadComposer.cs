@@ -35,7 +35,7 @@ internal sealed class UnsortedLeadComposer(AmoInfoCache info) : ILeadComposer
         IReadOnlyDictionary<string, long> tracking = new Dictionary<string, long>();
         if (requests.Any(r => r.Request.Utm.Count > 0))
         {
-            var fields = await info.LeadFieldsAsync(account, cancellationToken);
+            var fields = await info.LeadFieldsAsync(account, AmoCallClass.Delivery, cancellationToken);
             if (!fields.Ok)
             {
                 return new ComposedLeads(unreadable, readable, fields, []);

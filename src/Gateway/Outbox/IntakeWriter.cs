@@ -4,7 +4,7 @@ using Gateway.Security;
 namespace Gateway.Outbox;
 
 // Group commit: concurrent intakes share one transaction (one fsync), so acknowledging is cheap under load.
-internal sealed partial class IntakeWriter(LeadStore store, PersonalData personalData, OutboxSignal signal, ILogger<IntakeWriter> logger) : BackgroundService
+internal sealed partial class IntakeWriter(LeadStore store, PersonalData personalData, OutboxSignal signal, Amo.Pacing.DeliveryDemand demand, ILogger<IntakeWriter> logger) : BackgroundService
 {
     private const int MaxGroup = 500;
 
@@ -59,6 +59,13 @@ internal sealed partial class IntakeWriter(LeadStore store, PersonalData persona
             try
             {
                 var inserted = await store.InsertAsync(group.Select(p => p.Lead).ToList(), CancellationToken.None);
+
+                // Lookups hold back from now, before the dispatcher has even woken for these leads.
+                foreach (var account in group.Select(p => p.Lead.Account).Distinct(StringComparer.Ordinal))
+                {
+                    demand.Queued(account);
+                }
+
                 for (var i = 0; i < group.Count; i++)
                 {
                     group[i].Completion.TrySetResult(inserted[i]);

@@ -1,3 +1,4 @@
+using Gateway.Amo.Pacing;
 using Gateway.Amo.Tokens;
 using Microsoft.Extensions.Options;
 
@@ -12,6 +13,7 @@ internal sealed partial class OutboxDispatcher(
     TokenStore tokens,
     LeadOutcomes outcomes,
     OutboxSignal signal,
+    DeliveryDemand demand,
     IOptions<OutboxOptions> options,
     TimeProvider time,
     ILogger<OutboxDispatcher> logger) : BackgroundService
@@ -39,7 +41,16 @@ internal sealed partial class OutboxDispatcher(
 
     public async Task DispatchAsync(CancellationToken cancellationToken)
     {
-        var accountsWithWork = await store.AccountsWithWorkAsync(await tokens.AccountsAsync(cancellationToken), cancellationToken);
+        var known = await tokens.AccountsAsync(cancellationToken);
+
+        // Pacing hears what the queue holds from here, not from a query per call: taken before the look, so a lead
+        // stored after it keeps its account marked.
+        var before = known.ToDictionary(a => a, demand.Snapshot, StringComparer.Ordinal);
+        var accountsWithWork = await store.AccountsWithWorkAsync(known, cancellationToken);
+        foreach (var account in known.Except(accountsWithWork, StringComparer.Ordinal))
+        {
+            demand.Cleared(account, before[account]);
+        }
 
         // Callers of an account that has no token yet are told "queued" at once, not after the whole wait.
         foreach (var account in outcomes.WaitingAccounts().Except(accountsWithWork))
@@ -55,14 +66,19 @@ internal sealed partial class OutboxDispatcher(
         {
             if (!await CanDeliverAsync(account, cancellationToken))
             {
+                // Queued, but nothing will be sent for it now: lookups need not hold back.
+                demand.Cleared(account, before[account]);
                 outcomes.SetBacklogged(account, true);
                 outcomes.CompleteAccount(account, new LeadOutcome(LeadOutcomeKind.Queued));
                 continue;
             }
 
+            demand.Queued(account);
             var stop = new StopFlag();
             var workers = Enumerable.Range(0, options.Value.Workers).Select(_ => DrainAsync(account, stop, cancellationToken));
-            await Task.WhenAll(workers);
+
+            // Each worker's last claim found nothing (or amoCRM said stop): the account is no longer waiting to send.
+            demand.Cleared(account, (await Task.WhenAll(workers)).Min());
             if (stop.IsSet)
             {
                 // Whoever still waits on this account's next batch would wait in vain: it is queued.
@@ -77,10 +93,13 @@ internal sealed partial class OutboxDispatcher(
     private async Task<bool> CanDeliverAsync(string account, CancellationToken cancellationToken) =>
         !await accounts.IsPausedAsync(account, cancellationToken) && await tokens.CanDeliverAsync(account, cancellationToken);
 
-    private async Task DrainAsync(string account, StopFlag stop, CancellationToken cancellationToken)
+    // Answers the demand snapshot taken before its last claim.
+    private async Task<long> DrainAsync(string account, StopFlag stop, CancellationToken cancellationToken)
     {
+        var snapshot = demand.Snapshot(account);
         while (!stop.IsSet && !cancellationToken.IsCancellationRequested)
         {
+            snapshot = demand.Snapshot(account);
             var batchSize = await accounts.BatchSizeAsync(account, cancellationToken);
             BatchVerdict verdict;
             var claimedNotes = await notes.ClaimAsync(account, batchSize, options.Value.Lease, cancellationToken);
@@ -94,7 +113,7 @@ internal sealed partial class OutboxDispatcher(
                 outcomes.SetBacklogged(account, leads.Count >= batchSize);
                 if (leads.Count == 0)
                 {
-                    return;
+                    return snapshot;
                 }
 
                 verdict = await delivery.DeliverLeadsAsync(account, leads, cancellationToken);
@@ -105,6 +124,8 @@ internal sealed partial class OutboxDispatcher(
                 stop.Set();
             }
         }
+
+        return snapshot;
     }
 
     private async Task PruneIfDueAsync(CancellationToken cancellationToken)

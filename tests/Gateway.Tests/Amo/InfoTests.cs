@@ -205,20 +205,129 @@ public sealed class InfoTests
     }
 
     [Fact]
-    public async Task A_failed_call_is_not_cached()
+    public async Task A_failed_call_is_kept_for_ten_seconds_then_asked_again()
     {
-        await using var amo = await AmoEmulator.StartAsync(GatewayApp.EmulatorOptionsFor());
-        await using var app = new GatewayApp(amo);
+        var time = new TestTimeProvider();
+        await using var amo = await AmoEmulator.StartAsync(GatewayApp.EmulatorOptionsFor(), time);
+        await using var app = new GatewayApp(amo, time);
         await app.AuthorizeAsync();
         using var client = app.CreateKeyedClient();
         amo.State.Outage = true;
 
         await ApiAssert.FailureAsync(await client.GetAsync("/api/v1/info/pipelines"), HttpStatusCode.BadGateway, "AmoCRM is unavailable");
         amo.State.Outage = false;
+        time.Advance(TimeSpan.FromSeconds(9));
+        await ApiAssert.FailureAsync(await client.GetAsync("/api/v1/info/pipelines"), HttpStatusCode.BadGateway, "AmoCRM is unavailable");
+        Assert.Equal(1, PipelineCalls(amo));
+
+        time.Advance(TimeSpan.FromSeconds(2));
         var data = await ApiAssert.SuccessDataAsync(await client.GetAsync("/api/v1/info/pipelines"));
 
         Assert.Equal(2, data["_embedded"]!["pipelines"]!.AsArray().Count);
         Assert.Equal(2, PipelineCalls(amo));
+    }
+
+    [Fact]
+    public async Task A_missing_pipeline_is_asked_again_after_a_minute()
+    {
+        var time = new TestTimeProvider();
+        await using var amo = await AmoEmulator.StartAsync(GatewayApp.EmulatorOptionsFor(), time);
+        await using var app = new GatewayApp(amo, time);
+        await app.AuthorizeAsync();
+        using var client = app.CreateKeyedClient();
+
+        await ApiAssert.FailureAsync(await client.GetAsync("/api/v1/info/pipelines/999999"), HttpStatusCode.NotFound, "Pipeline not found");
+        time.Advance(TimeSpan.FromSeconds(59));
+        await ApiAssert.FailureAsync(await client.GetAsync("/api/v1/info/pipelines/999999"), HttpStatusCode.NotFound, "Pipeline not found");
+        Assert.Equal(1, amo.State.Requests.Count(r => r.Path == PipelinesPath + "/999999"));
+
+        time.Advance(TimeSpan.FromSeconds(2));
+        await ApiAssert.FailureAsync(await client.GetAsync("/api/v1/info/pipelines/999999"), HttpStatusCode.NotFound, "Pipeline not found");
+        Assert.Equal(2, amo.State.Requests.Count(r => r.Path == PipelinesPath + "/999999"));
+    }
+
+    [Fact]
+    public async Task Ten_requests_for_a_pipeline_amoCRM_does_not_have_cost_one_amoCRM_call()
+    {
+        await using var amo = await AmoEmulator.StartAsync(GatewayApp.EmulatorOptionsFor());
+        await using var app = new GatewayApp(amo);
+        await app.AuthorizeAsync();
+        using var client = app.CreateKeyedClient();
+
+        for (var i = 0; i < 10; i++)
+        {
+            await ApiAssert.FailureAsync(await client.GetAsync("/api/v1/info/pipelines/999999"), HttpStatusCode.NotFound, "Pipeline not found");
+        }
+
+        Assert.Equal(1, amo.State.Requests.Count(r => r.Path == PipelinesPath + "/999999"));
+    }
+
+    [Fact]
+    public async Task Two_hundred_requests_for_one_missing_pipeline_arriving_within_a_second_cost_one_amoCRM_call()
+    {
+        await using var amo = await AmoEmulator.StartAsync(GatewayApp.EmulatorOptionsFor());
+        await using var app = new GatewayApp(amo, settings: new Dictionary<string, string?> { ["RATE_LIMIT_PER_IP_PER_MINUTE"] = "0", ["RATE_LIMIT_PER_KEY_PER_MINUTE"] = "0" });
+        await app.AuthorizeAsync();
+        using var client = app.CreateKeyedClient();
+
+        // A burst as a busy page sends it: every request in flight at once, their arrivals spread over a second.
+        var responses = await Task.WhenAll(Enumerable.Range(0, 200).Select(async i =>
+        {
+            await Task.Delay(TimeSpan.FromMilliseconds(i * 5), TimeProvider.System);
+            return await client.GetAsync("/api/v1/info/pipelines/999999");
+        }));
+
+        Assert.All(responses, r => Assert.Equal(HttpStatusCode.NotFound, r.StatusCode));
+        Assert.Equal(1, amo.State.Requests.Count(r => r.Path == PipelinesPath + "/999999"));
+    }
+
+    [Fact]
+    public async Task A_lookup_whose_callers_all_left_before_its_turn_is_never_sent_to_amoCRM()
+    {
+        await using var amo = await AmoEmulator.StartAsync(GatewayApp.EmulatorOptionsFor());
+        await using var app = new GatewayApp(amo, settings: new Dictionary<string, string?> { ["AMO_RATE_LIMIT"] = "1" });
+        await app.AuthorizeAsync();
+        using var client = app.CreateKeyedClient();
+
+        // The one slot a second is taken: the next lookup waits its turn, and its callers give up meanwhile.
+        Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/api/v1/info/pipelines")).StatusCode);
+        await Task.WhenAll(Enumerable.Range(0, 2).Select(_ => GiveUpAfterAsync(client, "/api/v1/info/pipelines/123", TimeSpan.FromMilliseconds(200))));
+        var next = await client.GetAsync("/api/v1/info/pipelines/456");
+
+        Assert.Equal(HttpStatusCode.NotFound, next.StatusCode);
+        Assert.Contains(amo.State.Requests, r => r.Path == PipelinesPath + "/456");
+        Assert.DoesNotContain(amo.State.Requests, r => r.Path == PipelinesPath + "/123");
+    }
+
+    [Fact]
+    public async Task A_lookup_one_caller_left_still_answers_the_caller_who_waits_with_one_amoCRM_call()
+    {
+        await using var amo = await AmoEmulator.StartAsync(GatewayApp.EmulatorOptionsFor());
+        await using var app = new GatewayApp(amo, settings: new Dictionary<string, string?> { ["AMO_RATE_LIMIT"] = "1" });
+        await app.AuthorizeAsync();
+        using var client = app.CreateKeyedClient();
+
+        Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/api/v1/info/pipelines")).StatusCode);
+        var patient = client.GetAsync($"/api/v1/info/pipelines/{EmulatorSeed.SecondPipelineId}");
+        Assert.True(await GiveUpAfterAsync(client, $"/api/v1/info/pipelines/{EmulatorSeed.SecondPipelineId}", TimeSpan.FromMilliseconds(200)));
+
+        var data = await ApiAssert.SuccessDataAsync(await patient);
+        Assert.Equal(EmulatorSeed.SecondPipelineId, data["id"]!.GetValue<long>());
+        Assert.Single(amo.State.Requests, r => r.Path == $"{PipelinesPath}/{EmulatorSeed.SecondPipelineId}");
+    }
+
+    private static async Task<bool> GiveUpAfterAsync(HttpClient client, string path, TimeSpan patience)
+    {
+        using var timeout = new CancellationTokenSource(patience);
+        try
+        {
+            using var response = await client.GetAsync(path, timeout.Token);
+            return false;
+        }
+        catch (OperationCanceledException)
+        {
+            return true;
+        }
     }
 
     // Real threads released together by a barrier: the pool would start them one by one.

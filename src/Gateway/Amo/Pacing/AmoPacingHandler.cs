@@ -9,17 +9,46 @@ internal sealed class AmoPacingHandler(AmoRateLimiter limiter, IOptions<AmoOptio
     protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
     {
         var call = AmoCall.Of(request);
-        await using var slot = await limiter.AcquireAsync(call.Account, cancellationToken);
-        if (call.Guard is { } guard && !await guard())
+        IAsyncDisposable slot;
+        try
         {
-            // Nothing goes out; the client reads the flag, never this placeholder answer (not a 401, so no refresh follows).
-            call.Withdrawn = true;
-            return new HttpResponseMessage(System.Net.HttpStatusCode.NoContent) { RequestMessage = request };
+            slot = await AcquireAsync(call, cancellationToken);
+        }
+        catch (OperationCanceledException) when (call.Unwanted.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+        {
+            // Everyone who wanted the answer left while it waited its turn: the turn goes to someone who still waits.
+            return Withdraw(call, request);
         }
 
-        // The call's own timeout starts once it has its slot: waiting our turn is not amoCRM being slow.
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        timeout.CancelAfter(options.Value.RequestTimeout);
-        return await base.SendAsync(request, timeout.Token);
+        await using (slot)
+        {
+            if (call.Unwanted.IsCancellationRequested || (call.Guard is { } guard && !await guard()))
+            {
+                return Withdraw(call, request);
+            }
+
+            // The call's own timeout starts once it has its slot: waiting our turn is not amoCRM being slow.
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            timeout.CancelAfter(options.Value.RequestTimeout);
+            return await base.SendAsync(request, timeout.Token);
+        }
+    }
+
+    private async Task<IAsyncDisposable> AcquireAsync(AmoCall call, CancellationToken cancellationToken)
+    {
+        if (!call.Unwanted.CanBeCanceled)
+        {
+            return await limiter.AcquireAsync(call.Account, call.Priority, cancellationToken);
+        }
+
+        using var waiting = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, call.Unwanted);
+        return await limiter.AcquireAsync(call.Account, call.Priority, waiting.Token);
+    }
+
+    // Nothing goes out; the client reads the flag, never this placeholder answer (not a 401, so no refresh follows).
+    private static HttpResponseMessage Withdraw(AmoCall call, HttpRequestMessage request)
+    {
+        call.Withdrawn = true;
+        return new HttpResponseMessage(System.Net.HttpStatusCode.NoContent) { RequestMessage = request };
     }
 }

@@ -46,7 +46,7 @@ internal sealed class AmoOAuthClient(HttpClient http, IOptions<AmoOptions> optio
         {
             ["grant_type"] = "authorization_code",
             ["code"] = code,
-        }, pace: true, cancellationToken);
+        }, pace: true, AmoCallClass.Lookup, cancellationToken);
 
     // alreadyPaced: the caller took the rate-limit slot itself, before marking the refresh as started.
     public Task<TokenCallResult> RefreshAsync(string account, string? baseDomain, string refreshToken, bool alreadyPaced, CancellationToken cancellationToken) =>
@@ -54,7 +54,7 @@ internal sealed class AmoOAuthClient(HttpClient http, IOptions<AmoOptions> optio
         {
             ["grant_type"] = "refresh_token",
             ["refresh_token"] = refreshToken,
-        }, pace: !alreadyPaced, cancellationToken);
+        }, pace: !alreadyPaced, AmoCallClass.Delivery, cancellationToken);
 
     // GET /api/v4/account with this very token (not the stored one), at the host the token is for.
     public async Task<AccountCheckResult> ReadAccountAsync(string account, string? baseDomain, string accessToken, CancellationToken cancellationToken)
@@ -65,7 +65,8 @@ internal sealed class AmoOAuthClient(HttpClient http, IOptions<AmoOptions> optio
             return new AccountCheckResult(null, null, AmoHosts.Refusal(baseDomain, amo)!);
         }
 
-        await using var slot = await limiter.AcquireAsync(account, cancellationToken);
+        // Part of a consent (or of learning an imported token's account): a lookup, like the code exchange.
+        await using var slot = await limiter.AcquireAsync(account, AmoCallClass.Lookup, cancellationToken);
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeout.CancelAfter(amo.RequestTimeout);
         using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(apiBase, "/api/v4/account"));
@@ -91,7 +92,8 @@ internal sealed class AmoOAuthClient(HttpClient http, IOptions<AmoOptions> optio
         }
     }
 
-    private async Task<TokenCallResult> CallAsync(string account, string? baseDomain, Dictionary<string, string> body, bool pace, CancellationToken cancellationToken)
+    // A consent's code exchange is a lookup (it keeps to the lookups' share while leads are queued); a refresh is not.
+    private async Task<TokenCallResult> CallAsync(string account, string? baseDomain, Dictionary<string, string> body, bool pace, AmoCallClass callClass, CancellationToken cancellationToken)
     {
         var amo = options.Value;
         // Checked before the secret joins the body: a foreign host gets no connection at all.
@@ -105,7 +107,7 @@ internal sealed class AmoOAuthClient(HttpClient http, IOptions<AmoOptions> optio
         body["redirect_uri"] = amo.RedirectUri;
         var uri = new Uri(apiBase, "/oauth2/access_token");
 
-        await using var slot = pace ? await limiter.AcquireAsync(account, cancellationToken) : null;
+        await using var slot = pace ? await limiter.AcquireAsync(account, callClass, cancellationToken) : null;
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeout.CancelAfter(amo.RequestTimeout);
         using var content = new SendTrackingContent(JsonSerializer.SerializeToUtf8Bytes(body, OAuthJson.Default.DictionaryStringString));

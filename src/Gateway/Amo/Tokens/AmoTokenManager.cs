@@ -167,8 +167,9 @@ internal sealed partial class AmoTokenManager(
                 return (await store.GetAsync(account, CancellationToken.None), false);
             }
 
-            // The rate-limit slot comes first, so the started marker never sits through a long wait for it.
-            await using var slot = await limiter.AcquireAsync(account, cancellationToken);
+            // The rate-limit slot comes first, so the started marker never sits through a long wait for it. Every call
+            // needs the refreshed token, delivery first: it waits as a delivery does.
+            await using var slot = await limiter.AcquireAsync(account, AmoCallClass.Delivery, cancellationToken);
             if (!await store.MarkRefreshStartedAsync(account, current.Generation, current.RefreshStartedAt, CancellationToken.None))
             {
                 // Someone saved or started a refresh since the re-read (the lease may have run out during the wait): theirs stands.
