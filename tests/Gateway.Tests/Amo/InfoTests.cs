@@ -291,7 +291,7 @@ public sealed class InfoTests
 
         // The one slot a second is taken: the next lookup waits its turn, and its callers give up meanwhile.
         Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/api/v1/info/pipelines")).StatusCode);
-        await Task.WhenAll(Enumerable.Range(0, 2).Select(_ => GiveUpAfterAsync(client, "/api/v1/info/pipelines/123", TimeSpan.FromMilliseconds(200))));
+        await Task.WhenAll(Enumerable.Range(0, 2).Select(_ => client.GiveUpAfterAsync("/api/v1/info/pipelines/123", TimeSpan.FromMilliseconds(200))));
         var next = await client.GetAsync("/api/v1/info/pipelines/456");
 
         Assert.Equal(HttpStatusCode.NotFound, next.StatusCode);
@@ -309,25 +309,11 @@ public sealed class InfoTests
 
         Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/api/v1/info/pipelines")).StatusCode);
         var patient = client.GetAsync($"/api/v1/info/pipelines/{EmulatorSeed.SecondPipelineId}");
-        Assert.True(await GiveUpAfterAsync(client, $"/api/v1/info/pipelines/{EmulatorSeed.SecondPipelineId}", TimeSpan.FromMilliseconds(200)));
+        Assert.True(await client.GiveUpAfterAsync($"/api/v1/info/pipelines/{EmulatorSeed.SecondPipelineId}", TimeSpan.FromMilliseconds(200)));
 
         var data = await ApiAssert.SuccessDataAsync(await patient);
         Assert.Equal(EmulatorSeed.SecondPipelineId, data["id"]!.GetValue<long>());
         Assert.Single(amo.State.Requests, r => r.Path == $"{PipelinesPath}/{EmulatorSeed.SecondPipelineId}");
-    }
-
-    private static async Task<bool> GiveUpAfterAsync(HttpClient client, string path, TimeSpan patience)
-    {
-        using var timeout = new CancellationTokenSource(patience);
-        try
-        {
-            using var response = await client.GetAsync(path, timeout.Token);
-            return false;
-        }
-        catch (OperationCanceledException)
-        {
-            return true;
-        }
     }
 
     // Real threads released together by a barrier: the pool would start them one by one.
