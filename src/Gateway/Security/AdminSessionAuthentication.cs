@@ -15,6 +15,7 @@ internal sealed class AdminSessionAuthenticationHandler(
     UrlEncoder encoder,
     AdminSessionStore sessions,
     ApiKeyRing keys,
+    PersonalData personalData,
     IOptions<AdminSessionOptions> admin)
     : AuthenticationHandler<AuthenticationSchemeOptions>(options, logger, encoder)
 {
@@ -35,7 +36,7 @@ internal sealed class AdminSessionAuthenticationHandler(
         }
 
         // A session is only as good as what opened it: a removed key, a key that lost admin, or a password no longer
-        // configured ends the sessions it opened.
+        // configured, or changed, ends the sessions it opened.
         if (!StillAdmits(session))
         {
             await sessions.RevokeAsync(cookie, Context.RequestAborted);
@@ -61,7 +62,8 @@ internal sealed class AdminSessionAuthenticationHandler(
 
     private bool StillAdmits(AdminSession session) => session.Method switch
     {
-        AdminSignInMethods.Password => admin.Value.Password is not null,
+        AdminSignInMethods.Password => admin.Value.Password is { } password && session.KeyHash is { } hash
+            && CryptographicOperations.FixedTimeEquals(Convert.FromHexString(hash), password.Fingerprint(personalData)),
         AdminSignInMethods.Key => session.KeyHash is { } hash && keys.FindByHash(Convert.FromHexString(hash)) is { IsAdmin: true },
         _ => false,
     };

@@ -26,6 +26,9 @@ internal sealed class AdminPassword(string password)
     public int Length { get; } = password.Length;
 
     public bool Matches(string presented) => CryptographicOperations.FixedTimeEquals(ApiKeyRing.Hash(presented), digest);
+
+    // Kept with a session opened by this password: a changed ADMIN_PASSWORD ends the sessions the old one opened.
+    public byte[] Fingerprint(PersonalData data) => data.SecretFingerprint("admin-password", digest);
 }
 
 internal sealed class AdminSessionOptionsSetup(IConfiguration configuration) : IConfigureOptions<AdminSessionOptions>

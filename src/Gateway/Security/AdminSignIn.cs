@@ -17,6 +17,7 @@ internal sealed partial class AdminSignIn(
     BadKeyTracker badKeys,
     IOptions<AdminSessionOptions> options,
     IOptions<AmoOptions> amo,
+    PersonalData personalData,
     ILogger<AdminSignIn> logger)
 {
     private const string AdminName = "admin";
@@ -89,7 +90,7 @@ internal sealed partial class AdminSignIn(
         if (password.Length > 0)
         {
             return options.Value.Password?.Matches(password) == true
-                ? (AdminName, AdminSignInMethods.Password, null, false)
+                ? (AdminName, AdminSignInMethods.Password, options.Value.Password.Fingerprint(personalData), false)
                 : (null, "", null, true);
         }
 

@@ -17,6 +17,9 @@ internal sealed record ApiKeyEntry(
 {
     public const string DefaultName = "default";
 
+    // A caller's name is its identity (a lead's owner, an idempotency space): no key may take API_KEY's or the password session's.
+    public static readonly IReadOnlySet<string> ReservedNames = new HashSet<string>([DefaultName, "admin"], StringComparer.OrdinalIgnoreCase);
+
     public bool IsAdmin => Scopes.Contains(Security.Scopes.Admin);
 
     public bool AllowsOrigin(string origin) =>
@@ -53,9 +56,9 @@ internal static class ApiKeysFile
         for (var i = 0; i < keys.Count; i++)
         {
             var entry = ParseEntry(keys[i], $"keys[{i}]", account);
-            if (entry.Name == ApiKeyEntry.DefaultName || entries.Any(e => e.Name == entry.Name))
+            if (ApiKeyEntry.ReservedNames.Contains(entry.Name) || entries.Any(e => e.Name == entry.Name))
             {
-                throw new ApiKeysFileException($"keys[{i}].name \"{entry.Name}\" is used twice (\"default\" is API_KEY's name)");
+                throw new ApiKeysFileException($"keys[{i}].name \"{entry.Name}\" is used twice (\"default\" is API_KEY's name, \"admin\" the admin password's)");
             }
 
             if (entries.Any(e => e.Hash.AsSpan().SequenceEqual(entry.Hash)))

@@ -17,7 +17,7 @@ internal enum BlindIndexField
 // Envelope encryption: two random keys, made once, stored in the database protected by the key ring (so every instance
 // sharing the ring uses the same ones, and a copy without the ring opens nothing). Each value is then one AES-256-GCM
 // call, about a quarter of a Data Protection call: intake seals every lead on the request path.
-internal sealed partial class PersonalData(IDataProtectionProvider protection, Database database, ILogger<PersonalData> logger)
+internal sealed class PersonalData(IDataProtectionProvider protection, Database database)
 {
     // Marks a sealed value: rows stored before sealing (JSON, an address, note text) are read as they are.
     public const string SealedPrefix = "enc1:";
@@ -106,6 +106,10 @@ internal sealed partial class PersonalData(IDataProtectionProvider protection, D
 
     // A blind index for looking leads or contacts up by phone or email: an HMAC of the normalised value, never the value.
     // The same person's "+998 90 123-45-67" and "998901234567" give one index; another gateway's ring gives another.
+    // What a stored row may keep of a secret to tell later whether it is still the same one (the admin password a session
+    // was opened with): keyed, so a copy of the database without the ring cannot be tried against guesses.
+    public byte[] SecretFingerprint(string purpose, ReadOnlySpan<byte> secret) => Hash(purpose, Convert.ToHexStringLower(secret));
+
     public string BlindIndex(BlindIndexField field, string value) => field switch
     {
         BlindIndexField.Phone => Convert.ToHexStringLower(Hash("phone", new string(value.Where(char.IsAsciiDigit).ToArray()))),
@@ -137,14 +141,14 @@ internal sealed partial class PersonalData(IDataProtectionProvider protection, D
         {
             return keyProtector.Unprotect(Convert.FromBase64String(stored));
         }
-        catch (CryptographicException)
+        catch (CryptographicException ex)
         {
-            // The ring was replaced (its old keys removed): what the old key sealed or hashed is lost with it, so start afresh;
-            // rows sealed under it fail with "cannot be decrypted" instead of blocking their batches.
-            LogKeyReplaced(name);
-            await using var connection = await database.OpenAsync(cancellationToken);
-            await Sql.ExecuteAsync(connection, "UPDATE protected_secrets SET value = @value WHERE name = @name", null, [("name", name), ("value", fresh)], cancellationToken);
-            return keyProtector.Unprotect(Convert.FromBase64String(fresh));
+            // The key ring was replaced or lost (a restore without DATA_DIR/keys, another volume): this row is the only copy of
+            // the key that sealed the stored leads, so it is never overwritten — putting the right ring back brings them back.
+            throw new Hosting.StartupProblemException(
+                $"the personal-data key in the database (protected_secrets, {name}) cannot be opened with this key ring: restore the key ring "
+                + "that was backed up with the database (DATA_DIR/keys, or the data_protection_keys table), or, to give up the personal data of "
+                + $"stored leads, delete that row and start again", ex);
         }
     }
 
@@ -154,6 +158,4 @@ internal sealed partial class PersonalData(IDataProtectionProvider protection, D
         return HMACSHA256.HashData(key, Encoding.UTF8.GetBytes(purpose + "\0" + value));
     }
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "The stored {Key} could not be decrypted (the key ring was replaced); a new one is in use: leads stored before fail as undecryptable, an idempotency key used before answers 422 if repeated")]
-    private partial void LogKeyReplaced(string key);
 }

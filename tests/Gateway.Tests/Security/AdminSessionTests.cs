@@ -452,6 +452,31 @@ public sealed class AdminSessionTests
         await AssertSessionEndedAsync(await GetAsync(again, "/api/v1/diagnostics/config", cookie));
     }
 
+    // A password that leaked is changed: the sessions it opened must not live on for hours.
+    [Fact]
+    public async Task A_changed_ADMIN_PASSWORD_ends_the_sessions_the_old_one_opened_and_the_same_one_keeps_them()
+    {
+        await using var amo = await AmoEmulator.StartAsync(GatewayApp.EmulatorOptionsFor());
+        var dir = Directory.CreateTempSubdirectory("gateway-test-").FullName;
+        string cookie;
+        await using (var before = App(amo, dataDir: dir))
+        {
+            using var browser = Browser(before);
+            cookie = await SignInAsync(browser);
+        }
+
+        await using (var restarted = App(amo, dataDir: dir))
+        {
+            using var same = Browser(restarted);
+            Assert.Equal(HttpStatusCode.OK, (await GetAsync(same, "/api/v1/diagnostics/config", cookie)).StatusCode);
+        }
+
+        await using var changed = App(amo, dataDir: dir, extra: ("ADMIN_PASSWORD", "a-new-password-after-the-leak"));
+        using var again = Browser(changed);
+
+        await AssertSessionEndedAsync(await GetAsync(again, "/api/v1/diagnostics/config", cookie));
+    }
+
     [Fact]
     public async Task Past_one_hundred_live_sessions_the_oldest_is_dropped()
     {

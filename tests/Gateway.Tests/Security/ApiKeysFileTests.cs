@@ -78,6 +78,7 @@ public sealed class ApiKeysFileTests
     [InlineData("""{"keys":[{"name":"a","sha256":"abc"}]}""", "keys[0].sha256")]
     [InlineData("""{"keys":[{"name":"a","key":"plaintext-key-123"}]}""", "unknown property \"key\"")]
     [InlineData("""{"keys":[{"name":"default","sha256":"0000000000000000000000000000000000000000000000000000000000000000"}]}""", "keys[0].name")]
+    [InlineData("""{"keys":[{"name":"admin","sha256":"0000000000000000000000000000000000000000000000000000000000000000"}]}""", "keys[0].name")]
     [InlineData("""{"keys":[{"name":"a","sha256":"0000000000000000000000000000000000000000000000000000000000000000","cors_origins":["https://a.uz/path"]}]}""", "keys[0].cors_origins")]
     [InlineData("""{"keys":[{"name":"a","sha256":"0000000000000000000000000000000000000000000000000000000000000000","rate_limit_per_minute":0}]}""", "rate_limit_per_minute")]
     [InlineData("""{"keys":[{"name":"a","sha256":"0000000000000000000000000000000000000000000000000000000000000000","account":"other.amocrm.ru"}]}""", "keys[0].account")]

@@ -163,6 +163,74 @@ public sealed class EncryptionAtRestTests
         Assert.Equal(ring.Count, TestDatabase.IsPostgres ? (await RingRowsAsync(dataDir)).Count : Directory.EnumerateFiles(Path.Combine(dataDir, "keys"), "*.xml").Count());
     }
 
+    // A restore without the key ring must not cost the queued leads: the stored data key is kept for the right ring.
+    [Fact]
+    public async Task A_key_ring_lost_after_leads_were_sealed_stops_startup_and_the_right_ring_brings_the_leads_back()
+    {
+        await using var amo = await AmoEmulator.StartAsync(GatewayApp.EmulatorOptionsFor());
+        string dataDir;
+        long id;
+        var saved = Directory.CreateTempSubdirectory("gateway-ring-").FullName;
+        IReadOnlyList<string> ring;
+        await using (var first = new GatewayApp(amo))
+        {
+            dataDir = first.DataDir;
+            id = await first.CreateKeyedClient().PostQueuedAsync(Json.MinimalLead);
+            ring = TestDatabase.IsPostgres ? await RingRowsAsync(dataDir) : [];
+        }
+
+        if (TestDatabase.IsPostgres)
+        {
+            await ExecuteOnAsync(dataDir, "DELETE FROM data_protection_keys");
+        }
+        else
+        {
+            foreach (var file in Directory.EnumerateFiles(Path.Combine(dataDir, "keys")))
+            {
+                File.Move(file, Path.Combine(saved, Path.GetFileName(file)));
+            }
+        }
+
+        var failure = await StartupFailureOfAsync(new GatewayApp(amo, dataDir: dataDir));
+
+        Assert.True(failure is not null, "the gateway started");
+        var message = Gateway.Hosting.StartupFailure.Line(failure);
+        Assert.True(message.StartsWith("Cannot start: the personal-data key", StringComparison.Ordinal), message);
+        Assert.Contains("restore the key ring", message, StringComparison.Ordinal);
+        if (TestDatabase.IsPostgres)
+        {
+            await ExecuteOnAsync(dataDir, "DELETE FROM data_protection_keys");
+            foreach (var (xml, i) in ring.Select((x, i) => (x, i)))
+            {
+                await ExecuteOnAsync(dataDir, $"INSERT INTO data_protection_keys (name, xml) VALUES ('restored-{i}', '{xml.Replace("'", "''", StringComparison.Ordinal)}')");
+            }
+        }
+        else
+        {
+            foreach (var file in Directory.EnumerateFiles(Path.Combine(dataDir, "keys")))
+            {
+                File.Delete(file);
+            }
+
+            foreach (var file in Directory.EnumerateFiles(saved))
+            {
+                File.Move(file, Path.Combine(dataDir, "keys", Path.GetFileName(file)));
+            }
+        }
+
+        await using var restored = new GatewayApp(amo, dataDir: dataDir);
+        await restored.AuthorizeAsync();
+        await Eventually.TrueAsync(() => restored.CreateKeyedClient().AllDeliveredAsync([id]), "the lead sealed before the loss delivered");
+    }
+
+    private static async Task ExecuteOnAsync(string dataDir, string sql)
+    {
+        var url = TestDatabase.SettingsFor(dataDir)["DATABASE_URL"]!;
+        await using var connection = new Npgsql.NpgsqlConnection(url);
+        await connection.OpenAsync();
+        await Sql.ExecuteAsync(connection, sql, null, [], CancellationToken.None);
+    }
+
     [Fact]
     public async Task A_wrong_key_after_one_was_used_stops_startup_without_printing_either_key()
     {
