@@ -64,9 +64,11 @@ internal sealed partial class ApiKeyRing
     }
 
     // Hashing first makes every comparison constant-time whatever the lengths; the scan does not stop at a match.
-    public ApiKeyEntry? Find(string presented)
+    public ApiKeyEntry? Find(string presented) => FindByHash(Hash(presented));
+
+    // The key behind a digest (also the one an admin session remembers as the key that opened it); null once it is gone.
+    public ApiKeyEntry? FindByHash(byte[] hash)
     {
-        var hash = Hash(presented);
         ApiKeyEntry? match = CryptographicOperations.FixedTimeEquals(hash, defaultKey.Hash) ? defaultKey : null;
         foreach (var key in FileKeys)
         {
@@ -78,10 +80,6 @@ internal sealed partial class ApiKeyRing
 
         return match;
     }
-
-    // The key behind a stored digest (an admin session remembers which key opened it); null once it is gone.
-    public ApiKeyEntry? FindByHash(byte[] hash) =>
-        CryptographicOperations.FixedTimeEquals(hash, defaultKey.Hash) ? defaultKey : FileKeys.FirstOrDefault(k => CryptographicOperations.FixedTimeEquals(hash, k.Hash));
 
     public static byte[] Hash(string key) => SHA256.HashData(Encoding.UTF8.GetBytes(key));
 

@@ -5,15 +5,14 @@ using Microsoft.Extensions.Options;
 namespace Gateway.Security;
 
 // Who may scrape /metrics: an admin session, an admin key (X-API-KEY or Bearer: API_KEY or a keys-file key with scope admin) or METRICS_TOKEN (Bearer).
-internal sealed class MetricsCredential(IOptions<GatewayOptions> gateway, IOptions<ObservabilityOptions> observability, ApiKeyRing keys, BadKeyTracker badKeys)
+internal sealed class MetricsCredential(IOptions<ObservabilityOptions> observability, ApiKeyRing keys, BadKeyTracker badKeys)
 {
-    private readonly byte[] apiKey = ApiKeyRing.Hash(gateway.Value.ApiKey);
     private readonly byte[]? metricsToken = observability.Value.MetricsToken is { } token ? ApiKeyRing.Hash(token) : null;
 
     public bool Admits(HttpContext context)
     {
-        // The scheme has already compared X-API-KEY in constant time.
-        if (ApiKeyCaller.Get(context) is { IsAdmin: true } || Scopes.IsAdmin(context))
+        // Authentication has already judged X-API-KEY or the session cookie (in constant time).
+        if (Scopes.IsAdmin(context))
         {
             return true;
         }
@@ -25,21 +24,15 @@ internal sealed class MetricsCredential(IOptions<GatewayOptions> gateway, IOptio
 
         // Hashing first makes every comparison constant-time whatever the lengths; both are always made.
         var hash = ApiKeyRing.Hash(bearer);
-        var isApiKey = System.Security.Cryptography.CryptographicOperations.FixedTimeEquals(hash, apiKey);
         var isMetricsToken = metricsToken is not null && System.Security.Cryptography.CryptographicOperations.FixedTimeEquals(hash, metricsToken);
-        if (isApiKey || isMetricsToken)
+        var key = keys.FindByHash(hash);
+        if (isMetricsToken || key is { IsAdmin: true })
         {
             return true;
         }
 
         // A bearer that is no key at all is a guess, as a wrong X-API-KEY is on any route; a wrong X-API-KEY in the same
         // request was already counted by the limiter, and a real key without the right to scrape is no guess.
-        var key = keys.Find(bearer);
-        if (key is { IsAdmin: true })
-        {
-            return true;
-        }
-
         if (!ApiKeyCaller.WasRejected(context) && key is null)
         {
             badKeys.RecordFailure(ApiKeyCaller.ClientBucket(context));

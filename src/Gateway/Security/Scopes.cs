@@ -31,6 +31,10 @@ internal static class Scopes
 
     public static string PolicyName(string scope) => "scope:" + scope;
 
+    // A known caller without the scope hears which scope it needs, in the envelope.
+    public static IResult Refusal(string scope) =>
+        Envelope.Fail(StatusCodes.Status403Forbidden, $"Forbidden: this needs the \"{scope}\" scope", new ScopeMissing(scope));
+
     // Authenticated (else 401) and holding the scope (else 403 naming it).
     public static TBuilder RequireScope<TBuilder>(this TBuilder builder, string scope)
         where TBuilder : IEndpointConventionBuilder => builder.RequireAuthorization(PolicyName(scope));
@@ -70,12 +74,7 @@ internal sealed class ScopeRefusalHandler : IAuthorizationMiddlewareResultHandle
     {
         if (authorizeResult.Forbidden && policy.Requirements.OfType<ScopeRequirement>().FirstOrDefault() is { } missing)
         {
-            return Envelope.WriteAsync(context, StatusCodes.Status403Forbidden, new Envelope
-            {
-                Success = false,
-                Error = $"Forbidden: this needs the \"{missing.Scope}\" scope",
-                Details = new ScopeMissing(missing.Scope),
-            });
+            return Scopes.Refusal(missing.Scope).ExecuteAsync(context);
         }
 
         return fallback.HandleAsync(next, context, policy, authorizeResult);

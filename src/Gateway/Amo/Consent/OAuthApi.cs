@@ -25,8 +25,6 @@ internal static class OAuthApi
     // Short-lived, HttpOnly, SameSite=Lax: sent on the top-level redirect back from amoCRM (a Strict session cookie is not).
     public const string BrowserCookie = "gateway_consent";
 
-    private const string LoginPath = "/admin/login";
-
     // Only an admin starts a consent: an open one lets a stranger reconnect the gateway to their own account and spends
     // the account's amoCRM budget. Nothing is written and amoCRM is not called before the caller is known to be one.
     private static async Task<IResult> AuthorizeAsync(HttpContext context, OAuthStateStore states, IOptions<AmoOptions> options, CancellationToken cancellationToken)
@@ -61,11 +59,11 @@ internal static class OAuthApi
     {
         if (IsBrowser(context) && !context.Request.Headers.ContainsKey(ApiKeyAuthenticationHandler.HeaderName))
         {
-            return Results.Redirect($"{LoginPath}?next={Uri.EscapeDataString("/oauth/authorize")}");
+            return Results.Redirect($"{AdminSignInApi.LoginPath}?next={Uri.EscapeDataString("/oauth/authorize")}");
         }
 
         return context.User.Identity?.IsAuthenticated == true
-            ? Envelope.Fail(StatusCodes.Status403Forbidden, $"Forbidden: this needs the \"{Scopes.Admin}\" scope", new ScopeMissing(Scopes.Admin))
+            ? Scopes.Refusal(Scopes.Admin)
             : ApiKeyRefusal.Result;
     }
 
