@@ -30,7 +30,13 @@ internal sealed class AmoFieldCatalog
     // The account's tracking_data fields by code (UTM_SOURCE, GCLID …): where UTM values belong.
     public Dictionary<string, long> TrackingFieldIds { get; } = new(StringComparer.Ordinal);
 
-    public static AmoFieldCatalog From(JsonNode? body)
+    // The info cache hands out the same answer until it expires: read each answer once, not once per lead.
+    private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<JsonNode, AmoFieldCatalog> Catalogs = [];
+
+    public static AmoFieldCatalog From(JsonNode? body) =>
+        body is null ? Build(null) : Catalogs.GetValue(body, Build);
+
+    private static AmoFieldCatalog Build(JsonNode? body)
     {
         var catalog = new AmoFieldCatalog(true);
         if (body?["_embedded"]?["custom_fields"] is not JsonArray all)
