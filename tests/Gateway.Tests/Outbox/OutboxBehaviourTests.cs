@@ -264,7 +264,8 @@ public sealed class OutboxBehaviourTests
     {
         var clock = new TestTimeProvider();
         await using var amo = await AmoEmulator.StartAsync(GatewayApp.EmulatorOptionsFor(), clock);
-        await using var app = new GatewayApp(amo, clock, settings: new Dictionary<string, string?> { ["OUTBOX_BATCH_SIZE"] = "8" });
+        // One worker: two could split the first batch between them (SKIP LOCKED), and the 504 would meet a part of it.
+        await using var app = new GatewayApp(amo, clock, settings: new Dictionary<string, string?> { ["OUTBOX_BATCH_SIZE"] = "8", ["OUTBOX_WORKERS"] = "1" });
         await app.AuthorizeAsync();
         using var client = app.CreateKeyedClient();
         amo.State.Outage = true;
