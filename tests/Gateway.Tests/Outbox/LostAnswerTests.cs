@@ -24,10 +24,11 @@ public sealed class LostAnswerTests
         await using var app = new GatewayApp(amo, clock, settings: new Dictionary<string, string?>
         {
             ["AMO_RATE_LIMIT"] = "50",
-            ["OUTBOX_BATCH_SIZE"] = "5",
-            // A lost answer of the timeout kind costs this much real time per batch; elsewhere a busy machine must not
-            // turn a slow answer into a timeout.
-            ["AMO_TIMEOUT_SECONDS"] = mode == LostAnswer.Timeout ? "2" : "10",
+            // A lost answer of the timeout kind costs the whole timeout in real time: fewer, larger batches keep the run
+            // short. The timeout stays long enough that a busy machine does not time out a call amoCRM has yet to carry
+            // out (the look would come before it, as it may in life: see README, Lost answers).
+            ["OUTBOX_BATCH_SIZE"] = mode == LostAnswer.Timeout ? "10" : "5",
+            ["AMO_TIMEOUT_SECONDS"] = mode == LostAnswer.Timeout ? "5" : "10",
             ["RATE_LIMIT_PER_KEY_PER_MINUTE"] = "0",
         });
         await app.AuthorizeAsync();
@@ -44,9 +45,10 @@ public sealed class LostAnswerTests
             ids.Add((await response.ReadObjectAsync())["data"]!["id"]!.GetValue<long>());
         }
 
-        await clock.AdvanceUntilAsync(TimeSpan.FromSeconds(20), async () => (await DeliveredAsync(client)).Count == 150, "every lead delivered");
+        // Steps take real time too (about 15 ms each): enough of them for the lost timeouts to run out in real time.
+        await clock.AdvanceUntilAsync(TimeSpan.FromSeconds(20), async () => (await DeliveredAsync(client)).Count == 150, "every lead delivered", maxSteps: 6000);
 
-        Assert.True(amo.State.LostAnswers >= 5, $"only {amo.State.LostAnswers} answers were lost");
+        Assert.True(amo.State.LostAnswers >= 3, $"only {amo.State.LostAnswers} answers were lost");
         OutboxTestKit.AssertEachDeliveredOnce(amo, 150);
         var bySourceUid = amo.State.Unsorted.ToDictionary(u => u.SourceUid);
         foreach (var lead in await DeliveredAsync(client))
