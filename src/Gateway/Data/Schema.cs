@@ -261,6 +261,10 @@ internal sealed class Schema(Database database)
                 value TEXT NOT NULL
             );
             """),
+        // The intake's W3C traceparent: every later delivery attempt of the lead, on any instance, joins its trace.
+        new(
+            Sqlite: "ALTER TABLE leads ADD COLUMN trace_parent TEXT NULL;",
+            Postgres: "ALTER TABLE leads ADD COLUMN trace_parent TEXT NULL;"),
     ];
 
     public async Task MigrateAsync(CancellationToken cancellationToken)

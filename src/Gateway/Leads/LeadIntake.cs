@@ -14,6 +14,10 @@ internal sealed class LeadIntake(IntakeWriter writer, LeadStore store, PersonalD
 
     public async Task<IResult> SubmitAsync(string account, string payload, string? callerIp, string? idempotencyScope, string? idempotencyKey, CancellationToken requestAborted)
     {
+        // The lead's trace: its traceparent is stored with the row, so every later attempt, on any instance, joins it.
+        using var span = Observability.GatewayTracing.Leads.StartActivity("leads.intake");
+        span?.SetTag("gateway.account", account);
+        var traceParent = Observability.GatewayTracing.TraceParent();
         var hash = idempotencyKey is null ? null : personalData.RequestHash(payload);
         var sourceUid = Guid.NewGuid().ToString("N");
 
@@ -25,7 +29,8 @@ internal sealed class LeadIntake(IntakeWriter writer, LeadStore store, PersonalD
         InsertedLead inserted;
         try
         {
-            inserted = await writer.WriteAsync(new NewLead(account, sourceUid, payload, callerIp, idempotencyScope, idempotencyKey, hash));
+            using var store = Observability.GatewayTracing.Outbox.StartActivity("outbox.store");
+            inserted = await writer.WriteAsync(new NewLead(account, sourceUid, payload, callerIp, idempotencyScope, idempotencyKey, hash, traceParent));
         }
         catch
         {
@@ -33,6 +38,8 @@ internal sealed class LeadIntake(IntakeWriter writer, LeadStore store, PersonalD
             throw;
         }
 
+        span?.SetTag("gateway.lead.id", inserted.Id);
+        span?.SetTag("gateway.lead.existing", inserted.Existing);
         if (inserted.Existing)
         {
             outcomes.Forget(sourceUid);

@@ -161,12 +161,31 @@ public sealed partial class MetricsTests
         return await response.Content.ReadAsStringAsync();
     }
 
+    // The sample whose label set is exactly the one given, in any order (Prometheus' own reading: OpenTelemetry's
+    // exporter writes labels sorted by name, and an unlabelled sample as name{}).
     internal static double? Sample(string text, string name, string? labels)
     {
-        var prefix = labels is null ? name + " " : name + "{" + labels + "} ";
-        var line = text.Split('\n').FirstOrDefault(l => l.StartsWith(prefix, StringComparison.Ordinal));
-        return line is null ? null : double.Parse(line[prefix.Length..], System.Globalization.CultureInfo.InvariantCulture);
+        var wanted = LabelSet(labels ?? "");
+        foreach (var line in text.Split('\n'))
+        {
+            var match = SampleLine().Match(line);
+            if (match.Success && match.Groups["name"].Value == name && LabelSet(match.Groups["labels"].Value).SetEquals(wanted))
+            {
+                return double.Parse(match.Groups["value"].Value, System.Globalization.CultureInfo.InvariantCulture);
+            }
+        }
+
+        return null;
     }
+
+    private static HashSet<string> LabelSet(string labels) =>
+        LabelPair().Matches(labels).Select(m => m.Value).ToHashSet(StringComparer.Ordinal);
+
+    [GeneratedRegex("""^(?<name>[a-zA-Z_:][a-zA-Z0-9_:]*)(\{(?<labels>.*)\})? (?<value>\S+)$""")]
+    private static partial Regex SampleLine();
+
+    [GeneratedRegex(@"[a-zA-Z_][a-zA-Z0-9_]*=""([^""\\]|\\.)*""")]
+    private static partial Regex LabelPair();
 
     private static async Task ApiAssertUnauthorizedAsync(HttpResponseMessage response)
     {
@@ -174,6 +193,6 @@ public sealed partial class MetricsTests
         Assert.Equal("Invalid or missing API key", (string?)(await response.ReadObjectAsync())["error"]);
     }
 
-    [GeneratedRegex("""^(# (HELP|TYPE) [a-z_]+ .*|[a-z_]+(\{([a-z_]+="([^"\\\n]|\\.)*",?)+\})? [0-9.eE+-]+|[a-z_]+\{.*\} \+Inf)$""")]
+    [GeneratedRegex("""^(# (HELP|TYPE) [a-z_]+ .*|[a-z_]+(\{([a-z_]+="([^"\\\n]|\\.)*",?)*\})? [0-9.eE+-]+|[a-z_]+\{.*\} \+Inf)$""")]
     private static partial Regex ExpositionLine();
 }
