@@ -7,7 +7,7 @@ using Microsoft.Extensions.Options;
 namespace Gateway.Leads;
 
 // Stored first, then delivered: the row is committed before amoCRM hears of the lead.
-internal sealed class LeadIntake(IntakeWriter writer, LeadStore store, PersonalData personalData, LeadOutcomes outcomes, IOptions<OutboxOptions> options, TimeProvider time)
+internal sealed class LeadIntake(IntakeWriter writer, LeadStore store, PersonalData personalData, LeadOutcomes outcomes, IOptions<OutboxOptions> options, TimeProvider time, Observability.GatewayMetrics metrics)
 {
     public const string Created = "Unsorted lead created successfully";
     public const string Queued = "Lead accepted and queued for delivery";
@@ -40,6 +40,11 @@ internal sealed class LeadIntake(IntakeWriter writer, LeadStore store, PersonalD
 
         span?.SetTag("gateway.lead.id", inserted.Id);
         span?.SetTag("gateway.lead.existing", inserted.Existing);
+        if (!inserted.Existing)
+        {
+            metrics.LeadAccepted(account);
+        }
+
         if (inserted.Existing)
         {
             outcomes.Forget(sourceUid);

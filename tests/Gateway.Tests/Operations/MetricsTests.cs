@@ -176,7 +176,7 @@ public sealed partial class MetricsTests
         string[] expected =
         [
             "gateway_http_requests_total", "gateway_http_request_duration_seconds", "gateway_amo_requests_total", "gateway_amo_request_duration_seconds",
-            "gateway_token_refreshes_total", "gateway_leads_delivered_total", "gateway_leads_failed_total", "gateway_amo_rate_limit_waits_total",
+            "gateway_token_refreshes_total", "gateway_leads_accepted_total", "gateway_leads_delivered_total", "gateway_leads_failed_total", "gateway_amo_rate_limit_waits_total",
             "gateway_amo_rate_limit_wait_seconds_total", "gateway_database_up", "gateway_outbox_leads", "gateway_outbox_notes_pending",
             "gateway_outbox_oldest_queued_age_seconds", "gateway_token_can_deliver", "gateway_token_state",
             "http_server_request_duration_seconds", "http_server_active_requests", "http_client_request_duration_seconds",
