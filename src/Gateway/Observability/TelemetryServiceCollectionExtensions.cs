@@ -1,3 +1,4 @@
+using System.Diagnostics.Metrics;
 using OpenTelemetry;
 using OpenTelemetry.Logs;
 using OpenTelemetry.Exporter;
@@ -38,6 +39,14 @@ internal static class TelemetryServiceCollectionExtensions
             {
                 metrics.AddOtlpExporter();
             }
+        });
+
+        // This host's meters only (its IMeterFactory scopes them), beside the process-wide ones (the runtime's): hosts
+        // sharing a process, as the tests' do, each serve their own counts, as the hand-written collector did.
+        services.ConfigureOpenTelemetryMeterProvider((provider, metrics) =>
+        {
+            var factory = provider.GetRequiredService<IMeterFactory>();
+            metrics.AddView(instrument => instrument.Meter.Scope is null || ReferenceEquals(instrument.Meter.Scope, factory) ? null : MetricStreamConfiguration.Drop);
         });
 
         // Always described, built only when something records spans (OTLP here, an in-memory exporter in tests).

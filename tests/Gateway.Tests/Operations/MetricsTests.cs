@@ -185,6 +185,27 @@ public sealed partial class MetricsTests
         Assert.Empty(expected.Except(families));
     }
 
+    // OpenTelemetry listens to meters by name, process-wide; each host still counts only what it did itself.
+    [Fact]
+    public async Task Two_gateways_in_one_process_each_serve_only_their_own_counts()
+    {
+        await using var amo = await AmoEmulator.StartAsync(GatewayApp.EmulatorOptionsFor());
+        await using var busy = new GatewayApp(amo);
+        await using var idle = new GatewayApp(amo);
+        await busy.AuthorizeAsync();
+        using var busyClient = busy.CreateKeyedClient();
+        using var idleClient = idle.CreateKeyedClient();
+
+        Assert.Equal(HttpStatusCode.OK, (await busyClient.PostJsonAsync("/api/v1/leads/unsorted", Json.MinimalLead)).StatusCode);
+        var busyText = await ScrapeAsync(busyClient);
+        var idleText = await ScrapeAsync(idleClient);
+
+        Assert.Equal(1, Sample(busyText, "gateway_leads_delivered_total", $"account=\"{Account}\""));
+        Assert.Null(Sample(idleText, "gateway_leads_delivered_total", $"account=\"{Account}\""));
+        Assert.Null(Sample(idleText, "gateway_http_requests_total", "route=\"/api/v1/leads/unsorted\",method=\"POST\",status=\"200\""));
+        Assert.Equal(0, Sample(idleText, "gateway_token_can_deliver", $"account=\"{Account}\""));
+    }
+
     internal static async Task<string> ScrapeAsync(HttpClient client)
     {
         var response = await client.GetAsync("/metrics");
