@@ -29,7 +29,7 @@ internal sealed class LeadIntake(IntakeWriter writer, LeadStore store, PersonalD
         InsertedLead inserted;
         try
         {
-            using var store = Observability.GatewayTracing.Outbox.StartActivity("outbox.store");
+            using var storing = Observability.GatewayTracing.Outbox.StartActivity("outbox.store");
             inserted = await writer.WriteAsync(new NewLead(account, sourceUid, payload, callerIp, idempotencyScope, idempotencyKey, hash, traceParent));
         }
         catch

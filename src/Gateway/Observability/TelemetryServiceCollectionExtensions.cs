@@ -96,6 +96,4 @@ internal sealed record OtlpExport(bool Traces, bool Metrics, bool Logs)
             && !string.Equals(configuration[$"OTEL_{signal}_EXPORTER"], "none", StringComparison.OrdinalIgnoreCase);
         return new(On("TRACES"), On("METRICS"), On("LOGS"));
     }
-
-    public bool Any => Traces || Metrics || Logs;
 }
