@@ -44,6 +44,18 @@ internal static class ApiEndpoints
         account["name"] = caller.Subdomain;
         account["subdomain"] = caller.Subdomain;
         account["_links"] = AmoResults.Link(AmoResults.BaseUrl(request) + "/api/v4/account");
+
+        // Like amoCRM, the embedded parts come only when asked for with with=a,b.
+        var with = request.Query["with"].ToString().Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        var embedded = account["_embedded"]!.AsObject();
+        foreach (var part in embedded.Select(p => p.Key).ToList())
+        {
+            if (!with.Contains(part, StringComparer.Ordinal))
+            {
+                embedded.Remove(part);
+            }
+        }
+
         return AmoResults.Hal(account);
     }
 

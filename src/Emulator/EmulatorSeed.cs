@@ -30,6 +30,19 @@ public static class EmulatorSeed
     public const long UrgencyFieldId = 100007;
     public const long UrgencyHighEnumId = 200021;
     public const long UrgencyLowEnumId = 200022;
+    public const long VisitDateFieldId = 100008;
+    public const long CallAtFieldId = 100009;
+    public const long BirthdayFieldId = 100010;
+    public const long AgreedFieldId = 100011;
+    public const long ProductKindFieldId = 100012;
+    public const string ProductKindFieldName = "Mahsulot turi";
+    public const long ProductKindPremiumEnumId = 200031;
+    public const long ProductKindStandardEnumId = 200032;
+
+    // Two fields an account's admins gave the same name: a name alone cannot choose between them.
+    public const string AmbiguousFieldName = "Manba";
+    public const long FirstAmbiguousFieldId = 100013;
+    public const long SecondAmbiguousFieldId = 100014;
 
     public const long UtmSourceFieldId = 100101;
     public const long UtmMediumFieldId = 100102;
@@ -42,7 +55,7 @@ public static class EmulatorSeed
 
     public const long FirstFillerFieldId = 100201;
     public const int FillerFieldCount = 60;
-    public const int LeadFieldCount = 7 + 8 + FillerFieldCount;
+    public const int LeadFieldCount = 14 + 8 + FillerFieldCount;
 
     public const long PhoneFieldId = 300001;
     public const long PhoneWorkEnumId = 400001;
@@ -56,6 +69,11 @@ public static class EmulatorSeed
     public const long EmailPrivEnumId = 400012;
     public const long EmailOtherEnumId = 400013;
     public const long PositionFieldId = 300003;
+    public const long ContactBirthdayFieldId = 300004;
+    public const long LanguageFieldId = 300005;
+    public const long LanguageUzbekEnumId = 400021;
+    public const long LanguageRussianEnumId = 400022;
+    public const long LanguageEnglishEnumId = 400023;
 
     internal static FieldSet LeadFields { get; } = new("leads", BuildLeadFields());
 
@@ -69,6 +87,9 @@ public static class EmulatorSeed
         new(EmailFieldId, "Email", "multitext", "EMAIL", 6, true,
             [new(EmailWorkEnumId, "WORK", 2), new(EmailPrivEnumId, "PRIV", 4), new(EmailOtherEnumId, "OTHER", 6)]),
         new(PositionFieldId, "Должность", "text", "POSITION", 2, true, []),
+        new(ContactBirthdayFieldId, "Tug'ilgan kun", "birthday", null, 8, false, []),
+        new(LanguageFieldId, "Til", "select", null, 10, false,
+            [new(LanguageUzbekEnumId, "O'zbekcha", 1, "uz"), new(LanguageRussianEnumId, "Русский", 2, "ru"), new(LanguageEnglishEnumId, "English", 3, "en")]),
     ]);
 
     internal static IReadOnlyList<SeedPipeline> Pipelines { get; } =
@@ -158,6 +179,14 @@ public static class EmulatorSeed
             new(NotesFieldId, "Notes", "textarea", null, 505, false, []),
             new(UrgencyFieldId, "Urgency", "radiobutton", null, 506, false,
                 [new(UrgencyHighEnumId, "High", 1, "high"), new(UrgencyLowEnumId, "Low", 2, "low")]),
+            new(VisitDateFieldId, "Visit date", "date", null, 507, false, []),
+            new(CallAtFieldId, "Call at", "date_time", null, 508, false, []),
+            new(BirthdayFieldId, "Birthday", "birthday", null, 509, false, []),
+            new(AgreedFieldId, "Agreed to terms", "checkbox", null, 510, false, []),
+            new(ProductKindFieldId, ProductKindFieldName, "select", null, 511, false,
+                [new(ProductKindPremiumEnumId, "Premium", 1, "premium"), new(ProductKindStandardEnumId, "Standart", 2, "standard")]),
+            new(FirstAmbiguousFieldId, AmbiguousFieldName, "text", null, 512, false, []),
+            new(SecondAmbiguousFieldId, AmbiguousFieldName, "text", null, 513, false, []),
             Tracking(UtmSourceFieldId, "utm_source", "UTM_SOURCE"),
             Tracking(UtmMediumFieldId, "utm_medium", "UTM_MEDIUM"),
             Tracking(UtmCampaignFieldId, "utm_campaign", "UTM_CAMPAIGN"),

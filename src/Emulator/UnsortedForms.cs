@@ -1,3 +1,4 @@
+using System.Text.Json;
 using System.Globalization;
 using System.Text.Json.Nodes;
 
@@ -464,6 +465,37 @@ internal static class UnsortedForms
 
                 return new JsonObject { ["value"] = JsonRead.AsScalarText(value["value"]) };
 
+            // amoCRM takes a date as Unix seconds or an RFC 3339 string, nothing a person would type (31.05.2024).
+            case "date" or "date_time" or "birthday":
+                if (JsonRead.IsMissing(value["value"]))
+                {
+                    v.FieldMissing(path + ".value");
+                    return null;
+                }
+
+                if (JsonRead.UnixSeconds(value["value"]) is not { } seconds)
+                {
+                    v.InvalidType(path + ".value", "date");
+                    return null;
+                }
+
+                return new JsonObject { ["value"] = seconds };
+
+            case "checkbox":
+                if (JsonRead.IsMissing(value["value"]))
+                {
+                    v.FieldMissing(path + ".value");
+                    return null;
+                }
+
+                if (value["value"] is not JsonValue flag || flag.GetValueKind() is not (JsonValueKind.True or JsonValueKind.False))
+                {
+                    v.InvalidType(path + ".value", "bool");
+                    return null;
+                }
+
+                return new JsonObject { ["value"] = flag.GetValue<bool>() };
+
             default:
             {
                 if (JsonRead.IsMissing(value["value"]))
@@ -482,6 +514,12 @@ internal static class UnsortedForms
                 if (text.Length > MaxValueLength)
                 {
                     v.TooLong(path + ".value", MaxValueLength);
+                    return null;
+                }
+
+                if (field.Type == "url" && !(Uri.TryCreate(text, UriKind.Absolute, out var url) && url.Scheme is "http" or "https"))
+                {
+                    v.InvalidUrl(path + ".value");
                     return null;
                 }
 
@@ -569,7 +607,7 @@ internal sealed record ContactPlan(string? Name, string? FirstName, string? Last
     public string SearchText => string.Join(
         '\n',
         new[] { DisplayName, FirstName, LastName }
-            .Concat(Fields?.SelectMany(f => f?["values"]?.AsArray() ?? []).Select(value => value?["value"]?.GetValue<string>()) ?? [])
+            .Concat(Fields?.SelectMany(f => f?["values"]?.AsArray() ?? []).Select(value => JsonRead.AsScalarText(value?["value"])) ?? [])
             .Where(s => !string.IsNullOrEmpty(s)));
 
     public JsonObject ToView(long id, long accountId, long now) => new()

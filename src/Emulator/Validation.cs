@@ -22,6 +22,8 @@ internal sealed class ItemValidation(string requestId)
 
     public void InvalidType(string path, string type) => Errors.Add(new("InvalidType", path, $"This value should be of type {type}."));
 
+    public void InvalidUrl(string path) => Errors.Add(new("InvalidUrl", path, "This value is not a valid URL."));
+
     public void NotSupportedChoice(string path) => Errors.Add(new("NotSupportedChoice", path, "The value you selected is not a valid choice."));
 
     // amoCRM's exact code for an over-long value is not documented; the message follows its Symfony-style wording.
@@ -67,6 +69,32 @@ internal static class JsonRead
             double.TryParse(v.GetValue<string>(), NumberStyles.Float, CultureInfo.InvariantCulture, out _),
         _ => false,
     };
+
+    // A date as amoCRM takes it: Unix seconds (a number or its digits) or an RFC 3339 string with its offset.
+    public static long? UnixSeconds(JsonNode? node)
+    {
+        if (node is JsonValue v && v.GetValueKind() == JsonValueKind.Number && v.TryGetValue<long>(out var number))
+        {
+            return number;
+        }
+
+        if (TryGetString(node, out var text))
+        {
+            if (long.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var digits))
+            {
+                return digits;
+            }
+
+            if (text.Length >= 20 && text[10] is 'T' or 't'
+                && DateTimeOffset.TryParseExact(text, ["yyyy-MM-dd'T'HH:mm:ssK", "yyyy-MM-dd'T'HH:mm:ss.FFFFFFFK"], CultureInfo.InvariantCulture, DateTimeStyles.None, out var stamp)
+                && (text.EndsWith('Z') || text.EndsWith('z') || text[^3] == ':'))
+            {
+                return stamp.ToUnixTimeSeconds();
+            }
+        }
+
+        return null;
+    }
 
     // request_id may come as a string or a number; amoCRM echoes it back as a string.
     public static string? RequestId(JsonNode? node) => AsScalarText(node);

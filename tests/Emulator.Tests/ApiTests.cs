@@ -156,6 +156,63 @@ public sealed class ApiTests
     }
 
     [Fact]
+    public async Task Dates_want_Unix_seconds_or_RFC_3339_checkboxes_a_bool_and_urls_an_address_like_amoCRM()
+    {
+        await using var amo = await Amo.StartAsync();
+        using var http = Amo.Client(amo, amo.State.IssueTokens().AccessToken);
+        var refused = Amo.UnsortedItem(
+            "as-typed",
+            Amo.Field(EmulatorSeed.VisitDateFieldId, "31.05.2024"),
+            Amo.Field(EmulatorSeed.AgreedFieldId, "yes"),
+            Amo.Field(EmulatorSeed.SiteFieldId, "mysite uz"),
+            Amo.Field(EmulatorSeed.CallAtFieldId, "2024-05-31T14:30:00"));
+
+        using var response = await http.PostAsync("/api/v4/leads/unsorted/forms", Amo.Json(new JsonArray(refused)));
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        var errors = (await Amo.ReadObjectAsync(response))["validation-errors"]![0]!["errors"]!.AsArray()
+            .Select(e => ((string?)e!["code"], (string?)e["path"])).ToList();
+        Assert.Equal(
+            [
+                ("InvalidType", "_embedded.leads.0.custom_fields_values.0.values.0.value"),
+                ("InvalidType", "_embedded.leads.0.custom_fields_values.1.values.0.value"),
+                ("InvalidUrl", "_embedded.leads.0.custom_fields_values.2.values.0.value"),
+                ("InvalidType", "_embedded.leads.0.custom_fields_values.3.values.0.value"),
+            ],
+            errors);
+
+        var taken = Amo.UnsortedItem(
+            "typed",
+            new JsonObject { ["field_id"] = EmulatorSeed.VisitDateFieldId, ["values"] = new JsonArray(new JsonObject { ["value"] = 1717102800 }) },
+            new JsonObject { ["field_id"] = EmulatorSeed.AgreedFieldId, ["values"] = new JsonArray(new JsonObject { ["value"] = true }) },
+            Amo.Field(EmulatorSeed.SiteFieldId, "https://mysite.uz/page"),
+            Amo.Field(EmulatorSeed.CallAtFieldId, "2024-05-31T14:30:00+05:00"));
+        using var accepted = await http.PostAsync("/api/v4/leads/unsorted/forms", Amo.Json(new JsonArray(taken)));
+        Assert.Equal(HttpStatusCode.OK, accepted.StatusCode);
+        var leadId = (long)(await Amo.ReadObjectAsync(accepted))["_embedded"]!["unsorted"]![0]!["_embedded"]!["leads"]![0]!["id"]!;
+        var lead = await Amo.ReadObjectAsync(await http.GetAsync($"/api/v4/leads/{leadId}"));
+        var stored = lead["custom_fields_values"]!.AsArray().ToDictionary(f => (long)f!["field_id"]!, f => f!["values"]![0]!["value"]!);
+        Assert.Equal(1717102800L, (long)stored[EmulatorSeed.VisitDateFieldId]);
+        Assert.True((bool)stored[EmulatorSeed.AgreedFieldId]);
+        Assert.Equal(1717147800L, (long)stored[EmulatorSeed.CallAtFieldId]);
+    }
+
+    [Fact]
+    public async Task The_accounts_time_zone_comes_only_when_asked_for_with_datetime_settings()
+    {
+        await using var amo = await Amo.StartAsync();
+        using var http = Amo.Client(amo, amo.State.IssueTokens().AccessToken);
+
+        var plain = await Amo.ReadObjectAsync(await http.GetAsync("/api/v4/account"));
+        var asked = await Amo.ReadObjectAsync(await http.GetAsync("/api/v4/account?with=datetime_settings"));
+
+        Assert.Null(plain["_embedded"]!["datetime_settings"]);
+        Assert.Equal("Europe/Moscow", (string?)asked["_embedded"]!["datetime_settings"]!["timezone"]);
+        Assert.Equal("+03:00", (string?)asked["_embedded"]!["datetime_settings"]!["timezone_offset"]);
+        Assert.Null(asked["_embedded"]!["task_types"]);
+    }
+
+    [Fact]
     public async Task An_absent_field_is_FieldMissing_and_an_empty_one_NotBlank_like_amoCRM()
     {
         await using var amo = await Amo.StartAsync();

@@ -8,7 +8,7 @@ namespace Gateway.Amo;
 // missing pipeline for a minute, anything else amoCRM answered for ten seconds), and each account's table is bounded.
 internal sealed class AmoInfoCache(AmoClient amo, IOptions<AmoOptions> options, TimeProvider time)
 {
-    // Per account, besides its four fixed resources; pipelines by id are the only open-ended keys.
+    // Per account, besides its five fixed resources; pipelines by id are the only open-ended keys.
     public const int MaxEntriesPerAccount = 1000;
 
     public static readonly TimeSpan NotFoundTtl = TimeSpan.FromSeconds(60);
@@ -30,7 +30,14 @@ internal sealed class AmoInfoCache(AmoClient amo, IOptions<AmoOptions> options, 
         GetAsync(account, "lead-fields", pinned: true, callClass, (p, c) => amo.GetAllPagesAsync(account, "api/v4/leads/custom_fields", "custom_fields", p, c), cancellationToken);
 
     public Task<AmoResult> ContactFieldsAsync(string account, CancellationToken cancellationToken) =>
-        GetAsync(account, "contact-fields", pinned: true, AmoCallClass.Lookup, (p, c) => amo.GetAllPagesAsync(account, "api/v4/contacts/custom_fields", "custom_fields", p, c), cancellationToken);
+        ContactFieldsAsync(account, AmoCallClass.Lookup, cancellationToken);
+
+    public Task<AmoResult> ContactFieldsAsync(string account, AmoCallClass callClass, CancellationToken cancellationToken) =>
+        GetAsync(account, "contact-fields", pinned: true, callClass, (p, c) => amo.GetAllPagesAsync(account, "api/v4/contacts/custom_fields", "custom_fields", p, c), cancellationToken);
+
+    // The account's time zone (dates people write without an offset mean it), kept apart from /info/account's answer.
+    public Task<AmoResult> DateTimeSettingsAsync(string account, AmoCallClass callClass, CancellationToken cancellationToken) =>
+        GetAsync(account, "datetime-settings", pinned: true, callClass, (p, c) => amo.GetAsync(account, "api/v4/account?with=datetime_settings", p, c), cancellationToken);
 
     public Task<AmoResult> AccountAsync(string account, CancellationToken cancellationToken) =>
         GetAsync(account, "account", pinned: true, AmoCallClass.Lookup, (p, c) => amo.GetAsync(account, "api/v4/account", p, c), cancellationToken);

@@ -7,7 +7,15 @@ using System.Text.Json.Nodes;
 
 namespace Gateway.Leads;
 
-internal sealed record MappedLead(JsonObject Item, string? NoteText);
+// Problems: what cannot be sent as the caller wrote it, by the request's detail key (lead.custom_fields.0) — the
+// intake answers them as a 422; at delivery they go into the note instead, so nothing the caller sent is lost.
+internal sealed record MappedLead(JsonObject Item, string? NoteText, IReadOnlyDictionary<string, string> Problems);
+
+// The account's fields for one mapping: what field ids, codes and names mean, and the time zone dates are read in.
+internal sealed record LeadFieldContext(AmoFieldCatalog Lead, AmoFieldCatalog Contact, TimeZoneInfo? Zone)
+{
+    public static LeadFieldContext None { get; } = new(AmoFieldCatalog.Unknown, AmoFieldCatalog.Unknown, null);
+}
 
 // The request → one item of POST /api/v4/leads/unsorted/forms, plus the text of its note.
 internal static class AmoLeadMapper
@@ -20,11 +28,14 @@ internal static class AmoLeadMapper
     public static MappedLead Map(
         UnsortedLeadRequest request,
         string sourceUid,
-        IReadOnlyDictionary<string, long> trackingFieldIds,
+        LeadFieldContext fields,
         DateTimeOffset now,
         string? callerIp)
     {
         var fit = new AmoValueFit();
+        var problems = new Dictionary<string, string>(StringComparer.Ordinal);
+        var unsent = new List<KeyValuePair<string, string>>();
+        var trackingFieldIds = fields.Lead.TrackingFieldIds;
         var formName = request.FormName ?? DefaultFormName;
         var metadata = new JsonObject
         {
@@ -43,21 +54,7 @@ internal static class AmoLeadMapper
         }
 
         var leadFields = new JsonArray();
-        foreach (var field in request.Lead.CustomFields)
-        {
-            var value = new JsonObject();
-            if (field.FieldId is { } id)
-            {
-                value["field_id"] = id;
-            }
-            else
-            {
-                value["field_code"] = FieldCode(field.FieldCode!, trackingFieldIds);
-            }
-
-            value["values"] = FitValues(fit, (string?)value["field_code"] ?? "field_id " + field.FieldId!.Value.ToString(CultureInfo.InvariantCulture), field.Values);
-            leadFields.Add((JsonNode)value);
-        }
+        MapFields(request.Lead.CustomFields, "lead.custom_fields", fields.Lead, fields.Zone, fit, problems, unsent, leadFields);
 
         var untracked = new List<KeyValuePair<string, string>>();
         foreach (var (name, text) in request.Utm)
@@ -91,7 +88,7 @@ internal static class AmoLeadMapper
         var embedded = new JsonObject
         {
             ["leads"] = new JsonArray(lead),
-            ["contacts"] = new JsonArray(MapContact(request.Contact, fit)),
+            ["contacts"] = new JsonArray(MapContact(request.Contact, fields, fit, problems, unsent)),
         };
 
         var item = new JsonObject
@@ -108,7 +105,7 @@ internal static class AmoLeadMapper
 
         item["metadata"] = metadata;
         item["_embedded"] = embedded;
-        return new MappedLead(item, NoteText(request.Comment, untracked, fit.Cut));
+        return new MappedLead(item, NoteText(request.Comment, untracked, unsent, fit.Cut), problems);
     }
 
     // amoCRM's field codes are case-sensitive, so a caller's code is sent as written; only amoCRM's own upper-case
@@ -121,39 +118,92 @@ internal static class AmoLeadMapper
             : code;
     }
 
-    // The caller's values, with every text value cut to fit; several values of one field keep one label each.
-    private static JsonArray FitValues(AmoValueFit fit, string label, JsonArray values)
+    // Each field resolved against the account's list (by id, code or name) and its values made into what its type
+    // takes. Without a list (the request needed none) fields go as written, as they always did.
+    private static void MapFields(
+        IReadOnlyList<CustomFieldInput> inputs, string keyPrefix, AmoFieldCatalog catalog, TimeZoneInfo? zone, AmoValueFit fit,
+        Dictionary<string, string> problems, List<KeyValuePair<string, string>> unsent, JsonArray result)
     {
-        var result = (JsonArray)values.DeepClone();
-        foreach (var value in result)
+        for (var i = 0; i < inputs.Count; i++)
         {
-            if (value is JsonObject entry && entry["value"] is JsonValue text && text.GetValueKind() == JsonValueKind.String)
+            var input = inputs[i];
+            var key = $"{keyPrefix}.{i.ToString(CultureInfo.InvariantCulture)}";
+            if (!catalog.IsKnown)
             {
-                entry["value"] = fit.Fit(label, text.GetValue<string>());
-            }
-        }
+                if (input.FieldName is not null)
+                {
+                    // Only a field list can say what a name means: kept for the note rather than guessed.
+                    unsent.Add(new(input.Label, ValueText(input.Values)));
+                    continue;
+                }
 
-        return result;
+                result.Add((JsonNode)Entry(input, null, FieldValues.FitText(input.Values, fit, input.Label), catalog));
+                continue;
+            }
+
+            var (field, problem) = catalog.Resolve(input);
+            var label = field?.Name is { Length: > 0 } name ? name : input.Label;
+            if (field is not null)
+            {
+                var converted = FieldValues.Convert(field, input, zone, fit, label);
+                if (converted.Values is { } values)
+                {
+                    result.Add((JsonNode)Entry(input, field, values, catalog));
+                    continue;
+                }
+
+                problem = converted.Problem;
+            }
+
+            problems[key] = problem!;
+            unsent.Add(new(label, ValueText(input.Values)));
+        }
     }
 
-    private static JsonObject MapContact(ContactInput contact, AmoValueFit fit)
+    // By code when the caller named it by code (its case kept, amoCRM's system codes upper-cased), else by id.
+    private static JsonObject Entry(CustomFieldInput input, AmoField? field, JsonArray values, AmoFieldCatalog catalog)
+    {
+        var entry = new JsonObject();
+        if (input.FieldCode is { } code)
+        {
+            entry["field_code"] = field?.Code ?? FieldCode(code, catalog.TrackingFieldIds);
+        }
+        else
+        {
+            entry["field_id"] = field?.Id ?? input.FieldId;
+        }
+
+        entry["values"] = values;
+        return entry;
+    }
+
+    // What a field's values were, as the caller wrote them, for the note.
+    private static string ValueText(JsonArray values) =>
+        string.Join(", ", values.OfType<JsonObject>().Select(v => (v["value"] ?? v["enum_id"] ?? v["enum_code"]) is JsonValue one
+            ? one.GetValueKind() == JsonValueKind.String ? one.GetValue<string>() : one.ToJsonString()
+            : v.ToJsonString()));
+
+    private static JsonObject MapContact(
+        ContactInput contact, LeadFieldContext fields, AmoValueFit fit, Dictionary<string, string> problems, List<KeyValuePair<string, string>> unsent)
     {
         var result = new JsonObject();
         AddIfPresent(result, "name", fit.Fit("contact name", contact.Name ?? contact.Phone ?? contact.Email, AmoValueFit.NameLimit));
-        var fields = new JsonArray();
+        var custom = new JsonArray();
         if (contact.Phone is { } phone)
         {
-            fields.Add((JsonNode)Multitext("PHONE", phone));
+            custom.Add((JsonNode)Multitext("PHONE", phone));
         }
 
         if (contact.Email is { } email)
         {
-            fields.Add((JsonNode)Multitext("EMAIL", email));
+            custom.Add((JsonNode)Multitext("EMAIL", email));
         }
 
-        if (fields.Count > 0)
+        MapFields(contact.CustomFields, "contact.custom_fields", fields.Contact, fields.Zone, fit, problems, unsent, custom);
+
+        if (custom.Count > 0)
         {
-            result["custom_fields_values"] = fields;
+            result["custom_fields_values"] = custom;
         }
 
         return result;
@@ -165,11 +215,12 @@ internal static class AmoLeadMapper
         ["values"] = new JsonArray(new JsonObject { ["value"] = value, ["enum_code"] = "WORK" }),
     };
 
-    // The comment first, then whatever UTM data has no tracking field in this account, then the whole text of every
-    // value that was cut to fit amoCRM's limits.
-    private static string? NoteText(string? comment, List<KeyValuePair<string, string>> untracked, List<KeyValuePair<string, string>> cut)
+    // The comment first, then whatever UTM data has no tracking field in this account, then the fields amoCRM could
+    // not be given as written, then the whole text of every value that was cut to fit amoCRM's limits.
+    private static string? NoteText(
+        string? comment, List<KeyValuePair<string, string>> untracked, List<KeyValuePair<string, string>> unsent, List<KeyValuePair<string, string>> cut)
     {
-        if (comment is null && untracked.Count == 0 && cut.Count == 0)
+        if (comment is null && untracked.Count == 0 && unsent.Count == 0 && cut.Count == 0)
         {
             return null;
         }
@@ -180,35 +231,29 @@ internal static class AmoLeadMapper
             text.Append(comment);
         }
 
-        if (untracked.Count > 0)
-        {
-            if (text.Length > 0)
-            {
-                text.Append("\n\n");
-            }
-
-            text.Append("UTM:");
-            foreach (var (name, value) in untracked)
-            {
-                text.Append('\n').Append(name).Append(": ").Append(value);
-            }
-        }
-
-        if (cut.Count > 0)
-        {
-            if (text.Length > 0)
-            {
-                text.Append("\n\n");
-            }
-
-            text.Append("Cut to fit amoCRM, in full:");
-            foreach (var (name, value) in cut)
-            {
-                text.Append('\n').Append(name).Append(": ").Append(value);
-            }
-        }
-
+        Section(text, "UTM:", untracked);
+        Section(text, "Not sent as fields, as written:", unsent);
+        Section(text, "Cut to fit amoCRM, in full:", cut);
         return text.ToString();
+    }
+
+    private static void Section(StringBuilder text, string title, List<KeyValuePair<string, string>> lines)
+    {
+        if (lines.Count == 0)
+        {
+            return;
+        }
+
+        if (text.Length > 0)
+        {
+            text.Append("\n\n");
+        }
+
+        text.Append(title);
+        foreach (var (name, value) in lines)
+        {
+            text.Append('\n').Append(name).Append(": ").Append(value);
+        }
     }
 
     // Stable across restarts and instances so amoCRM groups a form's leads together.

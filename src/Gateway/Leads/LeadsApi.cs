@@ -22,7 +22,7 @@ internal static class LeadsApi
         return group;
     }
 
-    private static async Task<IResult> SubmitUnsortedAsync(HttpContext context, LeadIntake intake, IOptions<AmoOptions> options)
+    private static async Task<IResult> SubmitUnsortedAsync(HttpContext context, LeadIntake intake, LeadFieldLookup fieldLookup, IOptions<AmoOptions> options)
     {
         var key = context.Request.Headers[IdempotencyHeader].ToString();
         if (context.Request.Headers.ContainsKey(IdempotencyHeader) && key.Length is 0 or > 200)
@@ -42,9 +42,15 @@ internal static class LeadsApi
         }
 
         var errors = new Dictionary<string, string>(StringComparer.Ordinal);
-        if (UnsortedLeadRequest.Parse(body.Root, errors) is null)
+        if (UnsortedLeadRequest.Parse(body.Root, errors) is not { } request)
         {
             return Envelope.ValidationFailed(errors);
+        }
+
+        // A field amoCRM would refuse is the caller's to fix now, not a dead letter found at delivery.
+        if (await fieldLookup.ProblemsAtIntakeAsync(options.Value.AccountKey, request, context.RequestAborted) is { Count: > 0 } problems)
+        {
+            return Envelope.ValidationFailed(new Dictionary<string, string>(problems, StringComparer.Ordinal));
         }
 
         return await intake.SubmitAsync(

@@ -7,6 +7,7 @@ internal static class LeadsServiceCollectionExtensions
     public static IServiceCollection AddLeads(this IServiceCollection services)
     {
         services.AddSingleton<LeadIntake>();
+        services.AddSingleton<LeadFieldLookup>();
         services.AddSingleton<ILeadComposer, UnsortedLeadComposer>();
         return services;
     }

@@ -5,8 +5,9 @@ using Gateway.Outbox;
 namespace Gateway.Leads;
 
 // A stored payload becomes an unsorted-form item: validated again (the rules may have changed since it was stored),
-// with the account's UTM tracking fields looked up only when some lead carries UTM.
-internal sealed class UnsortedLeadComposer(AmoInfoCache info) : ILeadComposer
+// with the account's fields (and time zone) looked up only when some lead needs them. A field that cannot be made
+// valid here goes into the lead's note: the lead itself is delivered.
+internal sealed class UnsortedLeadComposer(LeadFieldLookup lookup) : ILeadComposer
 {
     public async Task<ComposedLeads> ComposeAsync(string account, IReadOnlyList<ClaimedLead> leads, CancellationToken cancellationToken)
     {
@@ -32,21 +33,15 @@ internal sealed class UnsortedLeadComposer(AmoInfoCache info) : ILeadComposer
         }
 
         var readable = requests.Select(r => r.Lead).ToList();
-        IReadOnlyDictionary<string, long> tracking = new Dictionary<string, long>();
-        if (requests.Any(r => r.Request.Utm.Count > 0))
+        var fields = await lookup.ForAsync(account, requests.Select(r => r.Request).ToList(), AmoCallClass.Delivery, cancellationToken);
+        if (fields.Failed is { } failed)
         {
-            var fields = await info.LeadFieldsAsync(account, AmoCallClass.Delivery, cancellationToken);
-            if (!fields.Ok)
-            {
-                return new ComposedLeads(unreadable, readable, fields, []);
-            }
-
-            tracking = LeadFields.TrackingFieldIds(fields.Body);
+            return new ComposedLeads(unreadable, readable, failed, []);
         }
 
         var ready = requests.Select(r =>
         {
-            var mapped = AmoLeadMapper.Map(r.Request, r.Lead.SourceUid, tracking, r.Lead.CreatedAt, r.Lead.CallerIp);
+            var mapped = AmoLeadMapper.Map(r.Request, r.Lead.SourceUid, fields.Context, r.Lead.CreatedAt, r.Lead.CallerIp);
             return new ComposedLead(r.Lead, mapped.Item, mapped.NoteText);
         }).ToList();
         return new ComposedLeads(unreadable, readable, null, ready);

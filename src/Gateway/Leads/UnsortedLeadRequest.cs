@@ -3,13 +3,19 @@ using System.Text.Json.Nodes;
 
 namespace Gateway.Leads;
 
-internal sealed record CustomFieldInput(long? FieldId, string? FieldCode, JsonArray Values);
+// A field by id, code or name. Raw values are amoCRM's own shape, passed through as sent; the others are the caller's
+// plain values (value, enum_id, enum_ids), made into what the field's type takes once the account's fields are known.
+internal sealed record CustomFieldInput(long? FieldId, string? FieldCode, string? FieldName, JsonArray Values, bool Raw)
+{
+    // How the field is named in an error or a note when the account's field list does not name it.
+    public string Label => FieldName ?? FieldCode ?? "field_id " + FieldId!.Value.ToString(CultureInfo.InvariantCulture);
+}
 
 internal sealed record TagInput(string? Name, long? Id);
 
 internal sealed record LeadInput(string Name, long? Price, IReadOnlyList<CustomFieldInput> CustomFields, IReadOnlyList<TagInput> Tags);
 
-internal sealed record ContactInput(string? Name, string? Phone, string? Email);
+internal sealed record ContactInput(string? Name, string? Phone, string? Email, IReadOnlyList<CustomFieldInput> CustomFields);
 
 internal sealed record UnsortedLeadRequest(
     string? Source,
@@ -23,6 +29,9 @@ internal sealed record UnsortedLeadRequest(
     IReadOnlyList<KeyValuePair<string, string>> Utm,
     string? Comment)
 {
+    // Whether anything in the request needs the account's field list to be sent right.
+    public bool HasCustomFields => Lead.CustomFields.Count > 0 || Contact.CustomFields.Count > 0;
+
     private const int MaxText = 1000;
     private const int MaxComment = 20000;
 
@@ -85,24 +94,7 @@ internal sealed record UnsortedLeadRequest(
             }
         }
 
-        var fields = new List<CustomFieldInput>();
-        if (lead["custom_fields"] is { } fieldsNode)
-        {
-            if (fieldsNode is not JsonArray array)
-            {
-                errors["lead.custom_fields"] = "Custom fields must be an array";
-            }
-            else
-            {
-                for (var i = 0; i < array.Count; i++)
-                {
-                    if (ParseCustomField(array[i], $"lead.custom_fields.{i}", errors) is { } field)
-                    {
-                        fields.Add(field);
-                    }
-                }
-            }
-        }
+        var fields = ParseCustomFields(lead["custom_fields"], "lead.custom_fields", errors);
 
         var tags = new List<TagInput>();
         if (lead["tags"] is { } tagsNode)
@@ -130,16 +122,42 @@ internal sealed record UnsortedLeadRequest(
         return new LeadInput(name?.Trim() ?? "", price, fields, tags);
     }
 
+    private static List<CustomFieldInput> ParseCustomFields(JsonNode? node, string key, Dictionary<string, string> errors)
+    {
+        var fields = new List<CustomFieldInput>();
+        if (node is null)
+        {
+            return fields;
+        }
+
+        if (node is not JsonArray array)
+        {
+            errors[key] = "Custom fields must be an array";
+            return fields;
+        }
+
+        for (var i = 0; i < array.Count; i++)
+        {
+            if (ParseCustomField(array[i], $"{key}.{i}", errors) is { } field)
+            {
+                fields.Add(field);
+            }
+        }
+
+        return fields;
+    }
+
     private static CustomFieldInput? ParseCustomField(JsonNode? node, string key, Dictionary<string, string> errors)
     {
         if (node is not JsonObject field)
         {
-            errors[key] = "A custom field must be an object with field_id (or field_code) and a value";
+            errors[key] = "A custom field must be an object with field_id (or field_code, or field_name) and a value";
             return null;
         }
 
         long? fieldId = null;
         string? fieldCode = null;
+        string? fieldName = null;
         if (field["field_id"] is { } idNode)
         {
             fieldId = Integer(idNode);
@@ -154,15 +172,21 @@ internal sealed record UnsortedLeadRequest(
             // Kept as sent: amoCRM's codes are case-sensitive. The mapper upper-cases amoCRM's own system codes.
             fieldCode = code;
         }
+        else if (Scalar(field["field_name"])?.Trim() is { Length: > 0 and <= 255 } name)
+        {
+            fieldName = name;
+        }
         else
         {
-            errors[$"{key}.field_id"] = "field_id or field_code is required";
+            errors[$"{key}.field_id"] = "field_id, field_code or field_name is required";
             return null;
         }
 
         var values = new JsonArray();
+        var rawShape = false;
         if (field["values"] is JsonArray raw)
         {
+            rawShape = true;
             // amoCRM's own shape, passed through for callers who already speak it.
             foreach (var value in raw)
             {
@@ -198,9 +222,17 @@ internal sealed record UnsortedLeadRequest(
 
             values.Add((JsonNode)new JsonObject { ["enum_id"] = Integer(enumId) });
         }
-        else if (field["value"] is JsonValue value && value.GetValueKind() is System.Text.Json.JsonValueKind.String or System.Text.Json.JsonValueKind.Number or System.Text.Json.JsonValueKind.True or System.Text.Json.JsonValueKind.False)
+        else if (IsPlainValue(field["value"]))
         {
-            values.Add((JsonNode)new JsonObject { ["value"] = value.DeepClone() });
+            values.Add((JsonNode)new JsonObject { ["value"] = field["value"]!.DeepClone() });
+        }
+        else if (field["value"] is JsonArray several && several.Count > 0 && several.All(IsPlainValue))
+        {
+            // Several options of a multiselect by their text (or several values of one field).
+            foreach (var one in several)
+            {
+                values.Add((JsonNode)new JsonObject { ["value"] = one!.DeepClone() });
+            }
         }
         else
         {
@@ -208,8 +240,11 @@ internal sealed record UnsortedLeadRequest(
             return null;
         }
 
-        return new CustomFieldInput(fieldId, fieldCode, values);
+        return new CustomFieldInput(fieldId, fieldCode, fieldName, values, rawShape);
     }
+
+    private static bool IsPlainValue(JsonNode? node) =>
+        node is JsonValue value && value.GetValueKind() is System.Text.Json.JsonValueKind.String or System.Text.Json.JsonValueKind.Number or System.Text.Json.JsonValueKind.True or System.Text.Json.JsonValueKind.False;
 
     private static TagInput? ParseTag(JsonNode? node) => node switch
     {
@@ -251,7 +286,8 @@ internal sealed record UnsortedLeadRequest(
             errors["contact.email"] = "Invalid email format";
         }
 
-        return new ContactInput(NullIfEmpty(name), NullIfEmpty(phone), NullIfEmpty(email));
+        var fields = ParseCustomFields(contact["custom_fields"], "contact.custom_fields", errors);
+        return new ContactInput(NullIfEmpty(name), NullIfEmpty(phone), NullIfEmpty(email), fields);
     }
 
     private static List<KeyValuePair<string, string>> ParseUtm(JsonNode? node, Dictionary<string, string> errors)

@@ -115,7 +115,8 @@ internal static class Settlement
             return new LeadPlan
             {
                 ClaimToken = token,
-                Failed = [new FailedLead(leads[0].Id, ErrorJson(result, result.Description))],
+                // Whatever amoCRM said is about this one item, however it keyed it: passed on whole.
+                Failed = [new FailedLead(leads[0].Id, ErrorJson(result, result.Description, result.Body?["validation-errors"] is JsonArray { Count: > 0 } all ? all.DeepClone() : null))],
                 Wake = [new LeadWake(leads[0].SourceUid, new LeadOutcome(LeadOutcomeKind.Failed, result))],
                 Verdict = BatchVerdict.Continue,
             };
@@ -302,7 +303,7 @@ internal static class Settlement
         };
         if (validation is not null)
         {
-            error["validation_errors"] = new JsonArray(validation);
+            error["validation_errors"] = validation as JsonArray ?? new JsonArray(validation);
         }
 
         return error.ToJsonString(Hosting.Envelope.Json);

@@ -12,7 +12,7 @@ public sealed class AmoFailureTests
     private const string FailedToCreate = "Failed to create lead in AmoCRM";
 
     [Fact]
-    public async Task An_unknown_field_id_is_answered_400_with_amoCRMs_validation_errors()
+    public async Task An_option_amoCRM_refuses_in_its_own_values_shape_is_answered_400_with_amoCRMs_validation_errors()
     {
         await using var amo = await AmoEmulator.StartAsync(GatewayApp.EmulatorOptionsFor());
         await using var app = new GatewayApp(amo);
@@ -20,7 +20,7 @@ public sealed class AmoFailureTests
         using var client = app.CreateKeyedClient();
 
         var response = await client.PostLeadAsync("""
-            {"lead":{"name":"Yangi mijoz","custom_fields":[{"field_id":999,"value":"x"}]},"contact":{"phone":"+998901234567"}}
+            {"lead":{"name":"Yangi mijoz","custom_fields":[{"field_id":100003,"values":[{"enum_id":999}]}]},"contact":{"phone":"+998901234567"}}
             """);
 
         var details = await ApiAssert.FailureAsync(response, HttpStatusCode.BadRequest, FailedToCreate);
@@ -29,7 +29,7 @@ public sealed class AmoFailureTests
         var sent = JsonNode.Parse(Assert.Single(amo.State.Requests, r => r.Path == "/api/v4/leads/unsorted/forms").Body)!;
         var requestId = sent[0]!["request_id"]!.GetValue<string>();
         ApiAssert.SameJson($$$"""
-            [{"request_id":"{{{requestId}}}","errors":[{"code":"NotSupportedChoice","path":"_embedded.leads.0.custom_fields_values.0.field_id","detail":"The value you selected is not a valid choice."}]}]
+            [{"request_id":"{{{requestId}}}","errors":[{"code":"NotSupportedChoice","path":"_embedded.leads.0.custom_fields_values.0.values.0.enum_id","detail":"The value you selected is not a valid choice."}]}]
             """, details["validation_errors"]);
         Assert.Empty(amo.State.Unsorted);
     }

@@ -55,14 +55,14 @@ public sealed class LeadLimitTests
         var note = await Eventually.SingleAsync(() => amo.State.Notes, "the note");
         Assert.Equal(Assert.Single(amo.State.Unsorted).LeadId, note.EntityId);
         Assert.StartsWith("Mijoz qo'ng'iroq qilishni so'radi\n\n", note.Text, StringComparison.Ordinal);
-        Assert.Contains($"\nfield_id {EmulatorSeed.ProductFieldId}: {text}", note.Text, StringComparison.Ordinal);
+        Assert.Contains($"\nProduct: {text}", note.Text, StringComparison.Ordinal);
         Assert.Contains($"\nutm_content: {utmContent}", note.Text, StringComparison.Ordinal);
         Assert.Contains($"\nreferer: {referer}", note.Text, StringComparison.Ordinal);
-        Assert.Equal(3, note.Text!.Split('\n').Count(line => line.StartsWith("field_id ", StringComparison.Ordinal) || line.StartsWith("utm_content: ", StringComparison.Ordinal) || line.StartsWith("referer: ", StringComparison.Ordinal)));
+        Assert.Equal(3, note.Text!.Split('\n').Count(line => line.StartsWith("Product: ", StringComparison.Ordinal) || line.StartsWith("utm_content: ", StringComparison.Ordinal) || line.StartsWith("referer: ", StringComparison.Ordinal)));
     }
 
     [Fact]
-    public async Task A_long_value_given_by_field_code_in_amoCRMs_values_shape_is_cut_and_labelled_with_the_code()
+    public async Task A_long_value_given_by_field_code_in_amoCRMs_values_shape_is_cut_and_labelled_with_the_fields_name()
     {
         await using var amo = await AmoEmulator.StartAsync(GatewayApp.EmulatorOptionsFor());
         await using var app = new GatewayApp(amo);
@@ -79,7 +79,7 @@ public sealed class LeadLimitTests
         var sent = Assert.Single(amo.State.Unsorted).Item["_embedded"]!["leads"]![0]!["custom_fields_values"]![0]!["values"]![0]!["value"]!.GetValue<string>();
         Assert.Equal(referrer[..255] + "…", sent);
         var note = await Eventually.SingleAsync(() => amo.State.Notes, "the note");
-        Assert.Equal($"Cut to fit amoCRM, in full:\nUTM_REFERRER: {referrer}", note.Text);
+        Assert.Equal($"Cut to fit amoCRM, in full:\nutm_referrer: {referrer}", note.Text);
     }
 
     [Fact]

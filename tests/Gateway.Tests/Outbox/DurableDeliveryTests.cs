@@ -121,7 +121,7 @@ public sealed class DurableDeliveryTests
         using var client = app.CreateKeyedClient();
         amo.State.Outage = true;
         var good1 = await client.PostQueuedAsync(OutboxTestKit.Lead(1));
-        var bad = await client.PostQueuedAsync(OutboxTestKit.Lead(2, ""","custom_fields":[{"field_id":999,"value":"x"}]"""));
+        var bad = await client.PostQueuedAsync(OutboxTestKit.Lead(2, ""","custom_fields":[{"field_id":100003,"values":[{"enum_id":999}]}]"""));
         var good2 = await client.PostQueuedAsync(OutboxTestKit.Lead(3));
         amo.State.Outage = false;
 
@@ -144,7 +144,7 @@ public sealed class DurableDeliveryTests
         await app.AuthorizeAsync();
         using var client = app.CreateKeyedClient();
 
-        var response = await client.PostJsonAsync("/api/v1/leads/unsorted", OutboxTestKit.Lead(1, ""","custom_fields":[{"field_id":999,"value":"x"}]"""));
+        var response = await client.PostJsonAsync("/api/v1/leads/unsorted", OutboxTestKit.Lead(1, ""","custom_fields":[{"field_id":100003,"values":[{"enum_id":999}]}]"""));
 
         var details = await ApiAssert.FailureAsync(response, HttpStatusCode.BadRequest, "Failed to create lead in AmoCRM");
         var id = details!["id"]!.GetValue<long>();
@@ -159,7 +159,7 @@ public sealed class DurableDeliveryTests
         await using var app = new GatewayApp(amo);
         await app.AuthorizeAsync();
         using var client = app.CreateKeyedClient();
-        var invalid = OutboxTestKit.Lead(1, ""","custom_fields":[{"field_id":999,"value":"x"}]""");
+        var invalid = OutboxTestKit.Lead(1, ""","custom_fields":[{"field_id":100003,"values":[{"enum_id":999}]}]""");
         var first = await client.PostQueuedAsync(invalid, HttpStatusCode.BadRequest);
         var second = await client.PostQueuedAsync(invalid, HttpStatusCode.BadRequest);
 

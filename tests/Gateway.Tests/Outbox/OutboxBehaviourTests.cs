@@ -178,7 +178,7 @@ public sealed class OutboxBehaviourTests
         await using var app = new GatewayApp(amo, clock);
         using var client = app.CreateKeyedClient();
         var good = await client.PostQueuedAsync(OutboxTestKit.Lead(1));
-        var bad = await client.PostQueuedAsync(OutboxTestKit.Lead(2, ""","custom_fields":[{"field_id":999,"value":"x"}]"""));
+        var bad = await client.PostQueuedAsync(OutboxTestKit.Lead(2, ""","custom_fields":[{"field_id":100003,"values":[{"enum_id":999}]}]"""));
         amo.State.EnqueueResponse("/api/v4/leads/unsorted", 400,
             """{"validation-errors":[{"request_id":"0","errors":[{"code":"NotSupportedChoice","path":"custom_fields_values.0.field_id","detail":"The value you selected is not a valid choice."}]}],"title":"Bad Request","type":"https://httpstatus.es/400","status":400,"detail":"Request validation failed"}""",
             "application/problem+json");
@@ -221,7 +221,7 @@ public sealed class OutboxBehaviourTests
         await using var app = new GatewayApp(amo, clock);
         await app.AuthorizeAsync();
         using var client = app.CreateKeyedClient();
-        var id = await client.PostQueuedAsync(OutboxTestKit.Lead(1, ""","custom_fields":[{"field_id":999,"value":"x"}]"""), HttpStatusCode.BadRequest);
+        var id = await client.PostQueuedAsync(OutboxTestKit.Lead(1, ""","custom_fields":[{"field_id":100003,"values":[{"enum_id":999}]}]"""), HttpStatusCode.BadRequest);
         clock.Advance(TimeSpan.FromDays(8));
         amo.State.EnqueueResponse("/api/v4/leads/unsorted", 503, "<html>503</html>", "text/html");
 
@@ -312,7 +312,7 @@ public sealed class OutboxBehaviourTests
         await app.AuthorizeAsync();
         using var client = app.CreateKeyedClient();
         var delivered = await client.PostQueuedAsync(OutboxTestKit.Lead(1), HttpStatusCode.OK);
-        var failed = await client.PostQueuedAsync(OutboxTestKit.Lead(2, ""","custom_fields":[{"field_id":999,"value":"x"}]"""), HttpStatusCode.BadRequest);
+        var failed = await client.PostQueuedAsync(OutboxTestKit.Lead(2, ""","custom_fields":[{"field_id":100003,"values":[{"enum_id":999}]}]"""), HttpStatusCode.BadRequest);
 
         clock.Advance(TimeSpan.FromDays(31));
         await Eventually.TrueAsync(async () => (await client.GetAsync($"/api/v1/leads/{delivered}")).StatusCode == HttpStatusCode.NotFound, "the delivered lead pruned");
