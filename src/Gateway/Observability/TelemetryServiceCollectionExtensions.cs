@@ -1,7 +1,6 @@
 using System.Diagnostics.Metrics;
 using OpenTelemetry;
 using OpenTelemetry.Logs;
-using OpenTelemetry.Exporter;
 using OpenTelemetry.Metrics;
 using OpenTelemetry.Resources;
 using OpenTelemetry.Trace;
