@@ -87,6 +87,76 @@ if (scenario is "intake" or "all")
     markdown.AppendLine();
 }
 
+if (scenario is "tracing" or "all")
+{
+    // Three rounds, the modes interleaved within each, the median row kept: the machine is shared, and a slow minute
+    // should not be charged to one mode.
+    markdown.AppendLine("### Tracing: intake and cached info with tracing off, and exporting every span or a tenth (OTLP/HTTP to a sink on loopback; median of 3 interleaved rounds)").AppendLine()
+        .AppendLine("| tracing | target | clients | requests/s | p50 ms | p99 ms | p99.9 ms | errors | spans exported |").AppendLine("|---|---|---|---|---|---|---|---|---|");
+    var rows = new JsonArray();
+    await using var sink = await OtlpSink.StartAsync();
+    var modes = new (string Name, Dictionary<string, string?> Settings)[]
+    {
+        ("off", []),
+        ("100 %", OtlpSink.Tracing(sink.Url, "1.0")),
+        ("10 %", OtlpSink.Tracing(sink.Url, "0.1")),
+    };
+    // Intake with delivery paused (no token): acknowledgement alone, as fast as it goes; delivering, it is bound by amoCRM's 7/s.
+    var targets = new[] { ("POST /api/v1/leads/unsorted (SQLite, delivery paused)", true, 64), ("GET /api/v1/info/pipelines (cached)", false, 16) };
+    var measured = new Dictionary<(string, string), List<(LoadResult Result, long Spans)>>();
+    for (var round = 0; round < 3; round++)
+    {
+        foreach (var (target, intake, clients) in targets)
+        {
+            foreach (var (mode, settings) in modes)
+            {
+                await using var env = await Environment_.StartAsync(authorize: !intake, emulatorRate: 0, extra: settings);
+                var before = sink.Spans;
+                LoadResult result;
+                if (intake)
+                {
+                    using var http = env.GatewayClient(clients);
+                    result = await Load.RunAsync(clients, TimeSpan.FromSeconds(8), (c, i) => PostLeadAsync(c, i), http);
+                }
+                else
+                {
+                    var url = new Uri(env.Gateway.Url, "/api/v1/info/pipelines");
+                    var key = new Dictionary<string, string> { ["X-API-KEY"] = ApiKeyHolder.Key };
+                    await MeasureAsync(url, clients, TimeSpan.FromSeconds(2), key);
+                    result = await MeasureAsync(url, clients, TimeSpan.FromSeconds(5), key);
+                }
+
+                // The batch exporter sends every 5 s: the last batch gets its turn before the count.
+                await Task.Delay(TimeSpan.FromSeconds(6), TimeProvider.System);
+                if (!measured.TryGetValue((mode, target), out var list))
+                {
+                    measured[(mode, target)] = list = [];
+                }
+
+                list.Add((result, sink.Spans - before));
+            }
+        }
+    }
+
+    foreach (var (target, _, clients) in targets)
+    {
+        foreach (var (mode, _) in modes)
+        {
+            var (result, exported) = measured[(mode, target)].OrderBy(m => m.Result.PerSecond).ElementAt(1);
+            markdown.AppendLine(CultureInfo.InvariantCulture, $"| {mode} | {target} | {clients} | {result.PerSecond:F0} | {result.P50Ms:F2} | {result.P99Ms:F2} | {result.P999Ms:F2} | {result.Errors} | {exported} |");
+            var row = JsonSerializer.SerializeToNode(result)!.AsObject();
+            row["tracing"] = mode;
+            row["target"] = target;
+            row["spans_exported"] = exported;
+            row["rounds_per_second"] = new JsonArray(measured[(mode, target)].Select(m => (JsonNode)Math.Round(m.Result.PerSecond)).ToArray());
+            rows.Add(row);
+        }
+    }
+
+    results["tracing"] = rows;
+    markdown.AppendLine();
+}
+
 if (scenario is "drain" or "all")
 {
     markdown.AppendLine("### Burst drain against amoCRM's 7 requests/s (emulator enforcing it with HTML 429s)").AppendLine()
@@ -152,7 +222,7 @@ if (scenario is "lost" or "all")
     {
         const int count = 1000;
         // A timeout costs AMO_TIMEOUT_SECONDS per lost batch: 2 s keeps the run short.
-        await using var env = await Environment_.StartAsync(authorize: false, emulatorRate: 7, gatewaySettings: new() { ["AMO_TIMEOUT_SECONDS"] = "2" });
+        await using var env = await Environment_.StartAsync(authorize: false, emulatorRate: 7, extra: new Dictionary<string, string?> { ["AMO_TIMEOUT_SECONDS"] = "2" });
         using var http = env.GatewayClient(64);
         var next = 0;
         await Task.WhenAll(Enumerable.Range(0, 64).Select(async _ =>
@@ -453,7 +523,7 @@ internal sealed class Environment_ : IAsyncDisposable
 
     private string Dir { get; }
 
-    public static async Task<Environment_> StartAsync(bool authorize, int emulatorRate, bool expiredTokens = false, string database = "sqlite", Dictionary<string, string?>? gatewaySettings = null)
+    public static async Task<Environment_> StartAsync(bool authorize, int emulatorRate, bool expiredTokens = false, string database = "sqlite", IDictionary<string, string?>? extra = null)
     {
         var dir = Directory.CreateTempSubdirectory("gateway-bench-").FullName;
         var emulator = await ServerProcess.StartAsync("Emulator.dll", "/_emulator/stats", new Dictionary<string, string?>
@@ -476,7 +546,7 @@ internal sealed class Environment_ : IAsyncDisposable
             await File.WriteAllTextAsync(tokensFile, $$"""{"access_token":"{{pair["access_token"]}}","refresh_token":"{{pair["refresh_token"]}}","expires_at":{{expired}}}""");
         }
 
-        var gateway = await ServerProcess.StartAsync("Gateway.dll", "/health", new Dictionary<string, string?>
+        var settings = new Dictionary<string, string?>
         {
             ["TOKEN_STORAGE_PATH"] = tokensFile,
             ["DATABASE_URL"] = database == "postgresql" ? BenchDatabase.FreshSchema() : null,
@@ -492,7 +562,13 @@ internal sealed class Environment_ : IAsyncDisposable
             // The bench measures the gateway, not its inbound limits: one key and one address send thousands a second.
             ["RATE_LIMIT_PER_KEY_PER_MINUTE"] = "0",
             ["RATE_LIMIT_PER_IP_PER_MINUTE"] = "0",
-        }.Concat(gatewaySettings ?? []).ToDictionary(), dir, GatewayExecutable);
+        };
+        foreach (var (key, value) in extra ?? new Dictionary<string, string?>())
+        {
+            settings[key] = value;
+        }
+
+        var gateway = await ServerProcess.StartAsync("Gateway.dll", "/health", settings, dir, GatewayExecutable);
         var env = new Environment_(emulator, gateway, dir);
         if (authorize)
         {
@@ -520,9 +596,8 @@ internal sealed class Environment_ : IAsyncDisposable
     public async Task AuthorizeAsync()
     {
         using var browser = new HttpClient(new HttpClientHandler { AllowAutoRedirect = false });
-        // Consent is an admin's to start (issue 12): API_KEY is one.
-        using var start = new HttpRequestMessage(HttpMethod.Get, new Uri(Gateway.Url, "/oauth/authorize"));
-        start.Headers.Add("X-API-KEY", ApiKeyHolder.Key);
+        // Consent is an admin's (issue 12): API_KEY starts it.
+        using var start = new HttpRequestMessage(HttpMethod.Get, new Uri(Gateway.Url, "/oauth/authorize")) { Headers = { { "X-API-KEY", ApiKeyHolder.Key } } };
         var authorize = await browser.SendAsync(start);
         var consent = await browser.GetAsync(authorize.Headers.Location);
         var callback = await browser.GetAsync(new Uri(Gateway.Url, "/oauth/callback" + consent.Headers.Location!.Query));

@@ -271,6 +271,10 @@ internal sealed class Schema(Database database)
             ALTER TABLE leads ADD COLUMN unconfirmed_since BIGINT NULL;
             ALTER TABLE leads ADD COLUMN note_unconfirmed_since BIGINT NULL;
             """),
+        // The intake's W3C traceparent: every later delivery attempt of the lead, on any instance, joins its trace.
+        new(
+            Sqlite: "ALTER TABLE leads ADD COLUMN trace_parent TEXT NULL;",
+            Postgres: "ALTER TABLE leads ADD COLUMN trace_parent TEXT NULL;"),
     ];
 
     public async Task MigrateAsync(CancellationToken cancellationToken)

@@ -15,6 +15,7 @@ internal sealed class GatewayMetrics
     private readonly Counter<long> amoRequests;
     private readonly Histogram<double> amoDuration;
     private readonly Counter<long> tokenRefreshes;
+    private readonly Counter<long> leadsAccepted;
     private readonly Counter<long> leadsDelivered;
     private readonly Counter<long> leadsFailed;
     private readonly Counter<long> rateLimitWaits;
@@ -33,6 +34,7 @@ internal sealed class GatewayMetrics
         amoRequests = Meter.CreateCounter<long>("gateway.amo.requests", "{request}", "Calls to amoCRM, by endpoint, method and status (error: no answer)");
         amoDuration = Meter.CreateHistogram("gateway.amo.request.duration", "s", "Latency of amoCRM calls, by endpoint", advice: latency);
         tokenRefreshes = Meter.CreateCounter<long>("gateway.token.refreshes", "{refresh}", "Access token refreshes sent to amoCRM, by account and outcome");
+        leadsAccepted = Meter.CreateCounter<long>("gateway.leads.accepted", "{lead}", "Leads stored by the intake (repeats of an idempotency key not counted), by account");
         leadsDelivered = Meter.CreateCounter<long>("gateway.leads.delivered", "{lead}", "Leads amoCRM confirmed, by account");
         leadsFailed = Meter.CreateCounter<long>("gateway.leads.failed", "{lead}", "Leads that became dead letters, by account");
         rateLimitWaits = Meter.CreateCounter<long>("gateway.amo.rate_limit.waits", "{wait}", "amoCRM calls that had to wait for the account's rate limit");
@@ -59,6 +61,8 @@ internal sealed class GatewayMetrics
 
     public void TokenRefreshed(string account, string outcome) =>
         tokenRefreshes.Add(1, new("account", account), new("outcome", outcome));
+
+    public void LeadAccepted(string account) => leadsAccepted.Add(1, new KeyValuePair<string, object?>("account", account));
 
     public void LeadsDelivered(string account, int count)
     {

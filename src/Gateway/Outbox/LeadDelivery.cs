@@ -26,7 +26,12 @@ internal sealed partial class LeadDelivery(
         using var scope = LeadScope(logger, string.Join(',', leads.Select(l => l.Id)));
         var token = leads[0].ClaimToken;
         var started = time.GetUtcNow();
-        var composed = await composer.ComposeAsync(account, leads, cancellationToken);
+        ComposedLeads composed;
+        using (Observability.GatewayTracing.Outbox.StartActivity("outbox.compose"))
+        {
+            composed = await composer.ComposeAsync(account, leads, cancellationToken);
+        }
+
         if (composed.Unreadable.Count > 0)
         {
             await ApplyAsync(account, Settlement.Unreadable(composed.Unreadable), started);
@@ -157,6 +162,10 @@ internal sealed partial class LeadDelivery(
     // whoever is woken reads the verdict from the row, so waking comes only after the commit.
     private async Task<BatchVerdict> ApplyAsync(string account, LeadPlan plan, DateTimeOffset batchStartedAt)
     {
+        using var span = Observability.GatewayTracing.Outbox.StartActivity("outbox.settle");
+        span?.SetTag("gateway.delivered", plan.Delivered.Count);
+        span?.SetTag("gateway.failed", plan.Failed.Count);
+        span?.SetTag("gateway.requeued", plan.Requeue?.Items.Count ?? 0);
         if (plan.Health == AccountHealth.Failure)
         {
             await accounts.RecordFailureAsync(account, plan.HealthResult!, CancellationToken.None);
@@ -201,6 +210,8 @@ internal sealed partial class LeadDelivery(
 
     private async Task<BatchVerdict> ApplyAsync(string account, NotePlan plan, DateTimeOffset batchStartedAt)
     {
+        using var span = Observability.GatewayTracing.Outbox.StartActivity("outbox.settle");
+        span?.SetTag("gateway.notes", plan.Settlements.Count);
         if (plan.Health == AccountHealth.Failure)
         {
             await accounts.RecordFailureAsync(account, plan.HealthResult!, CancellationToken.None);

@@ -21,7 +21,8 @@ internal static class NoteStatus
     public const string Failed = "failed";
 }
 
-internal sealed record NewLead(string Account, string SourceUid, string Payload, string? CallerIp, string? IdempotencyScope, string? IdempotencyKey, string? RequestHash);
+// TraceParent: the intake span's W3C traceparent (Observability.GatewayTracing), so later attempts join its trace.
+internal sealed record NewLead(string Account, string SourceUid, string Payload, string? CallerIp, string? IdempotencyScope, string? IdempotencyKey, string? RequestHash, string? TraceParent = null);
 
 internal sealed record InsertedLead(long Id, bool Existing, string? RequestHash);
 
@@ -35,6 +36,7 @@ internal sealed record ClaimedLead
     public DateTimeOffset CreatedAt { get; init; }
     public DateTimeOffset QueuedAt { get; init; }
     public string ClaimToken { get; init; } = "";
+    public string? TraceParent { get; init; }
 
     // Why the stored payload cannot be used (it cannot be decrypted); the lead then fails instead of its batch.
     public string? Unreadable { get; init; }
@@ -54,6 +56,7 @@ internal sealed record ClaimedLead
         QueuedAt = reader.Time("queued_at"),
         ClaimToken = reader.String("claim_token"),
         UnconfirmedSince = reader.TimeOrNull("unconfirmed_since"),
+        TraceParent = reader.StringOrNull("trace_parent"),
     };
 }
 
@@ -84,6 +87,8 @@ internal sealed record LeadRow
     // The name of the API key the lead was submitted with.
     public string? IdempotencyScope { get; init; }
 
+    public string? TraceParent { get; init; }
+
     // The columns of LeadStore.LeadColumns.
     public static LeadRow Read(DbDataReader reader) => new()
     {
@@ -107,6 +112,7 @@ internal sealed record LeadRow
         RequestHash = reader.StringOrNull("request_hash"),
         IdempotencyKey = reader.StringOrNull("idempotency_key"),
         IdempotencyScope = reader.StringOrNull("idempotency_scope"),
+        TraceParent = reader.StringOrNull("trace_parent"),
     };
 }
 
@@ -136,7 +142,7 @@ internal sealed record QueueStats
 // The outbox table: the database row is the queue, each claim is a lease, nothing is deleted unless delivered and old.
 internal sealed class LeadStore(Database database, PersonalData personalData, TimeProvider time)
 {
-    private const string LeadColumns = "id, account, source_uid, status, attempts, next_attempt_at, last_error, amo_uid, amo_lead_id, amo_contact_id, amo_answer, note_status, note_id, note_error, created_at, updated_at, delivered_at, request_hash, idempotency_key, idempotency_scope";
+    private const string LeadColumns = "id, account, source_uid, status, attempts, next_attempt_at, last_error, amo_uid, amo_lead_id, amo_contact_id, amo_answer, note_status, note_id, note_error, created_at, updated_at, delivered_at, request_hash, idempotency_key, idempotency_scope, trace_parent";
 
     private DateTimeOffset Now => time.GetUtcNow();
 
@@ -174,8 +180,8 @@ internal sealed class LeadStore(Database database, PersonalData personalData, Ti
                 connection,
                 """
                 INSERT INTO leads (account, source_uid, status, payload, caller_ip, idempotency_scope, idempotency_key, request_hash,
-                    next_attempt_at, created_at, queued_at, updated_at)
-                VALUES (@Account, @SourceUid, @queued, @Payload, @CallerIp, @IdempotencyScope, @IdempotencyKey, @RequestHash, @now, @now, @now, @now)
+                    next_attempt_at, created_at, queued_at, updated_at, trace_parent)
+                VALUES (@Account, @SourceUid, @queued, @Payload, @CallerIp, @IdempotencyScope, @IdempotencyKey, @RequestHash, @now, @now, @now, @now, @TraceParent)
                 ON CONFLICT DO NOTHING
                 RETURNING id
                 """,
@@ -183,6 +189,7 @@ internal sealed class LeadStore(Database database, PersonalData personalData, Ti
                 [
                     ("Account", lead.Account), ("SourceUid", lead.SourceUid), ("queued", LeadStatus.Queued), ("Payload", lead.Payload), ("CallerIp", lead.CallerIp),
                     ("IdempotencyScope", lead.IdempotencyScope), ("IdempotencyKey", lead.IdempotencyKey), ("RequestHash", lead.RequestHash), ("now", now),
+                    ("TraceParent", lead.TraceParent),
                 ],
                 cancellationToken);
             if (id is not null)
@@ -246,7 +253,7 @@ internal sealed class LeadStore(Database database, PersonalData personalData, Ti
         var sql = $"""
             UPDATE leads SET status = @delivering, lease_until = @leaseUntil, claim_token = @token, attempts = attempts + 1, updated_at = @now
             WHERE id IN ({due})
-            RETURNING id, source_uid, payload, caller_ip, attempts, created_at, queued_at, claim_token, unconfirmed_since
+            RETURNING id, source_uid, payload, caller_ip, attempts, created_at, queued_at, claim_token, unconfirmed_since, trace_parent
             """;
         var rows = await Sql.QueryAsync(
             connection,

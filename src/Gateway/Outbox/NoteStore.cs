@@ -12,6 +12,7 @@ internal sealed record ClaimedNote
     public string NoteText { get; init; } = "";
     public long NoteAttempts { get; init; }
     public string NoteClaimToken { get; init; } = "";
+    public string? TraceParent { get; init; }
 
     // Why the stored text cannot be used (it cannot be decrypted); the note then fails instead of its batch.
     public string? Unreadable { get; init; }
@@ -28,6 +29,7 @@ internal sealed record ClaimedNote
         NoteAttempts = reader.Int64("note_attempts"),
         NoteClaimToken = reader.String("note_claim_token"),
         UnconfirmedSince = reader.TimeOrNull("note_unconfirmed_since"),
+        TraceParent = reader.StringOrNull("trace_parent"),
     };
 }
 
@@ -71,7 +73,7 @@ internal sealed class NoteStore(Database database, PersonalData personalData, Ti
         var sql = $"""
             UPDATE leads SET note_status = @delivering, note_lease_until = @leaseUntil, note_claim_token = @token, note_attempts = note_attempts + 1, updated_at = @now
             WHERE id IN ({due})
-            RETURNING id, source_uid, amo_lead_id, note_text, note_attempts, note_claim_token, note_unconfirmed_since
+            RETURNING id, source_uid, amo_lead_id, note_text, note_attempts, note_claim_token, note_unconfirmed_since, trace_parent
             """;
         var rows = await Sql.QueryAsync(
             connection,

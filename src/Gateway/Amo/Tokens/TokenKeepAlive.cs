@@ -14,6 +14,7 @@ internal sealed partial class TokenKeepAlive(
 
     public async Task<int> RunOnceAsync(CancellationToken cancellationToken)
     {
+        using var span = Observability.GatewayTracing.Tokens.StartActivity("amo.token.keepalive");
         var refreshed = 0;
         var now = time.GetUtcNow();
         foreach (var token in await store.ListAsync(cancellationToken))
@@ -30,6 +31,7 @@ internal sealed partial class TokenKeepAlive(
             }
         }
 
+        span?.SetTag("gateway.refreshed", refreshed);
         return refreshed;
     }
 
