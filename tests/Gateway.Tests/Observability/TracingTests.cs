@@ -49,15 +49,17 @@ public sealed class TracingTests
             Assert.Contains(inside, s => s.OperationName == "outbox.claim");
             Assert.Contains(inside, s => s.OperationName == "amo.pacing.wait");
             Assert.Contains(inside, s => s.OperationName == "outbox.settle");
-            var call = Assert.Single(inside, s => s.OperationName == "amo.call");
+            var call = Assert.Single(inside, s => s.OperationName == "amo.call" && Equals(s.GetTagItem("http.request.method"), "POST"));
             Assert.Equal(ActivityKind.Client, call.Kind);
             Assert.Equal(Forms, call.GetTagItem("url.template"));
-            Assert.Equal("POST", call.GetTagItem("http.request.method"));
             statuses.Add(call.GetTagItem("http.response.status_code"));
+            // A 503 may have come from a proxy after amoCRM created the lead: the next attempt looks first, in its own span.
+            var looks = inside.Count(s => s.OperationName == "amo.call" && Equals(s.GetTagItem("http.request.method"), "GET"));
+            Assert.Equal(attempt == attempts[0] ? 0 : 1, looks);
         }
 
         Assert.Equal([503, 503, 200], statuses);
-        var delivered = Descendants(trace, attempts[2]).Single(s => s.OperationName == "amo.call");
+        var delivered = Descendants(trace, attempts[2]).Single(s => s.OperationName == "amo.call" && Equals(s.GetTagItem("http.request.method"), "POST"));
         Assert.Equal(ActivityStatusCode.Unset, delivered.Status);
         Assert.Matches("^[0-9a-f]{32}$", (string?)delivered.GetTagItem("amo.request_id"));
         Assert.Equal(traceId.ToHexString(), (string?)(await client.LeadAsync(id))["trace_id"]);
