@@ -19,7 +19,8 @@ SERVED = {
     "gateway_leads_delivered_total", "gateway_leads_failed_total", "gateway_amo_rate_limit_waits_total",
     "gateway_amo_rate_limit_wait_seconds_total", "gateway_database_up", "gateway_outbox_leads",
     "gateway_outbox_notes_pending", "gateway_outbox_oldest_queued_age_seconds", "gateway_token_can_deliver",
-    "gateway_token_state",
+    "gateway_token_state", "gateway_delivery_lost_answers_total", "gateway_reconcile_calls_total",
+    "gateway_reconcile_found_total", "gateway_reconcile_resent_total",
 }
 HISTOGRAM_SUFFIXES = ("_bucket", "_sum", "_count")
 

@@ -61,6 +61,11 @@ internal sealed partial class LeadDelivery(
             var found = unconfirmed.Where(m => look.Found.ContainsKey(m.Lead.SourceUid)).ToList();
             metrics.ReconcileFound(account, "leads", found.Count);
             metrics.ReconcileResent(account, "leads", unconfirmed.Count - found.Count);
+            if (unconfirmed.Count > found.Count)
+            {
+                // Usually never created; but one a manager took from the unsorted list meanwhile would now be there twice.
+                LogResent(account, string.Join(',', unconfirmed.Except(found).Select(m => m.Lead.Id)));
+            }
             if (found.Count > 0)
             {
                 LogFound(account, found.Count, unconfirmed.Count);
@@ -234,6 +239,9 @@ internal sealed partial class LeadDelivery(
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Delivery of {Count} {What} for {Account} deferred: {Failure} {Description}")]
     private partial void LogBatchDeferred(string account, string what, int count, AmoFailure failure, string description);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Leads {LeadIds} of {Account} are sent again: their earlier answer was lost and amoCRM's unsorted list does not hold them (if a manager accepted one meanwhile, it is in amoCRM twice)")]
+    private partial void LogResent(string account, string leadIds);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Gave up on {Count} leads of {Account} after their last error: {Description}; they are kept as failed and can be retried")]
     private partial void LogGaveUp(string account, int count, string description);

@@ -178,6 +178,7 @@ public sealed class LostAnswerTests
         Assert.Equal(1, Reconciled(metrics, "resent", "leads"));
         Assert.Null(Reconciled(metrics, "found", "leads"));
         Assert.Equal(1, MetricsTests.Sample(metrics, "gateway_reconcile_calls_total", Labels("leads")));
+        Assert.Contains(app.Logs.Lines, l => l.Level == Microsoft.Extensions.Logging.LogLevel.Warning && l.Message.StartsWith($"Leads {id} of {Account} are sent again: their earlier answer was lost", StringComparison.Ordinal));
     }
 
     private static string Labels(string kind) => $"account=\"{Account}\",kind=\"{kind}\"";
