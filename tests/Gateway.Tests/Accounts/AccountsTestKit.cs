@@ -32,7 +32,7 @@ internal sealed class TwoAccounts : IAsyncDisposable
     public static EmulatorOptions SecondAccountOptions(int rateLimitPerSecond = 0) =>
         new() { RedirectUri = GatewayApp.RedirectUri, RateLimitPerSecond = rateLimitPerSecond, Subdomain = "ikkinchi", AccountId = AccountIdB };
 
-    public static async Task<TwoAccounts> StartAsync(IDictionary<string, string?>? settings = null, string accountExtra = "", int rateLimitPerSecond = 0, bool withAccountsFile = true)
+    public static async Task<TwoAccounts> StartAsync(IDictionary<string, string?>? settings = null, string accountExtra = "", int rateLimitPerSecond = 0, bool withAccountsFile = true, TimeProvider? clock = null)
     {
         var a = await AmoEmulator.StartAsync(GatewayApp.EmulatorOptionsFor(rateLimitPerSecond));
         var b = await AmoEmulator.StartAsync(SecondAccountOptions(rateLimitPerSecond));
@@ -47,7 +47,7 @@ internal sealed class TwoAccounts : IAsyncDisposable
             SecurityTestKit.WriteKeysFile(dataDir, SecurityTestKit.Entry("shop", ShopKey));
         }
 
-        var app = new GatewayApp(a, dataDir: dataDir, settings: settings);
+        var app = new GatewayApp(a, clock, dataDir, settings);
         _ = app.Server;
         return new TwoAccounts(a, b, app);
     }
@@ -64,6 +64,10 @@ internal sealed class TwoAccounts : IAsyncDisposable
         File.WriteAllText(path, $$"""{"accounts":[{{string.Join(",", entries)}}]}""");
         return path;
     }
+
+    // A's, B's or any file's change is seen at the next check, a second on: mtimes moved on so a same-second rewrite counts.
+    public static void Touch(string path, int generation) =>
+        File.SetLastWriteTimeUtc(path, new DateTime(2030, 1, 1, 0, 0, generation, DateTimeKind.Utc));
 
     public HttpClient Shop => App.Client(ShopKey);
 
