@@ -56,18 +56,22 @@ internal sealed partial class OutboxDispatcher(
         await Task.WhenAll(draining.Values).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
     }
 
-    // One pass, and the drains of every account it found with work, to their end (tests drive the outbox with this).
-    public async Task DispatchAsync(CancellationToken cancellationToken) =>
-        await Task.WhenAll(await PassAsync(cancellationToken));
+    // One pass, and every drain running then (its own and the loop's, which may hold this pass's work), to their end:
+    // tests drive the outbox with this.
+    public async Task DispatchAsync(CancellationToken cancellationToken)
+    {
+        var drains = await PassAsync(cancellationToken);
+        await Task.WhenAll(drains.Concat(draining.Values));
+    }
 
     // Starts a drain for each account with due work that is not draining already; does not wait for them.
     private async Task<IReadOnlyList<Task>> PassAsync(CancellationToken cancellationToken)
     {
-        // An account added to the accounts file brings its configured token (tokens_file, long_lived_token) with it.
-        await importer.ImportAddedAccountsAsync(cancellationToken);
-
-        // Only configured accounts are delivered to: one taken out of the accounts file keeps its leads, unsent.
-        var configured = registry.All.Select(a => a.Key).ToHashSet(StringComparer.Ordinal);
+        // Only configured accounts are delivered to: one taken out of the accounts file keeps its leads, unsent. One
+        // added to it brings its configured token (tokens_file, long_lived_token) with it.
+        var configuredAccounts = registry.All;
+        await importer.ImportAddedAccountsAsync(configuredAccounts, cancellationToken);
+        var configured = configuredAccounts.Select(a => a.Key).ToHashSet(StringComparer.Ordinal);
         var known = (await tokens.AccountsAsync(cancellationToken)).Where(configured.Contains).ToList();
 
         // Pacing hears what the queue holds from here, not from a query per call: taken before the look, so a lead
@@ -82,7 +86,8 @@ internal sealed partial class OutboxDispatcher(
         // Callers of an account that has no token yet are told "queued" at once, not after the whole wait.
         foreach (var account in outcomes.WaitingAccounts().Except(accountsWithWork))
         {
-            if (!draining.ContainsKey(account) && !await CanDeliverAsync(account, cancellationToken))
+            // An account added since this pass began is the next pass's (its intake rang for one).
+            if (configured.Contains(account) && !draining.ContainsKey(account) && !await CanDeliverAsync(account, cancellationToken))
             {
                 outcomes.SetBacklogged(account, true);
                 outcomes.CompleteAccount(account, new LeadOutcome(LeadOutcomeKind.Queued));
@@ -109,9 +114,16 @@ internal sealed partial class OutboxDispatcher(
                 continue;
             }
 
-            demand.Queued(account);
+            // Passes may overlap (the loop's and a direct call's): one drain per account, whoever starts it.
             var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-            draining[account] = gate.Task;
+            if (!draining.TryAdd(account, gate.Task))
+            {
+                passedOver[account] = true;
+                drains.Add(draining.GetValueOrDefault(account) ?? Task.CompletedTask);
+                continue;
+            }
+
+            demand.Queued(account);
             drains.Add(gate.Task);
             _ = RunAccountAsync(account, gate, cancellationToken);
         }

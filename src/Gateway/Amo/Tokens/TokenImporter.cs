@@ -7,7 +7,7 @@ namespace Gateway.Amo.Tokens;
 internal sealed record ImportResult(bool Imported, string Message);
 
 // Migration from the PHP gateway: tokens.json is read when the store has nothing or the file changed since.
-internal sealed partial class TokenImporter(TokenStore store, AmoTokenManager tokens, AccountRegistry registry, ILogger<TokenImporter> logger)
+internal sealed partial class TokenImporter(TokenStore store, AmoTokenManager tokens, AccountRegistry registry, ILogger<TokenImporter> logger) : IDisposable
 {
     // Every configured account's AMO_LONG_LIVED_TOKEN / TOKEN_STORAGE_PATH (or the entry's long_lived_token / tokens_file);
     // the message is the default account's.
@@ -53,22 +53,38 @@ internal sealed partial class TokenImporter(TokenStore store, AmoTokenManager to
     }
 
     private readonly HashSet<string> imported = new(StringComparer.Ordinal);
+    private readonly SemaphoreSlim importing = new(1, 1);
 
-    // An account added to the accounts file while running gets its configured token as at start-up; asked by the dispatcher.
-    public async Task ImportAddedAccountsAsync(CancellationToken cancellationToken)
+    public void Dispose() => importing.Dispose();
+
+    // An account added to the accounts file while running gets its configured token as at start-up; asked by the
+    // dispatcher before it looks at these accounts, so none of them is found "without a token" halfway through.
+    public async Task ImportAddedAccountsAsync(IReadOnlyList<AmoAccount> accounts, CancellationToken cancellationToken)
     {
-        foreach (var account in registry.All)
+        await importing.WaitAsync(cancellationToken);
+        try
         {
-            bool added;
-            lock (imported)
+            foreach (var account in accounts)
             {
-                added = imported.Add(account.Key);
-            }
+                bool known;
+                lock (imported)
+                {
+                    known = imported.Contains(account.Key);
+                }
 
-            if (added)
-            {
-                await ImportConfiguredAsync(account, cancellationToken);
+                if (!known)
+                {
+                    await ImportConfiguredAsync(account, cancellationToken);
+                    lock (imported)
+                    {
+                        imported.Add(account.Key);
+                    }
+                }
             }
+        }
+        finally
+        {
+            importing.Release();
         }
     }
 
