@@ -17,6 +17,14 @@ internal static class AccountsBench
 
     public static async Task RunAsync(StringBuilder markdown, JsonObject results, string? executable)
     {
+        foreach (var database in BenchDatabase.Available())
+        {
+            await RunAsync(markdown, results, executable, database);
+        }
+    }
+
+    private static async Task RunAsync(StringBuilder markdown, JsonObject results, string? executable, string database)
+    {
         var dir = Directory.CreateTempSubdirectory("gateway-bench-accounts-").FullName;
         var emulators = new List<ServerProcess>();
         ServerProcess? gateway = null;
@@ -59,6 +67,7 @@ internal static class AccountsBench
             gateway = await ServerProcess.StartAsync("Gateway.dll", "/health", new Dictionary<string, string?>
             {
                 ["API_KEY"] = ApiKeyHolder.Key,
+                ["DATABASE_URL"] = database == "postgresql" ? BenchDatabase.FreshSchema() : null,
                 ["API_KEYS_FILE"] = keysFile,
                 ["ACCOUNTS_FILE"] = accountsFile,
                 ["TOKEN_STORAGE_PATH"] = Path.Combine(dir, "tokens-0.json"),
@@ -114,7 +123,7 @@ internal static class AccountsBench
             }
 
             var bound = Math.Ceiling(LeadsPerAccount / 50.0) / 7.0;
-            markdown.AppendLine(CultureInfo.InvariantCulture, $"### Ten accounts drained together ({LeadsPerAccount:N0} leads each, each account's emulator enforcing 7/s with HTML 429s)").AppendLine()
+            markdown.AppendLine(CultureInfo.InvariantCulture, $"### Ten accounts drained together ({database}, {LeadsPerAccount:N0} leads each, each account's emulator enforcing 7/s with HTML 429s)").AppendLine()
                 .AppendLine("| account | delivered in s | bound s | within 15 % | 429s | max calls in any second |").AppendLine("|---|---|---|---|---|---|");
             var rows = new JsonArray();
             for (var i = 0; i < Accounts; i++)
@@ -140,8 +149,8 @@ internal static class AccountsBench
 
             using var spread = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = 64 }) { BaseAddress = gateway.Url };
             var intake = await Load.RunAsync(64, TimeSpan.FromSeconds(10), (c, n) => PostAsync(c, n, KeyOf(Math.Abs(n) % Accounts)), spread);
-            markdown.AppendLine().AppendLine(CultureInfo.InvariantCulture, $"Intake with ten accounts (64 clients over ten keys, SQLite): {intake.PerSecond:F0} leads/s, p99 {intake.P99Ms:F1} ms, {intake.Errors} errors.").AppendLine();
-            results["accounts"] = new JsonObject
+            markdown.AppendLine().AppendLine(CultureInfo.InvariantCulture, $"Intake with ten accounts (64 clients over ten keys, {database}): {intake.PerSecond:F0} leads/s, p99 {intake.P99Ms:F1} ms, {intake.Errors} errors.").AppendLine();
+            results["accounts_" + database] = new JsonObject
             {
                 ["drain"] = rows,
                 ["drain_total_seconds"] = pending.Count == 0 ? Math.Round(drained.Max(), 3) : null,
