@@ -152,4 +152,23 @@ public sealed class SeveralAccountsTests
         Assert.Equal(HttpStatusCode.Forbidden, (await school.GetAsync($"/oauth/authorize?account={GatewayApp.Domain}")).StatusCode);
         await ApiAssert.FailureAsync(await admin.GetAsync("/oauth/authorize?account=nobody.amocrm.ru"), HttpStatusCode.NotFound, "Account not found");
     }
+
+    [Fact]
+    public async Task Readiness_and_metrics_have_an_entry_for_each_account()
+    {
+        await using var two = await TwoAccounts.StartAsync(new Dictionary<string, string?> { ["OUTBOX_INTAKE_WAIT_SECONDS"] = "0" });
+        await two.App.AuthorizeAsync();
+        using var admin = two.App.CreateKeyedClient();
+        using var school = two.School;
+        await TwoAccounts.PostAsync(school, "waits for B's consent");
+
+        var ready = (await (await admin.GetAsync("/health/ready")).ReadObjectAsync())["data"]!;
+        var metrics = await (await admin.GetAsync("/metrics")).Content.ReadAsStringAsync();
+
+        Assert.Equal("degraded", (string?)ready["status"]);
+        Assert.Contains(ready["problems"]!.AsArray(), p => ((string?)p)!.StartsWith(TwoAccounts.DomainB + ":", StringComparison.Ordinal));
+        Assert.Equal([GatewayApp.Domain, TwoAccounts.DomainB], ready["checks"]!["accounts"]!.AsArray().Select(a => (string?)a!["account"]));
+        Assert.Contains($"gateway_token_can_deliver{{account=\"{GatewayApp.Domain}\"}} 1", metrics, StringComparison.Ordinal);
+        Assert.Contains($"gateway_token_can_deliver{{account=\"{TwoAccounts.DomainB}\"}} 0", metrics, StringComparison.Ordinal);
+    }
 }
