@@ -2,6 +2,7 @@
 # Checks the deployment files (run by .ci/run before the tests; fails on the first problem):
 #   Dockerfile and .dockerignore   hadolint when installed, else sanity checks; docker-compose files when compose is there
 #   systemd unit                   systemd-analyze verify (any complaint fails), alone and with the native drop-in; exposure score
+#   alert rules and dashboard      promtool check/test rules (Debian's prometheus package), dashboard shape and PromQL
 #   nginx site                     nginx -t with a throwaway certificate, then end to end: the published
 #                                  gateway behind that nginx over TLS, and the image's health probe
 set -euo pipefail
@@ -38,6 +39,22 @@ free_port() {
     if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then echo "$port"; return; fi
   done
 }
+
+say "Prometheus alert rules and the Grafana dashboard"
+# promtool comes with Debian's prometheus package: rules parsed, the alerts' unit tests run, every dashboard query parsed
+# as PromQL; without it (no package), a YAML/JSON sanity check of both files still runs.
+if ! command -v promtool >/dev/null 2>&1; then
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus >/dev/null 2>&1 || true
+fi
+python3 deploy/check-observability.py "$work/dashboard-queries.yml" || fail "the dashboard or the alert rules name something /metrics does not serve"
+if command -v promtool >/dev/null 2>&1; then
+  promtool check rules deploy/prometheus/gateway-alerts.yml || fail "promtool check rules: deploy/prometheus/gateway-alerts.yml"
+  (cd deploy/prometheus && promtool test rules gateway-alerts.test.yml) || fail "promtool test rules: an alert does not fire as its test says"
+  promtool check rules "$work/dashboard-queries.yml" >/dev/null || fail "promtool: a dashboard query is not valid PromQL"
+  echo "promtool: rules, alert tests and dashboard queries ok"
+else
+  echo "NOTE: promtool is not installed (no prometheus package); PromQL not parsed"
+fi
 
 say "Dockerfile"
 if command -v hadolint >/dev/null 2>&1; then

@@ -6,7 +6,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using Gateway.Bench;
 
-// dotnet run -c Release --project bench/Gateway.Bench -- overhead|intake|drain|refresh|footprint|all
+// dotnet run -c Release --project bench/Gateway.Bench -- overhead|intake|drain|lost|refresh|footprint|all
 // dotnet run -c Release --project bench/Gateway.Bench -- accounts   (ten accounts, ten emulators: not part of all)
 //   GATEWAY_BENCH_EXECUTABLE=DIR/Gateway runs those against that file (the Native AOT build) instead of Gateway.dll.
 // dotnet run -c Release --project bench/Gateway.Bench -- builds [DIR/Gateway]
@@ -88,6 +88,76 @@ if (scenario is "intake" or "all")
     markdown.AppendLine();
 }
 
+if (scenario is "tracing" or "all")
+{
+    // Three rounds, the modes interleaved within each, the median row kept: the machine is shared, and a slow minute
+    // should not be charged to one mode.
+    markdown.AppendLine("### Tracing: intake and cached info with tracing off, and exporting every span or a tenth (OTLP/HTTP to a sink on loopback; median of 3 interleaved rounds)").AppendLine()
+        .AppendLine("| tracing | target | clients | requests/s | p50 ms | p99 ms | p99.9 ms | errors | spans exported |").AppendLine("|---|---|---|---|---|---|---|---|---|");
+    var rows = new JsonArray();
+    await using var sink = await OtlpSink.StartAsync();
+    var modes = new (string Name, Dictionary<string, string?> Settings)[]
+    {
+        ("off", []),
+        ("100 %", OtlpSink.Tracing(sink.Url, "1.0")),
+        ("10 %", OtlpSink.Tracing(sink.Url, "0.1")),
+    };
+    // Intake with delivery paused (no token): acknowledgement alone, as fast as it goes; delivering, it is bound by amoCRM's 7/s.
+    var targets = new[] { ("POST /api/v1/leads/unsorted (SQLite, delivery paused)", true, 64), ("GET /api/v1/info/pipelines (cached)", false, 16) };
+    var measured = new Dictionary<(string, string), List<(LoadResult Result, long Spans)>>();
+    for (var round = 0; round < 3; round++)
+    {
+        foreach (var (target, intake, clients) in targets)
+        {
+            foreach (var (mode, settings) in modes)
+            {
+                await using var env = await Environment_.StartAsync(authorize: !intake, emulatorRate: 0, extra: settings);
+                var before = sink.Spans;
+                LoadResult result;
+                if (intake)
+                {
+                    using var http = env.GatewayClient(clients);
+                    result = await Load.RunAsync(clients, TimeSpan.FromSeconds(8), (c, i) => PostLeadAsync(c, i), http);
+                }
+                else
+                {
+                    var url = new Uri(env.Gateway.Url, "/api/v1/info/pipelines");
+                    var key = new Dictionary<string, string> { ["X-API-KEY"] = ApiKeyHolder.Key };
+                    await MeasureAsync(url, clients, TimeSpan.FromSeconds(2), key);
+                    result = await MeasureAsync(url, clients, TimeSpan.FromSeconds(5), key);
+                }
+
+                // The batch exporter sends every 5 s: the last batch gets its turn before the count.
+                await Task.Delay(TimeSpan.FromSeconds(6), TimeProvider.System);
+                if (!measured.TryGetValue((mode, target), out var list))
+                {
+                    measured[(mode, target)] = list = [];
+                }
+
+                list.Add((result, sink.Spans - before));
+            }
+        }
+    }
+
+    foreach (var (target, _, clients) in targets)
+    {
+        foreach (var (mode, _) in modes)
+        {
+            var (result, exported) = measured[(mode, target)].OrderBy(m => m.Result.PerSecond).ElementAt(1);
+            markdown.AppendLine(CultureInfo.InvariantCulture, $"| {mode} | {target} | {clients} | {result.PerSecond:F0} | {result.P50Ms:F2} | {result.P99Ms:F2} | {result.P999Ms:F2} | {result.Errors} | {exported} |");
+            var row = JsonSerializer.SerializeToNode(result)!.AsObject();
+            row["tracing"] = mode;
+            row["target"] = target;
+            row["spans_exported"] = exported;
+            row["rounds_per_second"] = new JsonArray(measured[(mode, target)].Select(m => (JsonNode)Math.Round(m.Result.PerSecond)).ToArray());
+            rows.Add(row);
+        }
+    }
+
+    results["tracing"] = rows;
+    markdown.AppendLine();
+}
+
 if (scenario is "drain" or "all")
 {
     markdown.AppendLine("### Burst drain against amoCRM's 7 requests/s (emulator enforcing it with HTML 429s)").AppendLine()
@@ -144,6 +214,73 @@ if (scenario is "drain" or "all")
 if (scenario is "accounts")
 {
     await AccountsBench.RunAsync(markdown, results, Environment_.GatewayExecutable);
+}
+
+if (scenario is "lost" or "all")
+{
+    // The burst drain again, with 10 % of amoCRM's writes carried out and their answers lost: every lost answer is looked
+    // for before anything is sent again, so the leads reach amoCRM once each and the looks are the only extra calls.
+    markdown.AppendLine("### Drain with 10 % of answers lost after amoCRM created the items (emulator at 7 requests/s)").AppendLine()
+        .AppendLine("| leads | lost as | delivered in s | answers lost | items in amoCRM | duplicates | unsorted POSTs | looks (GET unsorted) | extra calls per lead |")
+        .AppendLine("|---|---|---|---|---|---|---|---|---|");
+    var rows = new JsonArray();
+    foreach (var mode in new[] { "reset", "504", "timeout" })
+    {
+        const int count = 1000;
+        // A timeout costs AMO_TIMEOUT_SECONDS per lost batch: 2 s keeps the run short.
+        await using var env = await Environment_.StartAsync(authorize: false, emulatorRate: 7, extra: new Dictionary<string, string?> { ["AMO_TIMEOUT_SECONDS"] = "2" });
+        using var http = env.GatewayClient(64);
+        var next = 0;
+        await Task.WhenAll(Enumerable.Range(0, 64).Select(async _ =>
+        {
+            int i;
+            while ((i = Interlocked.Increment(ref next)) <= count)
+            {
+                if (!await PostLeadAsync(http, i))
+                {
+                    throw new InvalidOperationException("a lead was not accepted");
+                }
+            }
+        }));
+
+        await env.SetFaultsAsync(new JsonObject { ["seed"] = 20240607, ["lost_answer_ratio"] = 0.1, ["lost_answer_mode"] = mode });
+        var watch = Stopwatch.StartNew();
+        await env.AuthorizeAsync();
+        while (await env.GatewayPendingAsync() > 0)
+        {
+            await Task.Delay(TimeSpan.FromMilliseconds(100), TimeProvider.System);
+        }
+
+        var seconds = watch.Elapsed.TotalSeconds;
+        var stats = await env.EmulatorStatsAsync();
+        var unsorted = await env.EmulatorUnsortedSourceUidsAsync();
+        var duplicates = unsorted.Count - unsorted.Distinct().Count();
+        var posts = await env.EmulatorCallsAsync("/api/v4/leads/unsorted/forms");
+        var looks = await env.EmulatorCallsAsync("/api/v4/leads/unsorted");
+        var lost = stats["lost_answers"]!.GetValue<int>();
+        var extra = (posts - (int)Math.Ceiling(count / 50.0) + looks) / (double)count;
+        markdown.AppendLine(CultureInfo.InvariantCulture, $"| {count} | {mode} | {seconds:F2} | {lost} | {unsorted.Count} | {duplicates} | {posts} | {looks} | {extra:F3} |");
+        rows.Add(new JsonObject
+        {
+            ["leads"] = count,
+            ["mode"] = mode,
+            ["seconds"] = Math.Round(seconds, 3),
+            ["answers_lost"] = lost,
+            ["items_in_amocrm"] = unsorted.Count,
+            ["duplicates"] = duplicates,
+            ["unsorted_posts"] = posts,
+            ["looks"] = looks,
+            ["extra_calls_per_lead"] = Math.Round(extra, 4),
+            ["rate_limited"] = stats["rate_limited_responses"]!.DeepClone(),
+        });
+        if (duplicates > 0 || unsorted.Distinct().Count() != count)
+        {
+            throw new InvalidOperationException($"{mode}: {unsorted.Distinct().Count()} of {count} leads in amoCRM, {duplicates} duplicates");
+        }
+    }
+
+    results["lost"] = rows;
+    markdown.AppendLine();
 }
 
 if (scenario is "refresh" or "all")
@@ -392,7 +529,7 @@ internal sealed class Environment_ : IAsyncDisposable
 
     private string Dir { get; }
 
-    public static async Task<Environment_> StartAsync(bool authorize, int emulatorRate, bool expiredTokens = false, string database = "sqlite")
+    public static async Task<Environment_> StartAsync(bool authorize, int emulatorRate, bool expiredTokens = false, string database = "sqlite", IDictionary<string, string?>? extra = null)
     {
         var dir = Directory.CreateTempSubdirectory("gateway-bench-").FullName;
         var emulator = await ServerProcess.StartAsync("Emulator.dll", "/_emulator/stats", new Dictionary<string, string?>
@@ -415,7 +552,7 @@ internal sealed class Environment_ : IAsyncDisposable
             await File.WriteAllTextAsync(tokensFile, $$"""{"access_token":"{{pair["access_token"]}}","refresh_token":"{{pair["refresh_token"]}}","expires_at":{{expired}}}""");
         }
 
-        var gateway = await ServerProcess.StartAsync("Gateway.dll", "/health", new Dictionary<string, string?>
+        var settings = new Dictionary<string, string?>
         {
             ["TOKEN_STORAGE_PATH"] = tokensFile,
             ["DATABASE_URL"] = database == "postgresql" ? BenchDatabase.FreshSchema() : null,
@@ -431,7 +568,13 @@ internal sealed class Environment_ : IAsyncDisposable
             // The bench measures the gateway, not its inbound limits: one key and one address send thousands a second.
             ["RATE_LIMIT_PER_KEY_PER_MINUTE"] = "0",
             ["RATE_LIMIT_PER_IP_PER_MINUTE"] = "0",
-        }, dir, GatewayExecutable);
+        };
+        foreach (var (key, value) in extra ?? new Dictionary<string, string?>())
+        {
+            settings[key] = value;
+        }
+
+        var gateway = await ServerProcess.StartAsync("Gateway.dll", "/health", settings, dir, GatewayExecutable);
         var env = new Environment_(emulator, gateway, dir);
         if (authorize)
         {
@@ -459,7 +602,9 @@ internal sealed class Environment_ : IAsyncDisposable
     public async Task AuthorizeAsync()
     {
         using var browser = new HttpClient(new HttpClientHandler { AllowAutoRedirect = false });
-        var authorize = await browser.GetAsync(new Uri(Gateway.Url, "/oauth/authorize"));
+        // Consent is an admin's (issue 12): API_KEY starts it.
+        using var start = new HttpRequestMessage(HttpMethod.Get, new Uri(Gateway.Url, "/oauth/authorize")) { Headers = { { "X-API-KEY", ApiKeyHolder.Key } } };
+        var authorize = await browser.SendAsync(start);
         var consent = await browser.GetAsync(authorize.Headers.Location);
         var callback = await browser.GetAsync(new Uri(Gateway.Url, "/oauth/callback" + consent.Headers.Location!.Query));
         callback.EnsureSuccessStatusCode();
@@ -476,6 +621,35 @@ internal sealed class Environment_ : IAsyncDisposable
         using var http = new HttpClient { BaseAddress = Emulator.Url };
         var requests = (await http.GetFromJsonAsync<JsonArray>("/_emulator/requests"))!;
         return requests.Count(r => (string?)r!["path"] == path);
+    }
+
+    public async Task SetFaultsAsync(JsonObject faults)
+    {
+        using var http = new HttpClient { BaseAddress = Emulator.Url };
+        using var response = await http.PostAsync("/_emulator/faults", new StringContent(faults.ToJsonString(), Encoding.UTF8, "application/json"));
+        response.EnsureSuccessStatusCode();
+    }
+
+    // Every unsorted item amoCRM holds, by the source_uid the gateway gave it (a duplicate shows twice).
+    public async Task<IReadOnlyList<string>> EmulatorUnsortedSourceUidsAsync()
+    {
+        using var http = new HttpClient { BaseAddress = Emulator.Url };
+        var items = (await http.GetFromJsonAsync<JsonArray>("/_emulator/unsorted"))!;
+        return [.. items.Select(i => (string)i!["source_uid"]!)];
+    }
+
+    // Leads the gateway has not settled yet (queued or being delivered).
+    public async Task<int> GatewayPendingAsync()
+    {
+        using var http = GatewayClient(2);
+        var pending = 0;
+        foreach (var status in new[] { "queued", "delivering" })
+        {
+            var page = (await http.GetFromJsonAsync<JsonObject>($"/api/v1/leads?status={status}&limit=250"))!;
+            pending += page["data"]!["leads"]!.AsArray().Count;
+        }
+
+        return pending;
     }
 
     public async ValueTask DisposeAsync()

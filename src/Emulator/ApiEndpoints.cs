@@ -23,7 +23,10 @@ internal static class ApiEndpoints
         api.MapGet("/leads/pipelines/{id:long}", Pipeline);
         api.MapGet("/leads/custom_fields", (HttpRequest request, EmulatorState state, EmulatorOptions options) => CustomFields(request, state, options, EmulatorSeed.LeadFields));
         api.MapGet("/contacts/custom_fields", (HttpRequest request, EmulatorState state, EmulatorOptions options) => CustomFields(request, state, options, EmulatorSeed.ContactFields));
+        api.MapGet("/leads/unsorted", ListUnsorted);
         api.MapPost("/leads/unsorted/forms", AddUnsortedAsync);
+        api.MapGet("/leads/notes", (HttpRequest request, EmulatorState state, EmulatorOptions options) => ListNotes(request, state, options, null));
+        api.MapGet("/leads/{id:long}/notes", (long id, HttpRequest request, EmulatorState state, EmulatorOptions options) => ListNotes(request, state, options, id));
         api.MapPost("/leads/notes", (HttpContext context, EmulatorState state, EmulatorOptions options) => AddNotesAsync(context, state, options, null));
         api.MapPost("/leads/{id:long}/notes", (long id, HttpContext context, EmulatorState state, EmulatorOptions options) => AddNotesAsync(context, state, options, id));
         api.MapGet("/leads/{id:long}", Lead);
@@ -157,6 +160,144 @@ internal static class ApiEndpoints
 
     // amoCRM paging: min(limit, max) per page, _links.next on every page but the last, 204 past the end or for nothing.
     // Like amoCRM, _total_items counts the items of this page, not of the whole list.
+    // GET /api/v4/leads/unsorted: the caller's items still waiting to be accepted or declined. order[created_at] (or
+    // order[updated_at], the same here) asc|desc, filter[uid] (one or an array), filter[category][], filter[pipeline_id].
+    private static IResult ListUnsorted(HttpRequest request, EmulatorState state, EmulatorOptions options)
+    {
+        IEnumerable<UnsortedRecord> items = state.PendingUnsorted(Caller(request, state));
+        var uids = QueryValues(request, "filter[uid]");
+        if (uids.Count > 0)
+        {
+            items = items.Where(u => uids.Contains(u.Uid));
+        }
+
+        // Only form items exist here: an API client can create forms (and calls, which the emulator does not have).
+        var categories = QueryValues(request, "filter[category]");
+        if (categories.Count > 0 && !categories.Contains("forms"))
+        {
+            items = [];
+        }
+
+        if (request.Query.ContainsKey("filter[pipeline_id]"))
+        {
+            var pipeline = ReadLong(request.Query["filter[pipeline_id]"]);
+            items = items.Where(u => PipelineOf(u) == pipeline);
+        }
+
+        var order = request.Query["order[created_at]"].ToString() is { Length: > 0 } byCreated ? byCreated : request.Query["order[updated_at]"].ToString();
+        var ordered = string.Equals(order, "desc", StringComparison.OrdinalIgnoreCase)
+            ? items.Select((u, i) => (u, i)).OrderByDescending(x => x.u.CreatedAt).ThenByDescending(x => x.i).Select(x => x.u).ToList()
+            : items.OrderBy(u => u.CreatedAt).ToList();
+        var baseUrl = AmoResults.BaseUrl(request);
+        return Paginate(request, options, ordered, "unsorted", u => RenderUnsorted(u, baseUrl));
+    }
+
+    private static long PipelineOf(UnsortedRecord item) =>
+        JsonRead.TryGetInteger(item.Item["pipeline_id"], out var id) ? id : EmulatorSeed.MainPipelineId;
+
+    private static JsonObject RenderUnsorted(UnsortedRecord item, string baseUrl)
+    {
+        var contacts = new JsonArray();
+        if (item.ContactId is { } contactId)
+        {
+            contacts.Add(new JsonObject
+            {
+                ["id"] = contactId,
+                ["_links"] = AmoResults.Link(baseUrl + "/api/v4/contacts/" + contactId.ToString(CultureInfo.InvariantCulture)),
+            });
+        }
+
+        return new JsonObject
+        {
+            ["uid"] = item.Uid,
+            ["source_uid"] = item.SourceUid,
+            ["source_name"] = item.Item["source_name"]?.DeepClone(),
+            ["category"] = "forms",
+            ["pipeline_id"] = PipelineOf(item),
+            ["created_at"] = item.CreatedAt,
+            ["metadata"] = item.Item["metadata"]?.DeepClone(),
+            ["account_id"] = item.AccountId,
+            ["_links"] = AmoResults.Link(baseUrl + "/api/v4/leads/unsorted/" + item.Uid),
+            ["_embedded"] = new JsonObject
+            {
+                ["contacts"] = contacts,
+                ["leads"] = new JsonArray(new JsonObject
+                {
+                    ["id"] = item.LeadId,
+                    ["_links"] = AmoResults.Link(baseUrl + "/api/v4/leads/" + item.LeadId.ToString(CultureInfo.InvariantCulture)),
+                }),
+                ["companies"] = new JsonArray(),
+            },
+        };
+    }
+
+    // GET /api/v4/leads/{id}/notes, or /api/v4/leads/notes with filter[entity_id] (one or an array); filter[note_type]
+    // (one or an array), filter[id]; oldest first unless order[id]=desc (or order[updated_at]=desc).
+    private static IResult ListNotes(HttpRequest request, EmulatorState state, EmulatorOptions options, long? leadId)
+    {
+        var caller = Caller(request, state);
+        if (leadId is { } id && !state.LeadExists(id, caller))
+        {
+            return AmoResults.NotFound();
+        }
+
+        IEnumerable<NoteRecord> notes = state.NotesOf(caller);
+        if (leadId is { } only)
+        {
+            notes = notes.Where(n => n.EntityId == only);
+        }
+
+        var entities = QueryValues(request, "filter[entity_id]");
+        if (entities.Count > 0)
+        {
+            notes = notes.Where(n => entities.Contains(n.EntityId.ToString(CultureInfo.InvariantCulture)));
+        }
+
+        var ids = QueryValues(request, "filter[id]");
+        if (ids.Count > 0)
+        {
+            notes = notes.Where(n => ids.Contains(n.Id.ToString(CultureInfo.InvariantCulture)));
+        }
+
+        var types = QueryValues(request, "filter[note_type]");
+        if (types.Count > 0)
+        {
+            notes = notes.Where(n => types.Contains(n.NoteType));
+        }
+
+        var descending = string.Equals(request.Query["order[id]"].ToString(), "desc", StringComparison.OrdinalIgnoreCase)
+            || string.Equals(request.Query["order[updated_at]"].ToString(), "desc", StringComparison.OrdinalIgnoreCase);
+        var ordered = (descending ? notes.OrderByDescending(n => n.Id) : notes.OrderBy(n => n.Id)).ToList();
+        var baseUrl = AmoResults.BaseUrl(request);
+        return Paginate(request, options, ordered, "notes", n => new JsonObject
+        {
+            ["id"] = n.Id,
+            ["entity_id"] = n.EntityId,
+            ["created_by"] = 0,
+            ["updated_by"] = 0,
+            ["created_at"] = n.CreatedAt,
+            ["updated_at"] = n.CreatedAt,
+            ["responsible_user_id"] = 581651,
+            ["group_id"] = 0,
+            ["note_type"] = n.NoteType,
+            ["params"] = n.Text is null ? new JsonObject() : new JsonObject { ["text"] = n.Text },
+            ["account_id"] = caller.Id,
+            ["_links"] = AmoResults.Link(string.Create(CultureInfo.InvariantCulture, $"{baseUrl}/api/v4/leads/{n.EntityId}/notes/{n.Id}")),
+        });
+    }
+
+    // key=x, key[]=x and key[0]=x alike, as amoCRM reads PHP-style arrays.
+    private static HashSet<string> QueryValues(HttpRequest request, string key) =>
+        request.Query
+            .Where(q => q.Key == key || (q.Key.StartsWith(key + "[", StringComparison.Ordinal) && q.Key.EndsWith(']')))
+            .SelectMany(q => q.Value)
+            .OfType<string>()
+            .SelectMany(v => v.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+            .ToHashSet(StringComparer.Ordinal);
+
+    private static long? ReadLong(string? text) =>
+        long.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out var value) ? value : null;
+
     private static IResult Paginate<T>(HttpRequest request, EmulatorOptions options, IReadOnlyList<T> items, string embeddedKey, Func<T, JsonNode> render)
     {
         var page = Math.Max(1, ReadInt(request.Query["page"], 1));
@@ -241,7 +382,13 @@ internal static class ApiEndpoints
         var baseUrl = AmoResults.BaseUrl(context.Request);
         var answers = new JsonArray();
         var caller = Caller(context.Request, state);
-        foreach (var created in state.CreateUnsorted(plans, caller))
+        var createdItems = state.CreateUnsorted(plans, caller);
+        if (state.RollLostAnswer() is { } lost)
+        {
+            return new LostAnswerResult(lost);
+        }
+
+        foreach (var created in createdItems)
         {
             var contacts = new JsonArray();
             if (created.ContactId is { } contactId)
@@ -312,6 +459,11 @@ internal static class ApiEndpoints
         var baseUrl = AmoResults.BaseUrl(context.Request);
         var notes = new JsonArray();
         var created = state.CreateNotes(plans);
+        if (state.RollLostAnswer() is { } lost)
+        {
+            return new LostAnswerResult(lost);
+        }
+
         for (var i = 0; i < created.Count; i++)
         {
             var note = created[i];
@@ -445,5 +597,31 @@ internal static class ApiEndpoints
         }
 
         return (items, null);
+    }
+}
+
+// The work is done; the answer is not delivered: held until the client gives up, the connection reset, or a proxy's
+// 5xx page in its place.
+internal sealed class LostAnswerResult(string mode) : IResult
+{
+    // However patient a client is, the emulator does not hold a request for ever.
+    private static readonly TimeSpan LongestHold = TimeSpan.FromMinutes(5);
+
+    public async Task ExecuteAsync(HttpContext context)
+    {
+        switch (mode)
+        {
+            case LostAnswer.Timeout:
+                // When the client gives up, the cancellation reaches AmoGate, which records the request with status 0.
+                await Task.Delay(LongestHold, TimeProvider.System, context.RequestAborted);
+                AmoGate.Abort(context);
+                break;
+            case LostAnswer.Reset:
+                AmoGate.Abort(context);
+                break;
+            default:
+                await AmoResults.Nginx(int.Parse(mode, CultureInfo.InvariantCulture)).ExecuteAsync(context);
+                break;
+        }
     }
 }

@@ -11,6 +11,8 @@ internal static class ControlEndpoints
         var control = routes.MapGroup("/_emulator");
         control.MapGet("/requests", (EmulatorState state) => AmoResults.PlainJson(new JsonArray([.. state.Requests.Select(RenderRequest)])));
         control.MapGet("/unsorted", Unsorted);
+        control.MapPost("/unsorted/{uid}/accept", (string uid, EmulatorState state) => Decide(state, uid, UnsortedStatus.Accepted));
+        control.MapPost("/unsorted/{uid}/decline", (string uid, EmulatorState state) => Decide(state, uid, UnsortedStatus.Declined));
         control.MapGet("/notes", (EmulatorState state) => AmoResults.PlainJson(new JsonArray([.. state.Notes.Select(RenderNote)])));
         control.MapGet("/faults", (EmulatorState state) => AmoResults.PlainJson(RenderFaults(state)));
         control.MapPost("/faults", SetFaultsAsync);
@@ -51,6 +53,7 @@ internal static class ControlEndpoints
             ["max_requests_in_any_second"] = state.MaxRequestsInAnySecond(),
             ["leads"] = state.Leads.Count,
             ["notes"] = state.Notes.Count,
+            ["lost_answers"] = state.LostAnswers,
         }));
         return routes;
     }
@@ -86,11 +89,17 @@ internal static class ControlEndpoints
             ["lead_id"] = u.LeadId,
             ["contact_id"] = u.ContactId,
             ["account_id"] = u.AccountId,
+            ["created_at"] = u.CreatedAt,
+            ["status"] = u.Status,
             ["item"] = u.Item.DeepClone(),
             ["notes"] = new JsonArray([.. notes.Where(n => n.EntityId == u.LeadId).Select(RenderNote)]),
         });
         return AmoResults.PlainJson(new JsonArray([.. items]));
     }
+
+    // What a manager does in amoCRM's interface: the item leaves the unsorted list (its lead and contact stay).
+    private static IResult Decide(EmulatorState state, string uid, string status) =>
+        state.DecideUnsorted(uid, status) ? Results.NoContent() : AmoResults.NotFound();
 
     // {"subdomain":"stranger","id":31000001}: a second account whose consent redeems here for its own tokens.
     private static async Task<IResult> AddAccountAsync(HttpRequest request, EmulatorState state, CancellationToken cancellationToken)
@@ -124,6 +133,8 @@ internal static class ControlEndpoints
         ["lose_next_refresh_answer"] = state.LoseNextRefreshAnswer,
         ["abort_connections"] = state.AbortConnections,
         ["deny_consent"] = state.DenyConsent,
+        ["lost_answer_ratio"] = state.LostAnswerRatio,
+        ["lost_answer_mode"] = state.LostAnswerMode,
     };
 
     // Absent keys stay as they are; the answer is the resulting fault set.
@@ -140,6 +151,11 @@ internal static class ControlEndpoints
             if (faults["block_mode"] is { } blockMode && blockMode.GetValue<int>() is not (0 or 402 or 403))
             {
                 return AmoResults.BadRequest("block_mode must be 0, 402 or 403");
+            }
+
+            if (faults["lost_answer_mode"] is { } lostMode && !LostAnswer.IsMode(lostMode.GetValue<string>()))
+            {
+                return AmoResults.BadRequest("lost_answer_mode must be timeout, reset, 502, 503 or 504");
             }
 
             if (faults["outage"] is { } outage)
@@ -180,6 +196,16 @@ internal static class ControlEndpoints
             if (faults["deny_consent"] is { } deny)
             {
                 state.DenyConsent = deny.GetValue<bool>();
+            }
+
+            if (faults["lost_answer_ratio"] is { } lostRatio)
+            {
+                state.LostAnswerRatio = lostRatio.GetValue<double>();
+            }
+
+            if (faults["lost_answer_mode"] is { } mode2)
+            {
+                state.LostAnswerMode = mode2.GetValue<string>();
             }
         }
         catch (Exception ex) when (ex is InvalidOperationException or FormatException)

@@ -14,9 +14,18 @@ public sealed record TokenPair(string AccessToken, string RefreshToken, DateTime
 public sealed record RecordedRequest(
     string Method, string Path, string Query, string Body, string? Bearer, int Status, DateTimeOffset ReceivedAt);
 
+// CreatedAt: the item's own created_at when it sent one (amoCRM keeps it), else when it was created; Unix seconds.
+// Status: "pending" while the item waits in the unsorted list, "accepted" or "declined" once a manager decided.
 public sealed record UnsortedRecord(
-    string Uid, string SourceUid, string? RequestId, long LeadId, long? ContactId, JsonObject Item, long AccountId);
+    string Uid, string SourceUid, string? RequestId, long LeadId, long? ContactId, JsonObject Item, long AccountId, long CreatedAt, string Status = UnsortedStatus.Pending);
 
-public sealed record NoteRecord(long Id, long EntityId, string NoteType, string? Text, string? RequestId);
+public static class UnsortedStatus
+{
+    public const string Pending = "pending";
+    public const string Accepted = "accepted";
+    public const string Declined = "declined";
+}
+
+public sealed record NoteRecord(long Id, long EntityId, string NoteType, string? Text, string? RequestId, long CreatedAt = 0);
 
 public sealed record LeadRecord(long Id, string? Name, long? Price, long? PipelineId, JsonObject Lead, long AccountId);

@@ -52,6 +52,9 @@ public sealed class EmulatorState
     private bool _loseNextRefreshAnswer;
     private bool _denyConsent;
     private bool _abortConnections;
+    private double _lostAnswerRatio;
+    private string _lostAnswerMode = LostAnswer.Reset;
+    private int _lostAnswers;
 
     internal EmulatorState(EmulatorOptions options, TimeProvider time)
     {
@@ -386,6 +389,50 @@ public sealed class EmulatorState
         set { lock (_gate) { _abortConnections = value; } }
     }
 
+    // The share of writes (unsorted forms, notes) that are carried out and whose answer is then lost, rolled on the
+    // same seeded sequence as ServerErrorRatio.
+    public double LostAnswerRatio
+    {
+        get { lock (_gate) { return _lostAnswerRatio; } }
+        set { lock (_gate) { _lostAnswerRatio = Math.Clamp(value, 0, 1); } }
+    }
+
+    // How the answer is lost: LostAnswer.Timeout, Reset, or a proxy's "502", "503", "504".
+    public string LostAnswerMode
+    {
+        get { lock (_gate) { return _lostAnswerMode; } }
+        set
+        {
+            if (!LostAnswer.IsMode(value))
+            {
+                throw new ArgumentOutOfRangeException(nameof(value), value, "LostAnswerMode is timeout, reset, 502, 503 or 504.");
+            }
+
+            lock (_gate)
+            {
+                _lostAnswerMode = value;
+            }
+        }
+    }
+
+    // Writes that were carried out and whose answer was then lost.
+    public int LostAnswers => Volatile.Read(ref _lostAnswers);
+
+    // After a write was carried out: the mode its answer is lost in, or null when it is answered.
+    internal string? RollLostAnswer()
+    {
+        lock (_gate)
+        {
+            if (_lostAnswerRatio <= 0 || _random.NextDouble() >= _lostAnswerRatio)
+            {
+                return null;
+            }
+
+            _lostAnswers++;
+            return _lostAnswerMode;
+        }
+    }
+
     public void EnqueueResponse(string pathPrefix, int status, string body, string contentType)
     {
         ArgumentException.ThrowIfNullOrEmpty(pathPrefix);
@@ -447,6 +494,9 @@ public sealed class EmulatorState
             _loseNextRefreshAnswer = false;
             _denyConsent = false;
             _abortConnections = false;
+            _lostAnswerRatio = 0;
+            _lostAnswerMode = LostAnswer.Reset;
+            _lostAnswers = 0;
             _scripted.Clear();
             _requests.Clear();
             _acceptedTimestamps.Clear();
@@ -475,6 +525,46 @@ public sealed class EmulatorState
     public IReadOnlyList<LeadRecord> Leads
     {
         get { lock (_gate) { return [.. _leads.Select(l => l.Record)]; } }
+    }
+
+    // The account's items still waiting in the unsorted list (not accepted or declined), in creation order.
+    internal IReadOnlyList<UnsortedRecord> PendingUnsorted(EmulatorAccount account)
+    {
+        lock (_gate)
+        {
+            return [.. _unsorted.Where(u => u.AccountId == account.Id && u.Status == UnsortedStatus.Pending)];
+        }
+    }
+
+    // A manager accepts or declines an item: it leaves the unsorted list (its lead and contact stay). False when
+    // there is no such item or it was decided already.
+    public bool DecideUnsorted(string uid, string status)
+    {
+        if (status is not (UnsortedStatus.Accepted or UnsortedStatus.Declined))
+        {
+            throw new ArgumentOutOfRangeException(nameof(status), status, "An unsorted item is accepted or declined.");
+        }
+
+        lock (_gate)
+        {
+            var index = _unsorted.FindIndex(u => u.Uid == uid);
+            if (index < 0 || _unsorted[index].Status != UnsortedStatus.Pending)
+            {
+                return false;
+            }
+
+            _unsorted[index] = _unsorted[index] with { Status = status };
+            return true;
+        }
+    }
+
+    // The notes of the account's leads, in creation order.
+    internal IReadOnlyList<NoteRecord> NotesOf(EmulatorAccount account)
+    {
+        lock (_gate)
+        {
+            return [.. _notes.Where(n => _leadsById.TryGetValue(n.EntityId, out var lead) && lead.Record.AccountId == account.Id)];
+        }
     }
 
     // An account sees only its own leads and contacts, as in amoCRM.
@@ -532,7 +622,7 @@ public sealed class EmulatorState
                 _leadsById[leadId] = stored;
 
                 var uid = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(30));
-                var unsorted = new UnsortedRecord(uid, plan.SourceUid, plan.RequestId, leadId, contactId, plan.Item, account.Id);
+                var unsorted = new UnsortedRecord(uid, plan.SourceUid, plan.RequestId, leadId, contactId, plan.Item, account.Id, plan.CreatedAt ?? now);
                 _unsorted.Add(unsorted);
                 created.Add(unsorted);
             }
@@ -543,9 +633,10 @@ public sealed class EmulatorState
 
     internal IReadOnlyList<NoteRecord> CreateNotes(IReadOnlyList<NotePlan> plans)
     {
+        var now = _time.GetUtcNow().ToUnixTimeSeconds();
         lock (_gate)
         {
-            var created = plans.Select(p => new NoteRecord(_nextNoteId++, p.EntityId, p.NoteType, p.Text, p.RequestId)).ToList();
+            var created = plans.Select(p => new NoteRecord(_nextNoteId++, p.EntityId, p.NoteType, p.Text, p.RequestId, now)).ToList();
             _notes.AddRange(created);
             return created;
         }
@@ -614,6 +705,18 @@ internal enum CodeOutcome
     Unknown,
     Revoked,
     Expired,
+}
+
+// How a lost answer is lost, once the write was carried out.
+public static class LostAnswer
+{
+    // The answer never comes: the emulator holds it until the client gives up.
+    public const string Timeout = "timeout";
+
+    // The connection is aborted after the work was done.
+    public const string Reset = "reset";
+
+    public static bool IsMode(string? mode) => mode is Timeout or Reset or "502" or "503" or "504";
 }
 
 internal sealed record ScriptedResponse(string PathPrefix, int Status, string Body, string ContentType);

@@ -4,6 +4,7 @@ using Gateway.Amo.Consent;
 using Gateway.Cli;
 using Gateway.Hosting;
 using Gateway.Leads;
+using Gateway.Observability;
 using Gateway.Operations;
 using Gateway.Security;
 
@@ -13,6 +14,7 @@ static WebApplication Build(string[] args)
 {
     var builder = GatewayHost.CreateBuilder(args);
     builder.Services.AddGatewayCore();
+    builder.Services.AddGatewayTelemetry(builder.Configuration);
     builder.Services.AddGatewayFeatures();
     return builder.Build();
 }

@@ -153,6 +153,118 @@ public sealed class FaultTests
     }
 
     [Fact]
+    public async Task A_slow_answer_the_client_gave_up_on_created_nothing()
+    {
+        await using var amo = await Amo.StartAsync();
+        using var http = Amo.Client(amo, amo.State.IssueTokens().AccessToken);
+        http.Timeout = TimeSpan.FromMilliseconds(500);
+        amo.State.Delay = TimeSpan.FromSeconds(2);
+
+        await Assert.ThrowsAsync<TaskCanceledException>(
+            () => http.PostAsync("/api/v4/leads/unsorted/forms", Amo.Json(new JsonArray(Amo.UnsortedItem("a")))));
+
+        // Past the delay, when a server that had not noticed the client leave would have done the work.
+        await Task.Delay(TimeSpan.FromSeconds(3), TimeProvider.System, CancellationToken.None);
+        Assert.Empty(amo.State.Unsorted);
+        Assert.All(amo.State.Requests, r => Assert.Equal(0, r.Status));
+    }
+
+    [Theory]
+    [InlineData(LostAnswer.Reset)]
+    [InlineData(LostAnswer.Timeout)]
+    [InlineData("502")]
+    [InlineData("503")]
+    [InlineData("504")]
+    public async Task A_lost_answer_comes_after_the_items_were_created(string mode)
+    {
+        await using var amo = await Amo.StartAsync();
+        using var http = Amo.Client(amo, amo.State.IssueTokens().AccessToken);
+        amo.State.LostAnswerRatio = 1;
+        amo.State.LostAnswerMode = mode;
+
+        var status = await SendLosingAsync(amo, http, "/api/v4/leads/unsorted/forms", new JsonArray(Amo.UnsortedItem("a"), Amo.UnsortedItem("b")), () => amo.State.Unsorted.Count == 2);
+
+        Assert.Equal(mode is LostAnswer.Reset or LostAnswer.Timeout ? null : int.Parse(mode, System.Globalization.CultureInfo.InvariantCulture), status);
+        Assert.Equal(["gateway-a", "gateway-b"], amo.State.Unsorted.Select(u => u.SourceUid));
+        Assert.Equal(1, amo.State.LostAnswers);
+
+        // Notes are writes too: the note exists, the answer is lost the same way.
+        var leadId = amo.State.Leads[0].Id;
+        var noteStatus = await SendLosingAsync(amo, http, "/api/v4/leads/notes", new JsonArray(
+            new JsonObject { ["entity_id"] = leadId, ["note_type"] = "common", ["params"] = new JsonObject { ["text"] = "hi" } }), () => amo.State.Notes.Count == 1);
+
+        Assert.Equal(status, noteStatus);
+        Assert.Equal("hi", Assert.Single(amo.State.Notes).Text);
+        Assert.Equal(2, amo.State.LostAnswers);
+    }
+
+    // The answer's status, or null when none came: a timeout is the client giving up once the write is seen done.
+    private static async Task<int?> SendLosingAsync(AmoEmulator amo, HttpClient http, string path, JsonArray body, Func<bool> done)
+    {
+        using var giveUp = new CancellationTokenSource();
+        var send = http.PostAsync(path, Amo.Json(body), giveUp.Token);
+        if (amo.State.LostAnswerMode == LostAnswer.Timeout)
+        {
+            await WaitUntilAsync(done);
+            await giveUp.CancelAsync();
+        }
+
+        try
+        {
+            using var response = await send;
+            Assert.Equal("text/html", response.Content.Headers.ContentType?.MediaType);
+            return (int)response.StatusCode;
+        }
+        catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException)
+        {
+            Assert.True(amo.State.LostAnswerMode is LostAnswer.Reset or LostAnswer.Timeout, ex.Message);
+            return null;
+        }
+    }
+
+    [Fact]
+    public async Task Lost_answers_follow_the_seed_and_reads_are_never_lost()
+    {
+        async Task<IReadOnlyList<bool>> PatternAsync()
+        {
+            await using var amo = await Amo.StartAsync();
+            using var http = Amo.Client(amo, amo.State.IssueTokens().AccessToken);
+            amo.State.Seed = 7;
+            amo.State.LostAnswerRatio = 0.5;
+            amo.State.LostAnswerMode = "502";
+            var lost = new List<bool>();
+            for (var i = 0; i < 12; i++)
+            {
+                using var response = await http.PostAsync("/api/v4/leads/unsorted/forms", Amo.Json(new JsonArray(Amo.UnsortedItem("i" + i))));
+                lost.Add(response.StatusCode == HttpStatusCode.BadGateway);
+            }
+
+            using var list = await http.GetAsync("/api/v4/leads/unsorted?limit=250");
+            Assert.Equal(HttpStatusCode.OK, list.StatusCode);
+            Assert.Equal(12, (await Amo.ReadObjectAsync(list))["_embedded"]!["unsorted"]!.AsArray().Count);
+            Assert.Equal(12, amo.State.Unsorted.Count);
+            return lost;
+        }
+
+        var first = await PatternAsync();
+        var second = await PatternAsync();
+
+        Assert.Equal(first, second);
+        Assert.Contains(true, first);
+        Assert.Contains(false, first);
+    }
+
+    private static async Task WaitUntilAsync(Func<bool> condition)
+    {
+        for (var i = 0; i < 800 && !condition(); i++)
+        {
+            await Task.Delay(TimeSpan.FromMilliseconds(25), TimeProvider.System, CancellationToken.None);
+        }
+
+        Assert.True(condition());
+    }
+
+    [Fact]
     public async Task Control_api_issues_tokens_sets_faults_and_resets()
     {
         await using var amo = await Amo.StartAsync();
@@ -160,13 +272,18 @@ public sealed class FaultTests
 
         using var issued = await http.PostAsync("/_emulator/tokens", null);
         var tokens = await Amo.ReadObjectAsync(issued);
-        using var faults = await http.PostAsync("/_emulator/faults", Amo.Json(new JsonObject { ["block_mode"] = 402, ["delay_ms"] = 5 }));
+        using var faults = await http.PostAsync("/_emulator/faults", Amo.Json(new JsonObject { ["block_mode"] = 402, ["delay_ms"] = 5, ["lost_answer_ratio"] = 0.25, ["lost_answer_mode"] = "504" }));
         var current = await Amo.ReadObjectAsync(faults);
+        using var badMode = await http.PostAsync("/_emulator/faults", Amo.Json(new JsonObject { ["lost_answer_mode"] = "418" }));
         using var reset = await http.PostAsync("/_emulator/reset", null);
 
         Assert.True(amo.State.IsAccessTokenValid((string)tokens["access_token"]!));
         Assert.True((long)tokens["expires_at"]! > 0);
         Assert.Equal(402, (int)current["block_mode"]!);
+        Assert.Equal(0.25, (double)current["lost_answer_ratio"]!);
+        Assert.Equal("504", (string?)current["lost_answer_mode"]);
+        Assert.Equal(HttpStatusCode.BadRequest, badMode.StatusCode);
+        Assert.Equal(0, amo.State.LostAnswerRatio);
         Assert.False((bool)current["outage"]!);
         Assert.Equal(0, amo.State.BlockMode);
         Assert.Equal(TimeSpan.Zero, amo.State.Delay);

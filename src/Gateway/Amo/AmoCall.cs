@@ -53,6 +53,9 @@ internal sealed class AmoCall(string account, AmoPriority priority, SendGuard? g
     // Set by the pacing handler when the guard said no or the call became unwanted: the client answers AmoFailure.Withdrawn.
     public bool Withdrawn { get; set; }
 
+    // Set by the pacing handler as the call goes out: from here on a missing answer may hide work amoCRM did.
+    public bool Sent { get; set; }
+
     public void AttachTo(HttpRequestMessage request) => request.Options.Set(Key, this);
 
     public static AmoCall Of(HttpRequestMessage request) =>

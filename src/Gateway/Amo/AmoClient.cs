@@ -27,6 +27,10 @@ internal sealed record AmoResult(AmoFailure Failure, int? HttpStatus, JsonNode? 
 {
     public bool Ok => Failure == AmoFailure.None;
 
+    // The request went out and its answer never came whole (a timeout, a reset after sending, a proxy's 502/503/504,
+    // a 2xx that cannot be read): amoCRM may have done the work. A write is looked for before it is sent again.
+    public bool AnswerLost { get; init; }
+
     // Whether the same request may succeed later without anyone changing anything.
     public bool IsTransient => Failure is AmoFailure.RateLimited or AmoFailure.ServerError or AmoFailure.Timeout or AmoFailure.Unreachable;
 }
@@ -120,15 +124,16 @@ internal sealed partial class AmoClient(HttpClient http, ILogger<AmoClient> logg
         }
         catch (HttpRequestException ex) when (ex.HttpRequestError is HttpRequestError.ConnectionError or HttpRequestError.NameResolutionError or HttpRequestError.SecureConnectionError)
         {
+            // No connection, so amoCRM never saw the request.
             return new AmoResult(AmoFailure.Unreachable, null, null, "amoCRM could not be reached");
         }
         catch (HttpRequestException)
         {
-            return new AmoResult(AmoFailure.Unreachable, null, null, "the connection to amoCRM broke off");
+            return new AmoResult(AmoFailure.Unreachable, null, null, "the connection to amoCRM broke off") { AnswerLost = call.Sent };
         }
         catch (TaskCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
-            return new AmoResult(AmoFailure.Timeout, null, null, "amoCRM did not answer in time");
+            return new AmoResult(AmoFailure.Timeout, null, null, "amoCRM did not answer in time") { AnswerLost = call.Sent };
         }
         catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
         {
@@ -136,7 +141,7 @@ internal sealed partial class AmoClient(HttpClient http, ILogger<AmoClient> logg
             LogCallFailed(ex, account);
             return new AmoResult(AmoFailure.Unreachable, null, null, ex is TimeoutException
                 ? "timed out waiting for another process to finish refreshing the amoCRM token"
-                : "the amoCRM call failed unexpectedly");
+                : "the amoCRM call failed unexpectedly") { AnswerLost = call.Sent };
         }
 
         using (response)
@@ -153,11 +158,11 @@ internal sealed partial class AmoClient(HttpClient http, ILogger<AmoClient> logg
             }
             catch (HttpRequestException)
             {
-                return new AmoResult(AmoFailure.Unreachable, (int)response.StatusCode, null, "the answer from amoCRM broke off");
+                return new AmoResult(AmoFailure.Unreachable, (int)response.StatusCode, null, "the answer from amoCRM broke off") { AnswerLost = true };
             }
             catch (TaskCanceledException) when (!cancellationToken.IsCancellationRequested)
             {
-                return new AmoResult(AmoFailure.Timeout, (int)response.StatusCode, null, "amoCRM did not finish its answer in time");
+                return new AmoResult(AmoFailure.Timeout, (int)response.StatusCode, null, "amoCRM did not finish its answer in time") { AnswerLost = true };
             }
 
             return Classify((int)response.StatusCode, text);
@@ -182,8 +187,9 @@ internal sealed partial class AmoClient(HttpClient http, ILogger<AmoClient> logg
 
         if (status is >= 200 and < 300)
         {
+            // A 2xx we cannot read still says amoCRM did the work.
             return text.Length > 0 && json is null
-                ? new AmoResult(AmoFailure.BadResponse, status, null, "amoCRM answered with a body that is not JSON")
+                ? new AmoResult(AmoFailure.BadResponse, status, null, "amoCRM answered with a body that is not JSON") { AnswerLost = true }
                 : new AmoResult(AmoFailure.None, status, json, "ok");
         }
 
@@ -201,7 +207,12 @@ internal sealed partial class AmoClient(HttpClient http, ILogger<AmoClient> logg
             _ => AmoFailure.BadRequest,
         };
         var description = json is JsonObject problem ? AmoJson.DescribeProblem(problem) : $"amoCRM answered {status}";
-        return new AmoResult(failure, status, json is JsonObject ? json : null, description.Length > 0 ? description : $"amoCRM answered {status}");
+
+        // A proxy's 502/503/504 may stand in front of an amoCRM that finished the work; amoCRM's own 500 and 429 did not.
+        return new AmoResult(failure, status, json is JsonObject ? json : null, description.Length > 0 ? description : $"amoCRM answered {status}")
+        {
+            AnswerLost = status is StatusCodes.Status502BadGateway or StatusCodes.Status503ServiceUnavailable or StatusCodes.Status504GatewayTimeout,
+        };
     }
 
     [LoggerMessage(Level = LogLevel.Error, Message = "An amoCRM call for {Account} failed before an answer arrived")]

@@ -261,6 +261,20 @@ internal sealed class Schema(Database database)
                 value TEXT NOT NULL
             );
             """),
+        // Lost answers: a lead (or note) sent whose outcome is not known yet, since when; looked for before it goes again.
+        new(
+            Sqlite: """
+            ALTER TABLE leads ADD COLUMN unconfirmed_since INTEGER NULL;
+            ALTER TABLE leads ADD COLUMN note_unconfirmed_since INTEGER NULL;
+            """,
+            Postgres: """
+            ALTER TABLE leads ADD COLUMN unconfirmed_since BIGINT NULL;
+            ALTER TABLE leads ADD COLUMN note_unconfirmed_since BIGINT NULL;
+            """),
+        // The intake's W3C traceparent: every later delivery attempt of the lead, on any instance, joins its trace.
+        new(
+            Sqlite: "ALTER TABLE leads ADD COLUMN trace_parent TEXT NULL;",
+            Postgres: "ALTER TABLE leads ADD COLUMN trace_parent TEXT NULL;"),
     ];
 
     public async Task MigrateAsync(CancellationToken cancellationToken)

@@ -7,13 +7,17 @@ using Microsoft.Extensions.Options;
 namespace Gateway.Leads;
 
 // Stored first, then delivered: the row is committed before amoCRM hears of the lead.
-internal sealed class LeadIntake(IntakeWriter writer, LeadStore store, PersonalData personalData, LeadOutcomes outcomes, IOptions<OutboxOptions> options, TimeProvider time)
+internal sealed class LeadIntake(IntakeWriter writer, LeadStore store, PersonalData personalData, LeadOutcomes outcomes, IOptions<OutboxOptions> options, TimeProvider time, Observability.GatewayMetrics metrics)
 {
     public const string Created = "Unsorted lead created successfully";
     public const string Queued = "Lead accepted and queued for delivery";
 
     public async Task<IResult> SubmitAsync(string account, string payload, string? callerIp, string? idempotencyScope, string? idempotencyKey, CancellationToken requestAborted)
     {
+        // The lead's trace: its traceparent is stored with the row, so every later attempt, on any instance, joins it.
+        using var span = Observability.GatewayTracing.Leads.StartActivity("leads.intake");
+        span?.SetTag("gateway.account", account);
+        var traceParent = Observability.GatewayTracing.TraceParent();
         var hash = idempotencyKey is null ? null : personalData.RequestHash(payload);
         var sourceUid = Guid.NewGuid().ToString("N");
 
@@ -25,12 +29,20 @@ internal sealed class LeadIntake(IntakeWriter writer, LeadStore store, PersonalD
         InsertedLead inserted;
         try
         {
-            inserted = await writer.WriteAsync(new NewLead(account, sourceUid, payload, callerIp, idempotencyScope, idempotencyKey, hash));
+            using var storing = Observability.GatewayTracing.Outbox.StartActivity("outbox.store");
+            inserted = await writer.WriteAsync(new NewLead(account, sourceUid, payload, callerIp, idempotencyScope, idempotencyKey, hash, traceParent));
         }
         catch
         {
             outcomes.Forget(sourceUid);
             throw;
+        }
+
+        span?.SetTag("gateway.lead.id", inserted.Id);
+        span?.SetTag("gateway.lead.existing", inserted.Existing);
+        if (!inserted.Existing)
+        {
+            metrics.LeadAccepted(account);
         }
 
         if (inserted.Existing)

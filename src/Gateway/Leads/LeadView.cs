@@ -24,6 +24,7 @@ internal static class LeadView
         ["updated_at"] = row.UpdatedAt.ToUnixTimeSeconds(),
         ["delivered_at"] = row.DeliveredAt?.ToUnixTimeSeconds(),
         ["next_attempt_at"] = row.Status == LeadStatus.Queued ? row.NextAttemptAt.ToUnixTimeSeconds() : null,
+        ["trace_id"] = Observability.GatewayTracing.TraceId(row.TraceParent),
     };
 
     public static JsonObject Queued(long id, string sourceUid) => new()

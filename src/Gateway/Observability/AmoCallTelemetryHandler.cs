@@ -3,8 +3,9 @@ using System.Text.RegularExpressions;
 
 namespace Gateway.Observability;
 
-// Innermost handler of both amoCRM clients: one log line and one metric per call that actually went out
-// (a resend after a 401 is its own call), with amoCRM's own X-Request-Id for support tickets.
+// Innermost handler of both amoCRM clients: one log line, one metric and one client span per call that actually went
+// out (a resend after a 401 is its own call), with amoCRM's own X-Request-Id for support tickets. The span names the
+// templated endpoint, never the query string or a body.
 internal sealed partial class AmoCallTelemetryHandler(GatewayMetrics metrics, ILogger<AmoCallTelemetryHandler> logger) : DelegatingHandler
 {
     protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
@@ -14,6 +15,15 @@ internal sealed partial class AmoCallTelemetryHandler(GatewayMetrics metrics, IL
         var endpoint = Endpoint(path);
         var method = request.Method.Method;
         var started = Stopwatch.GetTimestamp();
+        using var span = GatewayTracing.Amo.StartActivity("amo.call", ActivityKind.Client);
+        if (span is not null)
+        {
+            span.DisplayName = "amoCRM " + method + " " + endpoint;
+            span.SetTag("http.request.method", method);
+            span.SetTag("url.template", endpoint);
+            span.SetTag("server.address", request.RequestUri?.Host);
+        }
+
         try
         {
             var response = await base.SendAsync(request, cancellationToken);
@@ -21,6 +31,15 @@ internal sealed partial class AmoCallTelemetryHandler(GatewayMetrics metrics, IL
             var status = (int)response.StatusCode;
             metrics.AmoRequest(endpoint, method, status.ToString(System.Globalization.CultureInfo.InvariantCulture), elapsed);
             var amoRequestId = (response.Headers.TryGetValues("X-Request-Id", out var ids) ? RequestTelemetry.Accept(new(ids.ToArray())) : null) ?? "-";
+            if (span is not null)
+            {
+                span.SetTag("http.response.status_code", status);
+                span.SetTag("amo.request_id", amoRequestId);
+                if (status >= 400)
+                {
+                    span.Fail(status.ToString(System.Globalization.CultureInfo.InvariantCulture));
+                }
+            }
             var milliseconds = elapsed.TotalMilliseconds;
             LogCall(method, path, status, milliseconds, amoRequestId);
             return response;
@@ -31,6 +50,7 @@ internal sealed partial class AmoCallTelemetryHandler(GatewayMetrics metrics, IL
             metrics.AmoRequest(endpoint, method, "error", elapsed);
             var milliseconds = elapsed.TotalMilliseconds;
             var error = ex.GetType().Name;
+            span.Fail(error);
             LogCallFailed(method, path, milliseconds, error);
             throw;
         }

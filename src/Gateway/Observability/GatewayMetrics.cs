@@ -15,10 +15,15 @@ internal sealed class GatewayMetrics
     private readonly Counter<long> amoRequests;
     private readonly Histogram<double> amoDuration;
     private readonly Counter<long> tokenRefreshes;
+    private readonly Counter<long> leadsAccepted;
     private readonly Counter<long> leadsDelivered;
     private readonly Counter<long> leadsFailed;
     private readonly Counter<long> rateLimitWaits;
     private readonly Counter<double> rateLimitWaitTime;
+    private readonly Counter<long> lostAnswers;
+    private readonly Counter<long> reconcileCalls;
+    private readonly Counter<long> reconcileFound;
+    private readonly Counter<long> reconcileResent;
 
     public GatewayMetrics(IMeterFactory meters)
     {
@@ -29,10 +34,15 @@ internal sealed class GatewayMetrics
         amoRequests = Meter.CreateCounter<long>("gateway.amo.requests", "{request}", "Calls to amoCRM, by endpoint, method and status (error: no answer)");
         amoDuration = Meter.CreateHistogram("gateway.amo.request.duration", "s", "Latency of amoCRM calls, by endpoint", advice: latency);
         tokenRefreshes = Meter.CreateCounter<long>("gateway.token.refreshes", "{refresh}", "Access token refreshes sent to amoCRM, by account and outcome");
+        leadsAccepted = Meter.CreateCounter<long>("gateway.leads.accepted", "{lead}", "Leads stored by the intake (repeats of an idempotency key not counted), by account");
         leadsDelivered = Meter.CreateCounter<long>("gateway.leads.delivered", "{lead}", "Leads amoCRM confirmed, by account");
         leadsFailed = Meter.CreateCounter<long>("gateway.leads.failed", "{lead}", "Leads that became dead letters, by account");
         rateLimitWaits = Meter.CreateCounter<long>("gateway.amo.rate_limit.waits", "{wait}", "amoCRM calls that had to wait for the account's rate limit");
         rateLimitWaitTime = Meter.CreateCounter<double>("gateway.amo.rate_limit.wait", "s", "Total time amoCRM calls waited for the account's rate limit");
+        lostAnswers = Meter.CreateCounter<long>("gateway.delivery.lost_answers", "{item}", "Leads and notes sent whose answer was lost (timeout, reset, 502/503/504), by account and kind");
+        reconcileCalls = Meter.CreateCounter<long>("gateway.reconcile.calls", "{call}", "amoCRM calls made to look for items whose answer was lost, by account and kind");
+        reconcileFound = Meter.CreateCounter<long>("gateway.reconcile.found", "{item}", "Items whose answer was lost, found in amoCRM and settled without sending them again, by account and kind");
+        reconcileResent = Meter.CreateCounter<long>("gateway.reconcile.resent", "{item}", "Items whose answer was lost, not found in amoCRM and sent again (the remaining duplicate risk), by account and kind");
     }
 
     public Meter Meter { get; }
@@ -52,6 +62,8 @@ internal sealed class GatewayMetrics
     public void TokenRefreshed(string account, string outcome) =>
         tokenRefreshes.Add(1, new("account", account), new("outcome", outcome));
 
+    public void LeadAccepted(string account) => leadsAccepted.Add(1, new KeyValuePair<string, object?>("account", account));
+
     public void LeadsDelivered(string account, int count)
     {
         if (count > 0)
@@ -65,6 +77,22 @@ internal sealed class GatewayMetrics
         if (count > 0)
         {
             leadsFailed.Add(count, new KeyValuePair<string, object?>("account", account));
+        }
+    }
+
+    public void LostAnswers(string account, string kind, int count) => Add(lostAnswers, account, kind, count);
+
+    public void ReconcileCalls(string account, string kind, int count) => Add(reconcileCalls, account, kind, count);
+
+    public void ReconcileFound(string account, string kind, int count) => Add(reconcileFound, account, kind, count);
+
+    public void ReconcileResent(string account, string kind, int count) => Add(reconcileResent, account, kind, count);
+
+    private static void Add(Counter<long> counter, string account, string kind, int count)
+    {
+        if (count > 0)
+        {
+            counter.Add(count, new("account", account), new("kind", kind));
         }
     }
 

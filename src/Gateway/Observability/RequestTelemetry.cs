@@ -29,6 +29,7 @@ internal sealed partial class RequestTelemetry(RequestDelegate next, GatewayMetr
         var route = new RouteCapture();
         context.Features.Set(route);
         var started = Stopwatch.GetTimestamp();
+        using var trace = Activity.Current is null ? StartTrace(context.Request) : null;
         using var scope = logger.BeginScope(new RequestScope(requestId));
         try
         {
@@ -55,6 +56,19 @@ internal sealed partial class RequestTelemetry(RequestDelegate next, GatewayMetr
                 LogRequest(method, path, status, milliseconds);
             }
         }
+    }
+
+    // ASP.NET Core starts no activity of its own when nothing listens: this one (the caller's trace when it sent a valid
+    // traceparent) still gives every log line of the request, and the lead it stores, a trace id.
+    private static Activity StartTrace(HttpRequest request)
+    {
+        var activity = new Activity("gateway.request");
+        if (request.Headers.TraceParent.Count == 1 && ActivityContext.TryParse(request.Headers.TraceParent[0], null, isRemote: true, out var parent))
+        {
+            activity.SetParentId(parent.TraceId, parent.SpanId, parent.TraceFlags);
+        }
+
+        return activity.Start();
     }
 
     // Printable ASCII without spaces, at most 128 characters, exactly one value; anything else is replaced, not echoed.

@@ -4,8 +4,9 @@ internal static class OperationsServiceCollectionExtensions
 {
     public static IServiceCollection AddOperations(this IServiceCollection services)
     {
-        services.AddSingleton<PrometheusCollector>();
         services.AddSingleton<GatewayStatus>();
+        services.AddSingleton<StateGauges>();
+        services.AddHostedService<StateGaugeRefresher>();
         services.AddSingleton<TokenDiagnostics>();
         services.AddGatewayOpenApi();
         return services;

@@ -11,6 +11,7 @@ internal sealed partial class LeadDelivery(
     LeadStore store,
     NoteStore noteStore,
     LeadOutcomes outcomes,
+    LostAnswerLookup lostAnswers,
     AccountDeliveryState accounts,
     IOptions<OutboxOptions> options,
     TimeProvider time,
@@ -25,7 +26,12 @@ internal sealed partial class LeadDelivery(
         using var scope = LeadScope(logger, string.Join(',', leads.Select(l => l.Id)));
         var token = leads[0].ClaimToken;
         var started = time.GetUtcNow();
-        var composed = await composer.ComposeAsync(account, leads, cancellationToken);
+        ComposedLeads composed;
+        using (Observability.GatewayTracing.Outbox.StartActivity("outbox.compose"))
+        {
+            composed = await composer.ComposeAsync(account, leads, cancellationToken);
+        }
+
         if (composed.Unreadable.Count > 0)
         {
             await ApplyAsync(account, Settlement.Unreadable(composed.Unreadable), started);
@@ -42,6 +48,32 @@ internal sealed partial class LeadDelivery(
         }
 
         var mapped = composed.Ready;
+        if (mapped.Where(m => m.Lead.UnconfirmedSince is not null).ToList() is { Count: > 0 } unconfirmed)
+        {
+            // An earlier send of these went out and its outcome was never learnt: look before sending anything again.
+            var look = await lostAnswers.FindLeadsAsync(account, unconfirmed.Select(m => m.Lead).ToList());
+            metrics.ReconcileCalls(account, "leads", look.Calls);
+            if (look.Failure is { } failure)
+            {
+                return await ApplyAsync(account, Settlement.LeadsDeferred(composed.Readable, failure, time.GetUtcNow(), Schedule), started);
+            }
+
+            var found = unconfirmed.Where(m => look.Found.ContainsKey(m.Lead.SourceUid)).ToList();
+            metrics.ReconcileFound(account, "leads", found.Count);
+            metrics.ReconcileResent(account, "leads", unconfirmed.Count - found.Count);
+            if (found.Count > 0)
+            {
+                LogFound(account, found.Count, unconfirmed.Count);
+                await ApplyAsync(account, Settlement.LeadsFound(found.Select(m => (new SentLead(m.Lead, m.NoteText), look.Found[m.Lead.SourceUid])).ToList()), started);
+                mapped = mapped.Except(found).ToList();
+            }
+
+            if (mapped.Count == 0)
+            {
+                return BatchVerdict.Continue;
+            }
+        }
+
         var body = new JsonArray(mapped.Select(m => (JsonNode)m.Item).ToArray());
         var result = await PostClaimedAsync(account, "api/v4/leads/unsorted/forms", body, mapped.Count,
             () => store.RenewClaimAsync(token, mapped.Count, options.Value.Lease, CancellationToken.None));
@@ -82,6 +114,31 @@ internal sealed partial class LeadDelivery(
             }
         }
 
+        if (notes.Where(n => n.UnconfirmedSince is not null).ToList() is { Count: > 0 } unconfirmed)
+        {
+            // The same look as for leads: a note whose answer was lost may be on its lead already.
+            var look = await lostAnswers.FindNotesAsync(account, unconfirmed);
+            metrics.ReconcileCalls(account, "notes", look.Calls);
+            if (look.Failure is { } failure)
+            {
+                return await ApplyAsync(account, Settlement.NotesDeferred(notes, failure, time.GetUtcNow(), Schedule), started);
+            }
+
+            var found = unconfirmed.Where(n => look.Found.ContainsKey(n.Id)).ToList();
+            metrics.ReconcileFound(account, "notes", found.Count);
+            metrics.ReconcileResent(account, "notes", unconfirmed.Count - found.Count);
+            if (found.Count > 0)
+            {
+                await ApplyAsync(account, Settlement.NotesFound(found.Select(n => (n, look.Found[n.Id])).ToList()), started);
+                notes = notes.Except(found).ToList();
+            }
+
+            if (notes.Count == 0)
+            {
+                return BatchVerdict.Continue;
+            }
+        }
+
         var body = new JsonArray(notes.Select(n => (JsonNode)new JsonObject
         {
             ["entity_id"] = n.AmoLeadId,
@@ -105,6 +162,10 @@ internal sealed partial class LeadDelivery(
     // whoever is woken reads the verdict from the row, so waking comes only after the commit.
     private async Task<BatchVerdict> ApplyAsync(string account, LeadPlan plan, DateTimeOffset batchStartedAt)
     {
+        using var span = Observability.GatewayTracing.Outbox.StartActivity("outbox.settle");
+        span?.SetTag("gateway.delivered", plan.Delivered.Count);
+        span?.SetTag("gateway.failed", plan.Failed.Count);
+        span?.SetTag("gateway.requeued", plan.Requeue?.Items.Count ?? 0);
         if (plan.Health == AccountHealth.Failure)
         {
             await accounts.RecordFailureAsync(account, plan.HealthResult!, CancellationToken.None);
@@ -113,6 +174,7 @@ internal sealed partial class LeadDelivery(
         await store.SettleAsync(plan.ClaimToken, plan.Delivered, plan.Failed, plan.Requeue, CancellationToken.None);
         metrics.LeadsDelivered(account, plan.Delivered.Count);
         metrics.LeadsFailed(account, plan.Failed.Count);
+        metrics.LostAnswers(account, "leads", plan.LostAnswers);
         if (plan.Health == AccountHealth.Success)
         {
             await accounts.RecordSuccessAsync(account, batchStartedAt, CancellationToken.None);
@@ -138,17 +200,30 @@ internal sealed partial class LeadDelivery(
             outcomes.Complete(wake.SourceUid, wake.Outcome);
         }
 
+        if (plan.LostAnswers > 0)
+        {
+            LogAnswerLost(account, "leads", plan.LostAnswers, plan.HealthResult!.Description);
+        }
+
         return plan.Verdict;
     }
 
     private async Task<BatchVerdict> ApplyAsync(string account, NotePlan plan, DateTimeOffset batchStartedAt)
     {
+        using var span = Observability.GatewayTracing.Outbox.StartActivity("outbox.settle");
+        span?.SetTag("gateway.notes", plan.Settlements.Count);
         if (plan.Health == AccountHealth.Failure)
         {
             await accounts.RecordFailureAsync(account, plan.HealthResult!, CancellationToken.None);
         }
 
         await noteStore.SettleAsync(plan.ClaimToken, plan.Settlements, plan.Solo, CancellationToken.None);
+        metrics.LostAnswers(account, "notes", plan.LostAnswers);
+        if (plan.LostAnswers > 0)
+        {
+            LogAnswerLost(account, "notes", plan.LostAnswers, plan.HealthResult!.Description);
+        }
+
         if (plan.Health == AccountHealth.Success)
         {
             await accounts.RecordSuccessAsync(account, batchStartedAt, CancellationToken.None);
@@ -168,4 +243,10 @@ internal sealed partial class LeadDelivery(
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "amoCRM's answer for {Account} did not name {Count} of the items sent; they will be sent again")]
     private partial void LogUnmatched(string account, int count);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "The answer for {Count} {What} of {Account} was lost ({Description}); amoCRM may have them, so they are looked for before they go again")]
+    private partial void LogAnswerLost(string account, string what, int count, string description);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "{Found} of {Count} leads of {Account} whose answer was lost were found in amoCRM and are settled without a resend")]
+    private partial void LogFound(string account, int found, int count);
 }

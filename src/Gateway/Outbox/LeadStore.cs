@@ -21,7 +21,8 @@ internal static class NoteStatus
     public const string Failed = "failed";
 }
 
-internal sealed record NewLead(string Account, string SourceUid, string Payload, string? CallerIp, string? IdempotencyScope, string? IdempotencyKey, string? RequestHash);
+// TraceParent: the intake span's W3C traceparent (Observability.GatewayTracing), so later attempts join its trace.
+internal sealed record NewLead(string Account, string SourceUid, string Payload, string? CallerIp, string? IdempotencyScope, string? IdempotencyKey, string? RequestHash, string? TraceParent = null);
 
 internal sealed record InsertedLead(long Id, bool Existing, string? RequestHash);
 
@@ -35,9 +36,14 @@ internal sealed record ClaimedLead
     public DateTimeOffset CreatedAt { get; init; }
     public DateTimeOffset QueuedAt { get; init; }
     public string ClaimToken { get; init; } = "";
+    public string? TraceParent { get; init; }
 
     // Why the stored payload cannot be used (it cannot be decrypted); the lead then fails instead of its batch.
     public string? Unreadable { get; init; }
+
+    // Set when an earlier send went out and its outcome was never learnt (the answer was lost, or the sender died):
+    // the lead may exist in amoCRM already, so it is looked for before it is sent again.
+    public DateTimeOffset? UnconfirmedSince { get; init; }
 
     public static ClaimedLead Read(DbDataReader reader) => new()
     {
@@ -49,6 +55,8 @@ internal sealed record ClaimedLead
         CreatedAt = reader.Time("created_at"),
         QueuedAt = reader.Time("queued_at"),
         ClaimToken = reader.String("claim_token"),
+        UnconfirmedSince = reader.TimeOrNull("unconfirmed_since"),
+        TraceParent = reader.StringOrNull("trace_parent"),
     };
 }
 
@@ -79,6 +87,8 @@ internal sealed record LeadRow
     // The name of the API key the lead was submitted with.
     public string? IdempotencyScope { get; init; }
 
+    public string? TraceParent { get; init; }
+
     // The columns of LeadStore.LeadColumns.
     public static LeadRow Read(DbDataReader reader) => new()
     {
@@ -102,6 +112,7 @@ internal sealed record LeadRow
         RequestHash = reader.StringOrNull("request_hash"),
         IdempotencyKey = reader.StringOrNull("idempotency_key"),
         IdempotencyScope = reader.StringOrNull("idempotency_scope"),
+        TraceParent = reader.StringOrNull("trace_parent"),
     };
 }
 
@@ -131,7 +142,7 @@ internal sealed record QueueStats
 // The outbox table: the database row is the queue, each claim is a lease, nothing is deleted unless delivered and old.
 internal sealed class LeadStore(Database database, PersonalData personalData, TimeProvider time)
 {
-    private const string LeadColumns = "id, account, source_uid, status, attempts, next_attempt_at, last_error, amo_uid, amo_lead_id, amo_contact_id, amo_answer, note_status, note_id, note_error, created_at, updated_at, delivered_at, request_hash, idempotency_key, idempotency_scope";
+    private const string LeadColumns = "id, account, source_uid, status, attempts, next_attempt_at, last_error, amo_uid, amo_lead_id, amo_contact_id, amo_answer, note_status, note_id, note_error, created_at, updated_at, delivered_at, request_hash, idempotency_key, idempotency_scope, trace_parent";
 
     private DateTimeOffset Now => time.GetUtcNow();
 
@@ -169,8 +180,8 @@ internal sealed class LeadStore(Database database, PersonalData personalData, Ti
                 connection,
                 """
                 INSERT INTO leads (account, source_uid, status, payload, caller_ip, idempotency_scope, idempotency_key, request_hash,
-                    next_attempt_at, created_at, queued_at, updated_at)
-                VALUES (@Account, @SourceUid, @queued, @Payload, @CallerIp, @IdempotencyScope, @IdempotencyKey, @RequestHash, @now, @now, @now, @now)
+                    next_attempt_at, created_at, queued_at, updated_at, trace_parent)
+                VALUES (@Account, @SourceUid, @queued, @Payload, @CallerIp, @IdempotencyScope, @IdempotencyKey, @RequestHash, @now, @now, @now, @now, @TraceParent)
                 ON CONFLICT DO NOTHING
                 RETURNING id
                 """,
@@ -178,6 +189,7 @@ internal sealed class LeadStore(Database database, PersonalData personalData, Ti
                 [
                     ("Account", lead.Account), ("SourceUid", lead.SourceUid), ("queued", LeadStatus.Queued), ("Payload", lead.Payload), ("CallerIp", lead.CallerIp),
                     ("IdempotencyScope", lead.IdempotencyScope), ("IdempotencyKey", lead.IdempotencyKey), ("RequestHash", lead.RequestHash), ("now", now),
+                    ("TraceParent", lead.TraceParent),
                 ],
                 cancellationToken);
             if (id is not null)
@@ -241,7 +253,7 @@ internal sealed class LeadStore(Database database, PersonalData personalData, Ti
         var sql = $"""
             UPDATE leads SET status = @delivering, lease_until = @leaseUntil, claim_token = @token, attempts = attempts + 1, updated_at = @now
             WHERE id IN ({due})
-            RETURNING id, source_uid, payload, caller_ip, attempts, created_at, queued_at, claim_token
+            RETURNING id, source_uid, payload, caller_ip, attempts, created_at, queued_at, claim_token, unconfirmed_since, trace_parent
             """;
         var rows = await Sql.QueryAsync(
             connection,
@@ -258,14 +270,18 @@ internal sealed class LeadStore(Database database, PersonalData personalData, Ti
 
     // Just before a batch goes out: its claim is renewed for a full lease, or found lost (the lease ran out while the
     // batch waited for a token refresh or a rate slot, and another worker claimed the items). Lost means do not send.
+    // The same write marks the rows "sent, outcome unknown" (the earliest such send is kept): whoever claims them next
+    // (this process after a lost answer, or another after this one died) looks for them in amoCRM before sending again.
+    // A withdrawn batch leaves the rows it still held marked: one needless look later, never a blind resend.
     public async Task<bool> RenewClaimAsync(string claimToken, int count, TimeSpan lease, CancellationToken cancellationToken)
     {
         await using var connection = await database.OpenAsync(cancellationToken);
+        var now = Now;
         var renewed = await Sql.ExecuteAsync(
             connection,
-            "UPDATE leads SET lease_until = @until WHERE claim_token = @claimToken AND status = @delivering",
+            "UPDATE leads SET lease_until = @until, unconfirmed_since = COALESCE(unconfirmed_since, @now) WHERE claim_token = @claimToken AND status = @delivering",
             null,
-            [("until", Now + lease), ("claimToken", claimToken), ("delivering", LeadStatus.Delivering)],
+            [("until", now + lease), ("now", now), ("claimToken", claimToken), ("delivering", LeadStatus.Delivering)],
             cancellationToken);
         return renewed == count;
     }
@@ -290,7 +306,7 @@ internal sealed class LeadStore(Database database, PersonalData personalData, Ti
                 connection,
                 """
                 UPDATE leads SET status = @deliveredStatus, lease_until = NULL, last_error = NULL, amo_uid = @Uid, amo_lead_id = @LeadId,
-                    amo_contact_id = @ContactId, amo_answer = @Answer, delivered_at = @now, updated_at = @now,
+                    amo_contact_id = @ContactId, amo_answer = @Answer, delivered_at = @now, updated_at = @now, unconfirmed_since = NULL,
                     note_text = @NoteText,
                     note_status = CASE WHEN @NoteText IS NULL THEN NULL WHEN @LeadId IS NULL THEN @noteFailed ELSE @notePending END,
                     note_error = CASE WHEN @NoteText IS NOT NULL AND @LeadId IS NULL THEN 'amoCRM did not name the created lead, so its note could not be attached' END,
@@ -312,10 +328,14 @@ internal sealed class LeadStore(Database database, PersonalData personalData, Ti
         {
             await Sql.ExecuteEachAsync(
                 connection,
-                "UPDATE leads SET status = @failedStatus, lease_until = NULL, last_error = @Error, updated_at = @now WHERE id = @Id AND claim_token = @claimToken",
+                """
+                UPDATE leads SET status = @failedStatus, lease_until = NULL, last_error = @Error, updated_at = @now,
+                    unconfirmed_since = CASE WHEN @outcomeKnown THEN NULL ELSE unconfirmed_since END
+                WHERE id = @Id AND claim_token = @claimToken
+                """,
                 transaction,
                 failed,
-                f => [("Id", f.Id), ("Error", f.Error), ("now", now), ("claimToken", claimToken), ("failedStatus", LeadStatus.Failed)],
+                f => [("Id", f.Id), ("Error", f.Error), ("now", now), ("outcomeKnown", f.OutcomeKnown), ("claimToken", claimToken), ("failedStatus", LeadStatus.Failed)],
                 cancellationToken);
         }
 
@@ -328,7 +348,8 @@ internal sealed class LeadStore(Database database, PersonalData personalData, Ti
                 UPDATE leads SET status = @queued, lease_until = NULL, next_attempt_at = @next, updated_at = @now,
                     last_error = COALESCE(@error, last_error),
                     attempts = CASE WHEN @countAttempt THEN attempts ELSE attempts - 1 END,
-                    solo = CASE WHEN @solo THEN 1 ELSE solo END
+                    solo = CASE WHEN @solo THEN 1 ELSE solo END,
+                    unconfirmed_since = CASE WHEN @outcomeKnown THEN NULL ELSE unconfirmed_since END
                 WHERE id = @id AND status = @delivering AND claim_token = @claimToken
                 """,
                 transaction,
@@ -336,6 +357,7 @@ internal sealed class LeadStore(Database database, PersonalData personalData, Ti
                 i =>
                 [
                     ("id", i.Id), ("next", i.NextAttemptAt), ("now", now), ("error", requeue.Error), ("countAttempt", requeue.CountAttempt), ("solo", requeue.Solo),
+                    ("outcomeKnown", requeue.OutcomeKnown),
                     ("claimToken", claimToken), ("queued", LeadStatus.Queued), ("delivering", LeadStatus.Delivering),
                 ],
                 cancellationToken);

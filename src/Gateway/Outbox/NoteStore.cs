@@ -12,9 +12,13 @@ internal sealed record ClaimedNote
     public string NoteText { get; init; } = "";
     public long NoteAttempts { get; init; }
     public string NoteClaimToken { get; init; } = "";
+    public string? TraceParent { get; init; }
 
     // Why the stored text cannot be used (it cannot be decrypted); the note then fails instead of its batch.
     public string? Unreadable { get; init; }
+
+    // An earlier send whose outcome was never learnt: the lead's notes are looked at before this one goes again.
+    public DateTimeOffset? UnconfirmedSince { get; init; }
 
     public static ClaimedNote Read(DbDataReader reader) => new()
     {
@@ -24,10 +28,13 @@ internal sealed record ClaimedNote
         NoteText = reader.String("note_text"),
         NoteAttempts = reader.Int64("note_attempts"),
         NoteClaimToken = reader.String("note_claim_token"),
+        UnconfirmedSince = reader.TimeOrNull("note_unconfirmed_since"),
+        TraceParent = reader.StringOrNull("trace_parent"),
     };
 }
 
-internal sealed record NoteSettlement(long Id, string Status, long? NoteId, string? Error, DateTimeOffset? NextAttemptAt);
+// OutcomeKnown: amoCRM's answer told what the send did, so the "sent, outcome unknown" mark goes (a delivered note's always does).
+internal sealed record NoteSettlement(long Id, string Status, long? NoteId, string? Error, DateTimeOffset? NextAttemptAt, bool OutcomeKnown = false);
 
 // The note columns of the leads table: a delivered lead's note is queued, claimed and settled on its own lease,
 // by the same protocol as the lead (see LeadStore), so a note never holds up the next lead.
@@ -66,7 +73,7 @@ internal sealed class NoteStore(Database database, PersonalData personalData, Ti
         var sql = $"""
             UPDATE leads SET note_status = @delivering, note_lease_until = @leaseUntil, note_claim_token = @token, note_attempts = note_attempts + 1, updated_at = @now
             WHERE id IN ({due})
-            RETURNING id, source_uid, amo_lead_id, note_text, note_attempts, note_claim_token
+            RETURNING id, source_uid, amo_lead_id, note_text, note_attempts, note_claim_token, note_unconfirmed_since, trace_parent
             """;
         var rows = await Sql.QueryAsync(
             connection,
@@ -81,14 +88,16 @@ internal sealed class NoteStore(Database database, PersonalData personalData, Ti
         return rows.OrderBy(r => r.Id).ToList();
     }
 
+    // Marks the notes "sent, outcome unknown" in the same write, as LeadStore.RenewClaimAsync does for leads.
     public async Task<bool> RenewClaimAsync(string claimToken, int count, TimeSpan lease, CancellationToken cancellationToken)
     {
         await using var connection = await database.OpenAsync(cancellationToken);
+        var now = time.GetUtcNow();
         var renewed = await Sql.ExecuteAsync(
             connection,
-            "UPDATE leads SET note_lease_until = @until WHERE note_claim_token = @claimToken AND note_status = @delivering",
+            "UPDATE leads SET note_lease_until = @until, note_unconfirmed_since = COALESCE(note_unconfirmed_since, @now) WHERE note_claim_token = @claimToken AND note_status = @delivering",
             null,
-            [("until", time.GetUtcNow() + lease), ("claimToken", claimToken), ("delivering", NoteStatus.Delivering)],
+            [("until", now + lease), ("now", now), ("claimToken", claimToken), ("delivering", NoteStatus.Delivering)],
             cancellationToken);
         return renewed == count;
     }
@@ -102,12 +111,17 @@ internal sealed class NoteStore(Database database, PersonalData personalData, Ti
             """
             UPDATE leads SET note_status = @Status, note_id = COALESCE(@NoteId, note_id), note_error = @Error,
                 note_next_attempt_at = @NextAttemptAt, note_lease_until = NULL, updated_at = @now,
-                note_solo = CASE WHEN @solo THEN 1 ELSE note_solo END
+                note_solo = CASE WHEN @solo THEN 1 ELSE note_solo END,
+                note_unconfirmed_since = CASE WHEN @known THEN NULL ELSE note_unconfirmed_since END
             WHERE id = @Id AND note_claim_token = @claimToken
             """,
             transaction,
             notes,
-            n => [("Status", n.Status), ("NoteId", n.NoteId), ("Error", n.Error), ("NextAttemptAt", n.NextAttemptAt), ("now", time.GetUtcNow()), ("solo", solo), ("Id", n.Id), ("claimToken", claimToken)],
+            n =>
+            [
+                ("Status", n.Status), ("NoteId", n.NoteId), ("Error", n.Error), ("NextAttemptAt", n.NextAttemptAt), ("now", time.GetUtcNow()), ("solo", solo), ("Id", n.Id),
+                ("known", n.OutcomeKnown || n.Status == NoteStatus.Delivered), ("claimToken", claimToken),
+            ],
             cancellationToken);
         await transaction.CommitAsync(cancellationToken);
     }

@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using Gateway.Accounts;
 using Gateway.Amo.Pacing;
 using Gateway.Amo.Tokens;
+using Gateway.Observability;
 using Microsoft.Extensions.Options;
 
 namespace Gateway.Outbox;
@@ -226,13 +227,16 @@ internal sealed partial class OutboxDispatcher(
             snapshot = demand.Snapshot(account);
             var batchSize = await accounts.BatchSizeAsync(account, cancellationToken);
             BatchVerdict verdict;
+            var claimStarted = GatewayTracing.Now;
             var claimedNotes = await notes.ClaimAsync(account, batchSize, options.Value.Lease, cancellationToken);
             if (claimedNotes.Count > 0)
             {
-                verdict = await delivery.DeliverNotesAsync(account, claimedNotes, cancellationToken);
+                verdict = await AttemptAsync("outbox.deliver notes", account, claimedNotes.Select(n => n.TraceParent).ToList(), claimStarted,
+                    () => delivery.DeliverNotesAsync(account, claimedNotes, cancellationToken));
             }
             else
             {
+                claimStarted = GatewayTracing.Now;
                 var leads = await store.ClaimAsync(account, batchSize, options.Value.Lease, cancellationToken);
                 outcomes.SetBacklogged(account, leads.Count >= batchSize);
                 if (leads.Count == 0)
@@ -240,7 +244,8 @@ internal sealed partial class OutboxDispatcher(
                     return snapshot;
                 }
 
-                verdict = await delivery.DeliverLeadsAsync(account, leads, cancellationToken);
+                verdict = await AttemptAsync("outbox.deliver leads", account, leads.Select(l => l.TraceParent).ToList(), claimStarted,
+                    () => delivery.DeliverLeadsAsync(account, leads, cancellationToken), leads[0].Attempts);
             }
 
             if (verdict == BatchVerdict.Stop)
@@ -250,6 +255,17 @@ internal sealed partial class OutboxDispatcher(
         }
 
         return snapshot;
+    }
+
+    // The attempt's span begins with its claim, so the trace shows the claim, the pacing wait, the call and the settlement.
+    private static async Task<BatchVerdict> AttemptAsync(string name, string account, List<string?> traceParents, DateTimeOffset claimStarted, Func<Task<BatchVerdict>> deliver, long? attempt = null)
+    {
+        using var span = GatewayTracing.StartAttempt(name, account, traceParents, claimStarted);
+        GatewayTracing.Step(GatewayTracing.Outbox, "outbox.claim", claimStarted, traceParents.Count);
+        span?.SetTag("gateway.attempt", attempt);
+        var verdict = await deliver();
+        span?.SetTag("gateway.batch.verdict", verdict == BatchVerdict.Stop ? "stop" : "continue");
+        return verdict;
     }
 
     private async Task PruneIfDueAsync(CancellationToken cancellationToken)

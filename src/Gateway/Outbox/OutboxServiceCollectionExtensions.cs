@@ -13,6 +13,7 @@ internal static class OutboxServiceCollectionExtensions
         services.AddSingleton<OutboxSignal>();
         services.AddSingleton<LeadOutcomes>();
         services.AddSingleton<AccountDeliveryState>();
+        services.AddSingleton<LostAnswerLookup>();
         services.AddSingleton<LeadDelivery>();
         services.AddSingleton<IntakeWriter>();
         services.AddHostedService(sp => sp.GetRequiredService<IntakeWriter>());

@@ -33,9 +33,11 @@ internal sealed record RetrySchedule(int MaxAttempts, TimeSpan MaxAge, TimeSpan 
 // A lead as it went out: the note it carries is attached once amoCRM names the created lead.
 internal sealed record SentLead(ClaimedLead Lead, string? NoteText);
 
-internal sealed record FailedLead(long Id, string Error);
+// OutcomeKnown: amoCRM's answer told what this send did, so the lead's "sent, outcome unknown" mark goes. Left false
+// wherever the item may exist in amoCRM (a lost answer, an unconfirmed 2xx) or was not sent at all this time.
+internal sealed record FailedLead(long Id, string Error, bool OutcomeKnown = false);
 
-internal sealed record LeadRequeue(IReadOnlyList<(long Id, DateTimeOffset NextAttemptAt)> Items, string? Error, bool CountAttempt, bool Solo);
+internal sealed record LeadRequeue(IReadOnlyList<(long Id, DateTimeOffset NextAttemptAt)> Items, string? Error, bool CountAttempt, bool Solo, bool OutcomeKnown = false);
 
 internal sealed record LeadWake(string SourceUid, LeadOutcome Outcome);
 
@@ -51,6 +53,9 @@ internal sealed record LeadPlan
     public AccountHealth Health { get; init; }
     public AmoResult? HealthResult { get; init; }
     public IReadOnlyList<LeadWake> Wake { get; init; } = [];
+
+    // Leads sent whose answer was lost.
+    public int LostAnswers { get; init; }
     public BatchVerdict Verdict { get; init; }
     public int Unmatched { get; init; }
     public int GaveUp { get; init; }
@@ -66,6 +71,9 @@ internal sealed record NotePlan
     public AccountHealth Health { get; init; }
     public AmoResult? HealthResult { get; init; }
     public BatchVerdict Verdict { get; init; }
+
+    // Notes sent whose answer was lost.
+    public int LostAnswers { get; init; }
 }
 
 // The rules that turn amoCRM's answer into a plan, with no I/O: everything they need comes in as arguments.
@@ -91,7 +99,7 @@ internal static class Settlement
         var leads = sent.Select(s => s.Lead).ToList();
         if (result.Failure != AmoFailure.BadRequest)
         {
-            return LeadsDeferred(leads, result, now, schedule);
+            return LeadsDeferred(leads, result, now, schedule, sent: true);
         }
 
         var token = leads[0].ClaimToken;
@@ -103,8 +111,8 @@ internal static class Settlement
             return new LeadPlan
             {
                 ClaimToken = token,
-                Failed = failed.Select(l => new FailedLead(l.Id, ErrorJson(result, result.Description, ItemErrors(result, l.SourceUid)))).ToList(),
-                Requeue = new LeadRequeue(leads.Except(failed).Select(l => (l.Id, now)).ToList(), null, CountAttempt: false, Solo: false),
+                Failed = failed.Select(l => new FailedLead(l.Id, ErrorJson(result, result.Description, ItemErrors(result, l.SourceUid)), OutcomeKnown: true)).ToList(),
+                Requeue = new LeadRequeue(leads.Except(failed).Select(l => (l.Id, now)).ToList(), null, CountAttempt: false, Solo: false, OutcomeKnown: true),
                 Wake = failed.Select(l => new LeadWake(l.SourceUid, new LeadOutcome(LeadOutcomeKind.Failed, result with { Body = ItemBody(result, l.SourceUid) }))).ToList(),
                 Verdict = BatchVerdict.Continue,
             };
@@ -116,7 +124,7 @@ internal static class Settlement
             {
                 ClaimToken = token,
                 // Whatever amoCRM said is about this one item, however it keyed it: passed on whole.
-                Failed = [new FailedLead(leads[0].Id, ErrorJson(result, result.Description, result.Body?["validation-errors"] is JsonArray { Count: > 0 } all ? all.DeepClone() : null))],
+                Failed = [new FailedLead(leads[0].Id, ErrorJson(result, result.Description, result.Body?["validation-errors"] is JsonArray { Count: > 0 } all ? all.DeepClone() : null), OutcomeKnown: true)],
                 Wake = [new LeadWake(leads[0].SourceUid, new LeadOutcome(LeadOutcomeKind.Failed, result))],
                 Verdict = BatchVerdict.Continue,
             };
@@ -126,7 +134,7 @@ internal static class Settlement
         return new LeadPlan
         {
             ClaimToken = token,
-            Requeue = new LeadRequeue(leads.Select(l => (l.Id, now)).ToList(), null, CountAttempt: false, Solo: true),
+            Requeue = new LeadRequeue(leads.Select(l => (l.Id, now)).ToList(), null, CountAttempt: false, Solo: true, OutcomeKnown: true),
             Verdict = BatchVerdict.Continue,
         };
     }
@@ -165,10 +173,32 @@ internal static class Settlement
         };
     }
 
+    // Leads whose answer was lost and that the look found in amoCRM's unsorted list: delivered with what amoCRM holds
+    // (uid, lead and contact ids), so their notes go as usual and their callers are answered.
+    public static LeadPlan LeadsFound(IReadOnlyList<(SentLead Lead, JsonObject Item)> found) => new()
+    {
+        ClaimToken = found.Count > 0 ? found[0].Lead.Lead.ClaimToken : "",
+        Delivered = found.Select(f => new DeliveredLead(
+            f.Lead.Lead.Id,
+            f.Lead.Lead.SourceUid,
+            AmoJson.Text(f.Item["uid"]) ?? "",
+            AmoJson.Long(f.Item["_embedded"]?["leads"]?[0]?["id"]),
+            AmoJson.Long(f.Item["_embedded"]?["contacts"]?[0]?["id"]),
+            f.Item.ToJsonString(),
+            f.Lead.NoteText)).ToList(),
+        Health = AccountHealth.Success,
+        Wake = found.Select(f => new LeadWake(f.Lead.Lead.SourceUid, new LeadOutcome(LeadOutcomeKind.Delivered))).ToList(),
+        Verdict = BatchVerdict.Continue,
+    };
+
     // Failures of the account or of amoCRM, not of the items: back to the queue, with backoff where it is the items' turn that was spent.
-    public static LeadPlan LeadsDeferred(IReadOnlyList<ClaimedLead> leads, AmoResult result, DateTimeOffset now, RetrySchedule schedule)
+    // sent: the result is the answer to sending these leads (not to a lookup before it). A lost answer keeps their mark,
+    // so the next claim looks for them first; their callers are told "queued", as for any failure of amoCRM.
+    public static LeadPlan LeadsDeferred(IReadOnlyList<ClaimedLead> leads, AmoResult result, DateTimeOffset now, RetrySchedule schedule, bool sent = false)
     {
         var counts = AccountDeliveryState.VerdictFor(result).CountsAgainstItems;
+        var lost = sent && result.AnswerLost;
+        var known = sent && !result.AnswerLost;
         var giveUp = new List<FailedLead>();
         var again = new List<(long, DateTimeOffset)>();
         var wake = new List<LeadWake>();
@@ -178,7 +208,7 @@ internal static class Settlement
             var tooOld = now - lead.QueuedAt > schedule.MaxAge;
             if (counts && (lead.Attempts >= schedule.MaxAttempts || tooOld))
             {
-                giveUp.Add(new FailedLead(lead.Id, ErrorJson(result, $"gave up after {lead.Attempts} attempts: {result.Description}")));
+                giveUp.Add(new FailedLead(lead.Id, ErrorJson(result, $"gave up after {lead.Attempts} attempts: {result.Description}"), known));
                 wake.Add(new LeadWake(lead.SourceUid, new LeadOutcome(LeadOutcomeKind.Failed, result)));
             }
             else
@@ -192,10 +222,11 @@ internal static class Settlement
         {
             ClaimToken = leads[0].ClaimToken,
             Failed = giveUp,
-            Requeue = new LeadRequeue(again, ErrorJson(result, result.Description), counts, Solo: false),
+            Requeue = new LeadRequeue(again, ErrorJson(result, result.Description), counts, Solo: false, OutcomeKnown: known),
             Health = AccountHealth.Failure,
             HealthResult = result,
             Wake = wake,
+            LostAnswers = lost ? leads.Count : 0,
             Verdict = BatchVerdict.Stop,
             GaveUp = giveUp.Count,
             Deferred = new DeferredBatch("leads", leads.Count, result.Failure, result.Description),
@@ -223,7 +254,7 @@ internal static class Settlement
 
         if (result.Failure == AmoFailure.BadRequest)
         {
-            // The note's own fault: never a reason to pause the account's leads.
+            // The note's own fault: never a reason to pause the account's leads. amoCRM refused the whole request.
             var rejected = RejectedRequestIds(result);
             var named = notes.Where(n => rejected.Contains(RequestId(n))).ToList();
             var error = ErrorJson(result, result.Description);
@@ -233,37 +264,55 @@ internal static class Settlement
                 {
                     ClaimToken = token,
                     Settlements = notes.Select(n => named.Contains(n)
-                        ? new NoteSettlement(n.Id, NoteStatus.Failed, null, error, null)
-                        : new NoteSettlement(n.Id, NoteStatus.Pending, null, null, now)).ToList(),
+                        ? new NoteSettlement(n.Id, NoteStatus.Failed, null, error, null, OutcomeKnown: true)
+                        : new NoteSettlement(n.Id, NoteStatus.Pending, null, null, now, OutcomeKnown: true)).ToList(),
                     Verdict = BatchVerdict.Continue,
                 };
             }
 
             if (notes.Count == 1)
             {
-                return new NotePlan { ClaimToken = token, Settlements = [new NoteSettlement(notes[0].Id, NoteStatus.Failed, null, error, null)], Verdict = BatchVerdict.Continue };
+                return new NotePlan { ClaimToken = token, Settlements = [new NoteSettlement(notes[0].Id, NoteStatus.Failed, null, error, null, OutcomeKnown: true)], Verdict = BatchVerdict.Continue };
             }
 
             // A 400 that names no note: send each alone to find the culprit.
             return new NotePlan
             {
                 ClaimToken = token,
-                Settlements = notes.Select(n => new NoteSettlement(n.Id, NoteStatus.Pending, null, null, now)).ToList(),
+                Settlements = notes.Select(n => new NoteSettlement(n.Id, NoteStatus.Pending, null, null, now, OutcomeKnown: true)).ToList(),
                 Solo = true,
                 Verdict = BatchVerdict.Continue,
             };
         }
 
+        return NotesDeferred(notes, result, now, schedule, sent: true);
+    }
+
+    // Notes whose answer was lost and that the look found on their lead: delivered with the note's id.
+    public static NotePlan NotesFound(IReadOnlyList<(ClaimedNote Note, long NoteId)> found) => new()
+    {
+        ClaimToken = found.Count > 0 ? found[0].Note.NoteClaimToken : "",
+        Settlements = found.Select(f => new NoteSettlement(f.Note.Id, NoteStatus.Delivered, f.NoteId, null, null)).ToList(),
+        Health = AccountHealth.Success,
+        Verdict = BatchVerdict.Continue,
+    };
+
+    // amoCRM unwell, or the look before a resend failed (sent: false): back to the queue, the mark kept unless the answer to
+    // this very send said nothing was written.
+    public static NotePlan NotesDeferred(IReadOnlyList<ClaimedNote> notes, AmoResult result, DateTimeOffset now, RetrySchedule schedule, bool sent = false)
+    {
         var counts = AccountDeliveryState.VerdictFor(result).CountsAgainstItems;
+        var known = sent && !result.AnswerLost;
         return new NotePlan
         {
-            ClaimToken = token,
+            ClaimToken = notes[0].NoteClaimToken,
             Settlements = notes.Select(n => counts && n.NoteAttempts >= schedule.MaxAttempts
-                ? new NoteSettlement(n.Id, NoteStatus.Failed, null, $"gave up after {n.NoteAttempts} attempts: {result.Description}", null)
-                : new NoteSettlement(n.Id, NoteStatus.Pending, null, result.Description, counts ? now + schedule.Backoff(n.NoteAttempts) : now)).ToList(),
+                ? new NoteSettlement(n.Id, NoteStatus.Failed, null, $"gave up after {n.NoteAttempts} attempts: {result.Description}", null, known)
+                : new NoteSettlement(n.Id, NoteStatus.Pending, null, result.Description, counts ? now + schedule.Backoff(n.NoteAttempts) : now, known)).ToList(),
             Health = AccountHealth.Failure,
             HealthResult = result,
             Verdict = BatchVerdict.Stop,
+            LostAnswers = sent && result.AnswerLost ? notes.Count : 0,
         };
     }
 

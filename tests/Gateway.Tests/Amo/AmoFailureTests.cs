@@ -80,6 +80,34 @@ public sealed class AmoFailureTests
         Assert.Empty(amo.State.Unsorted);
     }
 
+    // The other half of "abort" and "slow": amoCRM created the lead, then the answer was lost.
+    [Theory]
+    [InlineData(LostAnswer.Reset)]
+    [InlineData(LostAnswer.Timeout)]
+    [InlineData("502")]
+    [InlineData("503")]
+    [InlineData("504")]
+    public async Task A_lead_whose_answer_was_lost_after_amoCRM_created_it_is_answered_202_and_exists_once(string mode)
+    {
+        await using var amo = await AmoEmulator.StartAsync(GatewayApp.EmulatorOptionsFor());
+        // Only the timeout case needs a short timeout; elsewhere a busy machine must not turn an answer into a timeout.
+        await using var app = new GatewayApp(amo, settings: new Dictionary<string, string?> { ["AMO_TIMEOUT_SECONDS"] = mode == LostAnswer.Timeout ? "2" : "10" });
+        await app.AuthorizeAsync();
+        using var client = app.CreateKeyedClient();
+        amo.State.LostAnswerMode = mode;
+        amo.State.LostAnswerRatio = 1;
+
+        var response = await client.PostLeadAsync(Json.MinimalLead);
+
+        var body = await ApiAssert.EnvelopeAsync(response, HttpStatusCode.Accepted);
+        var id = body["data"]!["id"]!.GetValue<long>();
+        await Eventually.TrueAsync(async () => (string?)(await ApiAssert.SuccessDataAsync(await client.GetAsync($"/api/v1/leads/{id}")))["status"] == "delivered", "the lead settled", TimeSpan.FromSeconds(30));
+        var created = Assert.Single(amo.State.Unsorted);
+        var stored = await ApiAssert.SuccessDataAsync(await client.GetAsync($"/api/v1/leads/{id}"));
+        Assert.Equal(created.LeadId, stored["lead_id"]!.GetValue<long>());
+        Assert.Single(amo.State.Requests, r => r.Path == "/api/v4/leads/unsorted/forms");
+    }
+
     [Fact]
     public async Task A_failing_field_lookup_for_utm_queues_the_lead_and_sends_nothing()
     {

@@ -53,6 +53,9 @@ internal sealed class GatewayApp : WebApplicationFactory<Program>
 
     public AmoEmulator Amo => amo;
 
+    // Services a test adds after the gateway's own (an in-memory span exporter, say).
+    public Action<IServiceCollection>? TestServices { get; init; }
+
     // No rate limit unless asked: a test that checks pacing asks for amoCRM's own 7/s (HTML 429s above it).
     public static EmulatorOptions EmulatorOptionsFor(int rateLimitPerSecond = 0) => new() { RedirectUri = RedirectUri, RateLimitPerSecond = rateLimitPerSecond };
 
@@ -78,6 +81,8 @@ internal sealed class GatewayApp : WebApplicationFactory<Program>
             {
                 services.AddSingleton(Time);
             }
+
+            TestServices?.Invoke(services);
         });
     }
 

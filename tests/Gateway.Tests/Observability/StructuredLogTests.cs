@@ -49,6 +49,28 @@ public sealed class StructuredLogTests
         Assert.Null(RequestIdOf(delivery));
     }
 
+    // With nothing exported at all: the trace id is the caller's, on the request's lines and on the outbox's.
+    [Fact]
+    [Trait("Kind", "Process")]
+    public async Task Every_line_of_a_lead_names_the_callers_trace_id_the_background_delivery_too()
+    {
+        await using var amo = await AmoEmulator.StartAsync(GatewayApp.EmulatorOptionsFor());
+        var (dir, environment) = await GatewayProcess.PrepareAsync(amo, extra: new Dictionary<string, string?> { ["LOG_LEVEL"] = "information", ["LOG_FORMAT"] = "json" });
+        await using var gateway = await GatewayProcess.StartAsync(environment, dir);
+        using var client = gateway.CreateKeyedClient();
+        var traceId = System.Diagnostics.ActivityTraceId.CreateRandom();
+
+        await TracingTests.PostLeadAsync(client, traceId, HttpStatusCode.OK);
+        await Eventually.TrueAsync(() => Lines(gateway).Any(l => Message(l).StartsWith("HTTP POST /api/v1/leads/unsorted answered", StringComparison.Ordinal)), "the access log line");
+
+        var lines = Lines(gateway);
+        var access = Assert.Single(lines, l => Message(l).StartsWith("HTTP POST /api/v1/leads/unsorted answered", StringComparison.Ordinal));
+        var delivery = Assert.Single(lines, l => Message(l).StartsWith("amoCRM POST /api/v4/leads/unsorted/forms answered 200", StringComparison.Ordinal));
+        Assert.Equal(traceId.ToHexString(), ScopeValue(access, "TraceId"));
+        Assert.Equal(traceId.ToHexString(), ScopeValue(delivery, "TraceId"));
+        Assert.NotNull(ScopeValue(delivery, "LeadIds"));
+    }
+
     [Fact]
     [Trait("Kind", "Process")]
     public async Task Text_format_is_one_readable_line_with_the_request_id()

@@ -154,6 +154,58 @@ public sealed partial class MetricsTests
         }
     }
 
+    // The catalogue the README lists: every Gateway instrument (each made to move once) beside the standard ASP.NET Core,
+    // HttpClient and runtime instruments, as metric families of one scrape.
+    [Fact]
+    public async Task Metrics_serve_every_gateway_instrument_and_the_standard_aspnetcore_httpclient_and_runtime_ones()
+    {
+        var clock = new TestTimeProvider();
+        await using var amo = await AmoEmulator.StartAsync(GatewayApp.EmulatorOptionsFor(), clock);
+        await using var app = new GatewayApp(amo, clock, settings: new Dictionary<string, string?> { ["AMO_RATE_LIMIT"] = "1", ["OUTBOX_MAX_ATTEMPTS"] = "1" });
+        await app.AuthorizeAsync(clock.GetUtcNow().AddMinutes(1));
+        using var client = app.CreateKeyedClient();
+
+        Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/api/v1/info/account")).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await client.PostJsonAsync("/api/v1/leads/unsorted", Json.MinimalLead)).StatusCode);
+        amo.State.EnqueueResponse("/api/v4/leads/unsorted/forms", 400, """{"title":"Bad Request","status":400,"detail":"refused"}""", "application/problem+json");
+        await client.PostJsonAsync("/api/v1/leads/unsorted", Json.MinimalLead);
+        await Task.WhenAll(client.GetAsync("/api/v1/info/pipelines"), client.GetAsync("/api/v1/info/lead-fields"));
+        var text = await ScrapeAsync(client);
+
+        var families = text.Split('\n').Where(l => l.StartsWith("# TYPE ", StringComparison.Ordinal)).Select(l => l.Split(' ')[2]).ToHashSet(StringComparer.Ordinal);
+        string[] expected =
+        [
+            "gateway_http_requests_total", "gateway_http_request_duration_seconds", "gateway_amo_requests_total", "gateway_amo_request_duration_seconds",
+            "gateway_token_refreshes_total", "gateway_leads_accepted_total", "gateway_leads_delivered_total", "gateway_leads_failed_total", "gateway_amo_rate_limit_waits_total",
+            "gateway_amo_rate_limit_wait_seconds_total", "gateway_database_up", "gateway_outbox_leads", "gateway_outbox_notes_pending",
+            "gateway_outbox_oldest_queued_age_seconds", "gateway_token_can_deliver", "gateway_token_state",
+            "http_server_request_duration_seconds", "http_server_active_requests", "http_client_request_duration_seconds",
+            "dotnet_gc_collections_total", "dotnet_process_memory_working_set_bytes", "dotnet_thread_pool_queue_length_total",
+        ];
+        Assert.Empty(expected.Except(families));
+    }
+
+    // OpenTelemetry listens to meters by name, process-wide; each host still counts only what it did itself.
+    [Fact]
+    public async Task Two_gateways_in_one_process_each_serve_only_their_own_counts()
+    {
+        await using var amo = await AmoEmulator.StartAsync(GatewayApp.EmulatorOptionsFor());
+        await using var busy = new GatewayApp(amo);
+        await using var idle = new GatewayApp(amo);
+        await busy.AuthorizeAsync();
+        using var busyClient = busy.CreateKeyedClient();
+        using var idleClient = idle.CreateKeyedClient();
+
+        Assert.Equal(HttpStatusCode.OK, (await busyClient.PostJsonAsync("/api/v1/leads/unsorted", Json.MinimalLead)).StatusCode);
+        var busyText = await ScrapeAsync(busyClient);
+        var idleText = await ScrapeAsync(idleClient);
+
+        Assert.Equal(1, Sample(busyText, "gateway_leads_delivered_total", $"account=\"{Account}\""));
+        Assert.Null(Sample(idleText, "gateway_leads_delivered_total", $"account=\"{Account}\""));
+        Assert.Null(Sample(idleText, "gateway_http_requests_total", "route=\"/api/v1/leads/unsorted\",method=\"POST\",status=\"200\""));
+        Assert.Equal(0, Sample(idleText, "gateway_token_can_deliver", $"account=\"{Account}\""));
+    }
+
     internal static async Task<string> ScrapeAsync(HttpClient client)
     {
         var response = await client.GetAsync("/metrics");
@@ -161,12 +213,31 @@ public sealed partial class MetricsTests
         return await response.Content.ReadAsStringAsync();
     }
 
+    // The sample whose label set is exactly the one given, in any order (Prometheus' own reading: OpenTelemetry's
+    // exporter writes labels sorted by name, and an unlabelled sample as name{}).
     internal static double? Sample(string text, string name, string? labels)
     {
-        var prefix = labels is null ? name + " " : name + "{" + labels + "} ";
-        var line = text.Split('\n').FirstOrDefault(l => l.StartsWith(prefix, StringComparison.Ordinal));
-        return line is null ? null : double.Parse(line[prefix.Length..], System.Globalization.CultureInfo.InvariantCulture);
+        var wanted = LabelSet(labels ?? "");
+        foreach (var line in text.Split('\n'))
+        {
+            var match = SampleLine().Match(line);
+            if (match.Success && match.Groups["name"].Value == name && LabelSet(match.Groups["labels"].Value).SetEquals(wanted))
+            {
+                return double.Parse(match.Groups["value"].Value, System.Globalization.CultureInfo.InvariantCulture);
+            }
+        }
+
+        return null;
     }
+
+    private static HashSet<string> LabelSet(string labels) =>
+        LabelPair().Matches(labels).Select(m => m.Value).ToHashSet(StringComparer.Ordinal);
+
+    [GeneratedRegex("""^(?<name>[a-zA-Z_:][a-zA-Z0-9_:]*)(\{(?<labels>.*)\})? (?<value>\S+)$""")]
+    private static partial Regex SampleLine();
+
+    [GeneratedRegex(@"[a-zA-Z_][a-zA-Z0-9_]*=""([^""\\]|\\.)*""")]
+    private static partial Regex LabelPair();
 
     private static async Task ApiAssertUnauthorizedAsync(HttpResponseMessage response)
     {
@@ -174,6 +245,6 @@ public sealed partial class MetricsTests
         Assert.Equal("Invalid or missing API key", (string?)(await response.ReadObjectAsync())["error"]);
     }
 
-    [GeneratedRegex("""^(# (HELP|TYPE) [a-z_]+ .*|[a-z_]+(\{([a-z_]+="([^"\\\n]|\\.)*",?)+\})? [0-9.eE+-]+|[a-z_]+\{.*\} \+Inf)$""")]
+    [GeneratedRegex("""^(# (HELP|TYPE) [a-z_]+ .*|[a-z_]+(\{([a-z_]+="([^"\\\n]|\\.)*",?)*\})? [0-9.eE+-]+|[a-z_]+\{.*\} \+Inf)$""")]
     private static partial Regex ExpositionLine();
 }

@@ -231,6 +231,45 @@ public sealed class SettlementTests
     }
 
     [Fact]
+    public void A_lost_answer_requeues_the_leads_still_marked_as_sent_and_counts_them_while_a_plain_failure_clears_the_mark()
+    {
+        var lost = Failure(AmoFailure.Timeout, null, "amoCRM did not answer in time") with { AnswerLost = true };
+        var lostPlan = Settlement.Leads(Sent(Lead(1), Lead(2, attempts: 5)), lost, Now, Schedule);
+        var plain = Settlement.Leads(Sent(Lead(1)), Failure(AmoFailure.RateLimited, 429), Now, Schedule);
+
+        Assert.False(lostPlan.Requeue!.OutcomeKnown);
+        Assert.False(Assert.Single(lostPlan.Failed).OutcomeKnown);
+        Assert.Equal(2, lostPlan.LostAnswers);
+        Assert.Equal(new LeadOutcome(LeadOutcomeKind.Queued, lost), lostPlan.Wake.Single(w => w.SourceUid == "uid-1").Outcome);
+        Assert.True(plain.Requeue!.OutcomeKnown);
+        Assert.Equal(0, plain.LostAnswers);
+    }
+
+    [Fact]
+    public void A_failed_look_before_a_resend_keeps_the_leads_marked_and_counts_no_lost_answer()
+    {
+        var down = Failure(AmoFailure.ServerError, 503) with { AnswerLost = true };
+        var plan = Settlement.LeadsDeferred([Lead(1)], down, Now, Schedule);
+
+        Assert.False(plan.Requeue!.OutcomeKnown);
+        Assert.Equal(0, plan.LostAnswers);
+        Assert.Equal(BatchVerdict.Stop, plan.Verdict);
+    }
+
+    [Fact]
+    public void A_lead_found_after_a_lost_answer_is_delivered_with_amoCRMs_uid_and_ids_and_its_note()
+    {
+        var item = JsonNode.Parse("""{"uid":"found-uid","source_uid":"uid-1","_embedded":{"leads":[{"id":77}],"contacts":[{"id":88}]}}""")!.AsObject();
+        var plan = Settlement.LeadsFound([(Sent(Lead(1))[0], item)]);
+
+        var delivered = Assert.Single(plan.Delivered);
+        Assert.Equal(new DeliveredLead(1, "uid-1", "found-uid", 77, 88, item.ToJsonString(), "note 1"), delivered);
+        Assert.Equal(new LeadWake("uid-1", new LeadOutcome(LeadOutcomeKind.Delivered)), Assert.Single(plan.Wake));
+        Assert.Equal(AccountHealth.Success, plan.Health);
+        Assert.Equal(BatchVerdict.Continue, plan.Verdict);
+    }
+
+    [Fact]
     public void A_504_is_settled_like_any_5xx_and_the_account_state_halves_the_batch_while_other_5xx_leave_it()
     {
         var result = Failure(AmoFailure.ServerError, 504);
@@ -352,7 +391,7 @@ public sealed class SettlementTests
         var plan = Settlement.Notes([Note(1), Note(2)], result, Now, Schedule);
 
         var error = Settlement.ErrorJson(result, result.Description);
-        Assert.Equal([new NoteSettlement(1, NoteStatus.Pending, null, null, Now), new NoteSettlement(2, NoteStatus.Failed, null, error, null)], plan.Settlements);
+        Assert.Equal([new NoteSettlement(1, NoteStatus.Pending, null, null, Now, OutcomeKnown: true), new NoteSettlement(2, NoteStatus.Failed, null, error, null, OutcomeKnown: true)], plan.Settlements);
         Assert.False(plan.Solo);
         Assert.Equal(AccountHealth.Unchanged, plan.Health);
         Assert.Equal(BatchVerdict.Continue, plan.Verdict);
@@ -364,11 +403,11 @@ public sealed class SettlementTests
         var result = Failure(AmoFailure.BadRequest, 400, "bad note");
 
         var lone = Settlement.Notes([Note(1)], result, Now, Schedule);
-        Assert.Equal([new NoteSettlement(1, NoteStatus.Failed, null, Settlement.ErrorJson(result, "bad note"), null)], lone.Settlements);
+        Assert.Equal([new NoteSettlement(1, NoteStatus.Failed, null, Settlement.ErrorJson(result, "bad note"), null, OutcomeKnown: true)], lone.Settlements);
         Assert.False(lone.Solo);
 
         var several = Settlement.Notes([Note(1), Note(2)], result, Now, Schedule);
-        Assert.Equal([new NoteSettlement(1, NoteStatus.Pending, null, null, Now), new NoteSettlement(2, NoteStatus.Pending, null, null, Now)], several.Settlements);
+        Assert.Equal([new NoteSettlement(1, NoteStatus.Pending, null, null, Now, OutcomeKnown: true), new NoteSettlement(2, NoteStatus.Pending, null, null, Now, OutcomeKnown: true)], several.Settlements);
         Assert.True(several.Solo);
         Assert.Equal(AccountHealth.Unchanged, several.Health);
     }
@@ -379,7 +418,7 @@ public sealed class SettlementTests
         var result = Failure(AmoFailure.Unauthorized, 401, "who are you");
         var plan = Settlement.Notes([Note(1, attempts: 99)], result, Now, Schedule);
 
-        Assert.Equal([new NoteSettlement(1, NoteStatus.Pending, null, "who are you", Now)], plan.Settlements);
+        Assert.Equal([new NoteSettlement(1, NoteStatus.Pending, null, "who are you", Now, OutcomeKnown: true)], plan.Settlements);
         Assert.Equal(AccountHealth.Failure, plan.Health);
         Assert.Same(result, plan.HealthResult);
         Assert.Equal(BatchVerdict.Stop, plan.Verdict);
@@ -397,7 +436,7 @@ public sealed class SettlementTests
         var plan = Settlement.Notes([Note(1, attempts: 2), Note(2, attempts: 5)], result, Now, Schedule);
 
         Assert.Equal(
-            [new NoteSettlement(1, NoteStatus.Pending, null, "busy", Now.AddSeconds(4)), new NoteSettlement(2, NoteStatus.Failed, null, "gave up after 5 attempts: busy", null)],
+            [new NoteSettlement(1, NoteStatus.Pending, null, "busy", Now.AddSeconds(4), OutcomeKnown: true), new NoteSettlement(2, NoteStatus.Failed, null, "gave up after 5 attempts: busy", null, OutcomeKnown: true)],
             plan.Settlements);
         Assert.False(plan.Solo);
         Assert.Equal(AccountHealth.Failure, plan.Health);
@@ -409,8 +448,41 @@ public sealed class SettlementTests
     {
         var plan = Settlement.Notes([Note(1, attempts: 99)], Failure(AmoFailure.PaymentRequired, 402, "pay"), Now, Schedule);
 
-        Assert.Equal([new NoteSettlement(1, NoteStatus.Pending, null, "pay", Now)], plan.Settlements);
+        Assert.Equal([new NoteSettlement(1, NoteStatus.Pending, null, "pay", Now, OutcomeKnown: true)], plan.Settlements);
         Assert.Equal(BatchVerdict.Stop, plan.Verdict);
+    }
+
+    [Fact]
+    public void A_lost_answer_for_notes_keeps_them_marked_as_sent_and_counts_them()
+    {
+        var result = Failure(AmoFailure.ServerError, 502, "bad gateway") with { AnswerLost = true };
+        var plan = Settlement.Notes([Note(1, attempts: 2), Note(2, attempts: 5)], result, Now, Schedule);
+
+        Assert.Equal(
+            [new NoteSettlement(1, NoteStatus.Pending, null, "bad gateway", Now.AddSeconds(4)), new NoteSettlement(2, NoteStatus.Failed, null, "gave up after 5 attempts: bad gateway", null)],
+            plan.Settlements);
+        Assert.Equal(2, plan.LostAnswers);
+        Assert.Equal(BatchVerdict.Stop, plan.Verdict);
+    }
+
+    [Fact]
+    public void A_failed_look_for_notes_keeps_them_marked_and_counts_no_lost_answer()
+    {
+        var result = Failure(AmoFailure.ServerError, 503, "down") with { AnswerLost = true };
+        var plan = Settlement.NotesDeferred([Note(1, attempts: 2)], result, Now, Schedule);
+
+        Assert.Equal([new NoteSettlement(1, NoteStatus.Pending, null, "down", Now.AddSeconds(4))], plan.Settlements);
+        Assert.Equal(0, plan.LostAnswers);
+        Assert.Equal(AccountHealth.Failure, plan.Health);
+    }
+
+    [Fact]
+    public void A_note_found_after_a_lost_answer_is_delivered_with_the_id_amoCRM_gave_it()
+    {
+        var plan = Settlement.NotesFound([(Note(1), 901L)]);
+
+        Assert.Equal([new NoteSettlement(1, NoteStatus.Delivered, 901, null, null)], plan.Settlements);
+        Assert.Equal(AccountHealth.Success, plan.Health);
     }
 
     private static string LeadError(AmoResult result) => Settlement.ErrorJson(result, result.Description);

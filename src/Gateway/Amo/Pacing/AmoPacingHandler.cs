@@ -30,6 +30,7 @@ internal sealed class AmoPacingHandler(AmoRateLimiter limiter, IOptions<AmoOptio
             // The call's own timeout starts once it has its slot: waiting our turn is not amoCRM being slow.
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
             timeout.CancelAfter(options.Value.RequestTimeout);
+            call.Sent = true;
             return await base.SendAsync(request, timeout.Token);
         }
     }

@@ -31,6 +31,9 @@ internal sealed class AmoRateLimiter(
     public async Task<IAsyncDisposable> AcquireAsync(string account, AmoPriority priority, CancellationToken cancellationToken)
     {
         var started = clock.GetTimestamp();
+        using var span = Observability.GatewayTracing.Pacing.StartActivity("amo.pacing.wait");
+        span?.SetTag("gateway.account", account);
+        span?.SetTag("gateway.call_class", priority.IsDelivery ? "delivery" : "lookup");
         var window = WindowFor(account);
         var acquiring = window.AcquireAsync(priority, cancellationToken);
         var waited = !acquiring.IsCompleted;
@@ -38,6 +41,7 @@ internal sealed class AmoRateLimiter(
         try
         {
             var cluster = await budget.AcquireAsync(account, priority, () => window.HoldsLookupsBack, cancellationToken);
+            span?.SetTag("gateway.waited", waited || cluster.Waited);
             if (waited || cluster.Waited)
             {
                 metrics.RecordRateLimitWait(account, clock.GetElapsedTime(started));

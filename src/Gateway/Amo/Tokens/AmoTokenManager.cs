@@ -109,7 +109,12 @@ internal sealed partial class AmoTokenManager(
 
     private async Task<AmoToken?> RefreshAsync(string account, RefreshTrigger trigger, string? rejectedAccessToken, CancellationToken cancellationToken)
     {
+        using var span = Observability.GatewayTracing.Tokens.StartActivity("amo.token.refresh");
+        span?.SetTag("gateway.account", account);
+        span?.SetTag("gateway.trigger", trigger.ToString());
         var (token, refreshed) = await RefreshUnderGateAsync(account, trigger, rejectedAccessToken, cancellationToken);
+        span?.SetTag("gateway.refreshed", refreshed);
+        span?.SetTag("gateway.token.outcome", token?.LastRefreshOutcome);
 
         // Outside the gate and the refresh's rate slot (a second slot under the first could wait forever at AMO_RATE_LIMIT=1).
         if (refreshed && token is { AmoAccountId: null })

@@ -15,6 +15,7 @@ internal sealed partial class TokenKeepAlive(
 
     public async Task<int> RunOnceAsync(CancellationToken cancellationToken)
     {
+        using var span = Observability.GatewayTracing.Tokens.StartActivity("amo.token.keepalive");
         var refreshed = 0;
         var now = time.GetUtcNow();
         foreach (var token in await store.ListAsync(cancellationToken))
@@ -32,6 +33,7 @@ internal sealed partial class TokenKeepAlive(
             }
         }
 
+        span?.SetTag("gateway.refreshed", refreshed);
         return refreshed;
     }
 
