@@ -7,6 +7,7 @@ using System.Text.Json.Nodes;
 using Gateway.Bench;
 
 // dotnet run -c Release --project bench/Gateway.Bench -- overhead|intake|drain|lost|refresh|footprint|all
+// dotnet run -c Release --project bench/Gateway.Bench -- accounts   (ten accounts, ten emulators: not part of all)
 //   GATEWAY_BENCH_EXECUTABLE=DIR/Gateway runs those against that file (the Native AOT build) instead of Gateway.dll.
 // dotnet run -c Release --project bench/Gateway.Bench -- builds [DIR/Gateway]
 //   the JIT build and, when given, the native executable side by side: binary, ready, RSS, throughput.
@@ -208,6 +209,11 @@ if (scenario is "drain" or "all")
 
     results["drain"] = rows;
     markdown.AppendLine();
+}
+
+if (scenario is "accounts")
+{
+    await AccountsBench.RunAsync(markdown, results, Environment_.GatewayExecutable);
 }
 
 if (scenario is "lost" or "all")

@@ -1,3 +1,4 @@
+using Gateway.Accounts;
 using Gateway.Amo;
 using Gateway.Amo.Consent;
 using Gateway.Cli;
@@ -27,6 +28,7 @@ static async Task<int> ServeAsync(WebApplication app)
     app.MapLeads();
     app.MapAdminSignIn();
     app.MapOperations();
+    app.MapAccounts();
     await GatewayHost.RunAsync(app);
     return 0;
 }

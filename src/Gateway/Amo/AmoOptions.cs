@@ -14,7 +14,8 @@ internal sealed class AmoOptions : FlatOptions
     public string ClientSecret { get; set; } = "";
     public string RedirectUri { get; set; } = "";
     public Uri? BaseUrl { get; set; }
-    public Uri AuthUrl { get; set; } = new("https://www.amocrm.ru/oauth");
+    // Null: derived from the domain (AmoAccount.ConsentUrlFor).
+    public Uri? AuthUrl { get; set; }
     public string? TokenStoragePath { get; set; }
     public string? LongLivedToken { get; set; }
     public TimeSpan RefreshMargin { get; set; } = TimeSpan.FromMinutes(10);
@@ -28,19 +29,6 @@ internal sealed class AmoOptions : FlatOptions
     public string AccountKey => Domain.ToLowerInvariant();
 
     public bool UsesOAuth => LongLivedToken is null;
-
-    // Every amoCRM call goes to AMO_BASE_URL when set (emulator, proxy), else to the account host. Null when the host
-    // comes from data (a stored base_domain) and is no account host: nothing, least of all a token, is sent there.
-    public Uri? ApiBaseFor(string? baseDomain)
-    {
-        if (BaseUrl is not null)
-        {
-            return BaseUrl;
-        }
-
-        var host = string.IsNullOrEmpty(baseDomain) ? Domain : baseDomain;
-        return AmoHosts.Refusal(host, this) is null ? new Uri($"https://{host}") : null;
-    }
 }
 
 internal sealed class AmoOptionsSetup(IConfiguration configuration) : IConfigureOptions<AmoOptions>
@@ -149,7 +137,7 @@ internal static class AmoHosts
         && Suffixes.Any(s => host.EndsWith(s, StringComparison.OrdinalIgnoreCase) && host.Length > s.Length);
 
     // Null when tokens may be sent to the host; otherwise the reason, in one line.
-    public static string? Refusal(string? host, AmoOptions options)
+    public static string? Refusal(string? host, Uri? baseUrl)
     {
         if (string.IsNullOrEmpty(host))
         {
@@ -162,7 +150,7 @@ internal static class AmoHosts
             return $"{Printable(host)} is not a host name (expected an account host such as mycompany.amocrm.ru)";
         }
 
-        return options.BaseUrl is null && !IsAccountHost(host)
+        return baseUrl is null && !IsAccountHost(host)
             ? $"{host} is not an amoCRM or Kommo account host ({AllowList}; set AMO_BASE_URL to use another)"
             : null;
     }

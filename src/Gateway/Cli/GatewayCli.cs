@@ -1,11 +1,11 @@
 using System.Text.Json;
+using Gateway.Accounts;
 using Gateway.Amo;
 using Gateway.Amo.Consent;
 using Gateway.Amo.Tokens;
 using Gateway.Data;
 using Gateway.Operations;
 using Gateway.Security;
-using Microsoft.Extensions.Options;
 
 namespace Gateway.Cli;
 
@@ -19,6 +19,7 @@ internal static class GatewayCli
                                          exchange an authorization code from amoCRM
           tokens status                  show the token state of every account (no token material)
           tokens refresh [--force]       refresh now; --force also resends after an interrupted refresh
+          (import, exchange and refresh act on AMO_DOMAIN's account, or on --account DOMAIN from the accounts file)
         """;
 
 
@@ -54,14 +55,22 @@ internal static class GatewayCli
 
         await services.GetRequiredService<Schema>().MigrateAsync(CancellationToken.None);
         services.GetRequiredService<KeyRing>().Prepare();
-        var amo = services.GetRequiredService<IOptions<AmoOptions>>().Value;
+        var registry = services.GetRequiredService<AccountRegistry>();
+        var accountAt = Array.IndexOf(args, "--account");
+        var amo = accountAt > 0 ? (accountAt + 1 < args.Length ? registry.Find(args[accountAt + 1]) : null) : registry.Default;
+        if (amo is null)
+        {
+            await error.WriteLineAsync("Unknown account: --account must name AMO_DOMAIN or a domain in the accounts file.");
+            return 2;
+        }
+
         var force = args.Contains("--force");
         switch (args[1])
         {
             case "import" when args.Length >= 3:
             {
-                var result = await services.GetRequiredService<TokenImporter>().ImportFileAsync(Path.GetFullPath(args[2]), force, CancellationToken.None);
-                await output.WriteLineAsync(result.Imported ? $"Imported tokens for {amo.AccountKey}." : $"Not imported: {result.Message}.");
+                var result = await services.GetRequiredService<TokenImporter>().ImportFileAsync(amo, Path.GetFullPath(args[2]), force, CancellationToken.None);
+                await output.WriteLineAsync(result.Imported ? $"Imported tokens for {amo.Key}." : $"Not imported: {result.Message}.");
                 return result.Imported ? 0 : 1;
             }
 
@@ -71,20 +80,20 @@ internal static class GatewayCli
                 var host = refererAt > 0 && refererAt + 1 < args.Length ? AmoOptionsSetup.NormalizeHost(args[refererAt + 1]) : amo.Domain;
 
                 // The client secret goes to this host: one from the command line is held to the account hosts like a callback's referer.
-                if (AmoHosts.Refusal(host, amo) is { } refusal)
+                if (AmoHosts.Refusal(host, amo.BaseUrl) is { } refusal)
                 {
                     await error.WriteLineAsync($"Exchange refused: {refusal}.");
                     return 1;
                 }
 
-                var result = await services.GetRequiredService<AccountConnector>().ConnectAsync(amo.AccountKey, host!, args[2], "cli", CancellationToken.None);
+                var result = await services.GetRequiredService<AccountConnector>().ConnectAsync(amo.Key, host!, args[2], "cli", CancellationToken.None);
                 if (result.Outcome != ConnectOutcome.Connected)
                 {
                     await error.WriteLineAsync(result.Exchange is { } exchange ? $"Exchange failed: {exchange.Description}" : $"Exchange failed: {result.Message}");
                     return 1;
                 }
 
-                await output.WriteLineAsync($"Authorized {amo.AccountKey} (amoCRM account {result.Got!.Subdomain}, id {result.Got.Id}); the access token expires at {result.Saved!.ExpiresAt:O}.");
+                await output.WriteLineAsync($"Authorized {amo.Key} (amoCRM account {result.Got!.Subdomain}, id {result.Got.Id}); the access token expires at {result.Saved!.ExpiresAt:O}.");
                 return 0;
             }
 
@@ -97,7 +106,7 @@ internal static class GatewayCli
 
             case "refresh":
             {
-                var token = await services.GetRequiredService<AmoTokenManager>().RefreshAsync(amo.AccountKey, force ? RefreshTrigger.Admin : RefreshTrigger.Due, CancellationToken.None);
+                var token = await services.GetRequiredService<AmoTokenManager>().RefreshAsync(amo.Key, force ? RefreshTrigger.Admin : RefreshTrigger.Due, CancellationToken.None);
                 await output.WriteLineAsync(token is null ? "No token stored." : $"State: {token.State}; last refresh: {token.LastRefreshOutcome}; expires at {token.ExpiresAt:O}.");
                 return token is { State: TokenStates.Active } ? 0 : 1;
             }

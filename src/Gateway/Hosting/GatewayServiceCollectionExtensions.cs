@@ -1,3 +1,4 @@
+using Gateway.Accounts;
 using Gateway.Amo;
 using Gateway.Data;
 using Gateway.Leads;
@@ -26,6 +27,7 @@ internal static class GatewayServiceCollectionExtensions
 
     public static IServiceCollection AddGatewayFeatures(this IServiceCollection services)
     {
+        services.AddAccounts();
         services.AddGatewaySecurity();
         services.AddApiKeyAuthentication();
         services.AddAmo();

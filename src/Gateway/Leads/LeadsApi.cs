@@ -1,9 +1,8 @@
 using System.Text.Json.Nodes;
-using Gateway.Amo;
+using Gateway.Accounts;
 using Gateway.Hosting;
 using Gateway.Outbox;
 using Gateway.Security;
-using Microsoft.Extensions.Options;
 
 namespace Gateway.Leads;
 
@@ -22,8 +21,13 @@ internal static class LeadsApi
         return group;
     }
 
-    private static async Task<IResult> SubmitUnsortedAsync(HttpContext context, LeadIntake intake, LeadFieldLookup fieldLookup, IOptions<AmoOptions> options)
+    private static async Task<IResult> SubmitUnsortedAsync(HttpContext context, LeadIntake intake, LeadFieldLookup fieldLookup, AccountRegistry registry)
     {
+        if (CallerAccount.Of(context, registry) is not { } account)
+        {
+            return CallerAccount.NotFound();
+        }
+
         var key = context.Request.Headers[IdempotencyHeader].ToString();
         if (context.Request.Headers.ContainsKey(IdempotencyHeader) && key.Length is 0 or > 200)
         {
@@ -41,6 +45,12 @@ internal static class LeadsApi
             KeyLeadDefaults.Apply(fields, apiKey.Defaults);
         }
 
+        // What the key left unfilled, the account's defaults fill.
+        if (body.Root is JsonObject unfilled)
+        {
+            KeyLeadDefaults.Apply(unfilled, account.Defaults);
+        }
+
         var errors = new Dictionary<string, string>(StringComparer.Ordinal);
         if (UnsortedLeadRequest.Parse(body.Root, errors) is not { } request)
         {
@@ -48,13 +58,13 @@ internal static class LeadsApi
         }
 
         // A field amoCRM would refuse is the caller's to fix now, not a dead letter found at delivery.
-        if (await fieldLookup.ProblemsAtIntakeAsync(options.Value.AccountKey, request, context.RequestAborted) is { Count: > 0 } problems)
+        if (await fieldLookup.ProblemsAtIntakeAsync(account.Key, request, context.RequestAborted) is { Count: > 0 } problems)
         {
             return Envelope.ValidationFailed(new Dictionary<string, string>(problems, StringComparer.Ordinal));
         }
 
         return await intake.SubmitAsync(
-            options.Value.AccountKey,
+            account.Key,
             body.Root!.ToJsonString(),
             context.Connection.RemoteIpAddress?.ToString(),
             context.User.Identity?.Name,
@@ -63,16 +73,21 @@ internal static class LeadsApi
     }
 
     // A read key sees only the leads its own key created; another key's lead is "not found", not "forbidden".
-    private static async Task<IResult> GetAsync(long id, HttpContext context, LeadStore store, IOptions<AmoOptions> options, CancellationToken cancellationToken) =>
-        await store.GetAsync(options.Value.AccountKey, id, cancellationToken) is { } row && (Scopes.IsAdmin(context) || row.IdempotencyScope == CreatorOf(context))
+    private static async Task<IResult> GetAsync(long id, HttpContext context, LeadStore store, AccountRegistry registry, CancellationToken cancellationToken) =>
+        CallerAccount.Of(context, registry) is { } account && await store.GetAsync(account.Key, id, cancellationToken) is { } row && (Scopes.IsAdmin(context) || row.IdempotencyScope == CreatorOf(context))
             ? Envelope.Ok(LeadView.Describe(row))
             : Envelope.Fail(StatusCodes.Status404NotFound, $"Lead {id} not found");
 
     // The key name a lead is stored under (its idempotency scope), the same one SubmitUnsortedAsync passes.
     private static string? CreatorOf(HttpContext context) => context.User.Identity?.Name;
 
-    private static async Task<IResult> ListAsync(HttpContext context, LeadStore store, IOptions<AmoOptions> options, CancellationToken cancellationToken)
+    private static async Task<IResult> ListAsync(HttpContext context, LeadStore store, AccountRegistry registry, CancellationToken cancellationToken)
     {
+        if (CallerAccount.Of(context, registry) is not { } account)
+        {
+            return CallerAccount.NotFound();
+        }
+
         var query = context.Request.Query;
         string? status = query["status"];
         if (status is not (null or LeadStatus.Queued or LeadStatus.Delivering or LeadStatus.Delivered or LeadStatus.Failed))
@@ -82,13 +97,17 @@ internal static class LeadsApi
 
         var limit = int.TryParse(query["limit"], System.Globalization.CultureInfo.InvariantCulture, out var l) ? Math.Clamp(l, 1, 250) : 50;
         var after = long.TryParse(query["after"], System.Globalization.CultureInfo.InvariantCulture, out var a) ? a : 0;
-        var rows = await store.ListAsync(options.Value.AccountKey, status, Scopes.IsAdmin(context) ? null : CreatorOf(context) ?? "", after, limit, cancellationToken);
+        var rows = await store.ListAsync(account.Key, status, Scopes.IsAdmin(context) ? null : CreatorOf(context) ?? "", after, limit, cancellationToken);
         return Envelope.Ok(new LeadList([.. rows.Select(LeadView.Describe)], rows.Count == limit ? rows[^1].Id : null));
     }
 
-    private static async Task<IResult> RetryAsync(long id, LeadStore store, OutboxSignal signal, IOptions<AmoOptions> options, CancellationToken cancellationToken)
+    private static async Task<IResult> RetryAsync(long id, HttpContext context, LeadStore store, OutboxSignal signal, AccountRegistry registry, CancellationToken cancellationToken)
     {
-        var account = options.Value.AccountKey;
+        if (CallerAccount.Of(context, registry)?.Key is not { } account)
+        {
+            return Envelope.Fail(StatusCodes.Status404NotFound, $"Lead {id} not found");
+        }
+
         if (await store.GetAsync(account, id, cancellationToken) is not { } row)
         {
             return Envelope.Fail(StatusCodes.Status404NotFound, $"Lead {id} not found");
@@ -103,9 +122,14 @@ internal static class LeadsApi
         return Envelope.Ok(new LeadRequeued(id, LeadStatus.Queued), "Lead queued for another delivery");
     }
 
-    private static async Task<IResult> RetryAllFailedAsync(LeadStore store, OutboxSignal signal, IOptions<AmoOptions> options, CancellationToken cancellationToken)
+    private static async Task<IResult> RetryAllFailedAsync(HttpContext context, LeadStore store, OutboxSignal signal, AccountRegistry registry, CancellationToken cancellationToken)
     {
-        var count = await store.RetryFailedAsync(options.Value.AccountKey, null, cancellationToken);
+        if (CallerAccount.Of(context, registry) is not { } account)
+        {
+            return CallerAccount.NotFound();
+        }
+
+        var count = await store.RetryFailedAsync(account.Key, null, cancellationToken);
         signal.Ring();
         return Envelope.Ok(new LeadsRequeued(count), $"{count} failed leads queued for another delivery");
     }

@@ -1,3 +1,4 @@
+using Gateway.Accounts;
 using Gateway.Security;
 using System.Text.Json.Nodes;
 using Gateway.Amo;
@@ -15,26 +16,39 @@ internal static class DiagnosticsApi
         var group = routes.MapGroup("/api/v1/diagnostics").RequireScope(Scopes.Admin).WithTags("Diagnostics");
         group.MapGet("/token-status", TokenStatusAsync);
         group.MapGet("/config", Config);
-        group.MapGet("/queue", async (TokenDiagnostics diagnostics, IOptions<AmoOptions> options, CancellationToken ct) =>
-            Envelope.Ok(await diagnostics.QueueAsync(options.Value.AccountKey, ct)));
+        group.MapGet("/queue", async (HttpContext context, TokenDiagnostics diagnostics, AccountRegistry registry, CancellationToken ct) =>
+            CallerAccount.Of(context, registry) is { } account ? Envelope.Ok(await diagnostics.QueueAsync(account.Key, ct)) : CallerAccount.NotFound());
         return group;
     }
 
-    private static async Task<IResult> TokenStatusAsync(TokenDiagnostics diagnostics, IOptions<AmoOptions> options, CancellationToken cancellationToken)
+    private static async Task<IResult> TokenStatusAsync(HttpContext context, TokenDiagnostics diagnostics, AccountRegistry registry, CancellationToken cancellationToken)
     {
-        var accounts = await diagnostics.DescribeAllAsync(cancellationToken);
-        // A copy: the configured account also stays in the list below, and a node has one parent.
-        var data = (accounts.FirstOrDefault(a => (string?)a!["account"] == options.Value.AccountKey)?.DeepClone().AsObject())
-            ?? diagnostics.Describe(options.Value.AccountKey, null);
-        data["queue"] = await diagnostics.QueueAsync(options.Value.AccountKey, cancellationToken);
+        if (CallerAccount.Of(context, registry)?.Key is not { } account)
+        {
+            return CallerAccount.NotFound();
+        }
+
+        // An admin key bound to one account sees that account's row only.
+        var accounts = new JsonArray([.. (await diagnostics.DescribeAllAsync(cancellationToken))
+            .Where(a => CallerAccount.MaySee(context, (string?)a!["account"] ?? ""))
+            .Select(a => a!.DeepClone())]);
+        // A copy: the account also stays in the list below, and a node has one parent.
+        var data = (accounts.FirstOrDefault(a => (string?)a!["account"] == account)?.DeepClone().AsObject())
+            ?? diagnostics.Describe(account, null);
+        data["queue"] = await diagnostics.QueueAsync(account, cancellationToken);
         data["accounts"] = accounts;
         return Envelope.Ok(data);
     }
 
     // What an operator needs to check the setup, and nothing that would let anyone impersonate the gateway.
-    private static IResult Config(IOptions<AmoOptions> amo, IOptions<GatewayOptions> gateway, Data.Database database)
+    private static IResult Config(HttpContext context, AccountRegistry registry, IOptions<AmoOptions> amo, IOptions<GatewayOptions> gateway, Data.Database database)
     {
-        var a = amo.Value;
+        if (CallerAccount.Of(context, registry) is not { } a)
+        {
+            return CallerAccount.NotFound();
+        }
+
+        var global = amo.Value;
         return Envelope.Ok(new ConfigView(
             Domain: a.Domain,
             ClientId: Shorten(a.ClientId),
@@ -48,9 +62,9 @@ internal static class DiagnosticsApi
             DataDir: gateway.Value.DataDirFullPath,
             Database: database.Name,
             RateLimitPerSecond: a.RateLimitPerSecond,
-            RefreshMarginSeconds: (long)a.RefreshMargin.TotalSeconds,
-            KeepaliveAgeSeconds: (long)a.KeepAliveAge.TotalSeconds,
-            CacheTtlSeconds: (long)a.CacheTtl.TotalSeconds,
+            RefreshMarginSeconds: (long)global.RefreshMargin.TotalSeconds,
+            KeepaliveAgeSeconds: (long)global.KeepAliveAge.TotalSeconds,
+            CacheTtlSeconds: (long)global.CacheTtl.TotalSeconds,
             CorsAllowedOrigins: gateway.Value.CorsAllowedOrigins));
     }
 

@@ -1,3 +1,4 @@
+using Gateway.Accounts;
 using Gateway.Amo;
 using Gateway.Amo.Tokens;
 using Gateway.Data;
@@ -9,7 +10,7 @@ namespace Gateway.Operations;
 internal sealed record AccountStatus(string Account, string TokenState, bool CanDeliver, QueueStats Queue, long? OldestQueuedAgeSeconds);
 
 // What readiness and /metrics read at request time: the database, and per account the token and the queue.
-internal sealed class GatewayStatus(Database database, TokenStore tokens, LeadStore leads, TokenDiagnostics diagnostics, IOptions<AmoOptions> options, TimeProvider time)
+internal sealed class GatewayStatus(Database database, TokenStore tokens, LeadStore leads, TokenDiagnostics diagnostics, AccountRegistry registry, IOptions<AmoOptions> options, TimeProvider time)
 {
     public TokenDiagnostics Diagnostics => diagnostics;
 
@@ -27,14 +28,14 @@ internal sealed class GatewayStatus(Database database, TokenStore tokens, LeadSt
         }
     }
 
-    // The configured account first, then any other account the database holds a token for.
+    // The configured accounts (the default first), then any other account the database holds a token for.
     public async Task<IReadOnlyList<AccountStatus>> AccountsAsync(CancellationToken cancellationToken)
     {
         var now = time.GetUtcNow();
         var stored = await tokens.ListAsync(cancellationToken);
-        var configured = options.Value.AccountKey;
+        var configured = registry.All.Select(a => a.Key);
         var accounts = new List<AccountStatus>();
-        foreach (var account in stored.Select(t => t.Account).Prepend(configured).Distinct(StringComparer.Ordinal))
+        foreach (var account in configured.Concat(stored.Select(t => t.Account)).Distinct(StringComparer.Ordinal))
         {
             var token = stored.FirstOrDefault(t => t.Account == account);
             var state = TokenStatus.StateOf(token, now, options.Value.RefreshMargin);

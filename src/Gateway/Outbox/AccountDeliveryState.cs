@@ -34,6 +34,16 @@ internal sealed partial class AccountDeliveryState(AccountDeliveryStore store, I
         await store.SaveAsync(state with { PausedUntil = null, PauseReason = null, ConsecutiveFailures = 0 }, cancellationToken);
     }
 
+    // An admin's pause holds until an admin resumes (or a new consent does): nothing is sent, leads are kept queued.
+    public const string AdminPauseReason = "paused_by_admin";
+
+    public async Task PauseAsync(string account, CancellationToken cancellationToken)
+    {
+        var state = await store.GetAsync(account, cancellationToken);
+        await store.SaveAsync(state with { PausedUntil = time.GetUtcNow().AddYears(100), PauseReason = AdminPauseReason }, cancellationToken);
+        LogPausedByAdmin(account);
+    }
+
     public async Task<FailureVerdict> RecordFailureAsync(string account, AmoResult result, CancellationToken cancellationToken)
     {
         // A withdrawn call never reached amoCRM, so it says nothing about the account's health.
@@ -82,4 +92,7 @@ internal sealed partial class AccountDeliveryState(AccountDeliveryStore store, I
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Delivery to amoCRM for {Account} paused for {Pause}: {Reason}")]
     private partial void LogPaused(string account, string reason, TimeSpan pause);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Delivery to {Account} paused by an admin; leads stay queued until it is resumed")]
+    private partial void LogPausedByAdmin(string account);
 }

@@ -1,3 +1,5 @@
+using System.Collections.Concurrent;
+using Gateway.Accounts;
 using Gateway.Amo.Pacing;
 using Gateway.Amo.Tokens;
 using Gateway.Observability;
@@ -6,12 +8,16 @@ using Microsoft.Extensions.Options;
 namespace Gateway.Outbox;
 
 // Drains the outbox per account: notes and leads in batches, a few workers per account, all under the account's limiter.
+// Accounts are served side by side (at most OUTBOX_ACCOUNT_CONCURRENCY at once, in turns when more have work), and a pass
+// never waits for an account's drain: one account's backlog, outage, 429s or slow answers never hold another's leads.
 internal sealed partial class OutboxDispatcher(
     LeadStore store,
     NoteStore notes,
     LeadDelivery delivery,
     AccountDeliveryState accounts,
     TokenStore tokens,
+    TokenImporter importer,
+    AccountRegistry registry,
     LeadOutcomes outcomes,
     OutboxSignal signal,
     DeliveryDemand demand,
@@ -20,6 +26,14 @@ internal sealed partial class OutboxDispatcher(
     ILogger<OutboxDispatcher> logger) : BackgroundService
 {
     private static readonly TimeSpan PruneEvery = TimeSpan.FromHours(1);
+
+    // Batches one account's workers send in a turn before an account waiting for a turn gets it.
+    private const int TurnBatches = 4;
+
+    private readonly ConcurrentDictionary<string, Task> draining = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, bool> passedOver = new(StringComparer.Ordinal);
+    private readonly SemaphoreSlim turns = new(options.Value.AccountConcurrency, options.Value.AccountConcurrency);
+    private int waitingForTurn;
     private DateTimeOffset nextPrune = DateTimeOffset.MinValue;
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
@@ -28,7 +42,7 @@ internal sealed partial class OutboxDispatcher(
         {
             try
             {
-                await DispatchAsync(stoppingToken);
+                await PassAsync(stoppingToken);
                 await PruneIfDueAsync(stoppingToken);
             }
             catch (Exception ex) when (ex is not OperationCanceledException)
@@ -38,17 +52,34 @@ internal sealed partial class OutboxDispatcher(
 
             await signal.WaitAsync(options.Value.PollInterval, time, stoppingToken);
         }
+
+        // Stopping: the drains see the token and end after their batch.
+        await Task.WhenAll(draining.Values).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
     }
 
+    // One pass, and every drain running then (its own and the loop's, which may hold this pass's work), to their end:
+    // tests drive the outbox with this.
     public async Task DispatchAsync(CancellationToken cancellationToken)
     {
-        var known = await tokens.AccountsAsync(cancellationToken);
+        var drains = await PassAsync(cancellationToken);
+        await Task.WhenAll(drains.Concat(draining.Values));
+    }
+
+    // Starts a drain for each account with due work that is not draining already; does not wait for them.
+    private async Task<IReadOnlyList<Task>> PassAsync(CancellationToken cancellationToken)
+    {
+        // Only configured accounts are delivered to: one taken out of the accounts file keeps its leads, unsent. One
+        // added to it brings its configured token (tokens_file, long_lived_token) with it.
+        var configuredAccounts = registry.All;
+        await importer.ImportAddedAccountsAsync(configuredAccounts, cancellationToken);
+        var configured = configuredAccounts.Select(a => a.Key).ToHashSet(StringComparer.Ordinal);
+        var known = (await tokens.AccountsAsync(cancellationToken)).Where(configured.Contains).ToList();
 
         // Pacing hears what the queue holds from here, not from a query per call: taken before the look, so a lead
         // stored after it keeps its account marked.
         var before = known.ToDictionary(a => a, demand.Snapshot, StringComparer.Ordinal);
         var accountsWithWork = await store.AccountsWithWorkAsync(known, cancellationToken);
-        foreach (var account in known.Except(accountsWithWork, StringComparer.Ordinal))
+        foreach (var account in known.Except(accountsWithWork, StringComparer.Ordinal).Where(a => !draining.ContainsKey(a)))
         {
             demand.Cleared(account, before[account]);
         }
@@ -56,15 +87,25 @@ internal sealed partial class OutboxDispatcher(
         // Callers of an account that has no token yet are told "queued" at once, not after the whole wait.
         foreach (var account in outcomes.WaitingAccounts().Except(accountsWithWork))
         {
-            if (!await CanDeliverAsync(account, cancellationToken))
+            // An account added since this pass began is the next pass's (its intake rang for one).
+            if (configured.Contains(account) && !draining.ContainsKey(account) && !await CanDeliverAsync(account, cancellationToken))
             {
                 outcomes.SetBacklogged(account, true);
                 outcomes.CompleteAccount(account, new LeadOutcome(LeadOutcomeKind.Queued));
             }
         }
 
+        var drains = new List<Task>();
         foreach (var account in accountsWithWork)
         {
+            if (draining.TryGetValue(account, out var running))
+            {
+                // Its drain may have made its last claim before this work came: it looks again when it ends.
+                passedOver[account] = true;
+                drains.Add(running);
+                continue;
+            }
+
             if (!await CanDeliverAsync(account, cancellationToken))
             {
                 // Queued, but nothing will be sent for it now: lookups need not hold back.
@@ -74,17 +115,93 @@ internal sealed partial class OutboxDispatcher(
                 continue;
             }
 
+            // Passes may overlap (the loop's and a direct call's): one drain per account, whoever starts it.
+            var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            if (!draining.TryAdd(account, gate.Task))
+            {
+                passedOver[account] = true;
+                drains.Add(draining.GetValueOrDefault(account) ?? Task.CompletedTask);
+                continue;
+            }
+
             demand.Queued(account);
+            drains.Add(gate.Task);
+            _ = RunAccountAsync(account, gate, cancellationToken);
+        }
+
+        return drains;
+    }
+
+    private async Task RunAccountAsync(string account, TaskCompletionSource done, CancellationToken cancellationToken)
+    {
+        try
+        {
+            bool more;
+            do
+            {
+                passedOver.TryRemove(account, out _);
+                more = await TakeTurnAsync(account, cancellationToken);
+            }
+            while (more && !cancellationToken.IsCancellationRequested);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            LogAccountDrainFailed(account, ex);
+        }
+        catch (OperationCanceledException)
+        {
+        }
+        finally
+        {
+            draining.TryRemove(account, out _);
+            done.TrySetResult();
+            // Work that came while this drain was ending is looked at now, not at the next poll.
+            if (passedOver.TryRemove(account, out _))
+            {
+                signal.Ring();
+            }
+        }
+    }
+
+    // One turn of an account: its workers drain until the queue is empty, amoCRM says stop, or (when other accounts wait
+    // for a turn) a few batches are sent. True when the account yielded with work left.
+    private async Task<bool> TakeTurnAsync(string account, CancellationToken cancellationToken)
+    {
+        Interlocked.Increment(ref waitingForTurn);
+        try
+        {
+            await turns.WaitAsync(cancellationToken);
+        }
+        finally
+        {
+            Interlocked.Decrement(ref waitingForTurn);
+        }
+
+        try
+        {
             var stop = new StopFlag();
-            var workers = Enumerable.Range(0, options.Value.Workers).Select(_ => DrainAsync(account, stop, cancellationToken));
+            var yielded = new StopFlag();
+            var workers = Enumerable.Range(0, options.Value.Workers).Select(_ => DrainAsync(account, stop, yielded, cancellationToken));
 
             // Each worker's last claim found nothing (or amoCRM said stop): the account is no longer waiting to send.
-            demand.Cleared(account, (await Task.WhenAll(workers)).Min());
+            var snapshots = await Task.WhenAll(workers);
+            if (yielded.IsSet && !stop.IsSet)
+            {
+                return true;
+            }
+
+            demand.Cleared(account, snapshots.Min());
             if (stop.IsSet)
             {
                 // Whoever still waits on this account's next batch would wait in vain: it is queued.
                 outcomes.CompleteAccount(account, new LeadOutcome(LeadOutcomeKind.Queued));
             }
+
+            return false;
+        }
+        finally
+        {
+            turns.Release();
         }
     }
 
@@ -95,11 +212,18 @@ internal sealed partial class OutboxDispatcher(
         !await accounts.IsPausedAsync(account, cancellationToken) && await tokens.CanDeliverAsync(account, cancellationToken);
 
     // Answers the demand snapshot taken before its last claim.
-    private async Task<long> DrainAsync(string account, StopFlag stop, CancellationToken cancellationToken)
+    private async Task<long> DrainAsync(string account, StopFlag stop, StopFlag yielded, CancellationToken cancellationToken)
     {
         var snapshot = demand.Snapshot(account);
-        while (!stop.IsSet && !cancellationToken.IsCancellationRequested)
+        var batches = 0;
+        while (!stop.IsSet && !yielded.IsSet && !cancellationToken.IsCancellationRequested)
         {
+            if (batches++ >= TurnBatches && Volatile.Read(ref waitingForTurn) > 0)
+            {
+                yielded.Set();
+                return snapshot;
+            }
+
             snapshot = demand.Snapshot(account);
             var batchSize = await accounts.BatchSizeAsync(account, cancellationToken);
             BatchVerdict verdict;
@@ -171,6 +295,9 @@ internal sealed partial class OutboxDispatcher(
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Outbox dispatch failed; it will run again")]
     private partial void LogDispatchFailed(Exception exception);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Outbox drain of {Account} failed; it will run again")]
+    private partial void LogAccountDrainFailed(string account, Exception exception);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Pruned {Count} delivered leads older than {Retention}")]
     private partial void LogPruned(int count, TimeSpan retention);

@@ -11,6 +11,8 @@ internal sealed class OutboxOptions : FlatOptions
     public TimeSpan IntakeWait { get; set; } = TimeSpan.FromSeconds(5);
     public int BatchSize { get; set; } = 50;
     public int Workers { get; set; } = 2;
+    // Accounts drained at the same time; more take turns.
+    public int AccountConcurrency { get; set; } = 16;
     public int MaxAttempts { get; set; } = 100;
     public TimeSpan MaxAge { get; set; } = TimeSpan.FromDays(7);
     public TimeSpan Retention { get; set; } = TimeSpan.FromDays(30);
@@ -27,6 +29,7 @@ internal sealed class OutboxOptionsSetup(IConfiguration configuration) : IConfig
         if (env.TryGetSeconds("OUTBOX_INTAKE_WAIT_SECONDS", out var wait)) options.IntakeWait = wait;
         if (env.TryGetInt("OUTBOX_BATCH_SIZE", out var batch)) options.BatchSize = batch;
         if (env.TryGetInt("OUTBOX_WORKERS", out var workers)) options.Workers = workers;
+        if (env.TryGetInt("OUTBOX_ACCOUNT_CONCURRENCY", out var concurrency)) options.AccountConcurrency = concurrency;
         if (env.TryGetInt("OUTBOX_MAX_ATTEMPTS", out var attempts)) options.MaxAttempts = attempts;
         if (env.TryGetSeconds("OUTBOX_MAX_AGE_SECONDS", out var age)) options.MaxAge = age;
         if (env.TryGetSeconds("OUTBOX_RETENTION_SECONDS", out var retention)) options.Retention = retention;
@@ -42,6 +45,7 @@ internal sealed class OutboxOptionsValidator(IOptions<Gateway.Amo.AmoOptions> am
     {
         if (options.BatchSize is < 1 or > 250) failures.Add("OUTBOX_BATCH_SIZE must be between 1 and 250 (amoCRM's limit)");
         if (options.Workers is < 1 or > 16) failures.Add("OUTBOX_WORKERS must be between 1 and 16");
+        if (options.AccountConcurrency is < 1 or > 256) failures.Add("OUTBOX_ACCOUNT_CONCURRENCY must be between 1 and 256");
         if (options.MaxAttempts < 1) failures.Add("OUTBOX_MAX_ATTEMPTS must be at least 1");
         if (options.IntakeWait > TimeSpan.FromSeconds(60)) failures.Add("OUTBOX_INTAKE_WAIT_SECONDS must be at most 60");
         if (options.MaxAge < TimeSpan.FromMinutes(1)) failures.Add("OUTBOX_MAX_AGE_SECONDS must be at least 60");

@@ -16,15 +16,19 @@ internal sealed partial class AdminSignIn(
     ApiKeyRing keys,
     BadKeyTracker badKeys,
     IOptions<AdminSessionOptions> options,
-    IOptions<AmoOptions> amo,
+    Accounts.AccountRegistry accounts,
     PersonalData personalData,
     ILogger<AdminSignIn> logger)
 {
     private const string AdminName = "admin";
     private const string Refused = "Sign-in failed: wrong password or key.";
 
+    // Every configured account's consent page: signing in on the way to /oauth/authorize?account=… ends at that account's.
+    private string ConsentPages() =>
+        string.Join(' ', accounts.All.Select(a => a.AuthUrl.GetLeftPart(UriPartial.Authority)).Distinct(StringComparer.OrdinalIgnoreCase));
+
     public IResult Page(HttpContext context) =>
-        AdminLoginPage.Render(context, options.Value.Password is not null, AdminSignInApi.SafeNext(context.Request.Query["next"]), null, StatusCodes.Status200OK, amo.Value.AuthUrl);
+        AdminLoginPage.Render(context, options.Value.Password is not null, AdminSignInApi.SafeNext(context.Request.Query["next"]), null, StatusCodes.Status200OK, ConsentPages());
 
     public async Task<IResult> SignInAsync(HttpContext context)
     {
@@ -50,7 +54,7 @@ internal sealed partial class AdminSignIn(
             }
 
             LogRefused(client);
-            return AdminLoginPage.Render(context, options.Value.Password is not null, next, Refused, StatusCodes.Status401Unauthorized, amo.Value.AuthUrl);
+            return AdminLoginPage.Render(context, options.Value.Password is not null, next, Refused, StatusCodes.Status401Unauthorized, ConsentPages());
         }
 
         // A new cookie at every sign-in, and the browser's previous one revoked: nobody can plant a session beforehand.
@@ -187,12 +191,12 @@ internal static class AdminLoginPage
 
     private static readonly string StyleHash = "'sha256-" + Convert.ToBase64String(SHA256.HashData(Encoding.UTF8.GetBytes(Style))) + "'";
 
-    public static IResult Render(HttpContext context, bool hasPassword, string next, string? error, int status, Uri amoAuthUrl)
+    public static IResult Render(HttpContext context, bool hasPassword, string next, string? error, int status, string consentOrigins)
     {
         // form-action is checked on every redirect after the post too: signing in on the way to /oauth/authorize ends
         // at amoCRM's consent page, so its origin is allowed beside this one.
         context.Response.Headers.ContentSecurityPolicy =
-            $"default-src 'none'; style-src {StyleHash}; form-action 'self' {amoAuthUrl.GetLeftPart(UriPartial.Authority)}; frame-ancestors 'none'; base-uri 'none'";
+            $"default-src 'none'; style-src {StyleHash}; form-action 'self' {consentOrigins}; frame-ancestors 'none'; base-uri 'none'";
         var hiddenNext = $"<input type=\"hidden\" name=\"next\" value=\"{WebUtility.HtmlEncode(next)}\">";
         var html = new StringBuilder()
             .Append("<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">")

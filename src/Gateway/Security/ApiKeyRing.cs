@@ -1,6 +1,6 @@
 using System.Security.Cryptography;
 using System.Text;
-using Gateway.Amo;
+using Gateway.Accounts;
 using Gateway.Hosting;
 using Microsoft.Extensions.Options;
 
@@ -13,22 +13,23 @@ internal sealed partial class ApiKeyRing
 
     private readonly ApiKeyEntry defaultKey;
     private readonly string path;
-    private readonly string account;
+    private readonly AccountRegistry accounts;
     private readonly TimeProvider time;
     private readonly ILogger<ApiKeyRing> logger;
     private readonly Lock gate = new();
     private volatile IReadOnlyList<ApiKeyEntry> fileKeys;
     private FileStamp loaded;
     private FileStamp rejected;
+    private int rejectedAt;
     private long nextCheck;
 
-    public ApiKeyRing(IOptions<GatewayOptions> gateway, IOptions<SecurityOptions> security, IOptions<AmoOptions> amo, TimeProvider time, ILogger<ApiKeyRing> logger)
+    public ApiKeyRing(IOptions<GatewayOptions> gateway, IOptions<SecurityOptions> security, AccountRegistry accounts, TimeProvider time, ILogger<ApiKeyRing> logger)
     {
         this.time = time;
         this.logger = logger;
         defaultKey = new ApiKeyEntry(ApiKeyEntry.DefaultName, Hash(gateway.Value.ApiKey), null, null, new LeadDefaults(null, null, []), null, Scopes.Everything);
         path = security.Value.KeysFile;
-        account = amo.Value.AccountKey;
+        this.accounts = accounts;
         loaded = FileStamp.Of(path);
         if (!loaded.Exists && security.Value.KeysFileRequired)
         {
@@ -37,7 +38,7 @@ internal sealed partial class ApiKeyRing
 
         try
         {
-            fileKeys = loaded.Exists ? ApiKeysFile.Parse(File.ReadAllText(path), account) : [];
+            fileKeys = loaded.Exists ? ApiKeysFile.Parse(File.ReadAllText(path), KnownAccount) : [];
         }
         catch (Exception ex) when (ex is ApiKeysFileException or IOException or UnauthorizedAccessException)
         {
@@ -81,6 +82,8 @@ internal sealed partial class ApiKeyRing
         return match;
     }
 
+    private string? KnownAccount(string domain) => accounts.Find(domain)?.Key;
+
     public static byte[] Hash(string key) => SHA256.HashData(Encoding.UTF8.GetBytes(key));
 
     // At most one stat() per second, on the request path: no watcher thread to die silently.
@@ -96,7 +99,8 @@ internal sealed partial class ApiKeyRing
         {
             nextCheck = now + (long)(CheckInterval.TotalSeconds * time.TimestampFrequency);
             var stamp = FileStamp.Of(path);
-            if (stamp == loaded || stamp == rejected)
+            // A file refused for naming an account not configured yet is tried again once the accounts change.
+            if (stamp == loaded || (stamp == rejected && rejectedAt == accounts.Version))
             {
                 return;
             }
@@ -111,7 +115,8 @@ internal sealed partial class ApiKeyRing
 
             try
             {
-                fileKeys = ApiKeysFile.Parse(File.ReadAllText(path), account);
+                rejectedAt = accounts.Version;
+                fileKeys = ApiKeysFile.Parse(File.ReadAllText(path), KnownAccount);
                 loaded = stamp;
                 LogLoaded(fileKeys);
             }

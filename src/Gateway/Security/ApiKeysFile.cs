@@ -35,7 +35,7 @@ internal static class ApiKeysFile
     private static readonly HashSet<string> Known = ["name", "sha256", "cors_origins", "rate_limit_per_minute", "source", "pipeline_id", "tags", "account", "scopes"];
     private static readonly JsonDocumentOptions Options = new() { MaxDepth = 8, AllowDuplicateProperties = false, CommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true };
 
-    public static IReadOnlyList<ApiKeyEntry> Parse(string json, string account)
+    public static IReadOnlyList<ApiKeyEntry> Parse(string json, Func<string, string?> knownAccount)
     {
         JsonNode? root;
         try
@@ -55,7 +55,7 @@ internal static class ApiKeysFile
         var entries = new List<ApiKeyEntry>();
         for (var i = 0; i < keys.Count; i++)
         {
-            var entry = ParseEntry(keys[i], $"keys[{i}]", account);
+            var entry = ParseEntry(keys[i], $"keys[{i}]", knownAccount);
             if (ApiKeyEntry.ReservedNames.Contains(entry.Name) || entries.Any(e => e.Name == entry.Name))
             {
                 throw new ApiKeysFileException($"keys[{i}].name \"{entry.Name}\" is used twice (\"default\" is API_KEY's name, \"admin\" the admin password's)");
@@ -72,7 +72,7 @@ internal static class ApiKeysFile
         return entries;
     }
 
-    private static ApiKeyEntry ParseEntry(JsonNode? node, string at, string account)
+    private static ApiKeyEntry ParseEntry(JsonNode? node, string at, Func<string, string?> knownAccount)
     {
         if (node is not JsonObject key)
         {
@@ -129,11 +129,10 @@ internal static class ApiKeysFile
         }
 
         var tags = key["tags"] is { } tagsNode ? Strings(tagsNode, $"{at}.tags") : [];
-        var keyAccount = Text(key, "account", at);
-        if (keyAccount is not null && !string.Equals(keyAccount, account, StringComparison.OrdinalIgnoreCase))
-        {
-            throw new ApiKeysFileException($"{at}.account \"{keyAccount}\" is not this gateway's account ({account}); one account per gateway for now");
-        }
+        // The account's domain as configured (AMO_DOMAIN or the accounts file); a key for an unknown one is a bad entry.
+        var keyAccount = Text(key, "account", at) is { } named
+            ? knownAccount(named) ?? throw new ApiKeysFileException($"{at}.account \"{named}\" is not a configured account (AMO_DOMAIN or a domain in the accounts file)")
+            : null;
 
         var scopes = Scopes.DefaultFor(origins is not null);
         if (key["scopes"] is { } scopesNode)

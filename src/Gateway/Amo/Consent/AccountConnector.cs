@@ -1,5 +1,5 @@
 using Gateway.Amo.Tokens;
-using Microsoft.Extensions.Options;
+using Gateway.Accounts;
 
 namespace Gateway.Amo.Consent;
 
@@ -21,7 +21,7 @@ internal sealed partial class AccountConnector(
     AmoOAuthClient oauth,
     AmoTokenManager tokens,
     TokenStore store,
-    IOptions<AmoOptions> options,
+    AccountRegistry registry,
     ILogger<AccountConnector> logger)
 {
     public async Task<ConnectResult> ConnectAsync(string account, string host, string code, string? admin, CancellationToken cancellationToken)
@@ -45,7 +45,7 @@ internal sealed partial class AccountConnector(
         }
 
         var stored = await store.GetAsync(account, cancellationToken);
-        if (Mismatch(got, stored) is { } expected)
+        if (Mismatch(account, got, stored) is { } expected)
         {
             return Refuse(account, got, expected, admin);
         }
@@ -60,7 +60,7 @@ internal sealed partial class AccountConnector(
             null,
             latest =>
             {
-                lateExpected = Mismatch(got, latest);
+                lateExpected = Mismatch(account, got, latest);
                 return lateExpected is null;
             },
             CancellationToken.None);
@@ -74,10 +74,10 @@ internal sealed partial class AccountConnector(
     }
 
     // Null when the token is for this account: the configured subdomain (or the one stored), and the account id once known.
-    private string? Mismatch(AccountIdentity got, AmoToken? stored)
+    private string? Mismatch(string account, AccountIdentity got, AmoToken? stored)
     {
-        var amo = options.Value;
-        var subdomains = new[] { amo.Domain, stored?.BaseDomain }.OfType<string>().Select(AmoHosts.Subdomain).ToArray();
+        var domain = registry.Find(account)?.Domain ?? account;
+        var subdomains = new[] { domain, stored?.BaseDomain }.OfType<string>().Select(AmoHosts.Subdomain).ToArray();
         var sameSubdomain = subdomains.Contains(got.Subdomain, StringComparer.OrdinalIgnoreCase);
         var sameId = stored?.AmoAccountId is not { } knownId || knownId == got.Id;
         if (sameSubdomain && sameId)
@@ -85,7 +85,7 @@ internal sealed partial class AccountConnector(
             return null;
         }
 
-        return stored?.AmoAccountId is { } id ? $"{amo.Domain} (id {id})" : amo.Domain;
+        return stored?.AmoAccountId is { } id ? $"{domain} (id {id})" : domain;
     }
 
     private ConnectResult Refuse(string account, AccountIdentity got, string expected, string? admin)

@@ -1,6 +1,7 @@
 using System.Net;
 using System.Security.Cryptography;
 using System.Text;
+using Gateway.Accounts;
 using Gateway.Amo.Tokens;
 using Gateway.Hosting;
 using Gateway.Outbox;
@@ -27,17 +28,22 @@ internal static class OAuthApi
 
     // Only an admin starts a consent: an open one lets a stranger reconnect the gateway to their own account and spends
     // the account's amoCRM budget. Nothing is written and amoCRM is not called before the caller is known to be one.
-    private static async Task<IResult> AuthorizeAsync(HttpContext context, OAuthStateStore states, IOptions<AmoOptions> options, CancellationToken cancellationToken)
+    private static async Task<IResult> AuthorizeAsync(HttpContext context, OAuthStateStore states, AccountRegistry registry, IOptions<AmoOptions> options, CancellationToken cancellationToken)
     {
         if (!Scopes.IsAdmin(context))
         {
             return RefuseNonAdmin(context);
         }
 
-        var amo = options.Value;
+        // ?account=<domain> picks the account to connect; without it, the default one (or the admin key's own).
+        if (CallerAccount.Of(context, registry) is not { } amo)
+        {
+            return CallerAccount.NotFound();
+        }
+
         if (!amo.UsesOAuth)
         {
-            return Envelope.Fail(StatusCodes.Status400BadRequest, "OAuth is not used: AMO_LONG_LIVED_TOKEN is configured");
+            return Envelope.Fail(StatusCodes.Status400BadRequest, $"OAuth is not used: a long-lived token is configured for {amo.Domain}");
         }
 
         // A browser's consent comes back to the same browser: the nonce is in its cookie, only the hash in the row.
@@ -49,8 +55,8 @@ internal static class OAuthApi
             context.Response.Cookies.Append(BrowserCookie, nonce, CookieFor(context, OAuthStateStore.Lifetime));
         }
 
-        var state = await states.CreateAsync(amo.AccountKey, context.User.Identity?.Name, browserHash, cancellationToken);
-        var query = $"client_id={Uri.EscapeDataString(amo.ClientId)}&state={state}&mode={amo.ConsentMode}";
+        var state = await states.CreateAsync(amo.Key, context.User.Identity?.Name, browserHash, cancellationToken);
+        var query = $"client_id={Uri.EscapeDataString(amo.ClientId)}&state={state}&mode={options.Value.ConsentMode}";
         return Results.Redirect($"{amo.AuthUrl.AbsoluteUri.TrimEnd('/')}?{query}");
     }
 
@@ -59,7 +65,7 @@ internal static class OAuthApi
     {
         if (IsBrowser(context) && !context.Request.Headers.ContainsKey(ApiKeyAuthenticationHandler.HeaderName))
         {
-            return Results.Redirect($"{AdminSignInApi.LoginPath}?next={Uri.EscapeDataString("/oauth/authorize")}");
+            return Results.Redirect($"{AdminSignInApi.LoginPath}?next={Uri.EscapeDataString("/oauth/authorize" + context.Request.QueryString)}");
         }
 
         return context.User.Identity?.IsAuthenticated == true
@@ -74,7 +80,7 @@ internal static class OAuthApi
         AccountDeliveryState delivery,
         OutboxSignal outbox,
         TokenStore store,
-        IOptions<AmoOptions> options,
+        AccountRegistry registry,
         CancellationToken cancellationToken)
     {
         var query = context.Request.Query;
@@ -116,10 +122,15 @@ internal static class OAuthApi
             return Answer(context, StatusCodes.Status400BadRequest, "Referer not provided: the callback must name the amoCRM account host");
         }
 
-        var amo = options.Value;
+        // The state says which account this consent is for; one taken out of the accounts file meanwhile is not connected.
         var account = started.Account;
+        if (registry.Find(account) is not { } amo)
+        {
+            return Answer(context, StatusCodes.Status400BadRequest, $"The account {account} this consent was started for is no longer configured");
+        }
+
         var host = AmoOptionsSetup.NormalizeHost(referer)!;
-        if (AmoHosts.Refusal(host, amo) is not null)
+        if (AmoHosts.Refusal(host, amo.BaseUrl) is not null)
         {
             return Answer(context, StatusCodes.Status400BadRequest, "Invalid referer: not an amoCRM or Kommo account host");
         }
@@ -168,9 +179,14 @@ internal static class OAuthApi
         IsEssential = true,
     };
 
-    private static async Task<IResult> StatusAsync(TokenStore store, IOptions<AmoOptions> options, TimeProvider time, CancellationToken cancellationToken)
+    private static async Task<IResult> StatusAsync(HttpContext context, TokenStore store, AccountRegistry registry, IOptions<AmoOptions> options, TimeProvider time, CancellationToken cancellationToken)
     {
-        var token = await store.GetAsync(options.Value.AccountKey, cancellationToken);
+        if (CallerAccount.Of(context, registry) is not { } account)
+        {
+            return CallerAccount.NotFound();
+        }
+
+        var token = await store.GetAsync(account.Key, cancellationToken);
         var authorized = token is not null && token.State == TokenStates.Active && (!token.IsExpired(time.GetUtcNow()) || token.RefreshToken is not null);
         return Envelope.Ok(new ConsentStatus(token is not null, authorized ? "authorized" : "not_authorized", TokenStatus.StateOf(token, time.GetUtcNow(), options.Value.RefreshMargin)));
     }

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Data.Common;
+using Gateway.Accounts;
 using Gateway.Data;
 using Microsoft.Extensions.Options;
 
@@ -15,6 +16,7 @@ namespace Gateway.Amo.Pacing;
 internal sealed partial class AmoRateBudget(
     Database database,
     IOptions<AmoOptions> options,
+    AccountRegistry registry,
     [FromKeyedServices(PacingClock.Key)] TimeProvider clock,
     ILogger<AmoRateBudget> logger)
 {
@@ -30,9 +32,13 @@ internal sealed partial class AmoRateBudget(
     // Unique per instance, even for two gateways hosted in one process: the rows tell this one's deliveries from others'.
     private readonly string instance = $"{Environment.MachineName}:{Environment.ProcessId}:{Guid.NewGuid().ToString("N")[..8]}:";
 
+    // Each account keeps to its own rate_limit; an account no longer configured sends nothing, so any bound will do.
+    public static int RateLimitOf(AccountRegistry registry, string account) =>
+        registry.Find(account)?.RateLimitPerSecond ?? registry.Default.RateLimitPerSecond;
+
     public async Task<ClusterSlot> AcquireAsync(string account, AmoPriority priority, Func<bool> holdsLookupsBack, CancellationToken cancellationToken)
     {
-        var limit = options.Value.RateLimitPerSecond;
+        var limit = RateLimitOf(registry, account);
         var share = AmoRateLimiter.LookupShare(limit);
         var call = instance + Guid.NewGuid().ToString("N");
         var hold = (long)(options.Value.RequestTimeout + Window + TimeSpan.FromSeconds(5)).TotalMilliseconds;

@@ -12,7 +12,7 @@ namespace Gateway.Amo.Pacing;
 // The budget belongs to delivery: a waiting delivery call goes before every waiting lookup, and while leads are queued
 // lookups together hold at most their share (2 of 7) of the slots, counting the window after each answer.
 internal sealed class AmoRateLimiter(
-    IOptions<AmoOptions> options,
+    Accounts.AccountRegistry registry,
     AmoRateBudget budget,
     DeliveryDemand demand,
     Observability.GatewayMetrics metrics,
@@ -58,7 +58,7 @@ internal sealed class AmoRateLimiter(
 
     private SlidingWindow WindowFor(string account)
     {
-        var window = windows.GetOrAdd(account, a => new SlidingWindow(a, options.Value.RateLimitPerSecond, demand, clock));
+        var window = windows.GetOrAdd(account, a => new SlidingWindow(a, AmoRateBudget.RateLimitOf(registry, a), demand, clock));
         window.WatchDemand();
         return window;
     }

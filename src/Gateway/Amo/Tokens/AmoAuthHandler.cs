@@ -1,6 +1,6 @@
 using System.Net;
 using System.Net.Http.Headers;
-using Microsoft.Extensions.Options;
+using Gateway.Accounts;
 
 namespace Gateway.Amo.Tokens;
 
@@ -11,19 +11,22 @@ internal sealed class AmoNotAuthorizedException(string message, bool transient) 
 
 // Sets the bearer token and the account's host, and on a 401 refreshes once and resends once; AmoPacingHandler,
 // inside this one, paces each send (the resend included).
-internal sealed class AmoAuthHandler(AmoTokenManager tokens, IOptions<AmoOptions> options) : DelegatingHandler
+internal sealed class AmoAuthHandler(AmoTokenManager tokens, AccountRegistry registry) : DelegatingHandler
 {
     protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
     {
         var call = AmoCall.Of(request);
         var account = call.Account;
+        // An account taken out of the accounts file is not delivered to; a call already on its way is not sent either.
+        var configured = registry.Find(account)
+            ?? throw new AmoNotAuthorizedException($"{account} is no longer a configured account", transient: false);
         var access = await tokens.GetAccessTokenAsync(account, cancellationToken);
         if (!access.IsAvailable)
         {
             throw new AmoNotAuthorizedException(access.Problem!, access.Transient);
         }
 
-        var response = await SendWithTokenAsync(request, access.Token!, cancellationToken);
+        var response = await SendWithTokenAsync(configured, request, access.Token!, cancellationToken);
         if (response.StatusCode != HttpStatusCode.Unauthorized)
         {
             return response;
@@ -36,7 +39,7 @@ internal sealed class AmoAuthHandler(AmoTokenManager tokens, IOptions<AmoOptions
         }
 
         response.Dispose();
-        var resent = await SendWithTokenAsync(await CloneAsync(request, cancellationToken), refreshed, cancellationToken);
+        var resent = await SendWithTokenAsync(configured, await CloneAsync(request, cancellationToken), refreshed, cancellationToken);
         if (resent.StatusCode == HttpStatusCode.Unauthorized)
         {
             await tokens.ReportRejectedFreshTokenAsync(refreshed, cancellationToken);
@@ -45,12 +48,12 @@ internal sealed class AmoAuthHandler(AmoTokenManager tokens, IOptions<AmoOptions
         return resent;
     }
 
-    private Task<HttpResponseMessage> SendWithTokenAsync(HttpRequestMessage request, AmoToken token, CancellationToken cancellationToken)
+    private Task<HttpResponseMessage> SendWithTokenAsync(AmoAccount configured, HttpRequestMessage request, AmoToken token, CancellationToken cancellationToken)
     {
         // A stored base_domain (an old tokens.json, an older version's row) is data: a foreign one gets no bearer.
-        var apiBase = options.Value.ApiBaseFor(token.BaseDomain)
+        var apiBase = configured.ApiBaseFor(token.BaseDomain)
             ?? throw new AmoNotAuthorizedException(
-                $"the stored token's base domain is refused: {AmoHosts.Refusal(token.BaseDomain, options.Value)}; re-authorize at /oauth/authorize", transient: false);
+                $"the stored token's base domain is refused: {AmoHosts.Refusal(token.BaseDomain, configured.BaseUrl)}; re-authorize at /oauth/authorize", transient: false);
         var relative = request.RequestUri!.PathAndQuery;
         request.RequestUri = new Uri(apiBase, relative);
         request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token.AccessToken);

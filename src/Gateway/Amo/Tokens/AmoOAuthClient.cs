@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Http.Headers;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using Gateway.Accounts;
 using Gateway.Amo.Pacing;
 using Microsoft.Extensions.Options;
 
@@ -39,7 +40,7 @@ internal sealed record TokenCallResult(TokenCallOutcome Outcome, TokenPair? Pair
 }
 
 // The token endpoint: never retried here; callers decide from what is stored.
-internal sealed class AmoOAuthClient(HttpClient http, IOptions<AmoOptions> options, AmoRateLimiter limiter, TimeProvider time)
+internal sealed class AmoOAuthClient(HttpClient http, IOptions<AmoOptions> options, AccountRegistry registry, AmoRateLimiter limiter, TimeProvider time)
 {
     public Task<TokenCallResult> ExchangeCodeAsync(string account, string? baseDomain, string code, CancellationToken cancellationToken) =>
         CallAsync(account, baseDomain, new Dictionary<string, string>
@@ -60,9 +61,14 @@ internal sealed class AmoOAuthClient(HttpClient http, IOptions<AmoOptions> optio
     public async Task<AccountCheckResult> ReadAccountAsync(string account, string? baseDomain, string accessToken, CancellationToken cancellationToken)
     {
         var amo = options.Value;
-        if (amo.ApiBaseFor(baseDomain) is not { } apiBase)
+        if (registry.Find(account) is not { } configured)
         {
-            return new AccountCheckResult(null, null, AmoHosts.Refusal(baseDomain, amo)!);
+            return new AccountCheckResult(null, null, $"{account} is not a configured account");
+        }
+
+        if (configured.ApiBaseFor(baseDomain) is not { } apiBase)
+        {
+            return new AccountCheckResult(null, null, AmoHosts.Refusal(baseDomain, configured.BaseUrl)!);
         }
 
         // Part of a consent (or of learning an imported token's account): a lookup, like the code exchange.
@@ -96,15 +102,20 @@ internal sealed class AmoOAuthClient(HttpClient http, IOptions<AmoOptions> optio
     private async Task<TokenCallResult> CallAsync(string account, string? baseDomain, Dictionary<string, string> body, bool pace, AmoCallClass callClass, CancellationToken cancellationToken)
     {
         var amo = options.Value;
-        // Checked before the secret joins the body: a foreign host gets no connection at all.
-        if (amo.ApiBaseFor(baseDomain) is not { } apiBase)
+        if (registry.Find(account) is not { } configured)
         {
-            return new TokenCallResult(TokenCallOutcome.HostRefused, null, null, $"not sent: {AmoHosts.Refusal(baseDomain, amo)}");
+            return new TokenCallResult(TokenCallOutcome.HostRefused, null, null, $"not sent: {account} is not a configured account");
         }
 
-        body["client_id"] = amo.ClientId;
-        body["client_secret"] = amo.ClientSecret;
-        body["redirect_uri"] = amo.RedirectUri;
+        // Checked before the secret joins the body: a foreign host gets no connection at all.
+        if (configured.ApiBaseFor(baseDomain) is not { } apiBase)
+        {
+            return new TokenCallResult(TokenCallOutcome.HostRefused, null, null, $"not sent: {AmoHosts.Refusal(baseDomain, configured.BaseUrl)}");
+        }
+
+        body["client_id"] = configured.ClientId;
+        body["client_secret"] = configured.ClientSecret;
+        body["redirect_uri"] = configured.RedirectUri;
         var uri = new Uri(apiBase, "/oauth2/access_token");
 
         await using var slot = pace ? await limiter.AcquireAsync(account, callClass, cancellationToken) : null;

@@ -1,28 +1,46 @@
 using System.Security.Cryptography;
 using System.Text;
-using Microsoft.Extensions.Options;
+using Gateway.Accounts;
 
 namespace Gateway.Amo.Tokens;
 
 internal sealed record ImportResult(bool Imported, string Message);
 
 // Migration from the PHP gateway: tokens.json is read when the store has nothing or the file changed since.
-internal sealed partial class TokenImporter(TokenStore store, AmoTokenManager tokens, IOptions<AmoOptions> options, ILogger<TokenImporter> logger)
+internal sealed partial class TokenImporter(TokenStore store, AmoTokenManager tokens, AccountRegistry registry, ILogger<TokenImporter> logger) : IDisposable
 {
+    // Every configured account's AMO_LONG_LIVED_TOKEN / TOKEN_STORAGE_PATH (or the entry's long_lived_token / tokens_file);
+    // the message is the default account's.
     public async Task<ImportResult> ImportConfiguredAsync(CancellationToken cancellationToken)
     {
-        var amo = options.Value;
+        ImportResult? first = null;
+        foreach (var account in registry.All)
+        {
+            lock (imported)
+            {
+                imported.Add(account.Key);
+            }
+
+            var result = await ImportConfiguredAsync(account, cancellationToken);
+            first ??= result;
+        }
+
+        return first!;
+    }
+
+    public async Task<ImportResult> ImportConfiguredAsync(AmoAccount amo, CancellationToken cancellationToken)
+    {
         if (amo.LongLivedToken is { } longLived)
         {
-            var current = await store.GetAsync(amo.AccountKey, cancellationToken);
+            var current = await store.GetAsync(amo.Key, cancellationToken);
             if (current is { LongLived: true } && current.AccessToken == longLived)
             {
                 return new ImportResult(false, "the long-lived token is already stored");
             }
 
             Jwt.TryReadExpiry(longLived, out var expiresAt);
-            await tokens.StoreGrantAsync(amo.AccountKey, new TokenPair(longLived, null, expiresAt, amo.Domain), true, "configured_long_lived", null, cancellationToken);
-            LogImported(amo.AccountKey, "AMO_LONG_LIVED_TOKEN");
+            await tokens.StoreGrantAsync(amo.Key, new TokenPair(longLived, null, expiresAt, amo.Domain), true, "configured_long_lived", null, cancellationToken);
+            LogImported(amo.Key, "AMO_LONG_LIVED_TOKEN");
             return new ImportResult(true, "long-lived token stored");
         }
 
@@ -31,14 +49,52 @@ internal sealed partial class TokenImporter(TokenStore store, AmoTokenManager to
             return new ImportResult(false, "no tokens file");
         }
 
-        return await ImportFileAsync(path, force: false, cancellationToken);
+        return await ImportFileAsync(amo, path, force: false, cancellationToken);
     }
 
-    public async Task<ImportResult> ImportFileAsync(string path, bool force, CancellationToken cancellationToken)
+    private readonly HashSet<string> imported = new(StringComparer.Ordinal);
+    private readonly SemaphoreSlim importing = new(1, 1);
+
+    public void Dispose() => importing.Dispose();
+
+    // An account added to the accounts file while running gets its configured token as at start-up; asked by the
+    // dispatcher before it looks at these accounts, so none of them is found "without a token" halfway through.
+    public async Task ImportAddedAccountsAsync(IReadOnlyList<AmoAccount> accounts, CancellationToken cancellationToken)
     {
-        var amo = options.Value;
+        await importing.WaitAsync(cancellationToken);
+        try
+        {
+            foreach (var account in accounts)
+            {
+                bool known;
+                lock (imported)
+                {
+                    known = imported.Contains(account.Key);
+                }
+
+                if (!known)
+                {
+                    await ImportConfiguredAsync(account, cancellationToken);
+                    lock (imported)
+                    {
+                        imported.Add(account.Key);
+                    }
+                }
+            }
+        }
+        finally
+        {
+            importing.Release();
+        }
+    }
+
+    public Task<ImportResult> ImportFileAsync(string path, bool force, CancellationToken cancellationToken) =>
+        ImportFileAsync(registry.Default, path, force, cancellationToken);
+
+    public async Task<ImportResult> ImportFileAsync(AmoAccount amo, string path, bool force, CancellationToken cancellationToken)
+    {
         var mtime = new DateTimeOffset(File.GetLastWriteTimeUtc(path)).ToUnixTimeMilliseconds();
-        var current = await store.GetAsync(amo.AccountKey, cancellationToken);
+        var current = await store.GetAsync(amo.Key, cancellationToken);
         if (!force && current is not null && current.ImportedFileMtime is { } imported && imported >= mtime)
         {
             return new ImportResult(false, "the tokens file has not changed since it was imported");
@@ -60,7 +116,7 @@ internal sealed partial class TokenImporter(TokenStore store, AmoTokenManager to
         }
 
         // The file's base_domain decides where the tokens (and at refresh the client secret) are sent.
-        if (pair!.BaseDomain is { } baseDomain && AmoHosts.Refusal(baseDomain, amo) is { } refusal)
+        if (pair!.BaseDomain is { } baseDomain && AmoHosts.Refusal(baseDomain, amo.BaseUrl) is { } refusal)
         {
             LogUnreadable(path, $"base_domain refused: {refusal}");
             return new ImportResult(false, $"the tokens file's base_domain is refused: {refusal}");
@@ -74,7 +130,7 @@ internal sealed partial class TokenImporter(TokenStore store, AmoTokenManager to
         }
 
         var saved = await tokens.StoreGrantIfAsync(
-            amo.AccountKey,
+            amo.Key,
             pair with { BaseDomain = pair.BaseDomain ?? amo.Domain, IssuedAt = pair.IssuedAt ?? DateTimeOffset.FromUnixTimeMilliseconds(mtime) },
             pair.RefreshToken is null,
             "imported",
@@ -87,7 +143,7 @@ internal sealed partial class TokenImporter(TokenStore store, AmoTokenManager to
             return new ImportResult(false, "the stored token changed while the file was read; not imported");
         }
 
-        LogImported(amo.AccountKey, path);
+        LogImported(amo.Key, path);
         return new ImportResult(true, "tokens imported");
     }
 

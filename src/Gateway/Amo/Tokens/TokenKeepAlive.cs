@@ -6,6 +6,7 @@ namespace Gateway.Amo.Tokens;
 internal sealed partial class TokenKeepAlive(
     TokenStore store,
     AmoTokenManager tokens,
+    Accounts.AccountRegistry registry,
     IOptions<AmoOptions> options,
     TimeProvider time,
     ILogger<TokenKeepAlive> logger) : BackgroundService
@@ -19,7 +20,8 @@ internal sealed partial class TokenKeepAlive(
         var now = time.GetUtcNow();
         foreach (var token in await store.ListAsync(cancellationToken))
         {
-            if (token.LongLived || token.RefreshToken is null || token.RefreshTokenIssuedAt + options.Value.KeepAliveAge > now)
+            // An account taken out of the accounts file is left alone: its token is as it was if it comes back.
+            if (registry.Find(token.Account) is null || token.LongLived || token.RefreshToken is null || token.RefreshTokenIssuedAt + options.Value.KeepAliveAge > now)
             {
                 continue;
             }

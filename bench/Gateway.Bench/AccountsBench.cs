@@ -1,0 +1,204 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net.Http.Json;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json.Nodes;
+
+namespace Gateway.Bench;
+
+// Ten accounts, each its own emulator enforcing 7 calls/s with HTML 429s, behind one gateway: 1,000 leads each are
+// stored while every account is paused, then all ten are resumed at once. Each account should drain within 15 % of
+// its own bound (20 calls at 7/s), so the whole within 15 % of one account's bound. Then intake with ten keys.
+internal static class AccountsBench
+{
+    // GATEWAY_BENCH_ACCOUNTS: fewer accounts, to tell the scheduling from the machine.
+    private static readonly int Accounts = int.TryParse(Environment.GetEnvironmentVariable("GATEWAY_BENCH_ACCOUNTS"), CultureInfo.InvariantCulture, out var n) && n is >= 1 and <= 10 ? n : 10;
+    private const int LeadsPerAccount = 1000;
+
+    public static async Task RunAsync(StringBuilder markdown, JsonObject results, string? executable)
+    {
+        foreach (var database in BenchDatabase.Available())
+        {
+            await RunAsync(markdown, results, executable, database);
+        }
+    }
+
+    private static async Task RunAsync(StringBuilder markdown, JsonObject results, string? executable, string database)
+    {
+        var dir = Directory.CreateTempSubdirectory("gateway-bench-accounts-").FullName;
+        var emulators = new List<ServerProcess>();
+        ServerProcess? gateway = null;
+        try
+        {
+            for (var i = 0; i < Accounts; i++)
+            {
+                emulators.Add(await ServerProcess.StartAsync("Emulator.dll", "/_emulator/stats", new Dictionary<string, string?>
+                {
+                    ["EMULATOR_RATE_LIMIT"] = "7",
+                    ["EMULATOR_SUBDOMAIN"] = $"bench{i}",
+                    ["EMULATOR_REDIRECT_URI"] = "http://localhost/oauth/callback",
+                    ["Logging__LogLevel__Default"] = "Warning",
+                }, dir));
+            }
+
+            var entries = new List<string>();
+            var keys = new List<string>();
+            for (var i = 0; i < Accounts; i++)
+            {
+                using var http = new HttpClient { BaseAddress = emulators[i].Url };
+                var pair = (await (await http.PostAsync("/_emulator/tokens", null)).Content.ReadFromJsonAsync<JsonObject>())!;
+                var tokens = Path.Combine(dir, $"tokens-{i}.json");
+                await File.WriteAllTextAsync(tokens, $$"""{"access_token":"{{pair["access_token"]}}","refresh_token":"{{pair["refresh_token"]}}","expires_at":{{TimeProvider.System.GetUtcNow().AddHours(20).ToUnixTimeSeconds()}},"base_domain":"bench{{i}}.amocrm.ru"}""");
+                if (i > 0)
+                {
+                    entries.Add($$"""{"domain":"bench{{i}}.amocrm.ru","base_url":"{{emulators[i].Url}}","tokens_file":"{{tokens}}","rate_limit":7}""");
+                }
+
+                var sha = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(KeyOf(i))));
+                keys.Add(i == 0
+                    ? $$"""{"name":"k0","sha256":"{{sha}}"}"""
+                    : $$"""{"name":"k{{i}}","sha256":"{{sha}}","account":"bench{{i}}.amocrm.ru"}""");
+            }
+
+            var accountsFile = Path.Combine(dir, "accounts.json");
+            await File.WriteAllTextAsync(accountsFile, $$"""{"accounts":[{{string.Join(",", entries)}}]}""");
+            var keysFile = Path.Combine(dir, "api-keys.json");
+            await File.WriteAllTextAsync(keysFile, $$"""{"keys":[{{string.Join(",", keys)}}]}""");
+            gateway = await ServerProcess.StartAsync("Gateway.dll", "/health", new Dictionary<string, string?>
+            {
+                ["API_KEY"] = ApiKeyHolder.Key,
+                ["DATABASE_URL"] = database == "postgresql" ? BenchDatabase.FreshSchema() : null,
+                ["API_KEYS_FILE"] = keysFile,
+                ["ACCOUNTS_FILE"] = accountsFile,
+                ["TOKEN_STORAGE_PATH"] = Path.Combine(dir, "tokens-0.json"),
+                ["DATA_DIR"] = Path.Combine(dir, "data"),
+                ["AMO_DOMAIN"] = "bench0.amocrm.ru",
+                ["AMO_CLIENT_ID"] = "emulator-client-id",
+                ["AMO_CLIENT_SECRET"] = "emulator-client-secret",
+                ["AMO_REDIRECT_URI"] = "http://localhost/oauth/callback",
+                ["AMO_BASE_URL"] = emulators[0].Url.ToString(),
+                ["Logging__LogLevel__Default"] = "Warning",
+                ["RATE_LIMIT_PER_KEY_PER_MINUTE"] = "0",
+                ["RATE_LIMIT_PER_IP_PER_MINUTE"] = "0",
+            }, dir, executable);
+
+            using var admin = new HttpClient { BaseAddress = gateway.Url };
+            admin.DefaultRequestHeaders.Add("X-API-KEY", ApiKeyHolder.Key);
+            for (var i = 0; i < Accounts; i++)
+            {
+                (await admin.PostAsync($"/api/v1/admin/accounts/bench{i}.amocrm.ru/pause", null)).EnsureSuccessStatusCode();
+            }
+
+            // The burst, stored while every account is paused.
+            var clients = Enumerable.Range(0, Accounts).Select(i => Client(gateway.Url, KeyOf(i))).ToArray();
+            var next = 0;
+            await Task.WhenAll(Enumerable.Range(0, 64).Select(async _ =>
+            {
+                int n;
+                while ((n = Interlocked.Increment(ref next)) <= Accounts * LeadsPerAccount)
+                {
+                    if (!await PostAsync(clients[n % Accounts], n))
+                    {
+                        throw new InvalidOperationException("a lead was not accepted");
+                    }
+                }
+            }));
+
+            var watch = Stopwatch.StartNew();
+            await Task.WhenAll(Enumerable.Range(0, Accounts).Select(i => admin.PostAsync($"/api/v1/admin/accounts/bench{i}.amocrm.ru/resume", null)));
+            var drained = new double[Accounts];
+            var pending = Enumerable.Range(0, Accounts).ToHashSet();
+            while (pending.Count > 0 && watch.Elapsed < TimeSpan.FromMinutes(3))
+            {
+                foreach (var i in pending.ToList())
+                {
+                    if ((await StatsAsync(emulators[i]))["leads"]!.GetValue<int>() >= LeadsPerAccount)
+                    {
+                        drained[i] = watch.Elapsed.TotalSeconds;
+                        pending.Remove(i);
+                    }
+                }
+
+                await Task.Delay(TimeSpan.FromMilliseconds(50), TimeProvider.System);
+            }
+
+            var bound = Math.Ceiling(LeadsPerAccount / 50.0) / 7.0;
+            markdown.AppendLine(CultureInfo.InvariantCulture, $"### Ten accounts drained together ({database}, {LeadsPerAccount:N0} leads each, each account's emulator enforcing 7/s with HTML 429s)").AppendLine()
+                .AppendLine("| account | delivered in s | bound s | within 15 % | 429s | max calls in any second |").AppendLine("|---|---|---|---|---|---|");
+            var rows = new JsonArray();
+            for (var i = 0; i < Accounts; i++)
+            {
+                var stats = await StatsAsync(emulators[i]);
+                var seconds = pending.Contains(i) ? double.NaN : drained[i];
+                markdown.AppendLine(CultureInfo.InvariantCulture, $"| bench{i} | {seconds:F2} | {bound:F2} | {(seconds <= bound * 1.15 ? "yes" : "**no**")} | {stats["rate_limited_responses"]} | {stats["max_requests_in_any_second"]} |");
+                rows.Add(new JsonObject
+                {
+                    ["account"] = $"bench{i}.amocrm.ru",
+                    ["seconds"] = double.IsNaN(seconds) ? null : Math.Round(seconds, 3),
+                    ["bound_seconds"] = Math.Round(bound, 3),
+                    ["rate_limited"] = stats["rate_limited_responses"]!.DeepClone(),
+                    ["max_requests_in_any_second"] = stats["max_requests_in_any_second"]!.DeepClone(),
+                });
+            }
+
+            // Intake with the ten keys, every account paused again: what the gateway acknowledges, not what amoCRM takes.
+            for (var i = 0; i < Accounts; i++)
+            {
+                (await admin.PostAsync($"/api/v1/admin/accounts/bench{i}.amocrm.ru/pause", null)).EnsureSuccessStatusCode();
+            }
+
+            using var spread = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = 64 }) { BaseAddress = gateway.Url };
+            var intake = await Load.RunAsync(64, TimeSpan.FromSeconds(10), (c, n) => PostAsync(c, n, KeyOf(Math.Abs(n) % Accounts)), spread);
+            markdown.AppendLine().AppendLine(CultureInfo.InvariantCulture, $"Intake with ten accounts (64 clients over ten keys, {database}): {intake.PerSecond:F0} leads/s, p99 {intake.P99Ms:F1} ms, {intake.Errors} errors.").AppendLine();
+            results["accounts_" + database] = new JsonObject
+            {
+                ["drain"] = rows,
+                ["drain_total_seconds"] = pending.Count == 0 ? Math.Round(drained.Max(), 3) : null,
+                ["intake_per_second"] = Math.Round(intake.PerSecond),
+                ["intake_p99_ms"] = intake.P99Ms,
+                ["intake_errors"] = intake.Errors,
+            };
+        }
+        finally
+        {
+            if (gateway is not null)
+            {
+                await gateway.DisposeAsync();
+            }
+
+            foreach (var emulator in emulators)
+            {
+                await emulator.DisposeAsync();
+            }
+        }
+    }
+
+    private static string KeyOf(int account) => $"bench-account-key-{account:D2}-0123456789";
+
+    private static HttpClient Client(Uri url, string key)
+    {
+        var client = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = 16 }) { BaseAddress = url, Timeout = TimeSpan.FromSeconds(30) };
+        client.DefaultRequestHeaders.Add("X-API-KEY", key);
+        return client;
+    }
+
+    private static async Task<bool> PostAsync(HttpClient client, int n, string? key = null)
+    {
+        var body = $$$"""{"source":"bench","form_name":"Bench","lead":{"name":"Bench lead {{{n}}}","price":1000},"contact":{"name":"Bench","phone":"+99890{{{Math.Abs(n) % 10_000_000:D7}}}"}}""";
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/api/v1/leads/unsorted") { Content = new StringContent(body, Encoding.UTF8, "application/json") };
+        if (key is not null)
+        {
+            request.Headers.Add("X-API-KEY", key);
+        }
+
+        using var response = await client.SendAsync(request);
+        return (int)response.StatusCode is 200 or 202;
+    }
+
+    private static async Task<JsonObject> StatsAsync(ServerProcess emulator)
+    {
+        using var http = new HttpClient { BaseAddress = emulator.Url };
+        return (await http.GetFromJsonAsync<JsonObject>("/_emulator/stats"))!;
+    }
+}
