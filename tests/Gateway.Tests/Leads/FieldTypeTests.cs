@@ -19,11 +19,8 @@ public sealed class FieldTypeTests
     [Fact]
     public async Task Dates_checkboxes_numbers_options_and_addresses_as_people_write_them_reach_amoCRM_in_the_types_it_takes()
     {
-        var clock = new TestTimeProvider();
-        await using var amo = await AmoEmulator.StartAsync(GatewayApp.EmulatorOptionsFor(), clock);
-        await using var app = new GatewayApp(amo, clock);
-        await app.AuthorizeAsync();
-        using var client = app.CreateKeyedClient();
+        await using var account = await ConnectedAccount.StartAsync();
+        var (amo, client) = (account.Amo, account.Client);
 
         var response = await client.PostLeadAsync($$$"""
             {"lead":{"name":"Yangi mijoz","custom_fields":[
@@ -60,11 +57,8 @@ public sealed class FieldTypeTests
     [InlineData("\"2024-05-31T09:30:00Z\"", 1717147800L)]
     public async Task A_date_that_names_its_instant_is_sent_as_that_instant_wherever_the_account_is(string value, long seconds)
     {
-        var clock = new TestTimeProvider();
-        await using var amo = await AmoEmulator.StartAsync(GatewayApp.EmulatorOptionsFor(), clock);
-        await using var app = new GatewayApp(amo, clock);
-        await app.AuthorizeAsync();
-        using var client = app.CreateKeyedClient();
+        await using var account = await ConnectedAccount.StartAsync();
+        var (amo, client) = (account.Amo, account.Client);
 
         var response = await client.PostLeadAsync($$$"""
             {"lead":{"name":"Yangi mijoz","custom_fields":[{"field_id":{{{EmulatorSeed.CallAtFieldId}}},"value":{{{value}}}}]},"contact":{"phone":"+998901234567"}}
@@ -88,11 +82,8 @@ public sealed class FieldTypeTests
     [InlineData("\"No\"", false)]
     public async Task A_checkbox_takes_the_words_people_use_for_yes_and_no(string value, bool expected)
     {
-        var clock = new TestTimeProvider();
-        await using var amo = await AmoEmulator.StartAsync(GatewayApp.EmulatorOptionsFor(), clock);
-        await using var app = new GatewayApp(amo, clock);
-        await app.AuthorizeAsync();
-        using var client = app.CreateKeyedClient();
+        await using var account = await ConnectedAccount.StartAsync();
+        var (amo, client) = (account.Amo, account.Client);
 
         var response = await client.PostLeadAsync($$$"""
             {"lead":{"name":"Yangi mijoz","custom_fields":[{"field_id":{{{EmulatorSeed.AgreedFieldId}}},"value":{{{value}}}}]},"contact":{"phone":"+998901234567"}}
@@ -110,11 +101,8 @@ public sealed class FieldTypeTests
     [InlineData("-20", "-20")]
     public async Task A_number_is_read_with_either_decimal_mark_and_any_grouping(string value, string expected)
     {
-        var clock = new TestTimeProvider();
-        await using var amo = await AmoEmulator.StartAsync(GatewayApp.EmulatorOptionsFor(), clock);
-        await using var app = new GatewayApp(amo, clock);
-        await app.AuthorizeAsync();
-        using var client = app.CreateKeyedClient();
+        await using var account = await ConnectedAccount.StartAsync();
+        var (amo, client) = (account.Amo, account.Client);
 
         var response = await client.PostLeadAsync($$$"""
             {"lead":{"name":"Yangi mijoz","custom_fields":[{"field_id":{{{EmulatorSeed.BudgetFieldId}}},"value":"{{{value}}}"}]},"contact":{"phone":"+998901234567"}}
@@ -132,11 +120,8 @@ public sealed class FieldTypeTests
     [InlineData("Site", "\"not a url\"", "Site")]
     public async Task A_value_that_cannot_be_made_valid_for_its_field_is_a_422_naming_the_field_and_nothing_is_stored_or_sent(string field, string value, string name)
     {
-        var clock = new TestTimeProvider();
-        await using var amo = await AmoEmulator.StartAsync(GatewayApp.EmulatorOptionsFor(), clock);
-        await using var app = new GatewayApp(amo, clock);
-        await app.AuthorizeAsync();
-        using var client = app.CreateKeyedClient();
+        await using var account = await ConnectedAccount.StartAsync();
+        var (amo, client) = (account.Amo, account.Client);
         var fieldId = field switch
         {
             "VisitDate" => EmulatorSeed.VisitDateFieldId,
@@ -159,11 +144,8 @@ public sealed class FieldTypeTests
     [Fact]
     public async Task An_unknown_option_is_a_422_that_lists_the_fields_valid_options()
     {
-        var clock = new TestTimeProvider();
-        await using var amo = await AmoEmulator.StartAsync(GatewayApp.EmulatorOptionsFor(), clock);
-        await using var app = new GatewayApp(amo, clock);
-        await app.AuthorizeAsync();
-        using var client = app.CreateKeyedClient();
+        await using var account = await ConnectedAccount.StartAsync();
+        var (amo, client) = (account.Amo, account.Client);
 
         var response = await client.PostLeadAsync($$$"""
             {"lead":{"name":"Yangi mijoz","custom_fields":[{"field_id":{{{EmulatorSeed.ChannelFieldId}}},"value":"Facebook"}]},"contact":{"phone":"+998901234567"}}
@@ -181,11 +163,8 @@ public sealed class FieldTypeTests
     [InlineData("field_name", "\"Yo'q maydon\"")]
     public async Task An_unknown_field_is_a_422_at_intake_instead_of_a_dead_letter_at_delivery(string by, string value)
     {
-        var clock = new TestTimeProvider();
-        await using var amo = await AmoEmulator.StartAsync(GatewayApp.EmulatorOptionsFor(), clock);
-        await using var app = new GatewayApp(amo, clock);
-        await app.AuthorizeAsync();
-        using var client = app.CreateKeyedClient();
+        await using var account = await ConnectedAccount.StartAsync();
+        var (amo, client) = (account.Amo, account.Client);
 
         var response = await client.PostLeadAsync($$$"""
             {"lead":{"name":"Yangi mijoz","custom_fields":[{"{{{by}}}":{{{value}}},"value":"x"}]},"contact":{"phone":"+998901234567"}}
@@ -199,11 +178,8 @@ public sealed class FieldTypeTests
     [Fact]
     public async Task A_field_and_its_option_can_be_named_by_their_text_in_any_case()
     {
-        var clock = new TestTimeProvider();
-        await using var amo = await AmoEmulator.StartAsync(GatewayApp.EmulatorOptionsFor(), clock);
-        await using var app = new GatewayApp(amo, clock);
-        await app.AuthorizeAsync();
-        using var client = app.CreateKeyedClient();
+        await using var account = await ConnectedAccount.StartAsync();
+        var (amo, client) = (account.Amo, account.Client);
 
         var response = await client.PostLeadAsync("""
             {"lead":{"name":"Yangi mijoz","custom_fields":[{"field_name":"mahsulot TURI","value":"premium"},{"field_name":"Visit Date","value":"01.06.2024"}]},
@@ -219,11 +195,8 @@ public sealed class FieldTypeTests
     [Fact]
     public async Task A_field_name_two_fields_share_is_a_422_naming_both()
     {
-        var clock = new TestTimeProvider();
-        await using var amo = await AmoEmulator.StartAsync(GatewayApp.EmulatorOptionsFor(), clock);
-        await using var app = new GatewayApp(amo, clock);
-        await app.AuthorizeAsync();
-        using var client = app.CreateKeyedClient();
+        await using var account = await ConnectedAccount.StartAsync();
+        var (amo, client) = (account.Amo, account.Client);
 
         var response = await client.PostLeadAsync($$$"""
             {"lead":{"name":"Yangi mijoz","custom_fields":[{"field_name":"{{{EmulatorSeed.AmbiguousFieldName}}}","value":"Instagram"}]},"contact":{"phone":"+998901234567"}}
@@ -239,11 +212,8 @@ public sealed class FieldTypeTests
     [Fact]
     public async Task Contact_custom_fields_are_resolved_and_typed_the_same_way()
     {
-        var clock = new TestTimeProvider();
-        await using var amo = await AmoEmulator.StartAsync(GatewayApp.EmulatorOptionsFor(), clock);
-        await using var app = new GatewayApp(amo, clock);
-        await app.AuthorizeAsync();
-        using var client = app.CreateKeyedClient();
+        await using var account = await ConnectedAccount.StartAsync();
+        var (amo, client) = (account.Amo, account.Client);
 
         var response = await client.PostLeadAsync("""
             {"lead":{"name":"Yangi mijoz"},
@@ -266,11 +236,8 @@ public sealed class FieldTypeTests
     [Fact]
     public async Task A_lead_taken_while_amoCRM_was_out_of_reach_is_delivered_with_what_is_valid_and_the_rest_in_its_note()
     {
-        var clock = new TestTimeProvider();
-        await using var amo = await AmoEmulator.StartAsync(GatewayApp.EmulatorOptionsFor(), clock);
-        await using var app = new GatewayApp(amo, clock);
-        await app.AuthorizeAsync();
-        using var client = app.CreateKeyedClient();
+        await using var account = await ConnectedAccount.StartAsync();
+        var (amo, client) = (account.Amo, account.Client);
         amo.State.Outage = true;
 
         var id = await client.PostQueuedAsync(OutboxTestKit.Lead(1, $$$"""
@@ -278,7 +245,7 @@ public sealed class FieldTypeTests
             """));
         amo.State.Outage = false;
 
-        await clock.AdvanceUntilAsync(TimeSpan.FromSeconds(30), () => client.AllDeliveredAsync([id]), "the lead delivered");
+        await account.Clock.AdvanceUntilAsync(TimeSpan.FromSeconds(30), () => client.AllDeliveredAsync([id]), "the lead delivered");
         var fields = FieldsById(LeadOf(amo));
         Assert.Equal(Unix(new DateTime(2024, 5, 31)), fields[EmulatorSeed.VisitDateFieldId][0]!["value"]!.GetValue<long>());
         Assert.Single(fields);
@@ -289,11 +256,8 @@ public sealed class FieldTypeTests
     [Fact]
     public async Task A_400_amoCRM_keys_some_other_way_still_reaches_the_caller_with_its_validation_errors()
     {
-        var clock = new TestTimeProvider();
-        await using var amo = await AmoEmulator.StartAsync(GatewayApp.EmulatorOptionsFor(), clock);
-        await using var app = new GatewayApp(amo, clock);
-        await app.AuthorizeAsync();
-        using var client = app.CreateKeyedClient();
+        await using var account = await ConnectedAccount.StartAsync();
+        var (amo, client) = (account.Amo, account.Client);
         amo.State.EnqueueResponse("/api/v4/leads/unsorted", 400,
             """{"validation-errors":[{"request_id":"0","errors":[{"code":"InvalidType","path":"_embedded.leads.0.custom_fields_values.0.values.0.value","detail":"This value should be of type date."}]}],"title":"Bad Request","type":"https://httpstatus.es/400","status":400,"detail":"Request validation failed"}""",
             "application/problem+json");
@@ -304,6 +268,40 @@ public sealed class FieldTypeTests
         Assert.Equal("InvalidType", (string?)details!["validation_errors"]![0]!["errors"]![0]!["code"]);
         var stored = await client.LeadAsync(details["id"]!.GetValue<long>());
         Assert.Equal("InvalidType", (string?)stored["last_error"]!["validation_errors"]![0]!["errors"]![0]!["code"]);
+    }
+
+    // An authorized gateway on the emulated account, with a keyed client and the test's own clock.
+    private sealed class ConnectedAccount : IAsyncDisposable
+    {
+        private ConnectedAccount(TestTimeProvider clock, AmoEmulator amo, GatewayApp app)
+        {
+            (Clock, Amo, App) = (clock, amo, app);
+            Client = app.CreateKeyedClient();
+        }
+
+        public TestTimeProvider Clock { get; }
+
+        public AmoEmulator Amo { get; }
+
+        public GatewayApp App { get; }
+
+        public HttpClient Client { get; }
+
+        public static async Task<ConnectedAccount> StartAsync()
+        {
+            var clock = new TestTimeProvider();
+            var amo = await AmoEmulator.StartAsync(GatewayApp.EmulatorOptionsFor(), clock);
+            var app = new GatewayApp(amo, clock);
+            await app.AuthorizeAsync();
+            return new ConnectedAccount(clock, amo, app);
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            Client.Dispose();
+            await App.DisposeAsync();
+            await Amo.DisposeAsync();
+        }
     }
 
     private static long Unix(DateTime wallClock) => new DateTimeOffset(wallClock, AccountZone.GetUtcOffset(wallClock)).ToUnixTimeSeconds();
