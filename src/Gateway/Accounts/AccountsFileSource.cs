@@ -104,15 +104,6 @@ internal sealed partial class AccountsFileSource : IAccountSource
         }
     }
 
-    private readonly record struct FileStamp(bool Exists, DateTime WrittenAt, long Length)
-    {
-        public static FileStamp Of(string path)
-        {
-            var info = new FileInfo(path);
-            return info.Exists ? new FileStamp(true, info.LastWriteTimeUtc, info.Length) : default;
-        }
-    }
-
     private void LogLoaded()
     {
         if (logger.IsEnabled(LogLevel.Information))

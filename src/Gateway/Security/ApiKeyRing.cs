@@ -132,15 +132,6 @@ internal sealed partial class ApiKeyRing
         }
     }
 
-    private readonly record struct FileStamp(bool Exists, DateTime WrittenAt, long Length)
-    {
-        public static FileStamp Of(string path)
-        {
-            var info = new FileInfo(path);
-            return info.Exists ? new FileStamp(true, info.LastWriteTimeUtc, info.Length) : default;
-        }
-    }
-
     private void LogLoaded(IReadOnlyList<ApiKeyEntry> keys)
     {
         if (logger.IsEnabled(LogLevel.Information))
