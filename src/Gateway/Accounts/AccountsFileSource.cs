@@ -6,105 +6,34 @@ namespace Gateway.Accounts;
 
 // ACCOUNTS_FILE (default DATA_DIR/accounts.json), re-read when it changes, like the keys file: adding an account needs
 // no restart. A bad file at start-up stops the gateway naming the entry; a bad rewrite keeps the accounts in use.
-internal sealed partial class AccountsFileSource : IAccountSource
+internal sealed partial class AccountsFileSource : IAccountSource, IWatchedFileReader<IReadOnlyList<AmoAccount>>
 {
-    private static readonly TimeSpan CheckInterval = TimeSpan.FromSeconds(1);
-
     private readonly string path;
     private readonly AmoAccount defaultAccount;
-    private readonly TimeProvider time;
     private readonly ILogger<AccountsFileSource> logger;
-    private readonly Lock gate = new();
-    private volatile IReadOnlyList<AmoAccount> accounts;
-    private FileStamp loaded;
-    private FileStamp rejected;
-    private long nextCheck;
+    private readonly WatchedFile<IReadOnlyList<AmoAccount>> file;
 
     public AccountsFileSource(IOptions<AccountsOptions> options, IOptions<AmoOptions> amo, TimeProvider time, ILogger<AccountsFileSource> logger)
     {
-        this.time = time;
         this.logger = logger;
         path = options.Value.File;
         defaultAccount = AmoAccount.FromOptions(amo.Value);
-        loaded = FileStamp.Of(path);
-        if (!loaded.Exists && options.Value.FileRequired)
-        {
-            throw new InvalidSettingException("ACCOUNTS_FILE", $"names {path}, which does not exist");
-        }
-
-        try
-        {
-            accounts = loaded.Exists ? Read() : [];
-        }
-        catch (Exception ex) when (ex is AccountsFileException or IOException or UnauthorizedAccessException)
-        {
-            throw new InvalidSettingException("ACCOUNTS_FILE", $"{path}: {ex.Message}");
-        }
-
-        if (loaded.Exists)
-        {
-            LogLoaded();
-        }
-
-        nextCheck = time.GetTimestamp() + (long)(CheckInterval.TotalSeconds * time.TimestampFrequency);
+        file = new WatchedFile<IReadOnlyList<AmoAccount>>("ACCOUNTS_FILE", path, options.Value.FileRequired, [], this, time);
     }
 
-    public IReadOnlyList<AmoAccount> Current
-    {
-        get
-        {
-            ReloadIfChanged();
-            return accounts;
-        }
-    }
+    public IReadOnlyList<AmoAccount> Current => file.Current;
 
-    private IReadOnlyList<AmoAccount> Read() => AccountsFile.Parse(File.ReadAllText(path), defaultAccount, Path.GetDirectoryName(path)!);
+    IReadOnlyList<AmoAccount> IWatchedFileReader<IReadOnlyList<AmoAccount>>.Parse(string text) => AccountsFile.Parse(text, defaultAccount, Path.GetDirectoryName(path)!);
 
-    // At most one stat() per second, on the caller's path: no watcher thread to die silently.
-    private void ReloadIfChanged()
-    {
-        var now = time.GetTimestamp();
-        if (now < Volatile.Read(ref nextCheck) || !gate.TryEnter())
-        {
-            return;
-        }
+    bool IWatchedFileReader<IReadOnlyList<AmoAccount>>.IsBadFile(Exception exception) => exception is AccountsFileException;
 
-        try
-        {
-            nextCheck = now + (long)(CheckInterval.TotalSeconds * time.TimestampFrequency);
-            var stamp = FileStamp.Of(path);
-            if (stamp == loaded || stamp == rejected)
-            {
-                return;
-            }
+    void IWatchedFileReader<IReadOnlyList<AmoAccount>>.Loaded(IReadOnlyList<AmoAccount> value) => LogLoaded(value);
 
-            if (!stamp.Exists)
-            {
-                accounts = [];
-                loaded = stamp;
-                LogRemoved(path);
-                return;
-            }
+    void IWatchedFileReader<IReadOnlyList<AmoAccount>>.Removed() => LogRemoved(path);
 
-            try
-            {
-                accounts = Read();
-                loaded = stamp;
-                LogLoaded();
-            }
-            catch (Exception ex) when (ex is AccountsFileException or IOException or UnauthorizedAccessException)
-            {
-                rejected = stamp;
-                LogReloadFailed(path, ex.Message, accounts.Count);
-            }
-        }
-        finally
-        {
-            gate.Exit();
-        }
-    }
+    void IWatchedFileReader<IReadOnlyList<AmoAccount>>.ReloadFailed(string problem, IReadOnlyList<AmoAccount> kept) => LogReloadFailed(path, problem, kept.Count);
 
-    private void LogLoaded()
+    private void LogLoaded(IReadOnlyList<AmoAccount> accounts)
     {
         if (logger.IsEnabled(LogLevel.Information))
         {

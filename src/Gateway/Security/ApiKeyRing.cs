@@ -7,62 +7,27 @@ using Microsoft.Extensions.Options;
 namespace Gateway.Security;
 
 // API_KEY (named "default") plus the keys file, which is re-read when it changes: rotating a key needs no restart.
-internal sealed partial class ApiKeyRing
+internal sealed partial class ApiKeyRing : IWatchedFileReader<IReadOnlyList<ApiKeyEntry>>
 {
-    private static readonly TimeSpan CheckInterval = TimeSpan.FromSeconds(1);
-
     private readonly ApiKeyEntry defaultKey;
     private readonly string path;
     private readonly AccountRegistry accounts;
-    private readonly TimeProvider time;
     private readonly ILogger<ApiKeyRing> logger;
-    private readonly Lock gate = new();
-    private volatile IReadOnlyList<ApiKeyEntry> fileKeys;
-    private FileStamp loaded;
-    private FileStamp rejected;
-    private int rejectedAt;
-    private long nextCheck;
+    private readonly WatchedFile<IReadOnlyList<ApiKeyEntry>> file;
 
     public ApiKeyRing(IOptions<GatewayOptions> gateway, IOptions<SecurityOptions> security, AccountRegistry accounts, TimeProvider time, ILogger<ApiKeyRing> logger)
     {
-        this.time = time;
         this.logger = logger;
         defaultKey = new ApiKeyEntry(ApiKeyEntry.DefaultName, Hash(gateway.Value.ApiKey), null, null, new LeadDefaults(null, null, []), null, Scopes.Everything);
         path = security.Value.KeysFile;
         this.accounts = accounts;
-        loaded = FileStamp.Of(path);
-        if (!loaded.Exists && security.Value.KeysFileRequired)
-        {
-            throw new InvalidSettingException("API_KEYS_FILE", $"names {path}, which does not exist");
-        }
-
-        try
-        {
-            fileKeys = loaded.Exists ? ApiKeysFile.Parse(File.ReadAllText(path), KnownAccount) : [];
-        }
-        catch (Exception ex) when (ex is ApiKeysFileException or IOException or UnauthorizedAccessException)
-        {
-            throw new InvalidSettingException("API_KEYS_FILE", $"{path}: {ex.Message}");
-        }
-
-        if (loaded.Exists)
-        {
-            LogLoaded(fileKeys);
-        }
-
-        nextCheck = time.GetTimestamp() + (long)(CheckInterval.TotalSeconds * time.TimestampFrequency);
+        // A file refused for naming an account not configured yet is tried again once the accounts change.
+        file = new WatchedFile<IReadOnlyList<ApiKeyEntry>>("API_KEYS_FILE", path, security.Value.KeysFileRequired, [], this, time, () => accounts.Version);
     }
 
     public string FilePath => path;
 
-    public IReadOnlyList<ApiKeyEntry> FileKeys
-    {
-        get
-        {
-            ReloadIfChanged();
-            return fileKeys;
-        }
-    }
+    public IReadOnlyList<ApiKeyEntry> FileKeys => file.Current;
 
     // Hashing first makes every comparison constant-time whatever the lengths; the scan does not stop at a match.
     public ApiKeyEntry? Find(string presented) => FindByHash(Hash(presented));
@@ -86,51 +51,15 @@ internal sealed partial class ApiKeyRing
 
     public static byte[] Hash(string key) => SHA256.HashData(Encoding.UTF8.GetBytes(key));
 
-    // At most one stat() per second, on the request path: no watcher thread to die silently.
-    private void ReloadIfChanged()
-    {
-        var now = time.GetTimestamp();
-        if (now < Volatile.Read(ref nextCheck) || !gate.TryEnter())
-        {
-            return;
-        }
+    IReadOnlyList<ApiKeyEntry> IWatchedFileReader<IReadOnlyList<ApiKeyEntry>>.Parse(string text) => ApiKeysFile.Parse(text, KnownAccount);
 
-        try
-        {
-            nextCheck = now + (long)(CheckInterval.TotalSeconds * time.TimestampFrequency);
-            var stamp = FileStamp.Of(path);
-            // A file refused for naming an account not configured yet is tried again once the accounts change.
-            if (stamp == loaded || (stamp == rejected && rejectedAt == accounts.Version))
-            {
-                return;
-            }
+    bool IWatchedFileReader<IReadOnlyList<ApiKeyEntry>>.IsBadFile(Exception exception) => exception is ApiKeysFileException;
 
-            if (!stamp.Exists)
-            {
-                fileKeys = [];
-                loaded = stamp;
-                LogRemoved(path);
-                return;
-            }
+    void IWatchedFileReader<IReadOnlyList<ApiKeyEntry>>.Loaded(IReadOnlyList<ApiKeyEntry> value) => LogLoaded(value);
 
-            try
-            {
-                rejectedAt = accounts.Version;
-                fileKeys = ApiKeysFile.Parse(File.ReadAllText(path), KnownAccount);
-                loaded = stamp;
-                LogLoaded(fileKeys);
-            }
-            catch (Exception ex) when (ex is ApiKeysFileException or IOException or UnauthorizedAccessException)
-            {
-                rejected = stamp;
-                LogReloadFailed(path, ex.Message, fileKeys.Count);
-            }
-        }
-        finally
-        {
-            gate.Exit();
-        }
-    }
+    void IWatchedFileReader<IReadOnlyList<ApiKeyEntry>>.Removed() => LogRemoved(path);
+
+    void IWatchedFileReader<IReadOnlyList<ApiKeyEntry>>.ReloadFailed(string problem, IReadOnlyList<ApiKeyEntry> kept) => LogReloadFailed(path, problem, kept.Count);
 
     private void LogLoaded(IReadOnlyList<ApiKeyEntry> keys)
     {
