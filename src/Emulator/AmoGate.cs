@@ -32,7 +32,7 @@ internal static class AmoGate
         var entry = await RequestEntry.StartAsync(context, state, path);
         try
         {
-            var answer = Screen(state, path, entry.ArrivedAt);
+            var answer = Screen(state, path, entry.ArrivedAt, entry.AccountId);
             if (answer is null)
             {
                 if (EmulatorState.IsApiOrToken(path) && state.Delay is { Ticks: > 0 } delay)
@@ -70,11 +70,12 @@ internal static class AmoGate
     }
 
     // nginx's part, before any delay: the limiter, an outage, a blocked account.
-    private static IResult? Screen(EmulatorState state, string path, long arrivedAt)
+    // amoCRM limits each account on its own (7/s): one busy account does not slow another on the same amoCRM.
+    private static IResult? Screen(EmulatorState state, string path, long arrivedAt, long accountId)
     {
-        if (EmulatorState.IsApiOrToken(path) && !state.TryAcquireRateSlot(arrivedAt))
+        if (EmulatorState.IsApiOrToken(path) && !state.TryAcquireRateSlot(arrivedAt, accountId))
         {
-            state.CountRateLimited();
+            state.CountRateLimited(accountId);
             return AmoResults.Nginx(429);
         }
 
@@ -148,6 +149,8 @@ internal static class AmoGate
 
         public string? Bearer => _request.Bearer;
 
+        public long AccountId => _request.AccountId;
+
         public bool IsComplete => Volatile.Read(ref _completed) != 0;
 
         public static RequestEntry? Of(HttpContext context) => context.Items[typeof(RequestEntry)] as RequestEntry;
@@ -165,9 +168,11 @@ internal static class AmoGate
             }
 
             request.Body.Position = 0;
+            var bearer = ReadBearer(request);
+            var account = (bearer is null ? null : state.AccountOf(bearer)) ?? state.MainAccount;
             var entry = new RequestEntry(
                 state,
-                new RecordedRequest(request.Method, path, request.QueryString.Value ?? "", body, ReadBearer(request), 0, receivedAt),
+                new RecordedRequest(request.Method, path, request.QueryString.Value ?? "", body, bearer, 0, receivedAt, account.Id),
                 arrivedAt);
             context.Items[typeof(RequestEntry)] = entry;
             context.Response.OnStarting(() =>

@@ -44,18 +44,42 @@ internal static class ControlEndpoints
             state.Reset();
             return Results.NoContent();
         });
-        control.MapGet("/stats", (EmulatorState state) => AmoResults.PlainJson(new JsonObject
-        {
-            ["requests"] = state.Requests.Count,
-            ["refresh_grants"] = state.RefreshGrants,
-            ["code_grants"] = state.CodeGrants,
-            ["rate_limited_responses"] = state.RateLimitedResponses,
-            ["max_requests_in_any_second"] = state.MaxRequestsInAnySecond(),
-            ["leads"] = state.Leads.Count,
-            ["notes"] = state.Notes.Count,
-            ["lost_answers"] = state.LostAnswers,
-        }));
+        control.MapGet("/stats", Stats);
         return routes;
+    }
+
+    // ?account=<subdomain or id>: one account's share (its leads, notes, calls and 429s) of an amoCRM several accounts use.
+    private static IResult Stats(HttpRequest request, EmulatorState state)
+    {
+        var chosen = request.Query["account"].ToString();
+        if (chosen.Length == 0)
+        {
+            return AmoResults.PlainJson(new JsonObject
+            {
+                ["requests"] = state.Requests.Count,
+                ["refresh_grants"] = state.RefreshGrants,
+                ["code_grants"] = state.CodeGrants,
+                ["rate_limited_responses"] = state.RateLimitedResponses,
+                ["max_requests_in_any_second"] = state.MaxRequestsInAnySecond(),
+                ["leads"] = state.Leads.Count,
+                ["notes"] = state.Notes.Count,
+                ["lost_answers"] = state.LostAnswers,
+            });
+        }
+
+        if (state.FindAccount(chosen) is not { } account)
+        {
+            return AmoResults.BadRequest("Unknown account");
+        }
+
+        return AmoResults.PlainJson(new JsonObject
+        {
+            ["account"] = account.Subdomain,
+            ["requests"] = state.Requests.Count(r => r.AccountId == account.Id),
+            ["rate_limited_responses"] = state.RateLimitedResponsesOf(account.Id),
+            ["max_requests_in_any_second"] = state.MaxRequestsInAnySecond(account.Id),
+            ["leads"] = state.Leads.Count(l => l.AccountId == account.Id),
+        });
     }
 
     private static JsonObject RenderRequest(RecordedRequest request) => new()

@@ -11,8 +11,10 @@ public sealed record EmulatorAccount(long Id, string Subdomain)
 public sealed record TokenPair(string AccessToken, string RefreshToken, DateTimeOffset ExpiresAt);
 
 // Status 0 means the emulator aborted the connection (or the client gave up) and no answer was sent.
+// AccountId: whose rate budget the request spent (its bearer token's account; the main account for token calls
+// and unknown tokens).
 public sealed record RecordedRequest(
-    string Method, string Path, string Query, string Body, string? Bearer, int Status, DateTimeOffset ReceivedAt);
+    string Method, string Path, string Query, string Body, string? Bearer, int Status, DateTimeOffset ReceivedAt, long AccountId = 0);
 
 // CreatedAt: the item's own created_at when it sent one (amoCRM keeps it), else when it was created; Unix seconds.
 // Status: "pending" while the item waits in the unsorted list, "accepted" or "declined" once a manager decided.

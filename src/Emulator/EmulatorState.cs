@@ -24,7 +24,8 @@ public sealed class EmulatorState
     private readonly List<string> _issuedSecrets = [];
 
     private readonly List<RecordedRequest> _requests = [];
-    private readonly Queue<long> _acceptedTimestamps = new();
+    private readonly Dictionary<long, Queue<long>> _acceptedTimestamps = [];
+    private readonly Dictionary<long, int> _rateLimitedByAccount = [];
     private readonly List<ScriptedResponse> _scripted = [];
 
     private readonly List<StoredLead> _leads = [];
@@ -258,9 +259,19 @@ public sealed class EmulatorState
         }
     }
 
-    public int MaxRequestsInAnySecond()
+    // The rate-limited answers one account got.
+    public int RateLimitedResponsesOf(long accountId)
     {
-        var times = Requests.Where(r => IsApiOrToken(r.Path)).Select(r => r.ReceivedAt).Order().ToArray();
+        lock (_gate)
+        {
+            return _rateLimitedByAccount.GetValueOrDefault(accountId);
+        }
+    }
+
+    // The most API calls that arrived within any one second: all accounts', or one account's.
+    public int MaxRequestsInAnySecond(long? accountId = null)
+    {
+        var times = Requests.Where(r => IsApiOrToken(r.Path) && (accountId is null || r.AccountId == accountId)).Select(r => r.ReceivedAt).Order().ToArray();
         var max = 0;
         var start = 0;
         for (var end = 0; end < times.Length; end++)
@@ -283,7 +294,14 @@ public sealed class EmulatorState
 
     internal void CountCodeGrant() => Interlocked.Increment(ref _codeGrants);
 
-    internal void CountRateLimited() => Interlocked.Increment(ref _rateLimited);
+    internal void CountRateLimited(long accountId)
+    {
+        Interlocked.Increment(ref _rateLimited);
+        lock (_gate)
+        {
+            _rateLimitedByAccount[accountId] = _rateLimitedByAccount.GetValueOrDefault(accountId) + 1;
+        }
+    }
 
     internal void Record(RecordedRequest request)
     {
@@ -295,7 +313,8 @@ public sealed class EmulatorState
 
     // Sliding window over real time. Only accepted requests take a slot: a client that backs off recovers
     // after a second, as with nginx's limit_req, instead of being locked out for as long as it keeps retrying.
-    internal bool TryAcquireRateSlot(long arrivedAt)
+    // Each account has its own window, as amoCRM limits each account on its own.
+    internal bool TryAcquireRateSlot(long arrivedAt, long accountId)
     {
         var limit = _options.RateLimitPerSecond;
         if (limit <= 0)
@@ -306,17 +325,22 @@ public sealed class EmulatorState
         var windowStart = arrivedAt - TimeProvider.System.TimestampFrequency;
         lock (_gate)
         {
-            while (_acceptedTimestamps.Count > 0 && _acceptedTimestamps.Peek() <= windowStart)
+            if (!_acceptedTimestamps.TryGetValue(accountId, out var accepted))
             {
-                _acceptedTimestamps.Dequeue();
+                _acceptedTimestamps[accountId] = accepted = new Queue<long>();
             }
 
-            if (_acceptedTimestamps.Count >= limit)
+            while (accepted.Count > 0 && accepted.Peek() <= windowStart)
+            {
+                accepted.Dequeue();
+            }
+
+            if (accepted.Count >= limit)
             {
                 return false;
             }
 
-            _acceptedTimestamps.Enqueue(arrivedAt);
+            accepted.Enqueue(arrivedAt);
             return true;
         }
     }
@@ -500,6 +524,7 @@ public sealed class EmulatorState
             _scripted.Clear();
             _requests.Clear();
             _acceptedTimestamps.Clear();
+            _rateLimitedByAccount.Clear();
             _leads.Clear();
             _leadsById.Clear();
             _contacts.Clear();

@@ -31,6 +31,33 @@ public sealed class FaultTests
     }
 
     [Fact]
+    public async Task Each_account_has_its_own_seven_requests_a_second()
+    {
+        await using var amo = await Amo.StartAsync(o => o.RateLimitPerSecond = 7);
+        var other = amo.State.AddAccount("ikkinchi", 31_000_002);
+        using var ours = Amo.Client(amo, amo.State.IssueTokens().AccessToken);
+        using var theirs = Amo.Client(amo, amo.State.IssueTokens(other).AccessToken);
+
+        var pending = Task.WhenAll(Enumerable.Range(0, 12).Select(_ => ours.GetAsync("/api/v4/account")));
+        var second = await Task.WhenAll(Enumerable.Range(0, 7).Select(_ => theirs.GetAsync("/api/v4/account")));
+        var first = await pending;
+
+        Assert.All(second, r => Assert.Equal(HttpStatusCode.OK, r.StatusCode));
+        Assert.Contains(first, r => r.StatusCode == HttpStatusCode.TooManyRequests);
+        Assert.Equal(first.Count(r => r.StatusCode == HttpStatusCode.TooManyRequests), amo.State.RateLimitedResponsesOf(amo.State.MainAccount.Id));
+        Assert.Equal(0, amo.State.RateLimitedResponsesOf(other.Id));
+        Assert.Equal(7, amo.State.MaxRequestsInAnySecond(other.Id));
+        using var control = new HttpClient { BaseAddress = amo.BaseUrl };
+        var stats = JsonNode.Parse(await control.GetStringAsync("/_emulator/stats?account=ikkinchi"))!;
+        Assert.Equal(7, (int)stats["requests"]!);
+        Assert.Equal(0, (int)stats["rate_limited_responses"]!);
+        foreach (var response in first.Concat(second))
+        {
+            response.Dispose();
+        }
+    }
+
+    [Fact]
     public async Task Block_mode_403_answers_html_even_on_the_token_endpoint()
     {
         await using var amo = await Amo.StartAsync();
