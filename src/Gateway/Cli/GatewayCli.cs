@@ -60,7 +60,9 @@ internal static class GatewayCli
         var amo = accountAt > 0 ? (accountAt + 1 < args.Length ? registry.Find(args[accountAt + 1]) : null) : registry.Default;
         if (amo is null)
         {
-            await error.WriteLineAsync("Unknown account: --account must name AMO_DOMAIN or a domain in the accounts file.");
+            await error.WriteLineAsync(accountAt + 1 < args.Length
+                ? $"Unknown account {args[accountAt + 1]}: --account must name AMO_DOMAIN or a domain in the accounts file."
+                : "Unknown account: --account must name AMO_DOMAIN or a domain in the accounts file.");
             return 2;
         }
 

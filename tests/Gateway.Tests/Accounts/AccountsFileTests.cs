@@ -36,6 +36,34 @@ public sealed class AccountsFileTests
     }
 
     [Fact]
+    public async Task A_raised_rate_limit_in_the_rewritten_file_is_used_without_a_restart()
+    {
+        var clock = new TestTimeProvider();
+        await using var two = await TwoAccounts.StartAsync(accountExtra: "\"rate_limit\":1", clock: clock);
+        await two.AuthorizeBothAsync();
+        using var school = two.School;
+        using var admin = two.App.CreateKeyedClient();
+        const string Labels = $"account=\"{TwoAccounts.DomainB}\"";
+
+        // Each call takes a second at amoCRM: of two at once, one waits for the other while one call a second is the limit.
+        two.B.State.Delay = TimeSpan.FromSeconds(1);
+        Assert.All(await Task.WhenAll(school.GetAsync("/api/v1/info/account"), school.GetAsync("/api/v1/info/pipelines")), a => Assert.Equal(HttpStatusCode.OK, a.StatusCode));
+        var waited = Operations.MetricsTests.Sample(await Operations.MetricsTests.ScrapeAsync(admin), "gateway_amo_rate_limit_waits_total", Labels);
+        Assert.Equal(1, waited);
+
+        var path = TwoAccounts.WriteAccountsFile(two.App.DataDir, TwoAccounts.AccountEntry(two.B, "\"rate_limit\":7"));
+        TwoAccounts.Touch(path, 4);
+        clock.Advance(TimeSpan.FromSeconds(1));
+        Assert.Equal(HttpStatusCode.OK, (await school.GetAsync("/api/v1/leads")).StatusCode);
+        Assert.All(await Task.WhenAll(school.GetAsync("/api/v1/info/lead-fields"), school.GetAsync("/api/v1/info/contact-fields")), a => Assert.Equal(HttpStatusCode.OK, a.StatusCode));
+
+        Assert.Equal(waited, Operations.MetricsTests.Sample(await Operations.MetricsTests.ScrapeAsync(admin), "gateway_amo_rate_limit_waits_total", Labels));
+        var fields = two.B.State.Requests.Where(r => r.Path.Contains("/custom_fields", StringComparison.Ordinal)).Select(r => r.ReceivedAt).Order().ToList();
+        Assert.Equal(2, fields.Count);
+        Assert.True(fields[1] - fields[0] < TimeSpan.FromSeconds(1), $"the second call went {fields[1] - fields[0]} after the first");
+    }
+
+    [Fact]
     public async Task A_bad_rewrite_keeps_the_accounts_in_use_and_logs_one_error()
     {
         var clock = new TestTimeProvider();

@@ -60,6 +60,30 @@ public sealed class SeveralAccountsTests
     }
 
     [Fact]
+    public async Task One_idempotency_key_used_by_an_admin_on_two_accounts_makes_one_lead_in_each()
+    {
+        await using var two = await TwoAccounts.StartAsync(new Dictionary<string, string?> { ["OUTBOX_INTAKE_WAIT_SECONDS"] = "0" });
+        using var admin = two.App.CreateKeyedClient();
+        const string Body = """{"lead":{"name":"same key"},"contact":{"phone":"+998901234567"}}""";
+
+        async Task<long> PostAsync(string path)
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Post, path) { Content = new StringContent(Body, System.Text.Encoding.UTF8, "application/json") };
+            request.Headers.Add("Idempotency-Key", "order-1001");
+            var body = await ApiAssert.EnvelopeAsync(await admin.SendAsync(request), HttpStatusCode.Accepted);
+            return (long)body["data"]!["id"]!;
+        }
+
+        var inA = await PostAsync("/api/v1/leads/unsorted");
+        var inB = await PostAsync($"/api/v1/leads/unsorted?account={TwoAccounts.DomainB}");
+        var againInB = await PostAsync($"/api/v1/leads/unsorted?account={TwoAccounts.DomainB}");
+
+        Assert.NotEqual(inA, inB);
+        Assert.Equal(inB, againInB);
+        Assert.Equal(inB, (long)(await ApiAssert.SuccessDataAsync(await admin.GetAsync($"/api/v1/leads/{inB}?account={TwoAccounts.DomainB}")))["id"]!);
+    }
+
+    [Fact]
     public async Task Both_tokens_expired_at_once_are_refreshed_exactly_once_per_account()
     {
         await using var two = await TwoAccounts.StartAsync();

@@ -58,8 +58,12 @@ internal sealed class AmoRateLimiter(
 
     private SlidingWindow WindowFor(string account)
     {
-        var window = windows.GetOrAdd(account, a => new SlidingWindow(a, AmoRateBudget.RateLimitOf(registry, a), demand, clock));
+        var limit = AmoRateBudget.RateLimitOf(registry, account);
+        var window = windows.GetOrAdd(account, a => new SlidingWindow(a, limit, demand, clock));
         window.WatchDemand();
+
+        // An accounts-file rewrite may change rate_limit: the next call keeps to the new one, without a restart.
+        window.Resize(limit);
         return window;
     }
 
@@ -91,7 +95,8 @@ internal sealed class AmoRateLimiter(
         private readonly List<Slot> slots = [];
         private readonly LinkedList<Waiter> deliveries = new();
         private readonly LinkedList<Waiter> lookups = new();
-        private readonly int share = LookupShare(limit);
+        private int limit = limit;
+        private int share = LookupShare(limit);
         private ITimer? timer;
         private int watching;
 
@@ -104,6 +109,22 @@ internal sealed class AmoRateLimiter(
                 {
                     return HoldsLookupsBackLocked();
                 }
+            }
+        }
+
+        // A lower limit hands out no slot until enough calls have left the window; a higher one hands them out at once.
+        public void Resize(int newLimit)
+        {
+            lock (gate)
+            {
+                if (newLimit == limit)
+                {
+                    return;
+                }
+
+                limit = newLimit;
+                share = LookupShare(newLimit);
+                PumpLocked();
             }
         }
 
