@@ -32,6 +32,13 @@ internal sealed class AccountRegistry(IOptions<AmoOptions> amo, IEnumerable<IAcc
     public AmoAccount? Find(string? key) =>
         key is null ? null : Current().ByKey.GetValueOrDefault(AmoOptionsSetup.NormalizeHost(key)!);
 
+    // A domain some source holds, handed out already or not yet (see IAccountSource.Names); normalized, or null.
+    public string? Known(string domain)
+    {
+        var key = AmoOptionsSetup.NormalizeHost(domain);
+        return key is not null && (Find(key) is not null || sources.Any(s => s.Names(key))) ? key : null;
+    }
+
     private Snapshot Current()
     {
         var lists = new IReadOnlyList<AmoAccount>[sources.Length];

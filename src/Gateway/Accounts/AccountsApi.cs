@@ -14,6 +14,8 @@ internal static class AccountsApi
     {
         var group = routes.MapGroup("/api/v1/admin/accounts").RequireScope(Scopes.Admin).WithTags("Accounts");
         group.MapGet("/", ListAsync);
+        group.MapPost("/", AddAsync);
+        group.MapDelete("/{domain}", RemoveAsync);
         group.MapPost("/{domain}/pause", PauseAsync);
         group.MapPost("/{domain}/resume", ResumeAsync);
         return group;
@@ -54,6 +56,75 @@ internal static class AccountsApi
         return Envelope.Ok(await QueueOfAsync(account, diagnostics, cancellationToken), $"Delivery to {account.Domain} resumed");
     }
 
+    // An account added here is stored in the database (encrypted) and delivered to by every instance within a second.
+    // Only an admin not bound to an account may add or remove one: a key of one account never learns of the others.
+    private static async Task<IResult> AddAsync(HttpContext context, AccountRegistry registry, StoredAccounts stored, GatewayStatus status, TokenDiagnostics diagnostics, CancellationToken cancellationToken)
+    {
+        if (BoundRefusal(context) is { } refused)
+        {
+            return refused;
+        }
+
+        var body = await JsonBody.ReadAsync(context);
+        if (body.Error is not null)
+        {
+            return body.Error;
+        }
+
+        if (body.Root is not JsonObject entry)
+        {
+            return Envelope.ValidationFailed(new Dictionary<string, string> { ["account"] = "The body must be one account as ACCOUNTS_FILE holds it: {\"domain\": \"…\", \"client_id\": \"…\", …}" });
+        }
+
+        AmoAccount parsed;
+        try
+        {
+            parsed = StoredAccounts.Parse(entry, registry.Default, "");
+        }
+        catch (AccountsFileException ex)
+        {
+            return Envelope.ValidationFailed(new Dictionary<string, string> { ["account"] = ex.Message });
+        }
+
+        if (registry.Find(parsed.Domain) is { } existing)
+        {
+            return Envelope.Fail(StatusCodes.Status409Conflict, $"Account {existing.Domain} exists already", new Dictionary<string, string> { ["source"] = existing.Origin });
+        }
+
+        var (outcome, account) = await stored.AddAsync(entry, cancellationToken);
+        if (outcome == StoredAccountAdd.Exists)
+        {
+            return Envelope.Fail(StatusCodes.Status409Conflict, $"Account {account.Domain} exists already", new Dictionary<string, string> { ["source"] = "database" });
+        }
+
+        var statuses = (await status.AccountsAsync(cancellationToken)).ToDictionary(s => s.Account, StringComparer.Ordinal);
+        return Envelope.Created(await DescribeAsync(registry.Find(account.Domain) ?? account, statuses.GetValueOrDefault(account.Key), diagnostics, cancellationToken), $"Account {account.Domain} added");
+    }
+
+    // Like taking an account out of the file: delivery stops, its stored leads and tokens stay (added again, it goes on).
+    private static async Task<IResult> RemoveAsync(string domain, HttpContext context, AccountRegistry registry, StoredAccounts stored, CancellationToken cancellationToken)
+    {
+        if (BoundRefusal(context) is { } refused)
+        {
+            return refused;
+        }
+
+        if (registry.Find(domain) is { Origin: not "database" } configured)
+        {
+            return Envelope.Fail(StatusCodes.Status409Conflict, $"Account {configured.Domain} is configured in {(configured.IsDefault ? ".env (AMO_DOMAIN)" : "ACCOUNTS_FILE")}; remove it there", new Dictionary<string, string> { ["source"] = configured.Origin });
+        }
+
+        var key = Amo.AmoOptionsSetup.NormalizeHost(domain) ?? "";
+        return await stored.RemoveAsync(key, cancellationToken)
+            ? Envelope.Ok(new JsonObject { ["domain"] = key }, $"Account {key} removed; its stored leads are kept")
+            : CallerAccount.NotFound();
+    }
+
+    private static IResult? BoundRefusal(HttpContext context) =>
+        ApiKeyCaller.Get(context)?.Account is not null
+            ? Envelope.Fail(StatusCodes.Status403Forbidden, "Only an admin not bound to an account may add or remove accounts")
+            : null;
+
     private static AmoAccount? Visible(HttpContext context, AccountRegistry registry, string domain) =>
         registry.Find(domain) is { } account && CallerAccount.MaySee(context, account.Key) ? account : null;
 
@@ -68,7 +139,7 @@ internal static class AccountsApi
         {
             ["domain"] = account.Domain,
             ["default"] = account.IsDefault,
-            ["source"] = account.IsDefault ? "env" : "accounts_file",
+            ["source"] = account.Origin,
             ["oauth"] = account.UsesOAuth,
             ["rate_limit"] = account.RateLimitPerSecond,
             ["base_url"] = account.BaseUrl?.AbsoluteUri,

@@ -51,7 +51,7 @@ internal static class AccountsFile
         return accounts;
     }
 
-    private static AmoAccount ParseEntry(JsonNode? node, string at, AmoAccount defaults, string directory)
+    internal static AmoAccount ParseEntry(JsonNode? node, string at, AmoAccount defaults, string directory)
     {
         if (node is not JsonObject entry)
         {

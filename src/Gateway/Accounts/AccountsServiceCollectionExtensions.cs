@@ -9,6 +9,9 @@ internal static class AccountsServiceCollectionExtensions
         services.AddFlatOptions<AccountsOptions, AccountsOptionsSetup, AccountsOptionsValidator>();
         services.AddSingleton<AccountsFileSource>();
         services.AddSingleton<IAccountSource>(sp => sp.GetRequiredService<AccountsFileSource>());
+        // After the file: a domain in both is the file's.
+        services.AddSingleton<StoredAccounts>();
+        services.AddSingleton<IAccountSource>(sp => sp.GetRequiredService<StoredAccounts>());
         services.AddSingleton<AccountRegistry>();
         return services;
     }

@@ -20,6 +20,9 @@ internal sealed record AmoAccount(
 {
     public string Key => Domain;
 
+    // Where it is configured: "env" (the default account), "accounts_file" or "database" (added by an admin).
+    public string Origin { get; init; } = IsDefault ? "env" : "accounts_file";
+
     public bool UsesOAuth => LongLivedToken is null;
 
     // Every amoCRM call goes to the base URL when set (emulator, proxy), else to the account host. Null when the host

@@ -5,4 +5,8 @@ namespace Gateway.Accounts;
 internal interface IAccountSource
 {
     IReadOnlyList<AmoAccount> Current { get; }
+
+    // Whether the source holds the domain even if it cannot hand the account out yet (the database's accounts before
+    // the key ring can decrypt them at start-up): the keys file may name it.
+    bool Names(string domain) => Current.Any(a => a.Domain == domain);
 }

@@ -275,6 +275,25 @@ internal sealed class Schema(Database database)
         new(
             Sqlite: "ALTER TABLE leads ADD COLUMN trace_parent TEXT NULL;",
             Postgres: "ALTER TABLE leads ADD COLUMN trace_parent TEXT NULL;"),
+        // Accounts an admin added (beside ACCOUNTS_FILE): the entry as the file would hold it, encrypted (it holds the
+        // client secret); the domain in the clear so the keys file may name the account before the key ring is ready.
+        new(
+            Sqlite: """
+            CREATE TABLE stored_accounts (
+                domain TEXT PRIMARY KEY,
+                entry TEXT NOT NULL,
+                created_at INTEGER NOT NULL,
+                updated_at INTEGER NOT NULL
+            );
+            """,
+            Postgres: """
+            CREATE TABLE stored_accounts (
+                domain TEXT PRIMARY KEY,
+                entry TEXT NOT NULL,
+                created_at BIGINT NOT NULL,
+                updated_at BIGINT NOT NULL
+            );
+            """),
     ];
 
     public async Task MigrateAsync(CancellationToken cancellationToken)

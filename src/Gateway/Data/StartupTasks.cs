@@ -12,6 +12,7 @@ internal sealed partial class StartupTasks(
     IDataProtectionProvider protection,
     KeyRing keyRing,
     PersonalData personalData,
+    Accounts.StoredAccounts storedAccounts,
     TokenImporter importer,
     Database database,
     LeaseStore leases,
@@ -27,6 +28,8 @@ internal sealed partial class StartupTasks(
             await schema.MigrateAsync(cancellationToken);
             await EnsureKeyRingAsync(cancellationToken);
             await personalData.InitializeAsync(cancellationToken);
+            // Decrypted only now that the key ring is known to be the right one.
+            await storedAccounts.LoadAsync(cancellationToken);
         }
         catch (Exception ex) when (DatabaseFailure.Describe(ex, database, databaseOptions.Value.PostgresConnectionString) is { } problem)
         {

@@ -39,6 +39,9 @@ public sealed class Envelope
     internal static IResult Ok(object? data, string? message = null) =>
         Results.Json(new Envelope { Success = true, Message = message, Data = data }, TypeInfo, statusCode: StatusCodes.Status200OK);
 
+    internal static IResult Created(object? data, string? message = null) =>
+        Results.Json(new Envelope { Success = true, Message = message, Data = data }, TypeInfo, statusCode: StatusCodes.Status201Created);
+
     internal static IResult Accepted(object? data, string? message = null) =>
         Results.Json(new Envelope { Success = true, Message = message, Data = data }, TypeInfo, statusCode: StatusCodes.Status202Accepted);
 

@@ -47,7 +47,7 @@ internal sealed partial class ApiKeyRing : IWatchedFileReader<IReadOnlyList<ApiK
         return match;
     }
 
-    private string? KnownAccount(string domain) => accounts.Find(domain)?.Key;
+    private string? KnownAccount(string domain) => accounts.Known(domain);
 
     public static byte[] Hash(string key) => SHA256.HashData(Encoding.UTF8.GetBytes(key));
 
