@@ -35,13 +35,13 @@ internal static class AmoGate
             var answer = Screen(state, path, entry.ArrivedAt, entry.AccountId);
             if (answer is null)
             {
-                if (EmulatorState.IsApiOrToken(path) && state.Delay is { Ticks: > 0 } delay)
+                if (EmulatorState.IsApiOrToken(path) && state.DelayFor(entry.AccountId) is { Ticks: > 0 } delay)
                 {
                     // A slow amoCRM is slow in real time, like the arrival stamps above.
                     await Task.Delay(delay, TimeProvider.System, context.RequestAborted);
                 }
 
-                answer = ScreenAfterDelay(context, state, path);
+                answer = ScreenAfterDelay(context, state, path, entry.AccountId);
             }
 
             if (answer is not null)
@@ -79,15 +79,15 @@ internal static class AmoGate
             return AmoResults.Nginx(429);
         }
 
-        if (state.Outage)
+        if (state.IsOutage(accountId))
         {
             return AmoResults.Nginx(503);
         }
 
-        return state.BlockMode == 403 ? AmoResults.Nginx(403) : null;
+        return state.BlockModeFor(accountId) == 403 ? AmoResults.Nginx(403) : null;
     }
 
-    private static IResult? ScreenAfterDelay(HttpContext context, EmulatorState state, string path)
+    private static IResult? ScreenAfterDelay(HttpContext context, EmulatorState state, string path, long accountId)
     {
         if (state.TryDequeueScripted(path) is { } scripted)
         {
@@ -107,7 +107,7 @@ internal static class AmoGate
             return null;
         }
 
-        if (state.RollServerError() is { } status)
+        if (state.RollServerError(accountId) is { } status)
         {
             return status == 500 ? AmoResults.ServerError() : AmoResults.Nginx(status);
         }
@@ -117,7 +117,7 @@ internal static class AmoGate
             return AmoResults.Unauthorized();
         }
 
-        return state.BlockMode == 402 ? AmoResults.PaymentRequired() : null;
+        return state.BlockModeFor(accountId) == 402 ? AmoResults.PaymentRequired() : null;
     }
 
     internal static string? ReadBearer(HttpRequest request)

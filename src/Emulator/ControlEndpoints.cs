@@ -147,6 +147,46 @@ internal static class ControlEndpoints
         }
     }
 
+    private static readonly HashSet<string> AccountFaultNames = ["outage", "delay_ms", "server_error_ratio", "block_mode"];
+
+    private static IResult SetAccountFaults(EmulatorState state, string chosen, JsonObject faults)
+    {
+        if (state.FindAccount(chosen) is not { } account)
+        {
+            return AmoResults.BadRequest("Unknown account");
+        }
+
+        if (faults.Select(p => p.Key).FirstOrDefault(k => !AccountFaultNames.Contains(k)) is { } other)
+        {
+            return AmoResults.BadRequest($"{other} is emulator-wide; per account: {string.Join(", ", AccountFaultNames)}");
+        }
+
+        try
+        {
+            state.SetFaults(account.Id, f => f with
+            {
+                Outage = faults["outage"]?.GetValue<bool>() ?? f.Outage,
+                Delay = faults["delay_ms"] is { } delay ? TimeSpan.FromMilliseconds(delay.GetValue<int>()) : f.Delay,
+                ServerErrorRatio = faults["server_error_ratio"]?.GetValue<double>() ?? f.ServerErrorRatio,
+                BlockMode = faults["block_mode"]?.GetValue<int>() ?? f.BlockMode,
+            });
+        }
+        catch (Exception ex) when (ex is InvalidOperationException or FormatException or ArgumentOutOfRangeException)
+        {
+            return AmoResults.BadRequest("Wrong value: " + ex.Message);
+        }
+
+        var set = state.FaultsOf(account.Id);
+        return AmoResults.PlainJson(new JsonObject
+        {
+            ["account"] = account.Subdomain,
+            ["outage"] = set.Outage,
+            ["delay_ms"] = (long)set.Delay.TotalMilliseconds,
+            ["server_error_ratio"] = set.ServerErrorRatio,
+            ["block_mode"] = set.BlockMode,
+        });
+    }
+
     private static JsonObject RenderFaults(EmulatorState state) => new()
     {
         ["outage"] = state.Outage,
@@ -168,6 +208,11 @@ internal static class ControlEndpoints
         if (JsonRead.TryParse(await reader.ReadToEndAsync(cancellationToken)) is not JsonObject faults)
         {
             return AmoResults.BadRequest("Expected a JSON object");
+        }
+
+        if (request.Query["account"].ToString() is { Length: > 0 } chosen)
+        {
+            return SetAccountFaults(state, chosen, faults);
         }
 
         try

@@ -26,6 +26,7 @@ public sealed class EmulatorState
     private readonly List<RecordedRequest> _requests = [];
     private readonly Dictionary<long, Queue<long>> _acceptedTimestamps = [];
     private readonly Dictionary<long, int> _rateLimitedByAccount = [];
+    private readonly Dictionary<long, AccountFaults> _accountFaults = [];
     private readonly List<ScriptedResponse> _scripted = [];
 
     private readonly List<StoredLead> _leads = [];
@@ -492,11 +493,42 @@ public sealed class EmulatorState
         }
     }
 
-    internal int? RollServerError()
+    // One account's own faults (POST /_emulator/faults?account=…), on top of the emulator-wide ones: one account of an
+    // amoCRM several accounts share can be down, slow, blocked or failing while the others are not.
+    public AccountFaults FaultsOf(long accountId)
     {
         lock (_gate)
         {
-            if (_serverErrorRatio <= 0 || _random.NextDouble() >= _serverErrorRatio)
+            return _accountFaults.GetValueOrDefault(accountId);
+        }
+    }
+
+    public void SetFaults(long accountId, Func<AccountFaults, AccountFaults> change)
+    {
+        lock (_gate)
+        {
+            var next = change(_accountFaults.GetValueOrDefault(accountId));
+            if (next.BlockMode is not (0 or 402 or 403))
+            {
+                throw new ArgumentOutOfRangeException(nameof(change), next.BlockMode, "BlockMode is 0, 402 or 403.");
+            }
+
+            _accountFaults[accountId] = next with { ServerErrorRatio = Math.Clamp(next.ServerErrorRatio, 0, 1), Delay = next.Delay < TimeSpan.Zero ? TimeSpan.Zero : next.Delay };
+        }
+    }
+
+    internal bool IsOutage(long accountId) => Outage || FaultsOf(accountId).Outage;
+
+    internal TimeSpan DelayFor(long accountId) => FaultsOf(accountId).Delay is var own && own > Delay ? own : Delay;
+
+    internal int BlockModeFor(long accountId) => FaultsOf(accountId).BlockMode is var own and not 0 ? own : BlockMode;
+
+    internal int? RollServerError(long accountId)
+    {
+        lock (_gate)
+        {
+            var ratio = Math.Max(_serverErrorRatio, _accountFaults.GetValueOrDefault(accountId).ServerErrorRatio);
+            if (ratio <= 0 || _random.NextDouble() >= ratio)
             {
                 return null;
             }
@@ -525,6 +557,7 @@ public sealed class EmulatorState
             _requests.Clear();
             _acceptedTimestamps.Clear();
             _rateLimitedByAccount.Clear();
+            _accountFaults.Clear();
             _leads.Clear();
             _leadsById.Clear();
             _contacts.Clear();
@@ -747,3 +780,5 @@ public static class LostAnswer
 internal sealed record ScriptedResponse(string PathPrefix, int Status, string Body, string ContentType);
 
 internal sealed record NotePlan(long EntityId, string NoteType, string? Text, string? RequestId);
+
+public readonly record struct AccountFaults(bool Outage, TimeSpan Delay, int BlockMode, double ServerErrorRatio);

@@ -58,6 +58,31 @@ public sealed class FaultTests
     }
 
     [Fact]
+    public async Task One_accounts_outage_and_block_leave_the_other_accounts_of_the_same_amocrm_answering()
+    {
+        await using var amo = await Amo.StartAsync();
+        var other = amo.State.AddAccount("ikkinchi", 31_000_002);
+        using var ours = Amo.Client(amo, amo.State.IssueTokens().AccessToken);
+        using var theirs = Amo.Client(amo, amo.State.IssueTokens(other).AccessToken);
+        using var control = new HttpClient { BaseAddress = amo.BaseUrl };
+
+        using var down = await control.PostAsync("/_emulator/faults?account=ikkinchi", new StringContent("""{"outage":true}"""));
+        Assert.Equal(HttpStatusCode.OK, down.StatusCode);
+        using var whileDown = await theirs.GetAsync("/api/v4/account");
+        using var oursWhileDown = await ours.GetAsync("/api/v4/account");
+        amo.State.SetFaults(other.Id, f => f with { Outage = false, BlockMode = 402 });
+        using var blocked = await theirs.PostAsync("/api/v4/leads/unsorted/forms", new StringContent("[]"));
+        using var oursWhileBlocked = await ours.GetAsync("/api/v4/account");
+        using var wide = await control.PostAsync("/_emulator/faults?account=ikkinchi", new StringContent("""{"lost_answer_ratio":1}"""));
+
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, whileDown.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, oursWhileDown.StatusCode);
+        Assert.Equal(HttpStatusCode.PaymentRequired, blocked.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, oursWhileBlocked.StatusCode);
+        Assert.Equal(HttpStatusCode.BadRequest, wide.StatusCode);
+    }
+
+    [Fact]
     public async Task Block_mode_403_answers_html_even_on_the_token_endpoint()
     {
         await using var amo = await Amo.StartAsync();
