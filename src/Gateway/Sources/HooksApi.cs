@@ -49,7 +49,7 @@ internal static partial class HooksApi
             return Results.Text(TildaOk, "text/plain; charset=utf-8", Encoding.UTF8, StatusCodes.Status200OK);
         }
 
-        var outcome = await intake.ReceiveAsync(account, tool, ApiKeyCaller.Get(context), context.Request.ContentType, body, context.Request.Query["form"].ToString() is { Length: > 0 } form ? form : null, context.RequestAborted);
+        var outcome = await intake.ReceiveAsync(account, tool, ApiKeyCaller.Get(context), context.Request.ContentType, body, context.Request.Query["form"].ToString() is { Length: > 0 } form ? form : null);
         return Answer(tool, outcome);
     }
 
@@ -128,7 +128,7 @@ internal static partial class HooksApi
             return Envelope.Fail(StatusCodes.Status409Conflict, $"Submission {id} is already lead {row.LeadId}; only rejected submissions are replayed");
         }
 
-        var outcome = await intake.ReplayAsync(account, row, cancellationToken);
+        var outcome = await intake.ReplayAsync(account, row);
         var view = new SubmissionAnswer(outcome.SubmissionId, outcome.Status, outcome.LeadId);
         return outcome.Status == SubmissionStatus.Accepted
             ? Envelope.Ok(view, "Submission replayed and queued for delivery")

@@ -8,6 +8,8 @@ internal static class SourcesServiceCollectionExtensions
     {
         services.AddFlatOptions<SourcesOptions, SourcesOptionsSetup, SourcesOptionsValidator>();
         services.AddSingleton<SourceProfiles>();
+        services.AddSingleton<SubmissionWriter>();
+        services.AddHostedService(sp => sp.GetRequiredService<SubmissionWriter>());
         services.AddSingleton<SubmissionStore>();
         services.AddSingleton<SubmissionIntake>();
         return services;

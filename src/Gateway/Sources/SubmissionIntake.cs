@@ -14,13 +14,13 @@ internal sealed record SubmissionOutcome(long SubmissionId, string Status, long?
 internal sealed partial class SubmissionIntake(
     SubmissionStore store, SourceProfiles profiles, LeadPreparation preparation, LeadIntake leads, ApiKeyRing keys, ILogger<SubmissionIntake> logger)
 {
-    public async Task<SubmissionOutcome> ReceiveAsync(AmoAccount account, string tool, ApiKeyEntry? key, string? contentType, byte[] body, string? formHint, CancellationToken cancellationToken)
+    public async Task<SubmissionOutcome> ReceiveAsync(AmoAccount account, string tool, ApiKeyEntry? key, string? contentType, byte[] body, string? formHint)
     {
-        var id = await store.AddAsync(account.Key, tool, key?.Name, formHint, contentType, body, SubmissionStatus.Received, null, cancellationToken);
+        var id = await store.AddAsync(account.Key, tool, key?.Name, formHint, contentType, body, SubmissionStatus.Received, null);
         return await ProcessAsync(id, account, tool, key, key?.Name, contentType, body, formHint);
     }
 
-    public async Task<SubmissionOutcome> ReplayAsync(AmoAccount account, SubmissionRow row, CancellationToken cancellationToken)
+    public async Task<SubmissionOutcome> ReplayAsync(AmoAccount account, SubmissionRow row)
     {
         if (store.OpenBody(row) is not { } body)
         {
@@ -29,7 +29,6 @@ internal sealed partial class SubmissionIntake(
 
         // The key's defaults as the key is now; a key since removed adds none.
         var key = row.KeyName is null ? null : row.KeyName == ApiKeyEntry.DefaultName ? null : keys.FileKeys.FirstOrDefault(k => k.Name == row.KeyName);
-        _ = cancellationToken;
         return await ProcessAsync(row.Id, account, row.Tool, key, row.KeyName, row.ContentType, body, null);
     }
 
@@ -54,14 +53,14 @@ internal sealed partial class SubmissionIntake(
             {
                 // A field amoCRM would refuse is not a reason to refuse the visitor: delivery writes it into the note.
                 var stored = await leads.StoreAsync(account.Key, mapped.Body.ToJsonString(), null, keyName, mapped.IdempotencyKey);
-                await store.SetOutcomeAsync(id, SubmissionStatus.Accepted, null, stored.Id, form, CancellationToken.None);
+                await store.SetOutcomeAsync(id, SubmissionStatus.Accepted, null, stored.Id, form);
                 LogAccepted(id, tool, stored.Id, stored.Existing);
                 return new SubmissionOutcome(id, SubmissionStatus.Accepted, stored.Id, problems);
             }
         }
 
         var outcome = new SubmissionOutcome(id, SubmissionStatus.Rejected, null, problems);
-        await store.SetOutcomeAsync(id, SubmissionStatus.Rejected, outcome.Problem, null, form, CancellationToken.None);
+        await store.SetOutcomeAsync(id, SubmissionStatus.Rejected, outcome.Problem, null, form);
         LogRejected(id, tool, string.Join(", ", problems.Keys));
         return outcome;
     }

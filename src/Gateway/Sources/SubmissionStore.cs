@@ -45,32 +45,31 @@ internal sealed record SubmissionRow
     };
 }
 
-internal sealed class SubmissionStore(Database database, PersonalData personalData, TimeProvider time)
+internal sealed class SubmissionStore(Database database, SubmissionWriter writer, PersonalData personalData, TimeProvider time)
 {
     private const string Columns = "id, account, tool, key_name, form, content_type, body, status, problem, lead_id, received_at, updated_at";
 
     // The raw body as base64 inside the seal: a body that is not UTF-8 is kept byte for byte too.
-    public async Task<long> AddAsync(string account, string tool, string? keyName, string? form, string? contentType, byte[] body, string status, string? problem, CancellationToken cancellationToken)
+    // The raw body as base64 inside the seal: a body that is not UTF-8 is kept byte for byte too. Sealed on the caller's
+    // thread; the group commit's one writer only writes.
+    public Task<long> AddAsync(string account, string tool, string? keyName, string? form, string? contentType, byte[] body, string status, string? problem)
     {
         var now = time.GetUtcNow();
-        await using var connection = await database.OpenAsync(cancellationToken);
-        return await Sql.ScalarInt64Async(connection, """
+        return writer.RunAsync("""
             INSERT INTO submissions (account, tool, key_name, form, content_type, body, status, problem, lead_id, received_at, updated_at)
             VALUES (@account, @tool, @key_name, @form, @content_type, @body, @status, @problem, NULL, @now, @now)
             RETURNING id
-            """, null,
+            """,
             [("account", account), ("tool", tool), ("key_name", keyName), ("form", form), ("content_type", contentType),
              ("body", personalData.Seal(Convert.ToBase64String(body))), ("status", status), ("problem", problem), ("now", now)],
-            cancellationToken) ?? throw new InvalidOperationException("The submission insert returned no id");
+            returnsId: true);
     }
 
-    public async Task SetOutcomeAsync(long id, string status, string? problem, long? leadId, string? form, CancellationToken cancellationToken)
-    {
-        await using var connection = await database.OpenAsync(cancellationToken);
-        await Sql.ExecuteAsync(connection,
-            "UPDATE submissions SET status = @status, problem = @problem, lead_id = @lead_id, form = COALESCE(@form, form), updated_at = @now WHERE id = @id", null,
-            [("id", id), ("status", status), ("problem", problem), ("lead_id", leadId), ("form", form), ("now", time.GetUtcNow())], cancellationToken);
-    }
+    public Task SetOutcomeAsync(long id, string status, string? problem, long? leadId, string? form) =>
+        writer.RunAsync(
+            "UPDATE submissions SET status = @status, problem = @problem, lead_id = @lead_id, form = COALESCE(@form, form), updated_at = @now WHERE id = @id",
+            [("id", id), ("status", status), ("problem", problem), ("lead_id", leadId), ("form", form), ("now", time.GetUtcNow())],
+            returnsId: false);
 
     public async Task<SubmissionRow?> GetAsync(string account, long id, CancellationToken cancellationToken)
     {
