@@ -17,7 +17,7 @@ internal static class FormMapper
         (Target.MessageTarget, ["message", "comment", "comments", "izoh", "xabar", "savol", "сообщение", "комментарий", "вопрос"]));
 
     // Metadata the tools add: used, never noted.
-    private static readonly HashSet<string> Quiet = new(StringComparer.OrdinalIgnoreCase) { "tranid", "formid", "formname", "form_id", "form_name", "COOKIES", "payment", "referer", "test" };
+    private static readonly HashSet<string> Quiet = new(StringComparer.OrdinalIgnoreCase) { "tranid", "formid", "formname", "form_id", "form_name", "COOKIES", "payment", "referer", "referrer" };
 
     public static MappedSubmission Map(string tool, IReadOnlyList<FormField> sent, IReadOnlyList<SourceProfile> profiles, string? formHint)
     {
@@ -119,6 +119,11 @@ internal static class FormMapper
             }
 
             note.Add(order);
+        }
+
+        if ((Value("referer") ?? Value("referrer")) is { } referer)
+        {
+            body["referer"] = referer;
         }
 
         if (Value("meta[page_url][value]") is { } page)
