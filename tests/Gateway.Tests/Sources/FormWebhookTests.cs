@@ -110,6 +110,7 @@ public sealed class FormWebhookTests
         using var admin = app.CreateKeyedClient();
         var list = (await ApiAssert.SuccessDataAsync(await admin.GetAsync("/api/v1/leads")))["leads"]!.AsArray();
         Assert.Single(list);
+        await Eventually.TrueAsync(async () => (await ApiAssert.SuccessDataAsync(await admin.GetAsync("/api/v1/admin/submissions?status=accepted")))["submissions"]!.AsArray().Count == 2, "both submissions recorded");
         var submissions = (await ApiAssert.SuccessDataAsync(await admin.GetAsync("/api/v1/admin/submissions")))["submissions"]!.AsArray();
         Assert.Equal(2, submissions.Count);
         Assert.All(submissions, s => Assert.Equal(list[0]!["id"]!.GetValue<long>(), s!["lead_id"]!.GetValue<long>()));
