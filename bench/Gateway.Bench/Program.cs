@@ -8,6 +8,7 @@ using Gateway.Bench;
 
 // dotnet run -c Release --project bench/Gateway.Bench -- overhead|intake|drain|lost|refresh|footprint|all
 // dotnet run -c Release --project bench/Gateway.Bench -- accounts   (ten accounts, ten emulators: not part of all)
+// dotnet run -c Release --project bench/Gateway.Bench -- tilda      (form webhooks, Tilda-shaped: not part of all)
 //   GATEWAY_BENCH_EXECUTABLE=DIR/Gateway runs those against that file (the Native AOT build) instead of Gateway.dll.
 // dotnet run -c Release --project bench/Gateway.Bench -- builds [DIR/Gateway]
 //   the JIT build and, when given, the native executable side by side: binary, ready, RSS, throughput.
@@ -85,6 +86,36 @@ if (scenario is "intake" or "all")
     }
 
     results["intake"] = rows;
+    markdown.AppendLine();
+}
+
+if (scenario is "tilda")
+{
+    // Issue 16: Tilda-shaped submissions (form-encoded, Uzbek field names, tranid, the cookie with TILDAUTM) to
+    // /hooks/tilda/{key}: each stored raw (sealed) and as a lead, answered "ok" without waiting for amoCRM.
+    markdown.AppendLine("### Form webhooks: Tilda-shaped submissions stored durably (raw + lead; SQLite synchronous=FULL)").AppendLine()
+        .AppendLine("| database | delivery | clients | submissions/s | p50 ms | p99 ms | p99.9 ms | errors |").AppendLine("|---|---|---|---|---|---|---|---|");
+    var rows = new JsonArray();
+    foreach (var database in BenchDatabase.Available())
+    {
+        foreach (var delivering in new[] { false, true })
+        {
+            foreach (var clients in new[] { 16, 64 })
+            {
+                await using var env = await Environment_.StartAsync(authorize: delivering, emulatorRate: 7, database: database);
+                using var http = env.GatewayClient(clients);
+                http.DefaultRequestHeaders.Remove("X-API-KEY");
+                var result = await Load.RunAsync(clients, TimeSpan.FromSeconds(10), (c, i) => PostTildaAsync(c, i), http);
+                markdown.AppendLine(CultureInfo.InvariantCulture, $"| {database} | {(delivering ? "running" : "paused")} | {clients} | {result.PerSecond:F0} | {result.P50Ms:F1} | {result.P99Ms:F1} | {result.P999Ms:F1} | {result.Errors} |");
+                var row = JsonSerializer.SerializeToNode(result)!.AsObject();
+                row["database"] = database;
+                row["delivery"] = delivering ? "running" : "paused";
+                rows.Add(row);
+            }
+        }
+    }
+
+    results["tilda"] = rows;
     markdown.AppendLine();
 }
 
@@ -462,6 +493,16 @@ static async Task<bool> PostLeadAsync(HttpClient client, int i, bool withNote = 
     var body = $$$"""{"source":"bench","form_name":"Bench","lead":{"name":"Bench lead {{{i}}}","price":1000},"contact":{"name":"Bench","phone":"+99890{{{Math.Abs(i):D7}}}"}{{{comment}}}}""";
     using var response = await client.PostAsync("/api/v1/leads/unsorted", new StringContent(body, Encoding.UTF8, "application/json"));
     return (int)response.StatusCode is 200 or 202;
+}
+
+static async Task<bool> PostTildaAsync(HttpClient client, int i)
+{
+    var n = Math.Abs(i).ToString("D7", CultureInfo.InvariantCulture);
+    var body = $"Ism=Aziz+Karimov&Telefon=%2B998+%2890%29+{n[..3]}-{n[3..5]}-{n[5..]}&Izoh=Divan+kerak&Shahar=Toshkent&Qiziqish%5B%5D=Divan&Qiziqish%5B%5D=Kreslo"
+        + $"&tranid=467251%3A{n}&formid=form789112233&COOKIES=_ym_uid%3D1697712345%3B+TILDAUTM%3Dutm_source%253Dinstagram%257C%257C%257Cutm_medium%253Dcpc%257C%257C%257C";
+    using var content = new StringContent(body, Encoding.ASCII, "application/x-www-form-urlencoded");
+    using var response = await client.PostAsync("/hooks/tilda/" + ApiKeyHolder.Key, content);
+    return response.StatusCode == System.Net.HttpStatusCode.OK && await response.Content.ReadAsStringAsync() == "ok";
 }
 
 // A missing file must stop the bench, not quietly measure the JIT build under the native build's name.

@@ -7,6 +7,7 @@ using Gateway.Leads;
 using Gateway.Observability;
 using Gateway.Operations;
 using Gateway.Security;
+using Gateway.Sources;
 
 return await StartupFailure.ExitCodeOfAsync(async () => await GatewayCli.TryRunAsync(args, Build) ?? await ServeAsync(Build(args)));
 
@@ -26,6 +27,7 @@ static async Task<int> ServeAsync(WebApplication app)
     app.MapOAuth();
     app.MapInfo();
     app.MapLeads();
+    app.MapHooks();
     app.MapAdminSignIn();
     app.MapOperations();
     app.MapAccounts();

@@ -6,6 +6,7 @@ using Gateway.Observability;
 using Gateway.Operations;
 using Gateway.Outbox;
 using Gateway.Security;
+using Gateway.Sources;
 
 namespace Gateway.Hosting;
 
@@ -33,6 +34,7 @@ internal static class GatewayServiceCollectionExtensions
         services.AddAmo();
         services.AddOutbox();
         services.AddLeads();
+        services.AddSources();
         services.AddOperations();
         return services;
     }
@@ -40,6 +42,8 @@ internal static class GatewayServiceCollectionExtensions
     public static WebApplication UseGatewayPipeline(this WebApplication app)
     {
         // The real client address first (limits and logs read it), then the request id every answer carries.
+        // A hook's key leaves the path before anything can log, count or trace it.
+        app.UseHookKeyInPath();
         app.UseTrustedForwardedHeaders();
         app.UseRequestTelemetry();
         app.UseSecurityHeaders();

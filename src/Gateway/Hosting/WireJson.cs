@@ -36,4 +36,7 @@ namespace Gateway.Hosting;
 [JsonSerializable(typeof(AdminSessionView))]
 [JsonSerializable(typeof(SignInAgain))]
 [JsonSerializable(typeof(CsrfMissing))]
+[JsonSerializable(typeof(Sources.SubmissionAnswer))]
+[JsonSerializable(typeof(Sources.SubmissionRejected))]
+[JsonSerializable(typeof(Sources.SubmissionList))]
 internal sealed partial class WireJson : JsonSerializerContext;

@@ -39,7 +39,7 @@ internal static class AmoLeadMapper
         var formName = request.FormName ?? DefaultFormName;
         var metadata = new JsonObject
         {
-            ["form_id"] = FormId(formName),
+            ["form_id"] = request.FormId ?? FormId(formName),
             ["form_name"] = fit.Fit("form_name", formName),
             ["form_sent_at"] = now.ToUnixTimeSeconds(),
         };

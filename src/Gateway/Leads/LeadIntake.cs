@@ -78,6 +78,28 @@ internal sealed class LeadIntake(IntakeWriter writer, LeadStore store, PersonalD
         return await AnswerOrQueuedAsync(account, inserted.Id, sourceUid, CancellationToken.None);
     }
 
+    // Stored and queued, no wait for amoCRM: a form tool must hear back within seconds whatever amoCRM is doing.
+    public async Task<StoredLead> StoreAsync(string account, string payload, string? callerIp, string? idempotencyScope, string? idempotencyKey)
+    {
+        using var span = Observability.GatewayTracing.Leads.StartActivity("leads.intake");
+        span?.SetTag("gateway.account", account);
+        var hash = idempotencyKey is null ? null : personalData.RequestHash(payload);
+        InsertedLead inserted;
+        using (Observability.GatewayTracing.Outbox.StartActivity("outbox.store"))
+        {
+            inserted = await writer.WriteAsync(new NewLead(account, Guid.NewGuid().ToString("N"), payload, callerIp, idempotencyScope, idempotencyKey, hash, Observability.GatewayTracing.TraceParent()));
+        }
+
+        span?.SetTag("gateway.lead.id", inserted.Id);
+        span?.SetTag("gateway.lead.existing", inserted.Existing);
+        if (!inserted.Existing)
+        {
+            metrics.LeadAccepted(account);
+        }
+
+        return new StoredLead(inserted.Id, inserted.Existing, inserted.Existing && !personalData.IsSameRequest(inserted.RequestHash, payload));
+    }
+
     // The lead is committed: a database hiccup on the read-back must not turn into "retry", which would store it twice.
     private async Task<IResult> AnswerOrQueuedAsync(string account, long id, string sourceUid, CancellationToken cancellationToken)
     {
@@ -112,3 +134,6 @@ internal sealed class LeadIntake(IntakeWriter writer, LeadStore store, PersonalD
         }
     }
 }
+
+// Conflict: the idempotency key was used before with another body; the first lead stands.
+internal sealed record StoredLead(long Id, bool Existing, bool Conflict);

@@ -21,7 +21,7 @@ internal static class LeadsApi
         return group;
     }
 
-    private static async Task<IResult> SubmitUnsortedAsync(HttpContext context, LeadIntake intake, LeadFieldLookup fieldLookup, AccountRegistry registry)
+    private static async Task<IResult> SubmitUnsortedAsync(HttpContext context, LeadIntake intake, LeadPreparation preparation, LeadFieldLookup fieldLookup, AccountRegistry registry)
     {
         if (CallerAccount.Of(context, registry) is not { } account)
         {
@@ -40,19 +40,8 @@ internal static class LeadsApi
             return body.Error;
         }
 
-        if (ApiKeyCaller.Get(context) is { } apiKey && body.Root is JsonObject fields)
-        {
-            KeyLeadDefaults.Apply(fields, apiKey.Defaults);
-        }
-
-        // What the key left unfilled, the account's defaults fill.
-        if (body.Root is JsonObject unfilled)
-        {
-            KeyLeadDefaults.Apply(unfilled, account.Defaults);
-        }
-
         var errors = new Dictionary<string, string>(StringComparer.Ordinal);
-        if (UnsortedLeadRequest.Parse(body.Root, errors) is not { } request)
+        if (preparation.Prepare(body.Root, ApiKeyCaller.Get(context), account, errors) is not { } request)
         {
             return Envelope.ValidationFailed(errors);
         }

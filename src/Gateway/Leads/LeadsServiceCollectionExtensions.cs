@@ -1,3 +1,4 @@
+using Gateway.Hosting;
 using Gateway.Outbox;
 
 namespace Gateway.Leads;
@@ -6,6 +7,9 @@ internal static class LeadsServiceCollectionExtensions
 {
     public static IServiceCollection AddLeads(this IServiceCollection services)
     {
+        services.AddFlatOptions<PhoneOptions, PhoneOptionsSetup, PhoneOptionsValidator>();
+        services.AddSingleton<PhoneNumbers>();
+        services.AddSingleton<LeadPreparation>();
         services.AddSingleton<LeadIntake>();
         services.AddSingleton<LeadFieldLookup>();
         services.AddSingleton<ILeadComposer, UnsortedLeadComposer>();

@@ -27,7 +27,8 @@ internal sealed record UnsortedLeadRequest(
     LeadInput Lead,
     ContactInput Contact,
     IReadOnlyList<KeyValuePair<string, string>> Utm,
-    string? Comment)
+    string? Comment,
+    string? FormId = null)
 {
     // Whether anything in the request needs the account's field list to be sent right.
     public bool HasCustomFields => Lead.CustomFields.Count > 0 || Contact.CustomFields.Count > 0;
@@ -60,9 +61,10 @@ internal sealed record UnsortedLeadRequest(
         var contact = ParseContact(body["contact"], errors);
         var utm = ParseUtm(body["utm"], errors);
         var comment = OptionalText(body, "comment", "comment", MaxComment, errors);
+        var formId = OptionalText(body, "form_id", "form_id", 255, errors);
 
         return errors.Count == 0
-            ? new UnsortedLeadRequest(source, formName, formPage, referer, ip, pipelineId, lead!, contact!, utm, comment)
+            ? new UnsortedLeadRequest(source, formName, formPage, referer, ip, pipelineId, lead!, contact!, utm, comment, formId)
             : null;
     }
 

@@ -56,8 +56,14 @@ internal static class TelemetryServiceCollectionExtensions
                 // Probes and scrapes would bury the leads' traces.
                 aspNetCore.Filter = context => !context.Request.Path.StartsWithSegments("/health", StringComparison.Ordinal)
                     && !context.Request.Path.StartsWithSegments("/metrics", StringComparison.Ordinal);
-                aspNetCore.EnrichWithHttpRequest = static (activity, _) =>
+                aspNetCore.EnrichWithHttpRequest = static (activity, request) =>
                 {
+                    // A form hook's key is in its URL: the span keeps the route only.
+                    if (request.Path.StartsWithSegments("/hooks", StringComparison.OrdinalIgnoreCase))
+                    {
+                        activity.SetTag("url.path", Sources.HookKeyInPath.Redact(request.Path.Value ?? ""));
+                    }
+
                     // A caller's address is personal data here (it is sealed at rest with the lead).
                     activity.SetTag("client.address", null);
                     activity.SetTag("network.peer.address", null);

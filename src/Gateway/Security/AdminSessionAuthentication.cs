@@ -109,7 +109,7 @@ internal static class AdminSessionAuthentication
 
     // A key speaks for itself, and everything without a session cookie keeps the key scheme's 401.
     private static string SchemeFor(HttpContext context) =>
-        context.Request.Headers.ContainsKey(ApiKeyAuthenticationHandler.HeaderName) || !context.Request.Cookies.ContainsKey(AdminSessionAuthenticationHandler.CookieName)
+        context.Request.Headers.ContainsKey(ApiKeyAuthenticationHandler.HeaderName) || Sources.HookKeyInPath.Of(context) is not null || !context.Request.Cookies.ContainsKey(AdminSessionAuthenticationHandler.CookieName)
             ? ApiKeyAuthenticationHandler.SchemeName
             : AdminSessionAuthenticationHandler.SchemeName;
 

@@ -18,12 +18,16 @@ internal sealed class ApiKeyAuthenticationHandler(
 
     protected override Task<AuthenticateResult> HandleAuthenticateAsync()
     {
-        if (!Request.Headers.TryGetValue(HeaderName, out var values) || values.Count != 1 || string.IsNullOrEmpty(values[0]))
+        // A form tool's key comes in its hook's path (Sources.HookKeyInPath) when it cannot send the header.
+        string? presented = Request.Headers.TryGetValue(HeaderName, out var values) && values.Count == 1 && !string.IsNullOrEmpty(values[0])
+            ? values[0]
+            : Request.Headers.ContainsKey(HeaderName) ? null : Sources.HookKeyInPath.Of(Context);
+        if (presented is null)
         {
             return Task.FromResult(AuthenticateResult.NoResult());
         }
 
-        if (keys.Find(values[0]!) is not { } key)
+        if (keys.Find(presented) is not { } key)
         {
             ApiKeyCaller.MarkRejected(Context);
             return Task.FromResult(AuthenticateResult.Fail("Invalid API key"));
