@@ -1,4 +1,5 @@
 using Gateway.Accounts;
+using Gateway.AdminConsole;
 using Gateway.Amo;
 using Gateway.Data;
 using Gateway.Leads;
@@ -34,6 +35,7 @@ internal static class GatewayServiceCollectionExtensions
         services.AddOutbox();
         services.AddLeads();
         services.AddOperations();
+        services.AddConsole();
         return services;
     }
 
