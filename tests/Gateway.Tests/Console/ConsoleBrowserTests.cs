@@ -207,6 +207,52 @@ public sealed class ConsoleBrowserTests
         await site.AssertAccessibleAsync("overview at 375 px");
     }
 
+    // Each main page in each language renders its own title; with GATEWAY_CONSOLE_SCREENSHOTS=<dir> (docs/console) the
+    // README's screenshots are written there.
+    [BrowserFact]
+    public async Task The_main_pages_render_in_every_language_and_can_be_photographed_for_the_docs()
+    {
+        await using var site = await ConsoleSite.StartAsync(width: 1000);
+        await site.App.AuthorizeAsync();
+        using var api = site.Api();
+        await api.PostQueuedAsync(OutboxTestKit.Lead(1), HttpStatusCode.OK);
+        await api.PostQueuedAsync(OutboxTestKit.Lead(2), HttpStatusCode.OK);
+        site.Amo.State.EnqueueResponse("/api/v4/leads/unsorted", 400, RefusedAnswer, "application/problem+json");
+        var failed = await api.PostQueuedAsync(OutboxTestKit.Lead(3), HttpStatusCode.BadRequest);
+        var folder = Environment.GetEnvironmentVariable("GATEWAY_CONSOLE_SCREENSHOTS");
+        await site.SignInAsync();
+
+        var shots = new (string Language, string Hash, string Title, string? File)[]
+        {
+            ("en", "#/overview", "Overview", "overview.png"),
+            ("en", $"#/lead/{failed}", $"Lead #{failed}", "lead-trace.png"),
+            ("uz", "#/leads", "Arizalar", "leads-uz.png"),
+            ("ru", "#/accounts", "Аккаунты", "accounts-ru.png"),
+            ("ru", "#/settings", "Настройки", null),
+            ("uz", "#/overview", "Umumiy ko‘rinish", null),
+        };
+        foreach (var (language, hash, title, file) in shots)
+        {
+            await site.Page.GetByRole(AriaRole.Combobox).First.SelectOptionAsync(language);
+            await site.Page.GotoAsync("/admin/" + hash);
+            await Expect(site.Page.Locator("h1")).ToHaveTextAsync(title);
+            await site.Page.WaitForLoadStateAsync(LoadState.NetworkIdle);
+            if (folder is not null && file is not null)
+            {
+                await site.Page.ScreenshotAsync(new() { Path = Path.Combine(folder, file) });
+            }
+        }
+
+        await site.Page.GetByRole(AriaRole.Combobox).First.SelectOptionAsync("en");
+        await site.Page.SetViewportSizeAsync(375, 740);
+        await site.Page.GotoAsync("/admin/#/overview");
+        await Expect(site.Page.Locator("h1")).ToHaveTextAsync("Overview");
+        if (folder is not null)
+        {
+            await site.Page.ScreenshotAsync(new() { Path = Path.Combine(folder, "overview-phone.png") });
+        }
+    }
+
     private const string RefusedAnswer =
         """{"validation-errors":[{"request_id":"0","errors":[{"code":"NotSupportedChoice","path":"custom_fields_values.0.field_id","detail":"The value you selected is not a valid choice."}]}],"title":"Bad Request","type":"https://httpstatus.es/400","status":400,"detail":"Request validation failed"}""";
 }
