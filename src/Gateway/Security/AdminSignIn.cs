@@ -36,11 +36,22 @@ internal sealed partial class AdminSignIn(
             context.Response.Cookies.Append(AdminConsole.ConsoleLanguage.CookieName, picked, AdminConsole.ConsoleLanguage.CookieOptions(context.Request));
         }
 
-        return Render(context, AdminSignInApi.SafeNext(context.Request.Query["next"]), refused: false, StatusCodes.Status200OK, picked);
+        return Render(context, AdminSignInApi.SafeNext(context.Request.Query["next"]), null, StatusCodes.Status200OK, picked);
     }
 
-    private IResult Render(HttpContext context, string next, bool refused, int status, string? picked = null) =>
-        AdminLoginPage.Render(context, new AdminLoginText(language, picked ?? AdminConsole.ConsoleLanguage.Of(context.Request)), options.Value.Password is not null, next, refused, status, ConsentPages());
+    // The brute-force brake, as a person at the sign-in page sees it: the page again, saying how long to wait.
+    public IResult Braked(HttpContext context, TimeSpan wait)
+    {
+        var minutes = Math.Max(1, (int)Math.Ceiling(wait.TotalMinutes)).ToString(System.Globalization.CultureInfo.InvariantCulture);
+        var next = HttpMethods.IsGet(context.Request.Method) ? context.Request.Query["next"].ToString() : null;
+        return Render(context, AdminSignInApi.SafeNext(next), text => text["login.braked"].Replace("{minutes}", minutes, StringComparison.Ordinal), StatusCodes.Status429TooManyRequests);
+    }
+
+    private IResult Render(HttpContext context, string next, Func<AdminLoginText, string>? alert, int status, string? picked = null)
+    {
+        var text = new AdminLoginText(language, picked ?? AdminConsole.ConsoleLanguage.Of(context.Request));
+        return AdminLoginPage.Render(context, text, options.Value.Password is not null, next, alert?.Invoke(text), status, ConsentPages());
+    }
 
     public async Task<IResult> SignInAsync(HttpContext context)
     {
@@ -66,7 +77,7 @@ internal sealed partial class AdminSignIn(
             }
 
             LogRefused(client);
-            return Render(context, next, refused: true, StatusCodes.Status401Unauthorized);
+            return Render(context, next, text => text["login.refused"], StatusCodes.Status401Unauthorized);
         }
 
         // A new cookie at every sign-in, and the browser's previous one revoked: nobody can plant a session beforehand.
@@ -204,7 +215,7 @@ internal static class AdminLoginPage
 
     private static readonly string StyleHash = "'sha256-" + Convert.ToBase64String(SHA256.HashData(Encoding.UTF8.GetBytes(Style))) + "'";
 
-    public static IResult Render(HttpContext context, AdminLoginText text, bool hasPassword, string next, bool refused, int status, string consentOrigins)
+    public static IResult Render(HttpContext context, AdminLoginText text, bool hasPassword, string next, string? alert, int status, string consentOrigins)
     {
         // form-action is checked on every redirect after the post too: signing in on the way to /oauth/authorize ends
         // at amoCRM's consent page, so its origin is allowed beside this one.
@@ -215,9 +226,9 @@ internal static class AdminLoginPage
         var html = new StringBuilder()
             .Append("<!doctype html><html lang=\"").Append(text.Language).Append("\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">")
             .Append("<title>").Append(text["login.title"]).Append("</title><style>").Append(Style).Append("</style></head><body><main><h1>").Append(text["login.title"]).Append("</h1>");
-        if (refused)
+        if (alert is not null)
         {
-            html.Append("<p class=\"error\" role=\"alert\">").Append(text["login.refused"]).Append("</p>");
+            html.Append("<p class=\"error\" role=\"alert\">").Append(alert).Append("</p>");
         }
 
         if (hasPassword)

@@ -57,6 +57,8 @@ public sealed class ConsoleBrowserTests
             response => response.Url.EndsWith("/admin/login", StringComparison.Ordinal) && response.Request.Method == "POST");
 
         Assert.Equal((int)HttpStatusCode.TooManyRequests, braked.Status);
+        await Expect(site.Page.GetByRole(AriaRole.Alert)).ToHaveTextAsync("Too many failed sign-ins from this address: try again in 15 min.");
+        await site.AssertAccessibleAsync("braked sign-in");
         Assert.DoesNotContain(await site.Page.Context.CookiesAsync(), c => c.Name == "gateway_admin");
     }
 
