@@ -24,9 +24,12 @@ internal static class ConsoleApi
 
     public static IEndpointRouteBuilder MapConsole(this IEndpointRouteBuilder routes)
     {
-        routes.MapGet(PagePath, Page).AllowAnonymous().WithTags("Console").ExcludeFromDescription();
-        routes.MapGet(PagePath + "/assets/{*path}", (string path, HttpContext context, ConsoleAssets assets) => Serve(context, assets.Find(path)))
-            .AllowAnonymous().WithTags("Console").ExcludeFromDescription();
+        routes.MapGet(PagePath, Page).AllowAnonymous().WithTags("Console")
+            .WithSummary("The web console (HTML): 303 to /admin/login without an admin session");
+        routes.MapGet(PagePath + "/assets/{name}", (string name, HttpContext context, ConsoleAssets assets) => Serve(context, assets.Find(name)))
+            .AllowAnonymous().WithTags("Console").WithSummary("The console's embedded script and styles");
+        routes.MapGet(PagePath + "/assets/i18n/{name}", (string name, HttpContext context, ConsoleAssets assets) => Serve(context, assets.Find("i18n/" + name)))
+            .AllowAnonymous().WithTags("Console").WithSummary("The console's message catalogue of one language (uz.json, ru.json, en.json)");
 
         var api = routes.MapGroup("/api/v1/admin").RequireScope(Scopes.Admin).WithTags("Console");
         api.MapGet("/overview", OverviewAsync);
