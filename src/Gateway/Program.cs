@@ -1,4 +1,5 @@
 using Gateway.Accounts;
+using Gateway.AdminConsole;
 using Gateway.Amo;
 using Gateway.Amo.Consent;
 using Gateway.Cli;
@@ -31,6 +32,7 @@ static async Task<int> ServeAsync(WebApplication app)
     app.MapAdminSignIn();
     app.MapOperations();
     app.MapAccounts();
+    app.MapConsole();
     await GatewayHost.RunAsync(app);
     return 0;
 }

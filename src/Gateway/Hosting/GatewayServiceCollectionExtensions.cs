@@ -1,4 +1,5 @@
 using Gateway.Accounts;
+using Gateway.AdminConsole;
 using Gateway.Amo;
 using Gateway.Data;
 using Gateway.Leads;
@@ -36,6 +37,7 @@ internal static class GatewayServiceCollectionExtensions
         services.AddLeads();
         services.AddSources();
         services.AddOperations();
+        services.AddConsole();
         return services;
     }
 

@@ -142,7 +142,7 @@ internal sealed record QueueStats
 // The outbox table: the database row is the queue, each claim is a lease, nothing is deleted unless delivered and old.
 internal sealed class LeadStore(Database database, PersonalData personalData, TimeProvider time)
 {
-    private const string LeadColumns = "id, account, source_uid, status, attempts, next_attempt_at, last_error, amo_uid, amo_lead_id, amo_contact_id, amo_answer, note_status, note_id, note_error, created_at, updated_at, delivered_at, request_hash, idempotency_key, idempotency_scope, trace_parent";
+    internal const string LeadColumns = "id, account, source_uid, status, attempts, next_attempt_at, last_error, amo_uid, amo_lead_id, amo_contact_id, amo_answer, note_status, note_id, note_error, created_at, updated_at, delivered_at, request_hash, idempotency_key, idempotency_scope, trace_parent";
 
     private DateTimeOffset Now => time.GetUtcNow();
 

@@ -18,17 +18,40 @@ internal sealed partial class AdminSignIn(
     IOptions<AdminSessionOptions> options,
     Accounts.AccountRegistry accounts,
     PersonalData personalData,
+    AdminConsole.ConsoleLanguage language,
     ILogger<AdminSignIn> logger)
 {
     private const string AdminName = "admin";
-    private const string Refused = "Sign-in failed: wrong password or key.";
 
     // Every configured account's consent page: signing in on the way to /oauth/authorize?account=… ends at that account's.
     private string ConsentPages() =>
         string.Join(' ', accounts.All.Select(a => a.AuthUrl.GetLeftPart(UriPartial.Authority)).Distinct(StringComparer.OrdinalIgnoreCase));
 
-    public IResult Page(HttpContext context) =>
-        AdminLoginPage.Render(context, options.Value.Password is not null, AdminSignInApi.SafeNext(context.Request.Query["next"]), null, StatusCodes.Status200OK, ConsentPages());
+    // ?lang= (the page's language links) is remembered in the same cookie the console's own switch sets.
+    public IResult Page(HttpContext context)
+    {
+        var picked = AdminConsole.ConsoleLanguage.Known(context.Request.Query["lang"]);
+        if (picked is not null)
+        {
+            context.Response.Cookies.Append(AdminConsole.ConsoleLanguage.CookieName, picked, AdminConsole.ConsoleLanguage.CookieOptions(context.Request));
+        }
+
+        return Render(context, AdminSignInApi.SafeNext(context.Request.Query["next"]), null, StatusCodes.Status200OK, picked);
+    }
+
+    // The brute-force brake, as a person at the sign-in page sees it: the page again, saying how long to wait.
+    public IResult Braked(HttpContext context, TimeSpan wait)
+    {
+        var minutes = Math.Max(1, (int)Math.Ceiling(wait.TotalMinutes)).ToString(System.Globalization.CultureInfo.InvariantCulture);
+        var next = HttpMethods.IsGet(context.Request.Method) ? context.Request.Query["next"].ToString() : null;
+        return Render(context, AdminSignInApi.SafeNext(next), text => text["login.braked"].Replace("{minutes}", minutes, StringComparison.Ordinal), StatusCodes.Status429TooManyRequests);
+    }
+
+    private IResult Render(HttpContext context, string next, Func<AdminLoginText, string>? alert, int status, string? picked = null)
+    {
+        var text = new AdminLoginText(language, picked ?? AdminConsole.ConsoleLanguage.Of(context.Request));
+        return AdminLoginPage.Render(context, text, options.Value.Password is not null, next, alert?.Invoke(text), status, ConsentPages());
+    }
 
     public async Task<IResult> SignInAsync(HttpContext context)
     {
@@ -54,7 +77,7 @@ internal sealed partial class AdminSignIn(
             }
 
             LogRefused(client);
-            return AdminLoginPage.Render(context, options.Value.Password is not null, next, Refused, StatusCodes.Status401Unauthorized, ConsentPages());
+            return Render(context, next, text => text["login.refused"], StatusCodes.Status401Unauthorized);
         }
 
         // A new cookie at every sign-in, and the browser's previous one revoked: nobody can plant a session beforehand.
@@ -187,45 +210,67 @@ internal static class AdminLoginPage
         "h1{font-size:1.4em;margin-top:0}label{display:block;margin:1em 0 .3em}" +
         "input{width:100%;box-sizing:border-box;padding:.5em;font-size:1em}button{margin-top:1em;padding:.5em 1.2em;font-size:1em}" +
         ".error{color:#9b1c1c;background:#fde8e8;padding:.6em;border-radius:4px}.note{background:#fff8e1;padding:.6em;border-radius:4px}" +
-        "form+form,.note+form{margin-top:1.5em;border-top:1px solid #e3e5e8;padding-top:.5em}code{background:#eef0f3;padding:0 .2em}";
+        "form+form,.note+form{margin-top:1.5em;border-top:1px solid #e3e5e8;padding-top:.5em}code{background:#eef0f3;padding:0 .2em}" +
+        ".langs{margin-top:1.5em}.langs a{margin-right:.8em;color:#1a56b8}.langs a[aria-current]{font-weight:700}";
 
     private static readonly string StyleHash = "'sha256-" + Convert.ToBase64String(SHA256.HashData(Encoding.UTF8.GetBytes(Style))) + "'";
 
-    public static IResult Render(HttpContext context, bool hasPassword, string next, string? error, int status, string consentOrigins)
+    public static IResult Render(HttpContext context, AdminLoginText text, bool hasPassword, string next, string? alert, int status, string consentOrigins)
     {
         // form-action is checked on every redirect after the post too: signing in on the way to /oauth/authorize ends
         // at amoCRM's consent page, so its origin is allowed beside this one.
         context.Response.Headers.ContentSecurityPolicy =
             $"default-src 'none'; style-src {StyleHash}; form-action 'self' {consentOrigins}; frame-ancestors 'none'; base-uri 'none'";
+        context.Response.Headers["Referrer-Policy"] = "same-origin";
         var hiddenNext = $"<input type=\"hidden\" name=\"next\" value=\"{WebUtility.HtmlEncode(next)}\">";
         var html = new StringBuilder()
-            .Append("<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">")
-            .Append("<title>Gateway admin sign-in</title><style>").Append(Style).Append("</style></head><body><main><h1>Gateway admin sign-in</h1>");
-        if (error is not null)
+            .Append("<!doctype html><html lang=\"").Append(text.Language).Append("\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">")
+            .Append("<title>").Append(text["login.title"]).Append("</title><style>").Append(Style).Append("</style></head><body><main><h1>").Append(text["login.title"]).Append("</h1>");
+        if (alert is not null)
         {
-            html.Append("<p class=\"error\" role=\"alert\">").Append(WebUtility.HtmlEncode(error)).Append("</p>");
+            html.Append("<p class=\"error\" role=\"alert\">").Append(alert).Append("</p>");
         }
 
         if (hasPassword)
         {
             html.Append("<form method=\"post\" action=\"").Append(AdminSignInApi.LoginPath).Append("\">").Append(hiddenNext)
-                .Append("<label for=\"password\">Admin password</label>")
+                .Append("<label for=\"password\">").Append(text["login.password"]).Append("</label>")
                 .Append("<input id=\"password\" name=\"password\" type=\"password\" autocomplete=\"current-password\" required autofocus>")
-                .Append("<button type=\"submit\">Sign in</button></form>");
+                .Append("<button type=\"submit\">").Append(text["login.sign_in"]).Append("</button></form>");
         }
         else
         {
             // First run: say how to set a password; there is no default one to fall back on.
-            html.Append("<p class=\"note\">No admin password is set yet. To sign in with a password, add a line ")
-                .Append("<code>ADMIN_PASSWORD=</code> followed by a password of at least ").Append(AdminSessionOptions.MinPasswordLength)
-                .Append(" characters to the gateway's <code>.env</code> file, then restart the gateway. Until then, sign in with an admin key ")
-                .Append("(<code>API_KEY</code>, or a key with the <code>admin</code> scope in the keys file).</p>");
+            html.Append("<p class=\"note\">").Append(text["login.first_run"]
+                .Replace("{setting}", "<code>ADMIN_PASSWORD=</code>", StringComparison.Ordinal)
+                .Replace("{min}", AdminSessionOptions.MinPasswordLength.ToString(System.Globalization.CultureInfo.InvariantCulture), StringComparison.Ordinal)
+                .Replace("{file}", "<code>.env</code>", StringComparison.Ordinal)
+                .Replace("{key}", "<code>API_KEY</code>", StringComparison.Ordinal)
+                .Replace("{scope}", "<code>admin</code>", StringComparison.Ordinal)).Append("</p>");
         }
 
         html.Append("<form method=\"post\" action=\"").Append(AdminSignInApi.LoginPath).Append("\">").Append(hiddenNext)
-            .Append("<label for=\"key\">").Append(hasPassword ? "Or an admin API key" : "Admin API key").Append("</label>")
+            .Append("<label for=\"key\">").Append(text[hasPassword ? "login.or_key" : "login.key"]).Append("</label>")
             .Append("<input id=\"key\" name=\"key\" type=\"password\" autocomplete=\"off\" required").Append(hasPassword ? "" : " autofocus").Append('>')
-            .Append("<button type=\"submit\">Sign in with the key</button></form></main></body></html>");
+            .Append("<button type=\"submit\">").Append(text["login.sign_in_key"]).Append("</button></form>");
+        // Plain links (no script on this page): the choice is remembered for the console too.
+        html.Append("<nav class=\"langs\" aria-label=\"").Append(text["login.language"]).Append("\">");
+        foreach (var (code, name) in new[] { ("uz", "O‘zbekcha"), ("ru", "Русский"), ("en", "English") })
+        {
+            html.Append("<a lang=\"").Append(code).Append("\" href=\"").Append(AdminSignInApi.LoginPath).Append("?lang=").Append(code)
+                .Append("&amp;next=").Append(WebUtility.HtmlEncode(Uri.EscapeDataString(next))).Append('"')
+                .Append(code == text.Language ? " aria-current=\"true\"" : "").Append('>').Append(name).Append("</a> ");
+        }
+
+        html.Append("</nav></main></body></html>");
         return Results.Content(html.ToString(), "text/html; charset=utf-8", Encoding.UTF8, status);
     }
+}
+
+// The sign-in page's words in one language, HTML-encoded, from the console's catalogue.
+internal sealed class AdminLoginText(AdminConsole.ConsoleLanguage catalogue, string language)
+{
+    public string Language => language;
+
+    public string this[string key] => WebUtility.HtmlEncode(catalogue.Text(language, key));
 }

@@ -21,6 +21,8 @@ internal static class AdminSignInApi
         return routes;
     }
 
+    public static bool IsLoginPage(PathString path) => path.Equals(LoginPath, StringComparison.OrdinalIgnoreCase);
+
     public static bool ChecksOriginItself(PathString path) =>
         path.Equals(LoginPath, StringComparison.OrdinalIgnoreCase) || path.Equals(LogoutPath, StringComparison.OrdinalIgnoreCase);
 

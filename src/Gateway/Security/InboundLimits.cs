@@ -27,6 +27,14 @@ internal sealed partial class InboundLimits(
         var client = ApiKeyCaller.ClientBucket(context);
         if (badKeys.BlockedFor(client) is { } blocked)
         {
+            // A person at the sign-in page gets the page back in their language, not the envelope.
+            if (AdminSignInApi.IsLoginPage(context.Request.Path))
+            {
+                context.Response.Headers.RetryAfter = Math.Max(1, (int)Math.Ceiling(blocked.TotalSeconds)).ToString(CultureInfo.InvariantCulture);
+                await context.RequestServices.GetRequiredService<AdminSignIn>().Braked(context, blocked).ExecuteAsync(context);
+                return;
+            }
+
             await RefuseAsync(context, blocked, "Too many failed API key attempts");
             return;
         }

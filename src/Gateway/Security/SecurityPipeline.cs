@@ -66,7 +66,12 @@ internal static class SecurityPipeline
                     headers.ContentSecurityPolicy = ContentSecurityPolicy;
                 }
 
-                headers["Referrer-Policy"] = "no-referrer";
+                // Pages with forms (sign-in, the console) say "same-origin": under "no-referrer" chromium posts a form
+                // with "Origin: null", and the sign-in's same-origin check must refuse that.
+                if (string.IsNullOrEmpty(headers["Referrer-Policy"]))
+                {
+                    headers["Referrer-Policy"] = "no-referrer";
+                }
                 if (string.IsNullOrEmpty(headers.CacheControl))
                 {
                     headers.CacheControl = "no-store";

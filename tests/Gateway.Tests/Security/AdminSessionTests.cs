@@ -226,7 +226,10 @@ public sealed class AdminSessionTests
             Assert.False(guess.Headers.Contains("Set-Cookie"));
         }
 
-        await ApiAssert.FailureAsync(right, HttpStatusCode.TooManyRequests, "Too many failed API key attempts");
+        // The sign-in page again (issue 18: a person, not a script, is at this form), with the brake's wait.
+        Assert.Equal(HttpStatusCode.TooManyRequests, right.StatusCode);
+        Assert.Contains("Too many failed sign-ins from this address: try again in 15 min.", await right.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        Assert.True(right.Headers.Contains("Retry-After"));
         Assert.False(right.Headers.Contains("Set-Cookie"));
         Assert.Equal(HttpStatusCode.SeeOther, rightElsewhere.StatusCode);
     }

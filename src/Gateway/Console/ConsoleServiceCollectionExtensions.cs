@@ -1,0 +1,14 @@
+using Gateway.Outbox;
+
+namespace Gateway.AdminConsole;
+
+internal static class ConsoleServiceCollectionExtensions
+{
+    public static IServiceCollection AddConsole(this IServiceCollection services)
+    {
+        services.AddSingleton<ConsoleAssets>();
+        services.AddSingleton<ConsoleLanguage>();
+        services.AddSingleton<LeadActivityStore>();
+        return services;
+    }
+}
