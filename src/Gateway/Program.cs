@@ -2,6 +2,7 @@ using Gateway.Accounts;
 using Gateway.Amo;
 using Gateway.Amo.Consent;
 using Gateway.Cli;
+using Gateway.Events;
 using Gateway.Hosting;
 using Gateway.Leads;
 using Gateway.Observability;
@@ -29,6 +30,7 @@ static async Task<int> ServeAsync(WebApplication app)
     app.MapAdminSignIn();
     app.MapOperations();
     app.MapAccounts();
+    app.MapAmoWebhooks();
     await GatewayHost.RunAsync(app);
     return 0;
 }

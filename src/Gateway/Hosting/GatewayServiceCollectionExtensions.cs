@@ -1,6 +1,7 @@
 using Gateway.Accounts;
 using Gateway.Amo;
 using Gateway.Data;
+using Gateway.Events;
 using Gateway.Leads;
 using Gateway.Observability;
 using Gateway.Operations;
@@ -34,6 +35,7 @@ internal static class GatewayServiceCollectionExtensions
         services.AddOutbox();
         services.AddLeads();
         services.AddOperations();
+        services.AddEvents();
         return services;
     }
 

@@ -56,11 +56,16 @@ internal static class TelemetryServiceCollectionExtensions
                 // Probes and scrapes would bury the leads' traces.
                 aspNetCore.Filter = context => !context.Request.Path.StartsWithSegments("/health", StringComparison.Ordinal)
                     && !context.Request.Path.StartsWithSegments("/metrics", StringComparison.Ordinal);
-                aspNetCore.EnrichWithHttpRequest = static (activity, _) =>
+                aspNetCore.EnrichWithHttpRequest = static (activity, request) =>
                 {
                     // A caller's address is personal data here (it is sealed at rest with the lead).
                     activity.SetTag("client.address", null);
                     activity.SetTag("network.peer.address", null);
+                    // amoCRM's webhook path holds the account's secret.
+                    if (request.Path.StartsWithSegments("/hooks", StringComparison.Ordinal))
+                    {
+                        activity.SetTag("url.path", "/hooks/…");
+                    }
                 };
             }));
         if (export.Traces)

@@ -16,6 +16,7 @@ internal sealed partial class LeadDelivery(
     IOptions<OutboxOptions> options,
     TimeProvider time,
     Observability.GatewayMetrics metrics,
+    IEnumerable<ILeadSettlementSink> settledSinks,
     ILogger<LeadDelivery> logger)
 {
     // Background work has no request id: its log lines (amoCRM calls included) name the leads instead.
@@ -177,6 +178,14 @@ internal sealed partial class LeadDelivery(
         }
 
         await store.SettleAsync(plan.ClaimToken, plan.Delivered, plan.Failed, plan.Requeue, CancellationToken.None);
+        if (plan.Delivered.Count + plan.Failed.Count > 0)
+        {
+            foreach (var sink in settledSinks)
+            {
+                await sink.SettledAsync(account, plan.Delivered.Select(d => d.Id).ToList(), plan.Failed.Select(f => f.Id).ToList(), CancellationToken.None);
+            }
+        }
+
         metrics.LeadsDelivered(account, plan.Delivered.Count);
         metrics.LeadsFailed(account, plan.Failed.Count);
         metrics.LostAnswers(account, "leads", plan.LostAnswers);
