@@ -195,8 +195,14 @@ internal static class HookEndpoints
             var sent = await hooks.ChangeStatusAsync(id, Long("pipeline_id"), Long("status_id"), body?["responsible_user_id"] is null ? null : Long("responsible_user_id"));
             return AmoResults.PlainJson(new JsonArray([.. sent.Select(s => (JsonNode)new JsonObject { ["destination"] = s.Destination, ["status"] = s.Status })]));
         });
-        control.MapPost("/telegram/bot{token}/sendMessage", async (string token, HttpRequest request, HookState hooks) =>
+        control.MapPost("/telegram/{bot}/sendMessage", async (string bot, HttpRequest request, HookState hooks) =>
         {
+            if (!bot.StartsWith("bot", StringComparison.Ordinal))
+            {
+                return AmoResults.PlainJson(new JsonObject { ["ok"] = false, ["error_code"] = 404, ["description"] = "Not Found" }, 404);
+            }
+
+            var token = bot[3..];
             JsonObject? body;
             try
             {

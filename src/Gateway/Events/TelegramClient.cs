@@ -43,7 +43,7 @@ internal sealed class TelegramClient(IOptions<EventsOptions> options, TimeProvid
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeout.Token);
         try
         {
-            using var request = new HttpRequestMessage(HttpMethod.Post, new Uri(options.Value.TelegramApiUrl, "bot" + token + "/sendMessage"))
+            using var request = new HttpRequestMessage(HttpMethod.Post, new Uri(options.Value.TelegramApiUrl, "./bot" + token + "/sendMessage"))
             {
                 Content = new StringContent(body.ToJsonString(), Encoding.UTF8, "application/json"),
             };
