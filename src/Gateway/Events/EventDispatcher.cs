@@ -137,7 +137,9 @@ internal sealed partial class EventDispatcher(
             request.Headers.Add(EventSignature.SignatureHeader, EventSignature.Sign(secret, timestamp, body));
         }
 
-        using var timeout = new CancellationTokenSource(options.Value.Timeout, time);
+        // Wall-clock like amoCRM calls' timeout: a network wait is real seconds, whatever the business clock says.
+        using var timeout = new CancellationTokenSource();
+        timeout.CancelAfter(options.Value.Timeout);
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeout.Token);
         try
         {

@@ -19,6 +19,7 @@ internal static class EventsServiceCollectionExtensions
         services.AddSingleton<TelegramPacer>();
         services.AddSingleton<EventDispatcher>();
         services.AddHostedService(sp => sp.GetRequiredService<EventDispatcher>());
+        services.AddHostedService<AccountWatch>();
         return services;
     }
 }

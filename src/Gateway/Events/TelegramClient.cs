@@ -18,7 +18,7 @@ internal sealed record TelegramAnswer(TelegramOutcome Outcome, string Descriptio
 
 // The one Bot API call the gateway makes, by hand: sendMessage. Its URL holds the bot token, so it is never logged
 // and no error text that could quote it leaves here (no IHttpClientFactory logging handler is in the way either).
-internal sealed class TelegramClient(IOptions<EventsOptions> options, TimeProvider time) : IDisposable
+internal sealed class TelegramClient(IOptions<EventsOptions> options) : IDisposable
 {
     private readonly HttpClient http = new(new SocketsHttpHandler { AllowAutoRedirect = false, PooledConnectionLifetime = TimeSpan.FromMinutes(5) })
     {
@@ -39,7 +39,9 @@ internal sealed class TelegramClient(IOptions<EventsOptions> options, TimeProvid
             ["text"] = text,
             ["disable_web_page_preview"] = true,
         };
-        using var timeout = new CancellationTokenSource(options.Value.Timeout, time);
+        // Wall-clock like amoCRM calls' timeout: a network wait is real seconds, whatever the business clock says.
+        using var timeout = new CancellationTokenSource();
+        timeout.CancelAfter(options.Value.Timeout);
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeout.Token);
         try
         {

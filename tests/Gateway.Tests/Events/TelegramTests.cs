@@ -76,4 +76,28 @@ public sealed class TelegramTests
         Assert.Contains("+998900000003", message.Text, StringComparison.Ordinal);
         Assert.Contains("Источник: site", message.Text, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task An_account_waiting_for_consent_with_a_stuck_queue_is_told_to_the_chat_once_in_Uzbek()
+    {
+        var clock = new TestTimeProvider();
+        await using var amo = await AmoEmulator.StartAsync(GatewayApp.EmulatorOptionsFor(), clock);
+        await using var app = EventsTestKit.App(amo, clock, subscriptions: """{"subscriptions":[{"name":"ops","events":["account.*","queue.stuck"],"telegram_chat_id":"-100999","language":"uz"}]}""");
+        using var client = app.CreateKeyedClient();
+
+        // No token: the lead waits in the queue.
+        await EventsTestKit.PostLeadAsync(client, 1);
+        // Within the hour the clock started in (a stuck queue is told again each hour).
+        await clock.AdvanceUntilAsync(TimeSpan.FromSeconds(20), () => Task.FromResult(amo.Hooks.TelegramMessages.Count == 2), "both messages", maxSteps: 120);
+        for (var i = 0; i < 10; i++)
+        {
+            clock.Advance(TimeSpan.FromSeconds(30));
+            await Task.Delay(TimeSpan.FromMilliseconds(15), TimeProvider.System);
+        }
+
+        var messages = amo.Hooks.TelegramMessages.Select(m => m.Text).ToList();
+        Assert.True(messages.Count == 2, string.Join(" | ", messages));
+        Assert.Contains(messages, m => m.Contains("ruxsatini qayta berish kerak", StringComparison.Ordinal) && m.Contains("/oauth/authorize?account=" + GatewayApp.Domain, StringComparison.Ordinal));
+        Assert.Contains(messages, m => m.Contains("navbati", StringComparison.Ordinal) && m.Contains("1 ta lid kutmoqda", StringComparison.Ordinal));
+    }
 }
