@@ -92,4 +92,37 @@ public sealed class AmoWebhookTests
         Assert.DoesNotContain(app.Logs.Lines, l => l.Message.Contains(secret, StringComparison.Ordinal) || l.Message.Contains(secret[..^1], StringComparison.Ordinal));
         Assert.DoesNotContain(app.Logs.Lines, l => l.Message.Contains(EventsTestKit.BotToken, StringComparison.Ordinal) || l.Message.Contains(EventsTestKit.BotToken.Split(':')[1], StringComparison.Ordinal));
     }
+
+    [Fact]
+    public async Task Contacts_companies_notes_and_custom_fields_decode_into_the_documented_events()
+    {
+        await using var amo = await AmoEmulator.StartAsync(GatewayApp.EmulatorOptionsFor());
+        await using var app = EventsTestKit.App(amo, subscriptions: $$"""{"subscriptions":[{"name":"all","events":["*"],"url":"{{EventsTestKit.Sink(amo, "all")}}"}]}""");
+        using var admin = app.CreateKeyedClient();
+        var path = await EventsTestKit.WebhookPathAsync(admin);
+        using var body = new FormUrlEncodedContent([
+            new("contacts[add][0][id]", "71"), new("contacts[add][0][name]", "Dilnoza"), new("contacts[add][0][type]", "contact"),
+            new("contacts[add][0][custom_fields][0][id]", "501"), new("contacts[add][0][custom_fields][0][values][0][value]", "+998901234567"),
+            new("contacts[add][1][id]", "72"), new("contacts[add][1][name]", "Acme LLC"), new("contacts[add][1][type]", "company"),
+            new("leads[note][0][note][id]", "900"), new("leads[note][0][note][element_id]", "31001"), new("leads[note][0][note][text]", "called back"),
+            new("leads[responsible][0][id]", "31001"), new("leads[responsible][0][responsible_user_id]", "5"), new("leads[responsible][0][old_responsible_user_id]", "4"),
+            new("account[subdomain]", "mycompany"), new("account[id]", "29000000")]);
+        body.Headers.ContentType!.CharSet = "utf-8";
+        using var request = new HttpRequestMessage(HttpMethod.Post, path) { Content = body };
+        request.Headers.TryAddWithoutValidation("User-Agent", HookState.UserAgent);
+
+        var response = await app.CreateAnonymousClient().SendAsync(request);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        await Eventually.TrueAsync(() => amo.Hooks.SinkRequests("all").Count == 4, "four events");
+        var events = amo.Hooks.SinkRequests("all").Select(EventsTestKit.Json).ToDictionary(e => (string)e["type"]!, e => e["data"]!);
+        Assert.Equal(["amocrm.company.added", "amocrm.contact.added", "amocrm.lead.responsible_changed", "amocrm.note.added"], events.Keys.Order());
+        Assert.Equal("+998901234567", (string?)events["amocrm.contact.added"]["custom_fields"]![0]!["values"]![0]!["value"]);
+        Assert.Equal(501, (long?)events["amocrm.contact.added"]["custom_fields"]![0]!["id"]);
+        Assert.Equal("Acme LLC", (string?)events["amocrm.company.added"]["name"]);
+        Assert.Equal(31001, (long?)events["amocrm.note.added"]["element_id"]);
+        Assert.Equal("lead", (string?)events["amocrm.note.added"]["entity"]);
+        Assert.Equal(4, (long?)events["amocrm.lead.responsible_changed"]["old_responsible_user_id"]);
+        Assert.All(events.Values, d => Assert.Equal(29000000, (long?)d["account_id"]));
+    }
 }
