@@ -8,9 +8,11 @@ namespace Gateway.Events;
 // What nobody would hear about unless someone opened a page: an account that cannot deliver until an admin consents
 // again, and a queue that has not moved for EVENTS_QUEUE_STUCK_SECONDS. Looked at once a minute; the event ids are
 // per day (consent) and per hour (stuck queue), so every instance of a cluster and every restart tells it once.
-internal sealed partial class AccountWatch(GatewayStatus status, IGatewayEvents events, IOptions<EventsOptions> options, TimeProvider time, ILogger<AccountWatch> logger) : BackgroundService
+// It also prunes the events outbox once an hour.
+internal sealed partial class AccountWatch(GatewayStatus status, IGatewayEvents events, EventStore store, IOptions<EventsOptions> options, TimeProvider time, ILogger<AccountWatch> logger) : BackgroundService
 {
     private static readonly TimeSpan Interval = TimeSpan.FromMinutes(1);
+    private DateTimeOffset prunedAt;
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -20,6 +22,11 @@ internal sealed partial class AccountWatch(GatewayStatus status, IGatewayEvents 
             {
                 await Task.Delay(Interval, time, stoppingToken);
                 await LookAsync(stoppingToken);
+                if (time.GetUtcNow() - prunedAt >= TimeSpan.FromHours(1))
+                {
+                    prunedAt = time.GetUtcNow();
+                    await store.PruneAsync(options.Value.Retention, stoppingToken);
+                }
             }
             catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
             {

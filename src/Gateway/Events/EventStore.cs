@@ -221,6 +221,16 @@ internal sealed class EventStore(Database database, PersonalData personalData, T
             cancellationToken) == 1;
     }
 
+    // Delivered deliveries older than the retention go, then events nothing refers to any more; dead letters stay.
+    public async Task<int> PruneAsync(TimeSpan retention, CancellationToken cancellationToken)
+    {
+        var cutoff = time.GetUtcNow() - retention;
+        await using var connection = await database.OpenAsync(cancellationToken);
+        var deliveries = await Sql.ExecuteAsync(connection, "DELETE FROM event_deliveries WHERE status = @delivered AND delivered_at < @cutoff", null, [("delivered", DeliveryStatus.Delivered), ("cutoff", cutoff)], cancellationToken);
+        await Sql.ExecuteAsync(connection, "DELETE FROM events WHERE created_at < @cutoff AND NOT EXISTS (SELECT 1 FROM event_deliveries d WHERE d.event_id = events.id)", null, [("cutoff", cutoff)], cancellationToken);
+        return deliveries;
+    }
+
     public async Task<long> CountAsync(string status, CancellationToken cancellationToken)
     {
         await using var connection = await database.OpenAsync(cancellationToken);

@@ -17,6 +17,7 @@ internal sealed class EventsOptions : FlatOptions
     public TimeSpan Lease { get; set; } = TimeSpan.FromMinutes(1);
     public TimeSpan PollInterval { get; set; } = TimeSpan.FromSeconds(1);
     public TimeSpan QueueStuckAfter { get; set; } = TimeSpan.FromMinutes(15);
+    public TimeSpan Retention { get; set; } = TimeSpan.FromDays(30);
 }
 
 internal sealed class EventsOptionsSetup(IConfiguration configuration) : IConfigureOptions<EventsOptions>
@@ -56,6 +57,7 @@ internal sealed class EventsOptionsSetup(IConfiguration configuration) : IConfig
         if (env.TryGetSeconds("EVENTS_TIMEOUT_SECONDS", out var timeout)) options.Timeout = timeout;
         if (env.TryGetSeconds("EVENTS_LEASE_SECONDS", out var lease)) options.Lease = lease;
         if (env.TryGetSeconds("EVENTS_QUEUE_STUCK_SECONDS", out var stuck)) options.QueueStuckAfter = stuck;
+        if (env.TryGetSeconds("EVENTS_RETENTION_SECONDS", out var retention)) options.Retention = retention;
     }
 }
 
@@ -68,6 +70,7 @@ internal sealed class EventsOptionsValidator : FlatOptionsValidator<EventsOption
         if (options.Timeout < TimeSpan.FromSeconds(1) || options.Timeout > TimeSpan.FromSeconds(60)) failures.Add("EVENTS_TIMEOUT_SECONDS must be between 1 and 60");
         if (options.Lease <= options.Timeout) failures.Add("EVENTS_LEASE_SECONDS must be longer than EVENTS_TIMEOUT_SECONDS, or a slow delivery could go twice");
         if (options.QueueStuckAfter < TimeSpan.FromMinutes(1)) failures.Add("EVENTS_QUEUE_STUCK_SECONDS must be at least 60");
+        if (options.Retention < TimeSpan.FromHours(24)) failures.Add("EVENTS_RETENTION_SECONDS must be at least 86400");
         // A bot token looks like 123456:ABC-...; anything else is a paste error, said without echoing it.
         if (options.TelegramBotToken is { } token && (token.IndexOf(':', StringComparison.Ordinal) is var colon && (colon < 1 || colon == token.Length - 1) || token.Any(char.IsWhiteSpace)))
         {

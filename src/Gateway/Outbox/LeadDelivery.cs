@@ -178,14 +178,6 @@ internal sealed partial class LeadDelivery(
         }
 
         await store.SettleAsync(plan.ClaimToken, plan.Delivered, plan.Failed, plan.Requeue, CancellationToken.None);
-        if (plan.Delivered.Count + plan.Failed.Count > 0)
-        {
-            foreach (var sink in settledSinks)
-            {
-                await sink.SettledAsync(account, plan.Delivered.Select(d => d.Id).ToList(), plan.Failed.Select(f => f.Id).ToList(), CancellationToken.None);
-            }
-        }
-
         metrics.LeadsDelivered(account, plan.Delivered.Count);
         metrics.LeadsFailed(account, plan.Failed.Count);
         metrics.LostAnswers(account, "leads", plan.LostAnswers);
@@ -212,6 +204,15 @@ internal sealed partial class LeadDelivery(
         foreach (var wake in plan.Wake)
         {
             outcomes.Complete(wake.SourceUid, wake.Outcome);
+        }
+
+        // After the waiters: a caller's answer does not wait for its lead's events to be stored.
+        if (plan.Delivered.Count + plan.Failed.Count > 0)
+        {
+            foreach (var sink in settledSinks)
+            {
+                await sink.SettledAsync(account, plan.Delivered.Select(d => d.Id).ToList(), plan.Failed.Select(f => f.Id).ToList(), CancellationToken.None);
+            }
         }
 
         if (plan.LostAnswers > 0)

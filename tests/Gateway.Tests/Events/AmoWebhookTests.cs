@@ -16,6 +16,9 @@ public sealed class AmoWebhookTests
         ]}
         """;
 
+    // The same path with the secret's last hex digit changed (never to itself).
+    private static string WrongSecret(string path) => path[..^1] + (path[^1] == '0' ? "1" : "0");
+
     private static GatewayApp App(AmoEmulator amo, TestTimeProvider? clock = null) =>
         EventsTestKit.App(amo, clock, subscriptions: Subscriptions.Replace("SINK/", new Uri(amo.BaseUrl, "/_emulator/sink/").ToString(), StringComparison.Ordinal));
 
@@ -62,7 +65,7 @@ public sealed class AmoWebhookTests
         var path = await EventsTestKit.WebhookPathAsync(admin);
         var body = new FormUrlEncodedContent([new("leads[add][0][id]", "1"), new("account[subdomain]", "x")]);
 
-        Assert.Equal(HttpStatusCode.NotFound, (await anonymous.PostAsync(path[..^1] + "0", body)).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await anonymous.PostAsync(WrongSecret(path), body)).StatusCode);
         Assert.Equal(HttpStatusCode.NotFound, (await anonymous.PostAsync(path.Replace(GatewayApp.Domain, "other.amocrm.ru", StringComparison.Ordinal), body)).StatusCode);
         Assert.Equal(HttpStatusCode.OK, (await anonymous.PostAsync(path, body)).StatusCode);
 
@@ -82,7 +85,7 @@ public sealed class AmoWebhookTests
         var secret = path[(path.LastIndexOf('/') + 1)..];
         amo.Hooks.Client = app.CreateAnonymousClient();
         amo.Hooks.AddDestination("http://localhost" + path);
-        amo.Hooks.AddDestination("http://localhost" + path[..^1] + "0");
+        amo.Hooks.AddDestination("http://localhost" + WrongSecret(path));
         amo.Hooks.TelegramTooManyRequests(1, 0);
 
         await amo.Hooks.ChangeStatusAsync(leadId: 5001, pipelineId: 100, statusId: 142);
