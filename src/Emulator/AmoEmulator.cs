@@ -9,8 +9,9 @@ public sealed class AmoEmulator : IAsyncDisposable
     private readonly WebApplication _app;
     private int _disposed;
 
-    private AmoEmulator(WebApplication app, Uri baseUrl, EmulatorOptions options, EmulatorState state)
+    private AmoEmulator(WebApplication app, Uri baseUrl, EmulatorOptions options, EmulatorState state, HookState hooks)
     {
+        Hooks = hooks;
         _app = app;
         BaseUrl = baseUrl;
         Options = options;
@@ -22,6 +23,9 @@ public sealed class AmoEmulator : IAsyncDisposable
     public EmulatorOptions Options { get; }
 
     public EmulatorState State { get; }
+
+    // amoCRM's webhooks out, the Telegram stand-in and the recording sinks.
+    public HookState Hooks { get; }
 
     public static async Task<AmoEmulator> StartAsync(EmulatorOptions? options = null, TimeProvider? time = null, CancellationToken cancellationToken = default)
     {
@@ -46,7 +50,7 @@ public sealed class AmoEmulator : IAsyncDisposable
         {
             await app.StartAsync(cancellationToken);
             var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
-            return new AmoEmulator(app, new Uri(address), options, app.Services.GetRequiredService<EmulatorState>());
+            return new AmoEmulator(app, new Uri(address), options, app.Services.GetRequiredService<EmulatorState>(), app.Services.GetRequiredService<HookState>());
         }
         catch
         {

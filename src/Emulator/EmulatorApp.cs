@@ -7,7 +7,9 @@ internal static class EmulatorApp
     {
         // The injected clock lives in EmulatorState only: Kestrel must keep real time when a test freezes or jumps its clock.
         services.AddSingleton(options);
-        services.AddSingleton(new EmulatorState(options, time));
+        var state = new EmulatorState(options, time);
+        services.AddSingleton(state);
+        services.AddSingleton(new HookState(state));
         services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(2));
     }
 
@@ -15,6 +17,7 @@ internal static class EmulatorApp
     {
         app.UseAmoGate();
         app.MapControl();
+        app.MapHooks();
         app.MapOAuth();
         app.MapAmoApi();
         return app;

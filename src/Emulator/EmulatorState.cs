@@ -69,6 +69,8 @@ public sealed class EmulatorState
     // The account of EmulatorOptions: what every token is for unless another account is named.
     public EmulatorAccount MainAccount { get; }
 
+    public DateTimeOffset Now => _time.GetUtcNow();
+
     public IReadOnlyList<EmulatorAccount> Accounts
     {
         get { lock (_gate) { return [.. _accounts]; } }

@@ -3,6 +3,7 @@ using Gateway.AdminConsole;
 using Gateway.Amo;
 using Gateway.Amo.Consent;
 using Gateway.Cli;
+using Gateway.Events;
 using Gateway.Hosting;
 using Gateway.Leads;
 using Gateway.Observability;
@@ -33,6 +34,7 @@ static async Task<int> ServeAsync(WebApplication app)
     app.MapOperations();
     app.MapAccounts();
     app.MapConsole();
+    app.MapAmoWebhooks();
     await GatewayHost.RunAsync(app);
     return 0;
 }

@@ -2,6 +2,7 @@ using Gateway.Accounts;
 using Gateway.AdminConsole;
 using Gateway.Amo;
 using Gateway.Data;
+using Gateway.Events;
 using Gateway.Leads;
 using Gateway.Observability;
 using Gateway.Operations;
@@ -38,6 +39,7 @@ internal static class GatewayServiceCollectionExtensions
         services.AddSources();
         services.AddOperations();
         services.AddConsole();
+        services.AddEvents();
         return services;
     }
 

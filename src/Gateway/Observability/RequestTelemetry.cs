@@ -43,7 +43,8 @@ internal sealed partial class RequestTelemetry(RequestDelegate next, GatewayMetr
             var template = route.Template ?? (method == "OPTIONS" ? "preflight" : Unmatched);
             var status = context.Response.StatusCode;
             metrics.HttpRequest(template, method, status, elapsed);
-            var path = context.Request.Path.Value ?? "/";
+            // A webhook's path holds its secret: such routes are logged by their template.
+            var path = template.StartsWith("/hooks/", StringComparison.Ordinal) ? template : context.Request.Path.Value ?? "/";
             var milliseconds = elapsed.TotalMilliseconds;
             // Probes, scrapes and successful reads (cached info answers tens of thousands a second) log at Debug:
             // an Information line per request would make the console the bottleneck.

@@ -67,6 +67,11 @@ internal static class TelemetryServiceCollectionExtensions
                     // A caller's address is personal data here (it is sealed at rest with the lead).
                     activity.SetTag("client.address", null);
                     activity.SetTag("network.peer.address", null);
+                    // amoCRM's webhook path holds the account's secret.
+                    if (request.Path.StartsWithSegments("/hooks", StringComparison.Ordinal))
+                    {
+                        activity.SetTag("url.path", "/hooks/…");
+                    }
                 };
             }));
         if (export.Traces)

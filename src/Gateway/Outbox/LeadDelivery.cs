@@ -16,6 +16,7 @@ internal sealed partial class LeadDelivery(
     IOptions<OutboxOptions> options,
     TimeProvider time,
     Observability.GatewayMetrics metrics,
+    IEnumerable<ILeadSettlementSink> settledSinks,
     ILogger<LeadDelivery> logger)
 {
     // Background work has no request id: its log lines (amoCRM calls included) name the leads instead.
@@ -203,6 +204,15 @@ internal sealed partial class LeadDelivery(
         foreach (var wake in plan.Wake)
         {
             outcomes.Complete(wake.SourceUid, wake.Outcome);
+        }
+
+        // After the waiters: a caller's answer does not wait for its lead's events to be stored.
+        if (plan.Delivered.Count + plan.Failed.Count > 0)
+        {
+            foreach (var sink in settledSinks)
+            {
+                await sink.SettledAsync(account, plan.Delivered.Select(d => d.Id).ToList(), plan.Failed.Select(f => f.Id).ToList(), CancellationToken.None);
+            }
         }
 
         if (plan.LostAnswers > 0)

@@ -14,6 +14,12 @@ internal enum LeadOutcomeKind
 
 internal sealed record LeadOutcome(LeadOutcomeKind Kind, AmoResult? Failure = null);
 
+// Told after each settlement commit which leads became delivered or failed (the events room's lead.* events).
+internal interface ILeadSettlementSink
+{
+    Task SettledAsync(string account, IReadOnlyList<long> delivered, IReadOnlyList<long> failed, CancellationToken cancellationToken);
+}
+
 // Lets an intake request wait for its own lead's first attempt; keyed by source_uid, known before the row exists.
 internal sealed class LeadOutcomes
 {

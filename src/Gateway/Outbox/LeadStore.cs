@@ -373,6 +373,25 @@ internal sealed class LeadStore(Database database, PersonalData personalData, Ti
             connection, "SELECT " + LeadColumns + " FROM leads WHERE id = @id AND account = @account", null, [("id", id), ("account", account)], LeadRow.Read, cancellationToken);
     }
 
+    // What the events room tells about settled leads: each row with its opened payload (null when it cannot be opened).
+    public async Task<IReadOnlyList<(LeadRow Row, string? Payload)>> SettledAsync(string account, IReadOnlyCollection<long> ids, CancellationToken cancellationToken)
+    {
+        var result = new List<(LeadRow, string?)>();
+        await using var connection = await database.OpenAsync(cancellationToken);
+        foreach (var id in ids)
+        {
+            var row = await Sql.QuerySingleOrDefaultAsync(
+                connection, "SELECT " + LeadColumns + ", payload FROM leads WHERE id = @id AND account = @account", null, [("id", id), ("account", account)],
+                reader => new Tuple<LeadRow, string>(LeadRow.Read(reader), reader.String("payload")), cancellationToken);
+            if (row is not null)
+            {
+                result.Add((row.Item1, personalData.TryOpen(row.Item2, out var payload, out _) ? payload : null));
+            }
+        }
+
+        return result;
+    }
+
     // createdBy: only the leads submitted under that key name (null: every key's).
     public async Task<IReadOnlyList<LeadRow>> ListAsync(string account, string? status, string? createdBy, long afterId, int limit, CancellationToken cancellationToken)
     {

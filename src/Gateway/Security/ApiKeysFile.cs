@@ -22,9 +22,14 @@ internal sealed record ApiKeyEntry(
 
     public bool IsAdmin => Scopes.Contains(Security.Scopes.Admin);
 
+    // Where this key's leads' outcomes (lead.delivered, lead.failed, lead.rejected) are POSTed, signed with the secret.
+    public CallbackTarget? Callback { get; init; }
+
     public bool AllowsOrigin(string origin) =>
         CorsOrigins is null || CorsOrigins.Any(o => o == "*" || string.Equals(o, origin, StringComparison.OrdinalIgnoreCase));
 }
+
+internal sealed record CallbackTarget(Uri Url, string Secret);
 
 internal sealed class ApiKeysFileException(string message) : Exception(message);
 
@@ -32,7 +37,7 @@ internal sealed class ApiKeysFileException(string message) : Exception(message);
 // Strict on purpose: a typo in a security file ("cors_origin") must stop the gateway, not be ignored.
 internal static class ApiKeysFile
 {
-    private static readonly HashSet<string> Known = ["name", "sha256", "cors_origins", "rate_limit_per_minute", "source", "pipeline_id", "tags", "account", "scopes"];
+    private static readonly HashSet<string> Known = ["name", "sha256", "cors_origins", "rate_limit_per_minute", "source", "pipeline_id", "tags", "account", "scopes", "callback_url", "callback_secret"];
     private static readonly JsonDocumentOptions Options = new() { MaxDepth = 8, AllowDuplicateProperties = false, CommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true };
 
     public static IReadOnlyList<ApiKeyEntry> Parse(string json, Func<string, string?> knownAccount)
@@ -146,7 +151,33 @@ internal static class ApiKeysFile
             scopes = new HashSet<string>(listed, StringComparer.Ordinal);
         }
 
-        return new ApiKeyEntry(name, Convert.FromHexString(hex), origins, perMinute, new LeadDefaults(source, pipeline, tags), keyAccount, scopes);
+        return new ApiKeyEntry(name, Convert.FromHexString(hex), origins, perMinute, new LeadDefaults(source, pipeline, tags), keyAccount, scopes)
+        {
+            Callback = Callback(key, at),
+        };
+    }
+
+    // Both or neither; the secret is what the receiver checks the signature with, so it must be hard to guess.
+    private static CallbackTarget? Callback(JsonObject key, string at)
+    {
+        var url = Text(key, "callback_url", at);
+        var secret = Text(key, "callback_secret", at);
+        if (url is null && secret is null)
+        {
+            return null;
+        }
+
+        if (url is null || !Uri.TryCreate(url, UriKind.Absolute, out var parsed) || parsed.Scheme is not ("http" or "https") || parsed.UserInfo.Length > 0)
+        {
+            throw new ApiKeysFileException($"{at}.callback_url must be an http(s) URL without user info (with callback_secret)");
+        }
+
+        if (secret is not { Length: >= 16 })
+        {
+            throw new ApiKeysFileException($"{at}.callback_secret must be at least 16 characters (with callback_url)");
+        }
+
+        return new CallbackTarget(parsed, secret);
     }
 
     private static string? Text(JsonObject key, string property, string at) => key[property] switch

@@ -86,7 +86,7 @@ internal sealed class GatewayApp : WebApplicationFactory<Program>
         });
     }
 
-    public static readonly string[] SecretSettings = ["API_KEY", "AMO_CLIENT_SECRET", "AMO_LONG_LIVED_TOKEN", "METRICS_TOKEN", "ADMIN_PASSWORD", "GATEWAY_ENCRYPTION_KEY"];
+    public static readonly string[] SecretSettings = ["API_KEY", "AMO_CLIENT_SECRET", "AMO_LONG_LIVED_TOKEN", "METRICS_TOKEN", "ADMIN_PASSWORD", "GATEWAY_ENCRYPTION_KEY", "TELEGRAM_BOT_TOKEN"];
 
     // Every test's log lines, not only the secrets test's, are checked for what must never be logged.
     public override async ValueTask DisposeAsync()
