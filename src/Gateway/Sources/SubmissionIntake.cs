@@ -12,7 +12,7 @@ internal sealed record SubmissionOutcome(long SubmissionId, string Status, long?
 // Stored first, always: the raw body is committed before it is read as fields. What cannot become a valid lead stays as
 // a rejected submission for an admin to see and replay once the profile is fixed; it is never dropped.
 internal sealed partial class SubmissionIntake(
-    SubmissionStore store, SourceProfiles profiles, LeadPreparation preparation, LeadIntake leads, ApiKeyRing keys, ILogger<SubmissionIntake> logger)
+    SubmissionStore store, SourceProfiles profiles, LeadPreparation preparation, LeadIntake leads, ApiKeyRing keys, Events.IGatewayEvents events, TimeProvider time, ILogger<SubmissionIntake> logger)
 {
     public async Task<SubmissionOutcome> ReceiveAsync(AmoAccount account, string tool, ApiKeyEntry? key, string? contentType, byte[] body, string? formHint)
     {
@@ -71,8 +71,35 @@ internal sealed partial class SubmissionIntake(
         var outcome = new SubmissionOutcome(id, SubmissionStatus.Rejected, null, problems);
         await store.SetOutcomeAsync(id, SubmissionStatus.Rejected, outcome.Problem, null, form);
         LogRejected(id, tool, string.Join(", ", problems.Keys));
+        await PublishRejectedAsync(account, id, tool, keyName, form, problems);
         return outcome;
     }
+
+    // lead.rejected, to the key's callback and the subscriptions: once per submission (a replay rejected again is the
+    // same event), with the fields that failed and why — never the values.
+    private async Task PublishRejectedAsync(AmoAccount account, long id, string tool, string? keyName, string? form, Dictionary<string, string> problems)
+    {
+        var data = new System.Text.Json.Nodes.JsonObject
+        {
+            ["submission_id"] = id,
+            ["tool"] = tool,
+            ["form"] = form,
+            ["key"] = keyName,
+            ["problems"] = new System.Text.Json.Nodes.JsonObject([.. problems.Select(p => KeyValuePair.Create(p.Key, (System.Text.Json.Nodes.JsonNode?)p.Value))]),
+        };
+        try
+        {
+            await events.PublishAsync(new Events.GatewayEvent(Events.GatewayEvent.IdFor(account.Key, Events.EventTypes.LeadRejected, SubmissionKey(id)), account.Key, Events.EventTypes.LeadRejected, time.GetUtcNow(), data), CancellationToken.None);
+        }
+        catch (Exception ex) when (ex is System.Data.Common.DbException or InvalidOperationException)
+        {
+            // The submission is kept as rejected whatever happens here; the admin list shows it.
+            LogRejectedNotPublished(ex, id);
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Submission {SubmissionId} is rejected, but its lead.rejected event could not be stored")]
+    private partial void LogRejectedNotPublished(Exception exception, long submissionId);
 
     private static string SubmissionKey(long id) => "submission:" + id.ToString(System.Globalization.CultureInfo.InvariantCulture);
 

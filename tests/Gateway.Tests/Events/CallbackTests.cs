@@ -35,6 +35,27 @@ public sealed class CallbackTests
     }
 
     [Fact]
+    public async Task A_form_submission_that_cannot_be_a_lead_sends_one_signed_lead_rejected_callback_naming_the_problem_not_the_values()
+    {
+        await using var amo = await AmoEmulator.StartAsync(GatewayApp.EmulatorOptionsFor());
+        await using var app = EventsTestKit.App(amo, callbackUrl: EventsTestKit.Sink(amo, "shop"));
+        using var anonymous = app.CreateAnonymousClient();
+
+        var response = await anonymous.PostAsync($"/hooks/cf7/{EventsTestKit.ShopKey}", new StringContent("""{"your-subject":"Maxfiy mavzu"}""", System.Text.Encoding.UTF8, "application/json"));
+
+        Assert.Equal(HttpStatusCode.UnprocessableEntity, response.StatusCode);
+        var callback = await Eventually.SingleAsync(() => amo.Hooks.SinkRequests("shop"), "the lead.rejected callback");
+        Assert.True(EventsTestKit.Verifies(callback, EventsTestKit.CallbackSecret), "the signature verifies with the callback secret");
+        Assert.Equal("lead.rejected", callback.Headers["X-Gateway-Event"]);
+        var data = EventsTestKit.Json(callback)["data"]!;
+        Assert.Equal("cf7", (string?)data["tool"]);
+        Assert.Equal("shop", (string?)data["key"]);
+        Assert.NotNull(data["problems"]!["contact"]);
+        Assert.DoesNotContain("Maxfiy mavzu", callback.Body, StringComparison.Ordinal);
+        Assert.Empty(amo.State.Unsorted);
+    }
+
+    [Fact]
     public async Task A_callback_endpoint_that_is_down_gets_the_event_later_and_once()
     {
         var clock = new TestTimeProvider();
