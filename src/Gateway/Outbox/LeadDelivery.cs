@@ -91,6 +91,25 @@ internal sealed partial class LeadDelivery(
         return await ApplyAsync(account, Settlement.Leads(sent, result, time.GetUtcNow(), Schedule), started);
     }
 
+    // One cheap read (the account itself) after an outage's pause: true when amoCRM answered and delivery may resume.
+    public async Task<bool> ProbeAsync(string account, CancellationToken cancellationToken)
+    {
+        var started = time.GetUtcNow();
+        var result = await amo.GetAsync(account, "api/v4/account", new AmoPriority(AmoCallClass.Delivery), cancellationToken);
+        if (result.Ok)
+        {
+            await accounts.RecoveredAsync(account, started, CancellationToken.None);
+            return true;
+        }
+
+        if (result.Failure != AmoFailure.Withdrawn)
+        {
+            await accounts.RecordFailureAsync(account, result, CancellationToken.None);
+        }
+
+        return false;
+    }
+
     // Null when the batch was withdrawn before the send: another worker holds its items now and sends and settles them.
     private async Task<AmoResult?> PostClaimedAsync(string account, string path, JsonArray body, int count, SendGuard renewClaim)
     {

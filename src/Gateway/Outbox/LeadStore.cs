@@ -402,7 +402,11 @@ internal sealed class LeadStore(Database database, PersonalData personalData, Ti
 
     // Only accounts with a token can deliver (the token room names them): one indexed probe per named account, so a
     // wake-up never scans a long outbox. The accounts become a row source of parameters, the same SQL on both databases.
-    public async Task<IReadOnlyList<string>> AccountsWithWorkAsync(IReadOnlyList<string> accounts, CancellationToken cancellationToken)
+    public Task<IReadOnlyList<string>> AccountsWithWorkAsync(IReadOnlyList<string> accounts, CancellationToken cancellationToken) =>
+        AccountsWithWorkAsync(accounts, Now, cancellationToken);
+
+    // dueBy: work due by then counts (DateTimeOffset.MaxValue: any work at all, backing off or leased).
+    public async Task<IReadOnlyList<string>> AccountsWithWorkAsync(IReadOnlyList<string> accounts, DateTimeOffset dueBy, CancellationToken cancellationToken)
     {
         if (accounts.Count == 0)
         {
@@ -411,7 +415,7 @@ internal sealed class LeadStore(Database database, PersonalData personalData, Ti
 
         List<SqlArg> parameters =
         [
-            ("now", Now), ("queued", LeadStatus.Queued), ("delivering", LeadStatus.Delivering), ("notePending", NoteStatus.Pending), ("noteDelivering", NoteStatus.Delivering),
+            ("now", dueBy), ("queued", LeadStatus.Queued), ("delivering", LeadStatus.Delivering), ("notePending", NoteStatus.Pending), ("noteDelivering", NoteStatus.Delivering),
             .. accounts.Select((account, i) => (SqlArg)($"a{i}", account)),
         ];
 

@@ -79,6 +79,14 @@ internal sealed partial class OutboxDispatcher(
         // stored after it keeps its account marked.
         var before = known.ToDictionary(a => a, demand.Snapshot, StringComparer.Ordinal);
         var accountsWithWork = await store.AccountsWithWorkAsync(known, cancellationToken);
+
+        // An account whose outage pause ran out is probed even when all its work is backing off: that work waits for
+        // amoCRM's return, not for its own backoff.
+        var toProbe = (await accounts.ProbeDueAsync(cancellationToken)).Where(configured.Contains).Except(accountsWithWork, StringComparer.Ordinal).ToList();
+        if (toProbe.Count > 0)
+        {
+            accountsWithWork = [.. accountsWithWork, .. await store.AccountsWithWorkAsync(toProbe, DateTimeOffset.MaxValue, cancellationToken)];
+        }
         foreach (var account in known.Except(accountsWithWork, StringComparer.Ordinal).Where(a => !draining.ContainsKey(a)))
         {
             demand.Cleared(account, before[account]);
@@ -136,6 +144,13 @@ internal sealed partial class OutboxDispatcher(
     {
         try
         {
+            if (await accounts.NeedsProbeAsync(account, cancellationToken) && !await delivery.ProbeAsync(account, cancellationToken))
+            {
+                outcomes.SetBacklogged(account, true);
+                outcomes.CompleteAccount(account, new LeadOutcome(LeadOutcomeKind.Queued));
+                return;
+            }
+
             bool more;
             do
             {
