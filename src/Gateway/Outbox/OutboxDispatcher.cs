@@ -242,8 +242,27 @@ internal sealed partial class OutboxDispatcher(
             snapshot = demand.Snapshot(account);
             var batchSize = await accounts.BatchSizeAsync(account, cancellationToken);
             BatchVerdict verdict;
+            // Notes go first once a full batch of them is due; fewer wait for the leads, so the notes of several small lead
+            // batches share one call. With no lead due, whatever notes are due go.
             var claimStarted = GatewayTracing.Now;
-            var claimedNotes = await notes.ClaimAsync(account, batchSize, options.Value.Lease, cancellationToken);
+            var claimedNotes = await notes.ClaimAsync(account, batchSize, options.Value.Lease, minimum: batchSize, cancellationToken);
+            IReadOnlyList<ClaimedLead> leads = [];
+            if (claimedNotes.Count == 0)
+            {
+                claimStarted = GatewayTracing.Now;
+                leads = await store.ClaimAsync(account, batchSize, options.Value.Lease, cancellationToken);
+                outcomes.SetBacklogged(account, leads.Count >= batchSize);
+                if (leads.Count == 0)
+                {
+                    claimStarted = GatewayTracing.Now;
+                    claimedNotes = await notes.ClaimAsync(account, batchSize, options.Value.Lease, minimum: 1, cancellationToken);
+                    if (claimedNotes.Count == 0)
+                    {
+                        return snapshot;
+                    }
+                }
+            }
+
             if (claimedNotes.Count > 0)
             {
                 verdict = await AttemptAsync("outbox.deliver notes", account, claimedNotes.Select(n => n.TraceParent).ToList(), claimStarted,
@@ -251,14 +270,6 @@ internal sealed partial class OutboxDispatcher(
             }
             else
             {
-                claimStarted = GatewayTracing.Now;
-                var leads = await store.ClaimAsync(account, batchSize, options.Value.Lease, cancellationToken);
-                outcomes.SetBacklogged(account, leads.Count >= batchSize);
-                if (leads.Count == 0)
-                {
-                    return snapshot;
-                }
-
                 verdict = await AttemptAsync("outbox.deliver leads", account, leads.Select(l => l.TraceParent).ToList(), claimStarted,
                     () => delivery.DeliverLeadsAsync(account, leads, cancellationToken), leads[0].Attempts);
             }
