@@ -19,6 +19,8 @@ internal sealed partial class LeadDelivery(
     ILogger<LeadDelivery> logger)
 {
     // Background work has no request id: its log lines (amoCRM calls included) name the leads instead.
+    private static readonly TimeSpan SlotWaitMeansBacklog = TimeSpan.FromMilliseconds(100);
+
     private static readonly Func<ILogger, string, IDisposable?> LeadScope = LoggerMessage.DefineScope<string>("LeadIds:{LeadIds}");
 
     public async Task<BatchVerdict> DeliverLeadsAsync(string account, IReadOnlyList<ClaimedLead> leads, CancellationToken cancellationToken)
@@ -80,8 +82,18 @@ internal sealed partial class LeadDelivery(
         }
 
         var body = new JsonArray(mapped.Select(m => (JsonNode)m.Item).ToArray());
-        var result = await PostClaimedAsync(account, "api/v4/leads/unsorted/forms", body, mapped.Count,
-            () => store.RenewClaimAsync(token, mapped.Count, options.Value.Lease, CancellationToken.None));
+        var asked = time.GetTimestamp();
+        var result = await PostClaimedAsync(account, "api/v4/leads/unsorted/forms", body, mapped.Count, () =>
+        {
+            // The batch waited for one of the account's calls: amoCRM's rate is the bottleneck now, and a lead arriving
+            // would wait behind it too. Its caller is answered 202 at once, so leads gather into full batches.
+            if (time.GetElapsedTime(asked) >= SlotWaitMeansBacklog)
+            {
+                outcomes.RateBound(account);
+            }
+
+            return store.RenewClaimAsync(token, mapped.Count, options.Value.Lease, CancellationToken.None);
+        });
         if (result is null)
         {
             return BatchVerdict.Continue;

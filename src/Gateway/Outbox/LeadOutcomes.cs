@@ -15,8 +15,11 @@ internal enum LeadOutcomeKind
 internal sealed record LeadOutcome(LeadOutcomeKind Kind, AmoResult? Failure = null);
 
 // Lets an intake request wait for its own lead's first attempt; keyed by source_uid, known before the row exists.
-internal sealed class LeadOutcomes
+internal sealed class LeadOutcomes(TimeProvider time)
 {
+    // How long a batch's wait for one of the account's calls keeps new leads answered 202 at once: amoCRM's rate window.
+    private static readonly TimeSpan RateBoundFor = TimeSpan.FromSeconds(1);
+
     private readonly ConcurrentDictionary<string, (string Account, TaskCompletionSource<LeadOutcome> Completion)> waiting = new();
 
     private readonly ConcurrentDictionary<string, bool> backlogged = new(StringComparer.Ordinal);
@@ -28,10 +31,19 @@ internal sealed class LeadOutcomes
 
     private volatile bool announcing;
 
-    // While the dispatcher keeps finding full batches, a new lead waits behind them: answering 202 at once is honest and fast.
-    public bool IsBacklogged(string account) => backlogged.TryGetValue(account, out var value) && value;
+    private readonly ConcurrentDictionary<string, long> rateBoundUntil = new(StringComparer.Ordinal);
+
+    // While the dispatcher keeps finding full batches, or its batches wait for the account's calls, a new lead waits
+    // behind them: answering 202 at once is honest and fast, and lets the leads gather into full batches.
+    public bool IsBacklogged(string account) =>
+        (backlogged.TryGetValue(account, out var value) && value)
+        || (rateBoundUntil.TryGetValue(account, out var until) && time.GetTimestamp() < until);
 
     public void SetBacklogged(string account, bool value) => backlogged[account] = value;
+
+    // A batch of the account waited for a call: amoCRM's rate is the bottleneck for the next second.
+    public void RateBound(string account) =>
+        rateBoundUntil[account] = time.GetTimestamp() + (long)(RateBoundFor.TotalSeconds * time.TimestampFrequency);
 
     public Task<LeadOutcome> Register(string account, string sourceUid)
     {

@@ -251,6 +251,7 @@ internal sealed partial class OutboxDispatcher(
             {
                 claimStarted = GatewayTracing.Now;
                 leads = await store.ClaimAsync(account, batchSize, options.Value.Lease, cancellationToken);
+                // Full batches mean a backlog; so does a batch that had to wait for a call (LeadDelivery: for a second).
                 outcomes.SetBacklogged(account, leads.Count >= batchSize);
                 if (leads.Count == 0)
                 {
