@@ -13,14 +13,13 @@ internal sealed partial class LeadDelivery(
     LeadOutcomes outcomes,
     LostAnswerLookup lostAnswers,
     AccountDeliveryState accounts,
+    Accounts.AccountRegistry registry,
     IOptions<OutboxOptions> options,
     TimeProvider time,
     Observability.GatewayMetrics metrics,
     ILogger<LeadDelivery> logger)
 {
     // Background work has no request id: its log lines (amoCRM calls included) name the leads instead.
-    private static readonly TimeSpan SlotWaitMeansBacklog = TimeSpan.FromMilliseconds(100);
-
     private static readonly Func<ILogger, string, IDisposable?> LeadScope = LoggerMessage.DefineScope<string>("LeadIds:{LeadIds}");
 
     public async Task<BatchVerdict> DeliverLeadsAsync(string account, IReadOnlyList<ClaimedLead> leads, CancellationToken cancellationToken)
@@ -82,16 +81,11 @@ internal sealed partial class LeadDelivery(
         }
 
         var body = new JsonArray(mapped.Select(m => (JsonNode)m.Item).ToArray());
-        var asked = time.GetTimestamp();
         var result = await PostClaimedAsync(account, "api/v4/leads/unsorted/forms", body, mapped.Count, () =>
         {
-            // The batch waited for one of the account's calls: amoCRM's rate is the bottleneck now, and a lead arriving
-            // would wait behind it too. Its caller is answered 202 at once, so leads gather into full batches.
-            if (time.GetElapsedTime(asked) >= SlotWaitMeansBacklog)
-            {
-                outcomes.RateBound(account);
-            }
-
+            // With the account's calls spent, a lead arriving now would wait behind this batch: its caller is answered
+            // 202 at once, so a burst gathers into full batches.
+            outcomes.Sent(account, Amo.Pacing.AmoRateBudget.RateLimitOf(registry, account));
             return store.RenewClaimAsync(token, mapped.Count, options.Value.Lease, CancellationToken.None);
         });
         if (result is null)
@@ -182,8 +176,11 @@ internal sealed partial class LeadDelivery(
             ["params"] = new JsonObject { ["text"] = n.NoteText },
             ["request_id"] = Settlement.RequestId(n),
         }).ToArray());
-        var result = await PostClaimedAsync(account, "api/v4/leads/notes", body, notes.Count,
-            () => noteStore.RenewClaimAsync(token, notes.Count, options.Value.Lease, CancellationToken.None));
+        var result = await PostClaimedAsync(account, "api/v4/leads/notes", body, notes.Count, () =>
+        {
+            outcomes.Sent(account, Amo.Pacing.AmoRateBudget.RateLimitOf(registry, account));
+            return noteStore.RenewClaimAsync(token, notes.Count, options.Value.Lease, CancellationToken.None);
+        });
         if (result is null)
         {
             return BatchVerdict.Continue;

@@ -41,9 +41,30 @@ internal sealed class LeadOutcomes(TimeProvider time)
 
     public void SetBacklogged(string account, bool value) => backlogged[account] = value;
 
-    // A batch of the account waited for a call: amoCRM's rate is the bottleneck for the next second.
-    public void RateBound(string account) =>
-        rateBoundUntil[account] = time.GetTimestamp() + (long)(RateBoundFor.TotalSeconds * time.TimestampFrequency);
+    private readonly ConcurrentDictionary<string, Queue<long>> sends = new(StringComparer.Ordinal);
+
+    // A batch of the account goes out. Once the last second holds as many as the account's calls per second, the next
+    // batch will wait for a call: amoCRM's rate is the bottleneck for the next second. Counted here, at the send, not
+    // from how long the send took to get its slot: a slow database or token refresh is no backlog.
+    public void Sent(string account, int callsPerSecond)
+    {
+        var now = time.GetTimestamp();
+        var window = (long)(RateBoundFor.TotalSeconds * time.TimestampFrequency);
+        var queue = sends.GetOrAdd(account, _ => new Queue<long>());
+        lock (queue)
+        {
+            queue.Enqueue(now);
+            while (queue.Count > 0 && queue.Peek() <= now - window)
+            {
+                queue.Dequeue();
+            }
+
+            if (queue.Count >= callsPerSecond)
+            {
+                rateBoundUntil[account] = now + window;
+            }
+        }
+    }
 
     public Task<LeadOutcome> Register(string account, string sourceUid)
     {
