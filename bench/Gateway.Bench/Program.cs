@@ -9,6 +9,7 @@ using Gateway.Bench;
 // dotnet run -c Release --project bench/Gateway.Bench -- overhead|intake|drain|lost|refresh|footprint|all
 // dotnet run -c Release --project bench/Gateway.Bench -- accounts   (ten accounts, ten emulators: not part of all)
 // dotnet run -c Release --project bench/Gateway.Bench -- tilda      (form webhooks, Tilda-shaped: not part of all)
+// dotnet run -c Release --project bench/Gateway.Bench -- burst|outage|pgintake   (issue 19: not part of all)
 //   GATEWAY_BENCH_EXECUTABLE=DIR/Gateway runs those against that file (the Native AOT build) instead of Gateway.dll.
 // dotnet run -c Release --project bench/Gateway.Bench -- builds [DIR/Gateway]
 //   the JIT build and, when given, the native executable side by side: binary, ready, RSS, throughput.
@@ -240,6 +241,11 @@ if (scenario is "drain" or "all")
 
     results["drain"] = rows;
     markdown.AppendLine();
+}
+
+if (scenario is "burst" or "outage" or "pgintake")
+{
+    await BurstBench.RunAsync(scenario, markdown, results);
 }
 
 if (scenario is "accounts")
@@ -554,11 +560,12 @@ static string FindRepoRoot()
 
 internal sealed class Environment_ : IAsyncDisposable
 {
-    private Environment_(ServerProcess emulator, ServerProcess gateway, string dir)
+    private Environment_(ServerProcess emulator, ServerProcess gateway, string dir, Dictionary<string, string?> settings)
     {
         Emulator = emulator;
         Gateway = gateway;
         Dir = dir;
+        Settings = settings;
     }
 
     // The gateway file to start instead of Gateway.dll: null for the JIT build.
@@ -569,6 +576,15 @@ internal sealed class Environment_ : IAsyncDisposable
     public ServerProcess Gateway { get; }
 
     private string Dir { get; }
+
+    private Dictionary<string, string?> Settings { get; }
+
+    // Another instance on the same database (its own data directory): the caller disposes it.
+    public Task<ServerProcess> StartAnotherGatewayAsync()
+    {
+        var settings = new Dictionary<string, string?>(Settings) { ["DATA_DIR"] = Path.Combine(Dir, "data-" + Guid.NewGuid().ToString("N")[..6]) };
+        return ServerProcess.StartAsync("Gateway.dll", "/health", settings, Dir, GatewayExecutable);
+    }
 
     public static async Task<Environment_> StartAsync(bool authorize, int emulatorRate, bool expiredTokens = false, string database = "sqlite", IDictionary<string, string?>? extra = null)
     {
@@ -616,7 +632,7 @@ internal sealed class Environment_ : IAsyncDisposable
         }
 
         var gateway = await ServerProcess.StartAsync("Gateway.dll", "/health", settings, dir, GatewayExecutable);
-        var env = new Environment_(emulator, gateway, dir);
+        var env = new Environment_(emulator, gateway, dir, settings);
         if (authorize)
         {
             await env.AuthorizeAsync();

@@ -6,11 +6,41 @@ namespace Gateway.Outbox;
 internal sealed record FailureVerdict(bool CountsAgainstItems);
 
 // Per-account delivery health: pauses after amoCRM says stop (402/403/429/5xx), batch size halves on 504.
+// An outage's pause never grows past OUTBOX_PROBE_SECONDS, and once it runs out the dispatcher probes (Probe) before it
+// sends anything: the first answer lifts the pause and releases the account's backed-off leads and notes.
 internal sealed partial class AccountDeliveryState(AccountDeliveryStore store, IOptions<OutboxOptions> options, TimeProvider time, ILogger<AccountDeliveryState> logger)
 {
     private static readonly TimeSpan AuthorizationPause = TimeSpan.FromSeconds(30);
     private static readonly TimeSpan BlockedPause = TimeSpan.FromMinutes(1);
-    private static readonly TimeSpan MaxBlockedPause = TimeSpan.FromHours(1);
+
+    // 402/403 do not heal by themselves (someone pays, or unblocks): their pause doubles from a minute up to this.
+    internal static readonly TimeSpan MaxBlockedPause = TimeSpan.FromHours(1);
+
+    // The reason of a pause that a probe may lift: amoCRM down (5xx, timeouts, unreachable), not its rate limit or a block.
+    internal const string UnavailableReason = "amoCRM unavailable: ";
+
+    // Paused for an outage and the pause has run out: one cheap call says whether amoCRM is back, before a batch is risked.
+    public async Task<bool> NeedsProbeAsync(string account, CancellationToken cancellationToken)
+    {
+        var state = await store.GetAsync(account, cancellationToken);
+        return NeedsProbe(state, time.GetUtcNow());
+    }
+
+    public Task<IReadOnlyList<string>> ProbeDueAsync(CancellationToken cancellationToken) =>
+        store.ProbeDueAsync(UnavailableReason, time.GetUtcNow(), cancellationToken);
+
+    internal static bool NeedsProbe(AccountDelivery state, DateTimeOffset now) =>
+        state.ConsecutiveFailures > 0 && state.PauseReason?.StartsWith(UnavailableReason, StringComparison.Ordinal) == true
+        && (state.PausedUntil is null || state.PausedUntil <= now);
+
+    // amoCRM answered the probe: the pause goes, and leads and notes that backed off during the outage are due at once.
+    public async Task RecoveredAsync(string account, DateTimeOffset probeStartedAt, CancellationToken cancellationToken)
+    {
+        // A read says nothing about the batch size amoCRM copes with: a 504's halving stands until a batch succeeds.
+        await store.RecordSuccessAsync(account, probeStartedAt, options.Value.BatchSize, growBatch: false, cancellationToken);
+        var released = await store.ReleaseBackoffAsync(account, cancellationToken);
+        LogRecovered(account, released);
+    }
 
     public async Task<bool> IsPausedAsync(string account, CancellationToken cancellationToken)
     {
@@ -24,9 +54,15 @@ internal sealed partial class AccountDeliveryState(AccountDeliveryStore store, I
         return (int)Math.Clamp(state.BatchSize ?? options.Value.BatchSize, 1, options.Value.BatchSize);
     }
 
-    // After a 504 the batch grows back step by step, not at once.
-    public Task RecordSuccessAsync(string account, DateTimeOffset batchStartedAt, CancellationToken cancellationToken) =>
-        store.RecordSuccessAsync(account, batchStartedAt, options.Value.BatchSize, cancellationToken);
+    // After a 504 the batch grows back step by step, not at once. A success that ends a run of failures (a 429 storm,
+    // say) also releases what backed off meanwhile: the account is healthy, its leads need not wait out their own backoff.
+    public async Task RecordSuccessAsync(string account, DateTimeOffset batchStartedAt, CancellationToken cancellationToken)
+    {
+        if (await store.RecordSuccessAsync(account, batchStartedAt, options.Value.BatchSize, growBatch: true, cancellationToken))
+        {
+            await store.ReleaseBackoffAsync(account, cancellationToken);
+        }
+    }
 
     public async Task ResumeAsync(string account, CancellationToken cancellationToken)
     {
@@ -74,7 +110,10 @@ internal sealed partial class AccountDeliveryState(AccountDeliveryStore store, I
                 (Grow(BlockedPause, failures, MaxBlockedPause), "amoCRM answered 402: the account's subscription has ended"),
             AmoFailure.Forbidden =>
                 (Grow(BlockedPause, failures, MaxBlockedPause), "amoCRM answered 403: the account or this IP address is blocked"),
-            _ => (Grow(TimeSpan.FromSeconds(1), failures, options.MaxBackoff), $"amoCRM unavailable: {result.Description}"),
+            // A 429 is amoCRM's limit, not an outage: another call (a probe) would only add to it, so the next batch waits.
+            AmoFailure.RateLimited =>
+                (Grow(TimeSpan.FromSeconds(1), failures, Min(options.MaxBackoff, options.ProbeInterval)), $"amoCRM rate limit: {result.Description}"),
+            _ => (Grow(TimeSpan.FromSeconds(1), failures, Min(options.MaxBackoff, options.ProbeInterval)), UnavailableReason + result.Description),
         };
 
         var batch = state.BatchSize;
@@ -87,11 +126,16 @@ internal sealed partial class AccountDeliveryState(AccountDeliveryStore store, I
         return (new AccountDelivery { Account = state.Account, PausedUntil = now + pause, PauseReason = reason, ConsecutiveFailures = failures, BatchSize = batch }, pause);
     }
 
+    private static TimeSpan Min(TimeSpan a, TimeSpan b) => a < b ? a : b;
+
     private static TimeSpan Grow(TimeSpan first, long failures, TimeSpan max) =>
         TimeSpan.FromSeconds(Math.Min(max.TotalSeconds, first.TotalSeconds * Math.Pow(2, Math.Min(failures - 1, 20))));
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Delivery to amoCRM for {Account} paused for {Pause}: {Reason}")]
     private partial void LogPaused(string account, string reason, TimeSpan pause);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "amoCRM answers for {Account} again: delivery resumes, {Released} leads and notes released from their backoff")]
+    private partial void LogRecovered(string account, int released);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Delivery to {Account} paused by an admin; leads stay queued until it is resumed")]
     private partial void LogPausedByAdmin(string account);

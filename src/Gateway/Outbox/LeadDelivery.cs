@@ -13,6 +13,7 @@ internal sealed partial class LeadDelivery(
     LeadOutcomes outcomes,
     LostAnswerLookup lostAnswers,
     AccountDeliveryState accounts,
+    Accounts.AccountRegistry registry,
     IOptions<OutboxOptions> options,
     TimeProvider time,
     Observability.GatewayMetrics metrics,
@@ -81,8 +82,13 @@ internal sealed partial class LeadDelivery(
         }
 
         var body = new JsonArray(mapped.Select(m => (JsonNode)m.Item).ToArray());
-        var result = await PostClaimedAsync(account, "api/v4/leads/unsorted/forms", body, mapped.Count,
-            () => store.RenewClaimAsync(token, mapped.Count, options.Value.Lease, CancellationToken.None));
+        var result = await PostClaimedAsync(account, "api/v4/leads/unsorted/forms", body, mapped.Count, () =>
+        {
+            // With the account's calls spent, a lead arriving now would wait behind this batch: its caller is answered
+            // 202 at once, so a burst gathers into full batches.
+            outcomes.Sent(account, Amo.Pacing.AmoRateBudget.RateLimitOf(registry, account));
+            return store.RenewClaimAsync(token, mapped.Count, options.Value.Lease, CancellationToken.None);
+        });
         if (result is null)
         {
             return BatchVerdict.Continue;
@@ -90,6 +96,25 @@ internal sealed partial class LeadDelivery(
 
         var sent = mapped.Select(m => new SentLead(m.Lead, m.NoteText)).ToList();
         return await ApplyAsync(account, Settlement.Leads(sent, result, time.GetUtcNow(), Schedule), started);
+    }
+
+    // One cheap read (the account itself) after an outage's pause: true when amoCRM answered and delivery may resume.
+    public async Task<bool> ProbeAsync(string account, CancellationToken cancellationToken)
+    {
+        var started = time.GetUtcNow();
+        var result = await amo.GetAsync(account, "api/v4/account", new AmoPriority(AmoCallClass.Delivery), cancellationToken);
+        if (result.Ok)
+        {
+            await accounts.RecoveredAsync(account, started, CancellationToken.None);
+            return true;
+        }
+
+        if (result.Failure != AmoFailure.Withdrawn)
+        {
+            await accounts.RecordFailureAsync(account, result, CancellationToken.None);
+        }
+
+        return false;
     }
 
     // Null when the batch was withdrawn before the send: another worker holds its items now and sends and settles them.
@@ -152,8 +177,11 @@ internal sealed partial class LeadDelivery(
             ["params"] = new JsonObject { ["text"] = n.NoteText },
             ["request_id"] = Settlement.RequestId(n),
         }).ToArray());
-        var result = await PostClaimedAsync(account, "api/v4/leads/notes", body, notes.Count,
-            () => noteStore.RenewClaimAsync(token, notes.Count, options.Value.Lease, CancellationToken.None));
+        var result = await PostClaimedAsync(account, "api/v4/leads/notes", body, notes.Count, () =>
+        {
+            outcomes.Sent(account, Amo.Pacing.AmoRateBudget.RateLimitOf(registry, account));
+            return noteStore.RenewClaimAsync(token, notes.Count, options.Value.Lease, CancellationToken.None);
+        });
         if (result is null)
         {
             return BatchVerdict.Continue;

@@ -21,8 +21,11 @@ internal interface ILeadSettlementSink
 }
 
 // Lets an intake request wait for its own lead's first attempt; keyed by source_uid, known before the row exists.
-internal sealed class LeadOutcomes
+internal sealed class LeadOutcomes(TimeProvider time)
 {
+    // How long a batch's wait for one of the account's calls keeps new leads answered 202 at once: amoCRM's rate window.
+    private static readonly TimeSpan RateBoundFor = TimeSpan.FromSeconds(1);
+
     private readonly ConcurrentDictionary<string, (string Account, TaskCompletionSource<LeadOutcome> Completion)> waiting = new();
 
     private readonly ConcurrentDictionary<string, bool> backlogged = new(StringComparer.Ordinal);
@@ -34,10 +37,40 @@ internal sealed class LeadOutcomes
 
     private volatile bool announcing;
 
-    // While the dispatcher keeps finding full batches, a new lead waits behind them: answering 202 at once is honest and fast.
-    public bool IsBacklogged(string account) => backlogged.TryGetValue(account, out var value) && value;
+    private readonly ConcurrentDictionary<string, long> rateBoundUntil = new(StringComparer.Ordinal);
+
+    // While the dispatcher keeps finding full batches, or its batches wait for the account's calls, a new lead waits
+    // behind them: answering 202 at once is honest and fast, and lets the leads gather into full batches.
+    public bool IsBacklogged(string account) =>
+        (backlogged.TryGetValue(account, out var value) && value)
+        || (rateBoundUntil.TryGetValue(account, out var until) && time.GetTimestamp() < until);
 
     public void SetBacklogged(string account, bool value) => backlogged[account] = value;
+
+    private readonly ConcurrentDictionary<string, Queue<long>> sends = new(StringComparer.Ordinal);
+
+    // A batch of the account goes out. Once the last second holds as many as the account's calls per second, the next
+    // batch will wait for a call: amoCRM's rate is the bottleneck for the next second. Counted here, at the send, not
+    // from how long the send took to get its slot: a slow database or token refresh is no backlog.
+    public void Sent(string account, int callsPerSecond)
+    {
+        var now = time.GetTimestamp();
+        var window = (long)(RateBoundFor.TotalSeconds * time.TimestampFrequency);
+        var queue = sends.GetOrAdd(account, _ => new Queue<long>());
+        lock (queue)
+        {
+            queue.Enqueue(now);
+            while (queue.Count > 0 && queue.Peek() <= now - window)
+            {
+                queue.Dequeue();
+            }
+
+            if (queue.Count >= callsPerSecond)
+            {
+                rateBoundUntil[account] = now + window;
+            }
+        }
+    }
 
     public Task<LeadOutcome> Register(string account, string sourceUid)
     {

@@ -144,6 +144,9 @@ internal sealed class LeadStore(Database database, PersonalData personalData, Ti
 {
     internal const string LeadColumns = "id, account, source_uid, status, attempts, next_attempt_at, last_error, amo_uid, amo_lead_id, amo_contact_id, amo_answer, note_status, note_id, note_error, created_at, updated_at, delivered_at, request_hash, idempotency_key, idempotency_scope, trace_parent";
 
+    // Rows per INSERT: eight parameters each stays far below SQLite's 32,766 and PostgreSQL's 65,535.
+    private const int InsertChunk = 500;
+
     private DateTimeOffset Now => time.GetUtcNow();
 
     // One transaction for a whole group of intakes: one fsync acknowledges them all.
@@ -163,52 +166,91 @@ internal sealed class LeadStore(Database database, PersonalData personalData, Ti
         }
     }
 
+    // One multi-row INSERT for the whole group and, only when some keys were seen before, one SELECT for those: two round
+    // trips at most instead of one per lead (on PostgreSQL each is a network round trip). Rows go in key order, as above.
     private async Task<IReadOnlyList<InsertedLead>> InsertOnceAsync(IReadOnlyList<NewLead> leads, CancellationToken cancellationToken)
     {
         var now = Now;
-        var results = new InsertedLead[leads.Count];
+        var results = new InsertedLead?[leads.Count];
         var order = Enumerable.Range(0, leads.Count)
             .OrderBy(i => leads[i].Account, StringComparer.Ordinal)
             .ThenBy(i => leads[i].IdempotencyScope, StringComparer.Ordinal)
-            .ThenBy(i => leads[i].IdempotencyKey, StringComparer.Ordinal);
+            .ThenBy(i => leads[i].IdempotencyKey, StringComparer.Ordinal)
+            .ToList();
         await using var connection = await database.OpenAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-        foreach (var index in order)
+        for (var offset = 0; offset < order.Count; offset += InsertChunk)
         {
-            var lead = leads[index];
-            var id = await Sql.ScalarInt64Async(
-                connection,
-                """
-                INSERT INTO leads (account, source_uid, status, payload, caller_ip, idempotency_scope, idempotency_key, request_hash,
-                    next_attempt_at, created_at, queued_at, updated_at, trace_parent)
-                VALUES (@Account, @SourceUid, @queued, @Payload, @CallerIp, @IdempotencyScope, @IdempotencyKey, @RequestHash, @now, @now, @now, @now, @TraceParent)
-                ON CONFLICT DO NOTHING
-                RETURNING id
-                """,
-                transaction,
-                [
-                    ("Account", lead.Account), ("SourceUid", lead.SourceUid), ("queued", LeadStatus.Queued), ("Payload", lead.Payload), ("CallerIp", lead.CallerIp),
-                    ("IdempotencyScope", lead.IdempotencyScope), ("IdempotencyKey", lead.IdempotencyKey), ("RequestHash", lead.RequestHash), ("now", now),
-                    ("TraceParent", lead.TraceParent),
-                ],
-                cancellationToken);
-            if (id is not null)
+            var chunk = order.Skip(offset).Take(InsertChunk).ToList();
+            List<SqlArg> parameters = [("queued", LeadStatus.Queued), ("now", now)];
+            var values = new List<string>(chunk.Count);
+            for (var n = 0; n < chunk.Count; n++)
             {
-                results[index] = new InsertedLead(id.Value, false, lead.RequestHash);
-                continue;
+                var lead = leads[chunk[n]];
+                values.Add($"(@a{n}, @u{n}, @queued, @p{n}, @c{n}, @s{n}, @k{n}, @h{n}, @now, @now, @now, @now, @t{n})");
+                parameters.AddRange(
+                [
+                    ($"a{n}", lead.Account), ($"u{n}", lead.SourceUid), ($"p{n}", lead.Payload), ($"c{n}", lead.CallerIp), ($"s{n}", lead.IdempotencyScope),
+                    ($"k{n}", lead.IdempotencyKey), ($"h{n}", lead.RequestHash), ($"t{n}", lead.TraceParent),
+                ]);
             }
 
-            results[index] = await Sql.QuerySingleAsync(
+            var inserted = await Sql.QueryAsync(
                 connection,
-                "SELECT id, request_hash FROM leads WHERE account = @Account AND idempotency_scope = @IdempotencyScope AND idempotency_key = @IdempotencyKey",
+                $"""
+                INSERT INTO leads (account, source_uid, status, payload, caller_ip, idempotency_scope, idempotency_key, request_hash,
+                    next_attempt_at, created_at, queued_at, updated_at, trace_parent)
+                VALUES {string.Join(", ", values)}
+                ON CONFLICT DO NOTHING
+                RETURNING id, source_uid
+                """,
                 transaction,
-                [("Account", lead.Account), ("IdempotencyScope", lead.IdempotencyScope), ("IdempotencyKey", lead.IdempotencyKey)],
-                reader => new InsertedLead(reader.Int64("id"), true, reader.StringOrNull("request_hash")),
+                parameters,
+                reader => (Id: reader.Int64("id"), SourceUid: reader.String("source_uid")),
                 cancellationToken);
+            var ids = inserted.ToDictionary(r => r.SourceUid, r => r.Id, StringComparer.Ordinal);
+            foreach (var index in chunk)
+            {
+                if (ids.TryGetValue(leads[index].SourceUid, out var id))
+                {
+                    results[index] = new InsertedLead(id, false, leads[index].RequestHash);
+                }
+            }
+        }
+
+        // A key seen before (in an earlier group, or earlier in this one): the answer is the first request's lead.
+        var existing = order.Where(i => results[i] is null).ToList();
+        for (var offset = 0; offset < existing.Count; offset += InsertChunk)
+        {
+            var chunk = existing.Skip(offset).Take(InsertChunk).ToList();
+            List<SqlArg> parameters = [];
+            var keys = new List<string>(chunk.Count);
+            for (var n = 0; n < chunk.Count; n++)
+            {
+                var lead = leads[chunk[n]];
+                keys.Add($"(account = @a{n} AND idempotency_scope = @s{n} AND idempotency_key = @k{n})");
+                parameters.AddRange([($"a{n}", lead.Account), ($"s{n}", lead.IdempotencyScope), ($"k{n}", lead.IdempotencyKey)]);
+            }
+
+            var found = await Sql.QueryAsync(
+                connection,
+                $"SELECT id, request_hash, account, idempotency_scope, idempotency_key FROM leads WHERE {string.Join(" OR ", keys)}",
+                transaction,
+                parameters,
+                reader => (Key: (reader.String("account"), reader.String("idempotency_scope"), reader.String("idempotency_key")), Lead: new InsertedLead(reader.Int64("id"), true, reader.StringOrNull("request_hash"))),
+                cancellationToken);
+            var byKey = found.ToDictionary(f => f.Key, f => f.Lead);
+            foreach (var index in chunk)
+            {
+                var lead = leads[index];
+                results[index] = lead.IdempotencyScope is { } scope && lead.IdempotencyKey is { } key && byKey.TryGetValue((lead.Account, scope, key), out var first)
+                    ? first
+                    : throw new InvalidOperationException($"Lead {lead.SourceUid} was neither stored nor found by its idempotency key");
+            }
         }
 
         await transaction.CommitAsync(cancellationToken);
-        return results;
+        return results!;
     }
 
     // Due leads and leads whose lease ran out (a crashed or killed deliverer) are claimed alike.
@@ -421,7 +463,11 @@ internal sealed class LeadStore(Database database, PersonalData personalData, Ti
 
     // Only accounts with a token can deliver (the token room names them): one indexed probe per named account, so a
     // wake-up never scans a long outbox. The accounts become a row source of parameters, the same SQL on both databases.
-    public async Task<IReadOnlyList<string>> AccountsWithWorkAsync(IReadOnlyList<string> accounts, CancellationToken cancellationToken)
+    public Task<IReadOnlyList<string>> AccountsWithWorkAsync(IReadOnlyList<string> accounts, CancellationToken cancellationToken) =>
+        AccountsWithWorkAsync(accounts, Now, cancellationToken);
+
+    // dueBy: work due by then counts (DateTimeOffset.MaxValue: any work at all, backing off or leased).
+    public async Task<IReadOnlyList<string>> AccountsWithWorkAsync(IReadOnlyList<string> accounts, DateTimeOffset dueBy, CancellationToken cancellationToken)
     {
         if (accounts.Count == 0)
         {
@@ -430,7 +476,7 @@ internal sealed class LeadStore(Database database, PersonalData personalData, Ti
 
         List<SqlArg> parameters =
         [
-            ("now", Now), ("queued", LeadStatus.Queued), ("delivering", LeadStatus.Delivering), ("notePending", NoteStatus.Pending), ("noteDelivering", NoteStatus.Delivering),
+            ("now", dueBy), ("queued", LeadStatus.Queued), ("delivering", LeadStatus.Delivering), ("notePending", NoteStatus.Pending), ("noteDelivering", NoteStatus.Delivering),
             .. accounts.Select((account, i) => (SqlArg)($"a{i}", account)),
         ];
 

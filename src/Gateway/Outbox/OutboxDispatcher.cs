@@ -79,6 +79,14 @@ internal sealed partial class OutboxDispatcher(
         // stored after it keeps its account marked.
         var before = known.ToDictionary(a => a, demand.Snapshot, StringComparer.Ordinal);
         var accountsWithWork = await store.AccountsWithWorkAsync(known, cancellationToken);
+
+        // An account whose outage pause ran out is probed even when all its work is backing off: that work waits for
+        // amoCRM's return, not for its own backoff.
+        var toProbe = (await accounts.ProbeDueAsync(cancellationToken)).Where(configured.Contains).Except(accountsWithWork, StringComparer.Ordinal).ToList();
+        if (toProbe.Count > 0)
+        {
+            accountsWithWork = [.. accountsWithWork, .. await store.AccountsWithWorkAsync(toProbe, DateTimeOffset.MaxValue, cancellationToken)];
+        }
         foreach (var account in known.Except(accountsWithWork, StringComparer.Ordinal).Where(a => !draining.ContainsKey(a)))
         {
             demand.Cleared(account, before[account]);
@@ -136,6 +144,13 @@ internal sealed partial class OutboxDispatcher(
     {
         try
         {
+            if (await accounts.NeedsProbeAsync(account, cancellationToken) && !await delivery.ProbeAsync(account, cancellationToken))
+            {
+                outcomes.SetBacklogged(account, true);
+                outcomes.CompleteAccount(account, new LeadOutcome(LeadOutcomeKind.Queued));
+                return;
+            }
+
             bool more;
             do
             {
@@ -227,8 +242,28 @@ internal sealed partial class OutboxDispatcher(
             snapshot = demand.Snapshot(account);
             var batchSize = await accounts.BatchSizeAsync(account, cancellationToken);
             BatchVerdict verdict;
+            // Notes go first once a full batch of them is due; fewer wait for the leads, so the notes of several small lead
+            // batches share one call. With no lead due, whatever notes are due go.
             var claimStarted = GatewayTracing.Now;
-            var claimedNotes = await notes.ClaimAsync(account, batchSize, options.Value.Lease, cancellationToken);
+            var claimedNotes = await notes.ClaimAsync(account, batchSize, options.Value.Lease, minimum: batchSize, cancellationToken);
+            IReadOnlyList<ClaimedLead> leads = [];
+            if (claimedNotes.Count == 0)
+            {
+                claimStarted = GatewayTracing.Now;
+                leads = await store.ClaimAsync(account, batchSize, options.Value.Lease, cancellationToken);
+                // Full batches mean a backlog; so does a batch that had to wait for a call (LeadDelivery: for a second).
+                outcomes.SetBacklogged(account, leads.Count >= batchSize);
+                if (leads.Count == 0)
+                {
+                    claimStarted = GatewayTracing.Now;
+                    claimedNotes = await notes.ClaimAsync(account, batchSize, options.Value.Lease, minimum: 1, cancellationToken);
+                    if (claimedNotes.Count == 0)
+                    {
+                        return snapshot;
+                    }
+                }
+            }
+
             if (claimedNotes.Count > 0)
             {
                 verdict = await AttemptAsync("outbox.deliver notes", account, claimedNotes.Select(n => n.TraceParent).ToList(), claimStarted,
@@ -236,14 +271,6 @@ internal sealed partial class OutboxDispatcher(
             }
             else
             {
-                claimStarted = GatewayTracing.Now;
-                var leads = await store.ClaimAsync(account, batchSize, options.Value.Lease, cancellationToken);
-                outcomes.SetBacklogged(account, leads.Count >= batchSize);
-                if (leads.Count == 0)
-                {
-                    return snapshot;
-                }
-
                 verdict = await AttemptAsync("outbox.deliver leads", account, leads.Select(l => l.TraceParent).ToList(), claimStarted,
                     () => delivery.DeliverLeadsAsync(account, leads, cancellationToken), leads[0].Attempts);
             }

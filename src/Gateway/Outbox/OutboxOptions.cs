@@ -19,6 +19,8 @@ internal sealed class OutboxOptions : FlatOptions
     public TimeSpan Lease { get; set; } = TimeSpan.FromMinutes(2);
     public TimeSpan PollInterval { get; set; } = TimeSpan.FromSeconds(1);
     public TimeSpan MaxBackoff { get; set; } = TimeSpan.FromMinutes(15);
+    // The longest an account waits, during an outage, between looks at whether amoCRM is back.
+    public TimeSpan ProbeInterval { get; set; } = TimeSpan.FromSeconds(15);
 }
 
 internal sealed class OutboxOptionsSetup(IConfiguration configuration) : IConfigureOptions<OutboxOptions>
@@ -36,6 +38,7 @@ internal sealed class OutboxOptionsSetup(IConfiguration configuration) : IConfig
         if (env.TryGetSeconds("OUTBOX_LEASE_SECONDS", out var lease)) options.Lease = lease;
         if (env.TryGetSeconds("OUTBOX_POLL_SECONDS", out var poll)) options.PollInterval = poll;
         if (env.TryGetSeconds("OUTBOX_MAX_BACKOFF_SECONDS", out var backoff)) options.MaxBackoff = backoff;
+        if (env.TryGetSeconds("OUTBOX_PROBE_SECONDS", out var probe)) options.ProbeInterval = probe;
     }
 }
 
@@ -53,5 +56,6 @@ internal sealed class OutboxOptionsValidator(IOptions<Gateway.Amo.AmoOptions> am
         if (options.Lease <= amo.Value.RequestTimeout) failures.Add("OUTBOX_LEASE_SECONDS must be longer than AMO_TIMEOUT_SECONDS, or a slow call could be delivered twice");
         if (options.PollInterval < TimeSpan.FromMilliseconds(50)) failures.Add("OUTBOX_POLL_SECONDS must be at least 0.05");
         if (options.MaxBackoff < TimeSpan.FromSeconds(1)) failures.Add("OUTBOX_MAX_BACKOFF_SECONDS must be at least 1");
+        if (options.ProbeInterval < TimeSpan.FromSeconds(1) || options.ProbeInterval > TimeSpan.FromSeconds(300)) failures.Add("OUTBOX_PROBE_SECONDS must be between 1 and 300");
     }
 }

@@ -141,14 +141,18 @@ public sealed class LostAnswerTests
 
         var id = await client.PostQueuedAsync(OutboxTestKit.Lead(1));
         amo.State.LostAnswerRatio = 0;
-        amo.State.Outage = true;
+        // The unsorted list still failing while the account answers the outage probe: each look fails, nothing is sent.
+        for (var i = 0; i < 3; i++)
+        {
+            amo.State.EnqueueResponse("/api/v4/leads/unsorted", 503, "<html>503</html>", "text/html");
+        }
+
         await clock.AdvanceUntilAsync(TimeSpan.FromSeconds(5), () => Task.FromResult(amo.State.Requests.Count(r => r.Path == "/api/v4/leads/unsorted" && r.Status == 503) >= 3), "three failed looks");
 
         Assert.Single(amo.State.Requests, r => r.Path == "/api/v4/leads/unsorted/forms");
         Assert.Contains((string?)(await client.LeadAsync(id))["status"], new[] { "queued", "delivering" });
         Assert.Null(Reconciled(await MetricsTests.ScrapeAsync(client), "resent", "leads"));
 
-        amo.State.Outage = false;
         await clock.AdvanceUntilAsync(TimeSpan.FromSeconds(30), () => client.AllDeliveredAsync([id]), "the lead found once amoCRM is back");
         OutboxTestKit.AssertEachDeliveredOnce(amo, 1);
         Assert.Single(amo.State.Requests, r => r.Path == "/api/v4/leads/unsorted/forms");
