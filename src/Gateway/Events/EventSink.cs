@@ -29,6 +29,12 @@ internal sealed partial class EventSink(
                 : new NewDelivery(DeliveryKinds.Telegram, subscription.Name, subscription.TelegramChatId!));
         }
 
+        // Nobody to tell: nothing to store (the lead, the submission, the webhook's own row keep what happened).
+        if (deliveries.Count == 0)
+        {
+            return;
+        }
+
         if (await store.AddAsync(gatewayEvent, deliveries, options.Value.MaxAge, cancellationToken))
         {
             LogPublished(gatewayEvent.Type, gatewayEvent.Id, gatewayEvent.Account, deliveries.Count);
@@ -38,6 +44,10 @@ internal sealed partial class EventSink(
             }
         }
     }
+
+    public bool AnyoneListens(string account, string type) =>
+        (EventTypes.IsLeadOutcome(type) && keys.FileKeys.Any(k => k.Callback is not null))
+        || subscriptions.Current.Any(s => s.Wants(account, type));
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Event {Type} {EventId} of {Account} stored for {Deliveries} destinations")]
     private partial void LogPublished(string type, string eventId, string account, int deliveries);

@@ -42,4 +42,8 @@ internal static class EventTypes
 internal interface IGatewayEvents
 {
     Task PublishAsync(GatewayEvent gatewayEvent, CancellationToken cancellationToken);
+
+    // Whether any destination could want an event of this type and account (filters aside): a room may skip building
+    // events nobody receives — delivery settles thousands of leads a second, and most gateways listen to none of them.
+    bool AnyoneListens(string account, string type);
 }

@@ -10,6 +10,13 @@ internal sealed partial class LeadOutcomeEvents(LeadStore leads, IGatewayEvents 
 {
     public async Task SettledAsync(string account, IReadOnlyList<long> delivered, IReadOnlyList<long> failed, CancellationToken cancellationToken)
     {
+        // No callback and no subscription for lead outcomes: not even the read of the settled rows.
+        if ((delivered.Count == 0 || !events.AnyoneListens(account, EventTypes.LeadDelivered))
+            && (failed.Count == 0 || !events.AnyoneListens(account, EventTypes.LeadFailed)))
+        {
+            return;
+        }
+
         try
         {
             foreach (var (row, payload) in await leads.SettledAsync(account, [.. delivered, .. failed], cancellationToken))

@@ -17,9 +17,12 @@ internal sealed record Subscription(
     string Language)
 {
     public bool Matches(GatewayEvent e) =>
-        (Account is null || string.Equals(Account, e.Account, StringComparison.OrdinalIgnoreCase))
-        && Events.Any(pattern => pattern == "*" || pattern == e.Type || (pattern.EndsWith(".*", StringComparison.Ordinal) && e.Type.StartsWith(pattern[..^1], StringComparison.Ordinal)))
-        && Filter.All(f => ValueOf(e.Data, f.Key) is { } value && f.Value.Contains(value));
+        Wants(e.Account, e.Type) && Filter.All(f => ValueOf(e.Data, f.Key) is { } value && f.Value.Contains(value));
+
+    // The account and the type, before any filter.
+    public bool Wants(string account, string type) =>
+        (Account is null || string.Equals(Account, account, StringComparison.OrdinalIgnoreCase))
+        && Events.Any(pattern => pattern == "*" || pattern == type || (pattern.EndsWith(".*", StringComparison.Ordinal) && type.StartsWith(pattern[..^1], StringComparison.Ordinal)));
 
     private static string? ValueOf(JsonObject data, string key) => data[key] switch
     {

@@ -56,6 +56,25 @@ public sealed class CallbackTests
     }
 
     [Fact]
+    public async Task With_no_callback_and_no_subscription_a_delivered_lead_stores_no_event()
+    {
+        await using var amo = await AmoEmulator.StartAsync(GatewayApp.EmulatorOptionsFor());
+        await using var app = EventsTestKit.App(amo);
+        await app.AuthorizeAsync();
+        using var shop = app.Client(EventsTestKit.ShopKey);
+
+        await EventsTestKit.PostLeadAsync(shop, 1);
+
+        Assert.Single(amo.State.Unsorted);
+        // The settled lead's events are built just after its caller is answered: give that a moment.
+        await Task.Delay(TimeSpan.FromMilliseconds(300), TimeProvider.System);
+        await using var connection = await app.Get<Gateway.Data.Database>().OpenAsync(CancellationToken.None);
+        await using var command = connection.CreateCommand();
+        command.CommandText = "SELECT COUNT(*) FROM events";
+        Assert.Equal(0L, Convert.ToInt64(await command.ExecuteScalarAsync(), System.Globalization.CultureInfo.InvariantCulture));
+    }
+
+    [Fact]
     public async Task A_callback_endpoint_that_is_down_gets_the_event_later_and_once()
     {
         var clock = new TestTimeProvider();
