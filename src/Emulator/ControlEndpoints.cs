@@ -11,7 +11,7 @@ internal static class ControlEndpoints
         var control = routes.MapGroup("/_emulator");
         control.MapGet("/requests", (EmulatorState state) => AmoResults.PlainJson(new JsonArray([.. state.Requests.Select(RenderRequest)])));
         control.MapGet("/unsorted", Unsorted);
-        control.MapPost("/unsorted/{uid}/accept", (string uid, EmulatorState state) => Decide(state, uid, UnsortedStatus.Accepted));
+        control.MapPost("/unsorted/{uid}/accept", AcceptAsync);
         control.MapPost("/unsorted/{uid}/decline", (string uid, EmulatorState state) => Decide(state, uid, UnsortedStatus.Declined));
         control.MapGet("/notes", (EmulatorState state) => AmoResults.PlainJson(new JsonArray([.. state.Notes.Select(RenderNote)])));
         control.MapGet("/faults", (EmulatorState state) => AmoResults.PlainJson(RenderFaults(state)));
@@ -122,6 +122,22 @@ internal static class ControlEndpoints
     }
 
     // What a manager does in amoCRM's interface: the item leaves the unsorted list (its lead and contact stay).
+    // Accepting tells the webhook destinations the lead was added (declining does not: the lead is gone from view).
+    private static async Task<IResult> AcceptAsync(string uid, EmulatorState state, HookState hooks)
+    {
+        if (!state.DecideUnsorted(uid, UnsortedStatus.Accepted))
+        {
+            return AmoResults.NotFound();
+        }
+
+        if (state.Unsorted.FirstOrDefault(u => u.Uid == uid) is { } item && state.Leads.FirstOrDefault(l => l.Id == item.LeadId) is { } lead)
+        {
+            await hooks.LeadAddedAsync(lead);
+        }
+
+        return Results.NoContent();
+    }
+
     private static IResult Decide(EmulatorState state, string uid, string status) =>
         state.DecideUnsorted(uid, status) ? Results.NoContent() : AmoResults.NotFound();
 

@@ -87,6 +87,28 @@ public sealed class HookState(EmulatorState state)
         return await SendAsync(fields);
     }
 
+    // A manager accepts an unsorted item: its lead now counts as added, as amoCRM's "add_lead" webhook says.
+    public async Task<IReadOnlyList<SentWebhook>> LeadAddedAsync(LeadRecord lead)
+    {
+        var pipeline = lead.PipelineId ?? 0;
+        leads.TryAdd(lead.Id, (pipeline, 0, 0));
+        var at = state.Now.ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture);
+        var fields = new List<KeyValuePair<string, string>>
+        {
+            new("leads[add][0][id]", lead.Id.ToString(CultureInfo.InvariantCulture)),
+            new("leads[add][0][name]", lead.Name ?? ""),
+            new("leads[add][0][price]", (lead.Price ?? 0).ToString(CultureInfo.InvariantCulture)),
+            new("leads[add][0][pipeline_id]", pipeline.ToString(CultureInfo.InvariantCulture)),
+            new("leads[add][0][created_at]", at),
+            new("leads[add][0][last_modified]", at),
+            new("leads[add][0][account_id]", lead.AccountId.ToString(CultureInfo.InvariantCulture)),
+            new("account[subdomain]", state.MainAccount.Subdomain),
+            new("account[id]", state.MainAccount.Id.ToString(CultureInfo.InvariantCulture)),
+            new("account[_links][self]", "https://" + state.MainAccount.Host),
+        };
+        return await SendAsync(fields);
+    }
+
     public async Task<IReadOnlyList<SentWebhook>> SendAsync(IReadOnlyList<KeyValuePair<string, string>> fields)
     {
         List<string> destinations;

@@ -18,6 +18,7 @@ internal sealed partial class EventDispatcher(
     SubscriptionRegistry subscriptions,
     TelegramClient telegram,
     TelegramPacer pacer,
+    Amo.AmoClient amo,
     IOptions<EventsOptions> options,
     TimeProvider time,
     ILogger<EventDispatcher> logger) : BackgroundService
@@ -116,15 +117,65 @@ internal sealed partial class EventDispatcher(
             ? PostAsync(delivery, new Uri(delivery.Target), callback.Secret, cancellationToken)
             : Task.FromResult(new DeliveryResult(false, $"key {delivery.Destination} has no callback_url any more", Permanent: true)),
         DeliveryKinds.Http => subscriptions.Current.FirstOrDefault(s => s.Name == delivery.Destination) is { } subscription
-            ? PostAsync(delivery, new Uri(delivery.Target), subscription.Secret, cancellationToken)
+            ? SubscriberAsync(delivery, subscription, cancellationToken)
             : Task.FromResult(new DeliveryResult(false, $"subscription {delivery.Destination} was removed", Permanent: true)),
         DeliveryKinds.Telegram => TelegramAsync(delivery, cancellationToken),
         _ => Task.FromResult(new DeliveryResult(false, $"unknown kind {delivery.Kind}", Permanent: true)),
     };
 
-    private async Task<DeliveryResult> PostAsync(ClaimedDelivery delivery, Uri url, string? secret, CancellationToken cancellationToken)
+    private async Task<DeliveryResult> SubscriberAsync(ClaimedDelivery delivery, Subscription subscription, CancellationToken cancellationToken)
     {
-        var body = Encoding.UTF8.GetBytes(delivery.Body);
+        if (!subscription.Fetch || EntityPath(delivery.Type) is not { } path)
+        {
+            return await PostAsync(delivery, new Uri(delivery.Target), subscription.Secret, cancellationToken);
+        }
+
+        JsonObject envelope;
+        try
+        {
+            envelope = JsonNode.Parse(delivery.Body) as JsonObject ?? [];
+        }
+        catch (JsonException)
+        {
+            return new DeliveryResult(false, "the stored event is not JSON", Permanent: true);
+        }
+
+        if (envelope["data"] is not JsonObject data || data["id"] is not JsonValue idValue || !idValue.TryGetValue<long>(out var id) || envelope["account"]?.GetValue<string>() is not { } account)
+        {
+            return await PostAsync(delivery, new Uri(delivery.Target), subscription.Secret, cancellationToken);
+        }
+
+        // The whole v4 entity, read when the event goes out: a lookup, so it waits behind the account's deliveries
+        // and within its rate limit. What amoCRM cannot give now is tried again later; one it does not have (deleted,
+        // merged) goes out without it, saying so.
+        var entity = await amo.GetAsync(account, $"api/v4/{path}/{id.ToString(System.Globalization.CultureInfo.InvariantCulture)}", new Amo.AmoPriority(Amo.AmoCallClass.Lookup), cancellationToken);
+        if (entity.Ok && entity.Body is JsonObject found)
+        {
+            data["entity"] = found.DeepClone();
+        }
+        else if (entity.HttpStatus is 404 or 204)
+        {
+            data["entity"] = null;
+        }
+        else
+        {
+            return new DeliveryResult(false, $"amoCRM did not give {path}/{id}: {entity.Description}");
+        }
+
+        return await PostAsync(delivery, new Uri(delivery.Target), subscription.Secret, cancellationToken, envelope.ToJsonString());
+    }
+
+    // Which v4 collection an amoCRM event's id belongs to; null for events without one to fetch.
+    private static string? EntityPath(string type) =>
+        type.EndsWith(".deleted", StringComparison.Ordinal) ? null
+        : type.StartsWith("amocrm.lead.", StringComparison.Ordinal) ? "leads"
+        : type.StartsWith("amocrm.contact.", StringComparison.Ordinal) ? "contacts"
+        : type.StartsWith("amocrm.company.", StringComparison.Ordinal) ? "companies"
+        : null;
+
+    private async Task<DeliveryResult> PostAsync(ClaimedDelivery delivery, Uri url, string? secret, CancellationToken cancellationToken, string? bodyText = null)
+    {
+        var body = Encoding.UTF8.GetBytes(bodyText ?? delivery.Body);
         var timestamp = time.GetUtcNow().ToUnixTimeSeconds();
         using var request = new HttpRequestMessage(HttpMethod.Post, url) { Content = new ByteArrayContent(body) };
         request.Content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/json") { CharSet = "utf-8" };

@@ -14,7 +14,8 @@ internal sealed record Subscription(
     Uri? Url,
     string? Secret,
     string? TelegramChatId,
-    string Language)
+    string Language,
+    bool Fetch = false)
 {
     public bool Matches(GatewayEvent e) =>
         Wants(e.Account, e.Type) && Filter.All(f => ValueOf(e.Data, f.Key) is { } value && f.Value.Contains(value));
@@ -41,7 +42,7 @@ internal sealed class SubscriptionsFileException(string message) : Exception(mes
 internal static class SubscriptionsFile
 {
     public static readonly IReadOnlyList<string> FilterKeys = ["pipeline_id", "status_id", "responsible_user_id", "source"];
-    private static readonly HashSet<string> Known = ["name", "account", "events", "filter", "url", "secret", "telegram_chat_id", "language"];
+    private static readonly HashSet<string> Known = ["name", "account", "events", "filter", "url", "secret", "telegram_chat_id", "language", "fetch"];
     private static readonly JsonDocumentOptions Options = new() { MaxDepth = 8, AllowDuplicateProperties = false, CommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true };
 
     public static IReadOnlyList<Subscription> Parse(string json)
@@ -161,7 +162,18 @@ internal static class SubscriptionsFile
             throw new SubscriptionsFileException($"{at}.language must be one of {string.Join(", ", TelegramTemplates.Languages)}");
         }
 
-        return new Subscription(name, Text(s, "account", at)?.ToLowerInvariant(), events, filter, url, secret, chat, language);
+        var fetch = s["fetch"] switch
+        {
+            null => false,
+            JsonValue v when v.TryGetValue<bool>(out var b) => b,
+            _ => throw new SubscriptionsFileException($"{at}.fetch must be true or false"),
+        };
+        if (fetch && url is null)
+        {
+            throw new SubscriptionsFileException($"{at}.fetch is for \"url\" subscriptions (a chat's message does not show the entity)");
+        }
+
+        return new Subscription(name, Text(s, "account", at)?.ToLowerInvariant(), events, filter, url, secret, chat, language, fetch);
     }
 
     private static string? Text(JsonObject o, string property, string at) => o[property] switch

@@ -1,6 +1,7 @@
 using System.Net;
 using Emulator;
 using Gateway.Tests.Infrastructure;
+using Gateway.Tests.Security;
 
 namespace Gateway.Tests.Events;
 
@@ -53,6 +54,72 @@ public sealed class AmoWebhookTests
         Assert.Empty(amo.Hooks.SinkRequests("other"));
         Assert.Empty(amo.Hooks.SinkRequests("leads"));
         Assert.DoesNotContain(amo.Hooks.TelegramAttempts, m => m.ChatId == "888");
+    }
+
+    [Fact]
+    public async Task A_subscription_with_fetch_gets_the_whole_v4_lead_read_through_the_accounts_budget()
+    {
+        await using var amo = await AmoEmulator.StartAsync(GatewayApp.EmulatorOptionsFor());
+        var subscriptions = """{"subscriptions":[{"name":"crm","events":["amocrm.lead.status_changed"],"url":"SINK/crm","fetch":true}]}""";
+        await using var app = EventsTestKit.App(amo, subscriptions: subscriptions.Replace("SINK/", new Uri(amo.BaseUrl, "/_emulator/sink/").ToString(), StringComparison.Ordinal));
+        await app.AuthorizeAsync();
+        using var shop = app.Client(EventsTestKit.ShopKey);
+        await EventsTestKit.PostLeadAsync(shop, 1);
+        var lead = Assert.Single(amo.State.Leads);
+        using var admin = app.CreateKeyedClient();
+        amo.Hooks.Client = app.CreateAnonymousClient();
+        amo.Hooks.AddDestination("http://localhost" + await EventsTestKit.WebhookPathAsync(admin));
+
+        await amo.Hooks.ChangeStatusAsync(leadId: lead.Id, pipelineId: 100, statusId: 142);
+
+        var forwarded = await Eventually.SingleAsync(() => amo.Hooks.SinkRequests("crm"), "the subscriber's copy");
+        var entity = EventsTestKit.Json(forwarded)["data"]!["entity"]!;
+        Assert.Equal(lead.Id, (long?)entity["id"]);
+        Assert.Equal(lead.Name, (string?)entity["name"]);
+        Assert.Contains(amo.State.Requests, r => r.Method == "GET" && r.Path == $"/api/v4/leads/{lead.Id}" && r.Status == 200);
+    }
+
+    [Fact]
+    public async Task A_manager_accepting_the_unsorted_lead_sends_amocrm_lead_added_to_its_subscriber()
+    {
+        await using var amo = await AmoEmulator.StartAsync(GatewayApp.EmulatorOptionsFor());
+        var subscriptions = """{"subscriptions":[{"name":"crm","events":["amocrm.lead.added"],"url":"SINK/crm"}]}""";
+        await using var app = EventsTestKit.App(amo, subscriptions: subscriptions.Replace("SINK/", new Uri(amo.BaseUrl, "/_emulator/sink/").ToString(), StringComparison.Ordinal));
+        await app.AuthorizeAsync();
+        using var shop = app.Client(EventsTestKit.ShopKey);
+        await EventsTestKit.PostLeadAsync(shop, 1);
+        var item = Assert.Single(amo.State.Unsorted);
+        using var admin = app.CreateKeyedClient();
+        amo.Hooks.Client = app.CreateAnonymousClient();
+        amo.Hooks.AddDestination("http://localhost" + await EventsTestKit.WebhookPathAsync(admin));
+        using var control = new HttpClient { BaseAddress = amo.BaseUrl };
+
+        using var accepted = await control.PostAsync($"/_emulator/unsorted/{item.Uid}/accept", null);
+
+        Assert.Equal(HttpStatusCode.NoContent, accepted.StatusCode);
+        var forwarded = await Eventually.SingleAsync(() => amo.Hooks.SinkRequests("crm"), "the subscriber's copy");
+        Assert.Equal("amocrm.lead.added", forwarded.Headers["X-Gateway-Event"]);
+        Assert.Equal(item.LeadId, (long?)EventsTestKit.Json(forwarded)["data"]!["id"]);
+    }
+
+    [Fact]
+    public async Task A_fetched_lead_that_amoCRM_no_longer_has_goes_out_with_a_null_entity()
+    {
+        await using var amo = await AmoEmulator.StartAsync(GatewayApp.EmulatorOptionsFor());
+        var subscriptions = """{"subscriptions":[{"name":"crm","events":["amocrm.lead.*"],"url":"SINK/crm","fetch":true}]}""";
+        await using var app = EventsTestKit.App(amo, subscriptions: subscriptions.Replace("SINK/", new Uri(amo.BaseUrl, "/_emulator/sink/").ToString(), StringComparison.Ordinal));
+        await app.AuthorizeAsync();
+        using var admin = app.CreateKeyedClient();
+        amo.Hooks.Client = app.CreateAnonymousClient();
+        amo.Hooks.AddDestination("http://localhost" + await EventsTestKit.WebhookPathAsync(admin));
+
+        await amo.Hooks.ChangeStatusAsync(leadId: 987654321, pipelineId: 100, statusId: 142);
+
+        var forwarded = await Eventually.SingleAsync(() => amo.Hooks.SinkRequests("crm"), "the subscriber's copy");
+        var data = EventsTestKit.Json(forwarded)["data"]!.AsObject();
+        Assert.True(data.ContainsKey("entity"));
+        Assert.Null(data["entity"]);
+        Assert.Equal(987654321, (long?)data["id"]);
     }
 
     [Fact]
