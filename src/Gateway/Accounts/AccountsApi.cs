@@ -79,7 +79,7 @@ internal static class AccountsApi
         AmoAccount parsed;
         try
         {
-            parsed = StoredAccounts.Parse(entry, registry.Default, "");
+            parsed = stored.Check(entry);
         }
         catch (AccountsFileException ex)
         {
@@ -91,14 +91,13 @@ internal static class AccountsApi
             return Envelope.Fail(StatusCodes.Status409Conflict, $"Account {existing.Domain} exists already", new Dictionary<string, string> { ["source"] = existing.Origin });
         }
 
-        var (outcome, account) = await stored.AddAsync(entry, cancellationToken);
-        if (outcome == StoredAccountAdd.Exists)
+        if (await stored.AddAsync(entry, parsed, cancellationToken) == StoredAccountAdd.Exists)
         {
-            return Envelope.Fail(StatusCodes.Status409Conflict, $"Account {account.Domain} exists already", new Dictionary<string, string> { ["source"] = "database" });
+            return Envelope.Fail(StatusCodes.Status409Conflict, $"Account {parsed.Domain} exists already", new Dictionary<string, string> { ["source"] = "database" });
         }
 
         var statuses = (await status.AccountsAsync(cancellationToken)).ToDictionary(s => s.Account, StringComparer.Ordinal);
-        return Envelope.Created(await DescribeAsync(registry.Find(account.Domain) ?? account, statuses.GetValueOrDefault(account.Key), diagnostics, cancellationToken), $"Account {account.Domain} added");
+        return Envelope.Created(await DescribeAsync(registry.Find(parsed.Domain) ?? parsed, statuses.GetValueOrDefault(parsed.Key), diagnostics, cancellationToken), $"Account {parsed.Domain} added");
     }
 
     // Like taking an account out of the file: delivery stops, its stored leads and tokens stay (added again, it goes on).

@@ -111,7 +111,9 @@ internal sealed partial class StoredAccounts : IAccountSource, IDisposable
 
     // Checked as the accounts file checks an entry; a tokens_file is the file's alone (a path on this server is not
     // something to take from an HTTP body): a stored account is connected by consent.
-    public static AmoAccount Parse(JsonNode? entry, AmoAccount defaultAccount, string directory)
+    public AmoAccount Check(JsonNode? entry) => Parse(entry, defaultAccount, directory);
+
+    private static AmoAccount Parse(JsonNode? entry, AmoAccount defaultAccount, string directory)
     {
         if (entry is JsonObject obj && obj.ContainsKey("tokens_file"))
         {
@@ -121,9 +123,9 @@ internal sealed partial class StoredAccounts : IAccountSource, IDisposable
         return AccountsFile.ParseEntry(entry, "account", defaultAccount, directory) with { Origin = "database" };
     }
 
-    public async Task<(StoredAccountAdd Outcome, AmoAccount Account)> AddAsync(JsonObject entry, CancellationToken cancellationToken)
+    // The entry as Check read it into account.
+    public async Task<StoredAccountAdd> AddAsync(JsonObject entry, AmoAccount account, CancellationToken cancellationToken)
     {
-        var account = Parse(entry, defaultAccount, directory);
         var now = Sql.ToUnixMilliseconds(time.GetUtcNow());
         int added;
         await using (var connection = await database.OpenAsync(cancellationToken))
@@ -137,7 +139,7 @@ internal sealed partial class StoredAccounts : IAccountSource, IDisposable
         }
 
         await LoadAsync(cancellationToken);
-        return (added == 1 ? StoredAccountAdd.Added : StoredAccountAdd.Exists, account);
+        return added == 1 ? StoredAccountAdd.Added : StoredAccountAdd.Exists;
     }
 
     public async Task<bool> RemoveAsync(string domain, CancellationToken cancellationToken)
