@@ -405,6 +405,17 @@ internal sealed class Schema(Database database)
                 created_at BIGINT NOT NULL
             );
             """),
+        // A settled lead whose lead.delivered / lead.failed is owed but not yet stored as an event: set in the
+        // settlement's own commit, cleared once the event is stored, so a crash in between is made good after it.
+        new(
+            Sqlite: """
+            ALTER TABLE leads ADD COLUMN outcome_event INTEGER NULL;
+            CREATE INDEX leads_outcome_event ON leads (updated_at) WHERE outcome_event IS NOT NULL;
+            """,
+            Postgres: """
+            ALTER TABLE leads ADD COLUMN outcome_event SMALLINT NULL;
+            CREATE INDEX leads_outcome_event ON leads (updated_at) WHERE outcome_event IS NOT NULL;
+            """),
     ];
 
     public async Task MigrateAsync(CancellationToken cancellationToken)

@@ -20,6 +20,7 @@ internal static class EventsServiceCollectionExtensions
         services.AddSingleton<EventDispatcher>();
         services.AddHostedService(sp => sp.GetRequiredService<EventDispatcher>());
         services.AddHostedService<AccountWatch>();
+        services.AddHostedService<OwedEventsSweep>();
         return services;
     }
 }

@@ -205,7 +205,9 @@ internal sealed partial class LeadDelivery(
             await accounts.RecordFailureAsync(account, plan.HealthResult!, CancellationToken.None);
         }
 
-        await store.SettleAsync(plan.ClaimToken, plan.Delivered, plan.Failed, plan.Requeue, CancellationToken.None);
+        var announceDelivered = plan.Delivered.Count > 0 && settledSinks.Any(s => s.Wants(account, LeadOutcomeKind.Delivered));
+        var announceFailed = plan.Failed.Count > 0 && settledSinks.Any(s => s.Wants(account, LeadOutcomeKind.Failed));
+        await store.SettleAsync(plan.ClaimToken, plan.Delivered, plan.Failed, plan.Requeue, CancellationToken.None, announceDelivered, announceFailed);
         metrics.LeadsDelivered(account, plan.Delivered.Count);
         metrics.LeadsFailed(account, plan.Failed.Count);
         metrics.LostAnswers(account, "leads", plan.LostAnswers);
@@ -235,11 +237,15 @@ internal sealed partial class LeadDelivery(
         }
 
         // After the waiters: a caller's answer does not wait for its lead's events to be stored.
-        if (plan.Delivered.Count + plan.Failed.Count > 0)
+        if (announceDelivered || announceFailed)
         {
             foreach (var sink in settledSinks)
             {
-                await sink.SettledAsync(account, plan.Delivered.Select(d => d.Id).ToList(), plan.Failed.Select(f => f.Id).ToList(), CancellationToken.None);
+                await sink.SettledAsync(
+                    account,
+                    announceDelivered ? plan.Delivered.Select(d => d.Id).ToList() : [],
+                    announceFailed ? plan.Failed.Select(f => f.Id).ToList() : [],
+                    CancellationToken.None);
             }
         }
 

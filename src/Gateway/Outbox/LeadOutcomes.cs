@@ -14,9 +14,13 @@ internal enum LeadOutcomeKind
 
 internal sealed record LeadOutcome(LeadOutcomeKind Kind, AmoResult? Failure = null);
 
-// Told after each settlement commit which leads became delivered or failed (the events room's lead.* events).
+// Told after each settlement commit which leads became delivered or failed (the events room's lead.* events). Asked
+// first whether it wants them: the rows it wants are marked as owed in the settlement's own commit, so what a crash
+// keeps it from hearing is found again (LeadStore.OwedAnnouncementsAsync) and the sink clears the mark itself.
 internal interface ILeadSettlementSink
 {
+    bool Wants(string account, LeadOutcomeKind outcome);
+
     Task SettledAsync(string account, IReadOnlyList<long> delivered, IReadOnlyList<long> failed, CancellationToken cancellationToken);
 }
 

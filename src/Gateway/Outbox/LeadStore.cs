@@ -330,7 +330,10 @@ internal sealed class LeadStore(Database database, PersonalData personalData, Ti
 
     // One transaction for the whole verdict on a batch. Every settle names the claim it settles: a worker whose lease
     // ran out cannot overwrite the next claimant's result.
-    public async Task SettleAsync(string claimToken, IReadOnlyList<DeliveredLead> delivered, IReadOnlyList<FailedLead> failed, LeadRequeue? requeue, CancellationToken cancellationToken)
+    // announceDelivered/announceFailed: someone listens for that outcome, so the rows are marked as owing their event in
+    // this same commit (AnnouncedAsync clears the mark once the event is stored; OwedAnnouncementsAsync finds the rest).
+    public async Task SettleAsync(string claimToken, IReadOnlyList<DeliveredLead> delivered, IReadOnlyList<FailedLead> failed, LeadRequeue? requeue, CancellationToken cancellationToken,
+        bool announceDelivered = false, bool announceFailed = false)
     {
         if (delivered.Count == 0 && failed.Count == 0 && (requeue is null || requeue.Items.Count == 0))
         {
@@ -352,7 +355,8 @@ internal sealed class LeadStore(Database database, PersonalData personalData, Ti
                     note_text = @NoteText,
                     note_status = CASE WHEN @NoteText IS NULL THEN NULL WHEN @LeadId IS NULL THEN @noteFailed ELSE @notePending END,
                     note_error = CASE WHEN @NoteText IS NOT NULL AND @LeadId IS NULL THEN 'amoCRM did not name the created lead, so its note could not be attached' END,
-                    note_next_attempt_at = @now
+                    note_next_attempt_at = @now,
+                    outcome_event = CASE WHEN @announce THEN 1 END
                 WHERE id = @Id AND claim_token = @claimToken
                 """,
                 transaction,
@@ -360,7 +364,7 @@ internal sealed class LeadStore(Database database, PersonalData personalData, Ti
                 lead =>
                 [
                     ("Id", lead.Id), ("Uid", lead.Uid), ("LeadId", lead.LeadId), ("ContactId", lead.ContactId), ("Answer", lead.Answer), ("NoteText", lead.NoteText),
-                    ("now", now), ("claimToken", claimToken),
+                    ("now", now), ("claimToken", claimToken), ("announce", announceDelivered),
                     ("deliveredStatus", LeadStatus.Delivered), ("noteFailed", NoteStatus.Failed), ("notePending", NoteStatus.Pending),
                 ],
                 cancellationToken);
@@ -372,12 +376,13 @@ internal sealed class LeadStore(Database database, PersonalData personalData, Ti
                 connection,
                 """
                 UPDATE leads SET status = @failedStatus, lease_until = NULL, last_error = @Error, updated_at = @now,
-                    unconfirmed_since = CASE WHEN @outcomeKnown THEN NULL ELSE unconfirmed_since END
+                    unconfirmed_since = CASE WHEN @outcomeKnown THEN NULL ELSE unconfirmed_since END,
+                    outcome_event = CASE WHEN @announce THEN 1 END
                 WHERE id = @Id AND claim_token = @claimToken
                 """,
                 transaction,
                 failed,
-                f => [("Id", f.Id), ("Error", f.Error), ("now", now), ("outcomeKnown", f.OutcomeKnown), ("claimToken", claimToken), ("failedStatus", LeadStatus.Failed)],
+                f => [("Id", f.Id), ("Error", f.Error), ("now", now), ("outcomeKnown", f.OutcomeKnown), ("claimToken", claimToken), ("failedStatus", LeadStatus.Failed), ("announce", announceFailed)],
                 cancellationToken);
         }
 
@@ -432,6 +437,32 @@ internal sealed class LeadStore(Database database, PersonalData personalData, Ti
         }
 
         return result;
+    }
+
+    // Their events are stored: the marks set by SettleAsync go.
+    public async Task AnnouncedAsync(IReadOnlyCollection<long> ids, CancellationToken cancellationToken)
+    {
+        if (ids.Count == 0)
+        {
+            return;
+        }
+
+        await using var connection = await database.OpenAsync(cancellationToken);
+        await Sql.ExecuteAsync(
+            connection,
+            "UPDATE leads SET outcome_event = NULL WHERE outcome_event IS NOT NULL AND id IN (" + string.Join(',', ids.Select(id => id.ToString(System.Globalization.CultureInfo.InvariantCulture))) + ")",
+            null, [], cancellationToken);
+    }
+
+    // Settled leads still owing their event since before `settledBefore`: the process stopped between the settlement's
+    // commit and the event's (a crash, a kill, a database that refused the event). Oldest first.
+    public async Task<IReadOnlyList<(string Account, long Id)>> OwedAnnouncementsAsync(DateTimeOffset settledBefore, int limit, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        return await Sql.QueryAsync(
+            connection,
+            "SELECT account, id FROM leads WHERE outcome_event IS NOT NULL AND updated_at < @before ORDER BY updated_at LIMIT @limit",
+            null, [("before", settledBefore), ("limit", limit)], reader => (reader.String("account"), reader.Int64("id")), cancellationToken);
     }
 
     // createdBy: only the leads submitted under that key name (null: every key's).

@@ -69,9 +69,11 @@ internal sealed partial class SubmissionIntake(
         }
 
         var outcome = new SubmissionOutcome(id, SubmissionStatus.Rejected, null, problems);
+        // The event before the verdict: a stop in between leaves the submission "received" (a replay sends the same
+        // event id again, so once); the other order would leave it rejected with its lead.rejected never stored.
+        await PublishRejectedAsync(account, id, tool, keyName, form, problems);
         await store.SetOutcomeAsync(id, SubmissionStatus.Rejected, outcome.Problem, null, form);
         LogRejected(id, tool, string.Join(", ", problems.Keys));
-        await PublishRejectedAsync(account, id, tool, keyName, form, problems);
         return outcome;
     }
 
