@@ -416,6 +416,24 @@ internal sealed class Schema(Database database)
             ALTER TABLE leads ADD COLUMN outcome_event SMALLINT NULL;
             CREATE INDEX leads_outcome_event ON leads (updated_at) WHERE outcome_event IS NOT NULL;
             """),
+        // Telegram's pace, shared by every instance (Events/TelegramClusterPace): a chat's next free moment, the bot's slots.
+        new(
+            Sqlite: """
+            CREATE TABLE telegram_pace (
+                scope TEXT NOT NULL,
+                slot INTEGER NOT NULL,
+                free_at INTEGER NOT NULL,
+                PRIMARY KEY (scope, slot)
+            );
+            """,
+            Postgres: """
+            CREATE TABLE telegram_pace (
+                scope TEXT NOT NULL,
+                slot INTEGER NOT NULL,
+                free_at BIGINT NOT NULL,
+                PRIMARY KEY (scope, slot)
+            );
+            """),
     ];
 
     public async Task MigrateAsync(CancellationToken cancellationToken)

@@ -18,6 +18,7 @@ internal sealed partial class EventDispatcher(
     SubscriptionRegistry subscriptions,
     TelegramClient telegram,
     TelegramPacer pacer,
+    TelegramClusterPace clusterPace,
     Amo.AmoClient amo,
     IOptions<EventsOptions> options,
     TimeProvider time,
@@ -237,7 +238,7 @@ internal sealed partial class EventDispatcher(
 
     private async Task<DeliveryResult> TelegramAsync(ClaimedDelivery delivery, CancellationToken cancellationToken)
     {
-        if (pacer.TryTake(delivery.Target) is { } notBefore)
+        if ((pacer.TryTake(delivery.Target) ?? await clusterPace.TryTakeAsync(delivery.Target, cancellationToken)) is { } notBefore)
         {
             return new DeliveryResult(false, "paced", NotBefore: notBefore, CountAttempt: false);
         }
@@ -261,6 +262,7 @@ internal sealed partial class EventDispatcher(
                 return new DeliveryResult(true, answer.Description);
             case TelegramOutcome.RetryAfter:
                 pacer.Hold(delivery.Target, answer.RetryAfter!.Value);
+                await clusterPace.HoldAsync(delivery.Target, time.GetUtcNow() + answer.RetryAfter.Value, cancellationToken);
                 LogTelegramRetryAfter(delivery.Destination, answer.RetryAfter.Value.TotalSeconds);
                 return new DeliveryResult(false, answer.Description, NotBefore: time.GetUtcNow() + answer.RetryAfter.Value, CountAttempt: false);
             case TelegramOutcome.Refused:

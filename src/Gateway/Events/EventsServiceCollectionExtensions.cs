@@ -17,6 +17,7 @@ internal static class EventsServiceCollectionExtensions
         services.AddSingleton<WebhookSecretStore>();
         services.AddSingleton<TelegramClient>();
         services.AddSingleton<TelegramPacer>();
+        services.AddSingleton<TelegramClusterPace>();
         services.AddSingleton<EventDispatcher>();
         services.AddHostedService(sp => sp.GetRequiredService<EventDispatcher>());
         services.AddHostedService<AccountWatch>();

@@ -19,9 +19,9 @@ internal static class EventsTestKit
 
     // A gateway with the shop key (its callback to the given URL), the subscriptions given, Telegram pointed at the
     // emulator's stand-in; private callbacks allowed (the stand-ins are on loopback) unless a test says otherwise.
-    public static GatewayApp App(AmoEmulator amo, TestTimeProvider? clock = null, Uri? callbackUrl = null, string? subscriptions = null, IDictionary<string, string?>? settings = null)
+    public static GatewayApp App(AmoEmulator amo, TestTimeProvider? clock = null, Uri? callbackUrl = null, string? subscriptions = null, IDictionary<string, string?>? settings = null, string? dir = null)
     {
-        var dir = Directory.CreateTempSubdirectory("gateway-test-").FullName;
+        dir ??= Directory.CreateTempSubdirectory("gateway-test-").FullName;
         var callback = callbackUrl is null ? "" : $"\"callback_url\":\"{callbackUrl}\",\"callback_secret\":\"{CallbackSecret}\"";
         SecurityTestKit.WriteKeysFile(dir, SecurityTestKit.Entry("shop", ShopKey, callback));
         var all = new Dictionary<string, string?>

@@ -63,6 +63,34 @@ public sealed class TelegramTests
     }
 
     [Fact]
+    public async Task Two_instances_together_send_one_chat_no_more_than_one_message_a_second()
+    {
+        var clock = new TestTimeProvider();
+        await using var amo = await AmoEmulator.StartAsync(GatewayApp.EmulatorOptionsFor(), clock);
+        var dir = Directory.CreateTempSubdirectory("gateway-cluster-").FullName;
+        await using var first = EventsTestKit.App(amo, clock, subscriptions: Subscriptions(), dir: dir);
+        await using var second = EventsTestKit.App(amo, clock, subscriptions: Subscriptions(), dir: dir);
+        using var admin = first.CreateKeyedClient();
+        var path = await EventsTestKit.WebhookPathAsync(admin);
+        amo.Hooks.AddDestination("http://localhost" + path);
+
+        // Two webhooks land on each instance: each alone would send its first message at once.
+        for (var i = 0; i < 4; i++)
+        {
+            amo.Hooks.Client = (i % 2 == 0 ? first : second).CreateAnonymousClient();
+            await amo.Hooks.ChangeStatusAsync(leadId: 6001 + i, pipelineId: 100, statusId: 142);
+        }
+
+        for (var expected = 1; expected <= 4; expected++)
+        {
+            await Eventually.TrueAsync(() => amo.Hooks.TelegramMessages.Count >= expected, $"message {expected}");
+            await Task.Delay(TimeSpan.FromMilliseconds(400), TimeProvider.System);
+            Assert.Equal(expected, amo.Hooks.TelegramMessages.Count);
+            clock.Advance(TimeSpan.FromSeconds(1));
+        }
+    }
+
+    [Fact]
     public async Task A_new_lead_reaches_the_chat_with_its_name_phone_and_source_in_Russian()
     {
         await using var amo = await AmoEmulator.StartAsync(GatewayApp.EmulatorOptionsFor());
