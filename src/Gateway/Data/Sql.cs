@@ -32,6 +32,39 @@ internal static class Sql
         return rows;
     }
 
+    // One statement for a whole group of rows, in chunks: `WITH v(columns) AS (VALUES (…), (…)) statement`, where the
+    // statement reads the rows as `v` (an UPDATE … FROM v). One round trip and one plan per chunk instead of one per row,
+    // which on PostgreSQL is most of a batch settlement's time. Each row's values come in the columns' order; a null
+    // keeps its type (PostgreSQL types the VALUES columns from them).
+    public static async Task<int> ExecuteValuesAsync<T>(
+        DbConnection connection, string columns, string statement, DbTransaction? transaction, IReadOnlyList<T> items, Func<T, IReadOnlyList<SqlArg>> row,
+        IReadOnlyList<SqlArg> shared, CancellationToken cancellationToken)
+    {
+        const int Chunk = 500;
+        var rows = 0;
+        for (var start = 0; start < items.Count; start += Chunk)
+        {
+            var values = new List<string>();
+            var parameters = new List<SqlArg>(shared);
+            for (var n = start; n < Math.Min(items.Count, start + Chunk); n++)
+            {
+                var names = new List<string>();
+                foreach (var (value, k) in row(items[n]).Select((v, k) => (v, k)))
+                {
+                    var name = $"v{n - start}_{k}";
+                    names.Add("@" + name);
+                    parameters.Add(value with { Name = name });
+                }
+
+                values.Add("(" + string.Join(", ", names) + ")");
+            }
+
+            rows += await ExecuteAsync(connection, $"WITH v({columns}) AS (VALUES {string.Join(", ", values)})\n{statement}", transaction, parameters, cancellationToken);
+        }
+
+        return rows;
+    }
+
     // Data Protection's key repository is synchronous.
     public static int Execute(DbConnection connection, string sql, IReadOnlyList<SqlArg> parameters)
     {

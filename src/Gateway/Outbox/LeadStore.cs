@@ -347,23 +347,23 @@ internal sealed class LeadStore(Database database, PersonalData personalData, Ti
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
         if (delivered.Count > 0)
         {
-            await Sql.ExecuteEachAsync(
+            await Sql.ExecuteValuesAsync(
                 connection,
+                "r_id, r_uid, r_lead_id, r_contact_id, r_answer, r_note_text",
                 """
-                UPDATE leads SET status = @deliveredStatus, lease_until = NULL, last_error = NULL, amo_uid = @Uid, amo_lead_id = @LeadId,
-                    amo_contact_id = @ContactId, amo_answer = @Answer, delivered_at = @now, updated_at = @now, unconfirmed_since = NULL,
-                    note_text = @NoteText,
-                    note_status = CASE WHEN @NoteText IS NULL THEN NULL WHEN @LeadId IS NULL THEN @noteFailed ELSE @notePending END,
-                    note_error = CASE WHEN @NoteText IS NOT NULL AND @LeadId IS NULL THEN 'amoCRM did not name the created lead, so its note could not be attached' END,
+                UPDATE leads SET status = @deliveredStatus, lease_until = NULL, last_error = NULL, amo_uid = v.r_uid, amo_lead_id = v.r_lead_id,
+                    amo_contact_id = v.r_contact_id, amo_answer = v.r_answer, delivered_at = @now, updated_at = @now, unconfirmed_since = NULL,
+                    note_text = v.r_note_text,
+                    note_status = CASE WHEN v.r_note_text IS NULL THEN NULL WHEN v.r_lead_id IS NULL THEN @noteFailed ELSE @notePending END,
+                    note_error = CASE WHEN v.r_note_text IS NOT NULL AND v.r_lead_id IS NULL THEN 'amoCRM did not name the created lead, so its note could not be attached' END,
                     note_next_attempt_at = @now,
                     outcome_event = CASE WHEN @announce THEN 1 END
-                WHERE id = @Id AND claim_token = @claimToken
+                FROM v WHERE leads.id = v.r_id AND leads.claim_token = @claimToken
                 """,
                 transaction,
                 delivered,
-                lead =>
+                lead => [("id", lead.Id), ("uid", lead.Uid), ("lead", lead.LeadId), ("contact", lead.ContactId), ("answer", lead.Answer), ("note", lead.NoteText)],
                 [
-                    ("Id", lead.Id), ("Uid", lead.Uid), ("LeadId", lead.LeadId), ("ContactId", lead.ContactId), ("Answer", lead.Answer), ("NoteText", lead.NoteText),
                     ("now", now), ("claimToken", claimToken), ("announce", announceDelivered),
                     ("deliveredStatus", LeadStatus.Delivered), ("noteFailed", NoteStatus.Failed), ("notePending", NoteStatus.Pending),
                 ],
@@ -372,38 +372,41 @@ internal sealed class LeadStore(Database database, PersonalData personalData, Ti
 
         if (failed.Count > 0)
         {
-            await Sql.ExecuteEachAsync(
+            await Sql.ExecuteValuesAsync(
                 connection,
+                "r_id, r_error, r_outcome_known",
                 """
-                UPDATE leads SET status = @failedStatus, lease_until = NULL, last_error = @Error, updated_at = @now,
-                    unconfirmed_since = CASE WHEN @outcomeKnown THEN NULL ELSE unconfirmed_since END,
+                UPDATE leads SET status = @failedStatus, lease_until = NULL, last_error = v.r_error, updated_at = @now,
+                    unconfirmed_since = CASE WHEN v.r_outcome_known THEN NULL ELSE unconfirmed_since END,
                     outcome_event = CASE WHEN @announce THEN 1 END
-                WHERE id = @Id AND claim_token = @claimToken
+                FROM v WHERE leads.id = v.r_id AND leads.claim_token = @claimToken
                 """,
                 transaction,
                 failed,
-                f => [("Id", f.Id), ("Error", f.Error), ("now", now), ("outcomeKnown", f.OutcomeKnown), ("claimToken", claimToken), ("failedStatus", LeadStatus.Failed), ("announce", announceFailed)],
+                f => [("id", f.Id), ("error", f.Error), ("known", f.OutcomeKnown)],
+                [("now", now), ("claimToken", claimToken), ("failedStatus", LeadStatus.Failed), ("announce", announceFailed)],
                 cancellationToken);
         }
 
         if (requeue is { Items.Count: > 0 })
         {
             // Back to the queue: with a delay after a failure, at once when the item itself did nothing wrong.
-            await Sql.ExecuteEachAsync(
+            await Sql.ExecuteValuesAsync(
                 connection,
+                "r_id, r_next_at",
                 """
-                UPDATE leads SET status = @queued, lease_until = NULL, next_attempt_at = @next, updated_at = @now,
+                UPDATE leads SET status = @queued, lease_until = NULL, next_attempt_at = v.r_next_at, updated_at = @now,
                     last_error = COALESCE(@error, last_error),
                     attempts = CASE WHEN @countAttempt THEN attempts ELSE attempts - 1 END,
                     solo = CASE WHEN @solo THEN 1 ELSE solo END,
                     unconfirmed_since = CASE WHEN @outcomeKnown THEN NULL ELSE unconfirmed_since END
-                WHERE id = @id AND status = @delivering AND claim_token = @claimToken
+                FROM v WHERE leads.id = v.r_id AND leads.status = @delivering AND leads.claim_token = @claimToken
                 """,
                 transaction,
                 requeue.Items,
-                i =>
+                i => [("id", i.Id), ("next", i.NextAttemptAt)],
                 [
-                    ("id", i.Id), ("next", i.NextAttemptAt), ("now", now), ("error", requeue.Error), ("countAttempt", requeue.CountAttempt), ("solo", requeue.Solo),
+                    ("now", now), ("error", requeue.Error), ("countAttempt", requeue.CountAttempt), ("solo", requeue.Solo),
                     ("outcomeKnown", requeue.OutcomeKnown),
                     ("claimToken", claimToken), ("queued", LeadStatus.Queued), ("delivering", LeadStatus.Delivering),
                 ],

@@ -124,22 +124,20 @@ internal sealed class NoteStore(Database database, PersonalData personalData, Ti
     {
         await using var connection = await database.OpenAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-        await Sql.ExecuteEachAsync(
+        await Sql.ExecuteValuesAsync(
             connection,
+            "r_id, r_status, r_note_id, r_error, r_next_at, r_known",
             """
-            UPDATE leads SET note_status = @Status, note_id = COALESCE(@NoteId, note_id), note_error = @Error,
-                note_next_attempt_at = @NextAttemptAt, note_lease_until = NULL, updated_at = @now,
+            UPDATE leads SET note_status = v.r_status, note_id = COALESCE(v.r_note_id, note_id), note_error = v.r_error,
+                note_next_attempt_at = v.r_next_at, note_lease_until = NULL, updated_at = @now,
                 note_solo = CASE WHEN @solo THEN 1 ELSE note_solo END,
-                note_unconfirmed_since = CASE WHEN @known THEN NULL ELSE note_unconfirmed_since END
-            WHERE id = @Id AND note_claim_token = @claimToken
+                note_unconfirmed_since = CASE WHEN v.r_known THEN NULL ELSE note_unconfirmed_since END
+            FROM v WHERE leads.id = v.r_id AND leads.note_claim_token = @claimToken
             """,
             transaction,
             notes,
-            n =>
-            [
-                ("Status", n.Status), ("NoteId", n.NoteId), ("Error", n.Error), ("NextAttemptAt", n.NextAttemptAt), ("now", time.GetUtcNow()), ("solo", solo), ("Id", n.Id),
-                ("known", n.OutcomeKnown || n.Status == NoteStatus.Delivered), ("claimToken", claimToken),
-            ],
+            n => [("id", n.Id), ("status", n.Status), ("note", n.NoteId), ("error", n.Error), ("next", n.NextAttemptAt), ("known", n.OutcomeKnown || n.Status == NoteStatus.Delivered)],
+            [("now", time.GetUtcNow()), ("solo", solo), ("claimToken", claimToken)],
             cancellationToken);
         await transaction.CommitAsync(cancellationToken);
     }
