@@ -185,7 +185,7 @@ public sealed partial class EmulatorState
     }
 
     // GET /api/v4/leads: newest first; query= matches the name as text, filter[created_at][from] bounds the age.
-    internal IReadOnlyList<JsonObject> FindLeads(EmulatorAccount account, string? query, long? createdFrom, IReadOnlySet<string> ids)
+    public IReadOnlyList<JsonObject> FindLeads(EmulatorAccount account, string? query, long? createdFrom, IReadOnlySet<string> ids)
     {
         lock (_gate)
         {
