@@ -177,10 +177,15 @@ internal sealed partial class DirectLeadSender(
         plans.Add(Settlement.Leads([.. toCreate.Select(c => new SentLead(c.Lead, c.NoteText))], result, time.GetUtcNow(), Schedule));
     }
 
-    // The complex item as composed, or with {"id":N} for the contact the contact step found.
+    // The complex item as composed, or with {"id":N} for the contact the contact step found, and the chosen manager.
     private static JsonObject ItemFor(ComposedLead composed)
     {
         var item = (JsonObject)composed.Item.DeepClone();
+        if (composed.Direct!.ResponsibleUserId is { } responsible)
+        {
+            item["responsible_user_id"] = responsible;
+        }
+
         if (composed.Lead.Steps.LinkedContactId is { } contactId)
         {
             var embedded = item["_embedded"] as JsonObject ?? [];

@@ -57,6 +57,8 @@ internal sealed partial class LeadDelivery(
             // Lead mode has steps of its own (contact, create or note); the unsorted rest of the batch goes on below.
             mapped = mapped.Except(direct).ToList();
             var outcome = await directSender.SendAsync(account, direct, cancellationToken);
+            // Each settled lead's steps and target lead (the created one, or the open lead noted on): a follow-up step
+            // (a task) runs on target_lead_id after this.
             foreach (var (id, steps, target) in outcome.Steps)
             {
                 await directSteps.RecordTargetAsync(id, steps, target, CancellationToken.None);
