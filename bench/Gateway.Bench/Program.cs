@@ -10,6 +10,7 @@ using Gateway.Bench;
 // dotnet run -c Release --project bench/Gateway.Bench -- accounts   (ten accounts, ten emulators: not part of all)
 // dotnet run -c Release --project bench/Gateway.Bench -- tilda      (form webhooks, Tilda-shaped: not part of all)
 // dotnet run -c Release --project bench/Gateway.Bench -- burst|outage|pgintake   (issue 19: not part of all)
+// dotnet run -c Release --project bench/Gateway.Bench -- link   (issue 17: lead mode at 0/50/100 % contact cache hits)
 //   GATEWAY_BENCH_EXECUTABLE=DIR/Gateway runs those against that file (the Native AOT build) instead of Gateway.dll.
 // dotnet run -c Release --project bench/Gateway.Bench -- builds [DIR/Gateway]
 //   the JIT build and, when given, the native executable side by side: binary, ready, RSS, throughput.
@@ -246,6 +247,11 @@ if (scenario is "drain" or "all")
 if (scenario is "burst" or "outage" or "pgintake")
 {
     await BurstBench.RunAsync(scenario, markdown, results);
+}
+
+if (scenario is "link")
+{
+    await LinkBench.RunAsync(markdown, results);
 }
 
 if (scenario is "accounts")

@@ -31,12 +31,13 @@ internal static class ApiEndpoints
         api.MapPost("/leads/{id:long}/notes", (long id, HttpContext context, EmulatorState state, EmulatorOptions options) => AddNotesAsync(context, state, options, id));
         api.MapGet("/leads/{id:long}", Lead);
         api.MapGet("/contacts", Contacts);
+        api.MapContacts();
         routes.MapFallback("/api/v4/{**path}", AmoResults.NotFound);
         return routes;
     }
 
     // The account of the bearer (AmoGate let only live tokens through); seeded data is shared, created data is not.
-    private static EmulatorAccount Caller(HttpRequest request, EmulatorState state) =>
+    internal static EmulatorAccount Caller(HttpRequest request, EmulatorState state) =>
         AmoGate.ReadBearer(request) is { } token && state.AccountOf(token) is { } account ? account : state.MainAccount;
 
     private static IResult Account(HttpRequest request, EmulatorState state)
@@ -287,7 +288,7 @@ internal static class ApiEndpoints
     }
 
     // key=x, key[]=x and key[0]=x alike, as amoCRM reads PHP-style arrays.
-    private static HashSet<string> QueryValues(HttpRequest request, string key) =>
+    internal static HashSet<string> QueryValues(HttpRequest request, string key) =>
         request.Query
             .Where(q => q.Key == key || (q.Key.StartsWith(key + "[", StringComparison.Ordinal) && q.Key.EndsWith(']')))
             .SelectMany(q => q.Value)
@@ -295,10 +296,10 @@ internal static class ApiEndpoints
             .SelectMany(v => v.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
             .ToHashSet(StringComparer.Ordinal);
 
-    private static long? ReadLong(string? text) =>
+    internal static long? ReadLong(string? text) =>
         long.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out var value) ? value : null;
 
-    private static IResult Paginate<T>(HttpRequest request, EmulatorOptions options, IReadOnlyList<T> items, string embeddedKey, Func<T, JsonNode> render)
+    internal static IResult Paginate<T>(HttpRequest request, EmulatorOptions options, IReadOnlyList<T> items, string embeddedKey, Func<T, JsonNode> render)
     {
         var page = Math.Max(1, ReadInt(request.Query["page"], 1));
         var limit = ReadInt(request.Query["limit"], DefaultPageSize);
@@ -572,11 +573,11 @@ internal static class ApiEndpoints
         });
     }
 
-    private static string ItemKey(JsonNode? item, int index) =>
+    internal static string ItemKey(JsonNode? item, int index) =>
         (item as JsonObject)?["request_id"] is { } id && JsonRead.RequestId(id) is { } key ? key : index.ToString(CultureInfo.InvariantCulture);
 
     // A batch body: a JSON array of 1..MaxBatchSize items.
-    private static async Task<(JsonArray? Items, IResult? Error)> ReadBatchAsync(HttpContext context, EmulatorOptions options)
+    internal static async Task<(JsonArray? Items, IResult? Error)> ReadBatchAsync(HttpContext context, EmulatorOptions options)
     {
         using var reader = new StreamReader(context.Request.Body, leaveOpen: true);
         var node = JsonRead.TryParse(await reader.ReadToEndAsync(context.RequestAborted));

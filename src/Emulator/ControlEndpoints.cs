@@ -62,6 +62,8 @@ internal static class ControlEndpoints
                 ["rate_limited_responses"] = state.RateLimitedResponses,
                 ["max_requests_in_any_second"] = state.MaxRequestsInAnySecond(),
                 ["leads"] = state.Leads.Count,
+                ["contacts"] = state.ContactCount(),
+                ["contact_searches"] = state.ContactSearches,
                 ["notes"] = state.Notes.Count,
                 ["lost_answers"] = state.LostAnswers,
             });
@@ -79,6 +81,7 @@ internal static class ControlEndpoints
             ["rate_limited_responses"] = state.RateLimitedResponsesOf(account.Id),
             ["max_requests_in_any_second"] = state.MaxRequestsInAnySecond(account.Id),
             ["leads"] = state.Leads.Count(l => l.AccountId == account.Id),
+            ["contacts"] = state.ContactCount(account.Id),
         });
     }
 

@@ -18,6 +18,7 @@ internal static class EmulatorApp
         app.UseAmoGate();
         app.MapControl();
         app.MapHooks();
+        app.MapContactControl();
         app.MapOAuth();
         app.MapAmoApi();
         return app;

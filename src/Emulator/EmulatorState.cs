@@ -4,7 +4,7 @@ using System.Text.Json.Nodes;
 namespace Emulator;
 
 // Everything the emulated account holds: tokens, data, faults, counters and the request log. Thread-safe, one per emulator.
-public sealed class EmulatorState
+public sealed partial class EmulatorState
 {
     private const int DefaultSeed = 20240607;
     private const long FirstLeadId = 7706511;
@@ -563,6 +563,7 @@ public sealed class EmulatorState
             _leads.Clear();
             _leadsById.Clear();
             _contacts.Clear();
+            _contactSearches = 0;
             _unsorted.Clear();
             _notes.Clear();
             _tags.Clear();
@@ -644,14 +645,6 @@ public sealed class EmulatorState
         }
     }
 
-    internal IReadOnlyList<JsonObject> FindContacts(string? query, EmulatorAccount account)
-    {
-        lock (_gate)
-        {
-            return [.. _contacts.Where(c => c.AccountId == account.Id && c.Matches(query)).Select(c => (JsonObject)c.View.DeepClone())];
-        }
-    }
-
     // All or nothing: the caller validated every item; ids are handed out in request order.
     internal IReadOnlyList<UnsortedRecord> CreateUnsorted(IReadOnlyList<UnsortedPlan> plans, EmulatorAccount account)
     {
@@ -665,7 +658,7 @@ public sealed class EmulatorState
                 if (plan.Contact is { } contact)
                 {
                     contactId = _nextContactId++;
-                    _contacts.Add(new StoredContact(contact.ToView(contactId.Value, account.Id, now), contact.SearchText, account.Id));
+                    _contacts.Add(new StoredContact(contact.ToView(contactId.Value, account.Id, now), account.Id));
                 }
 
                 var leadId = _nextLeadId++;
@@ -680,6 +673,7 @@ public sealed class EmulatorState
                 var stored = new StoredLead(record, view);
                 _leads.Add(stored);
                 _leadsById[leadId] = stored;
+                LinkLocked(contactId, leadId);
 
                 var uid = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(30));
                 var unsorted = new UnsortedRecord(uid, plan.SourceUid, plan.RequestId, leadId, contactId, plan.Item, account.Id, plan.CreatedAt ?? now);
@@ -732,31 +726,6 @@ public sealed class EmulatorState
 
     private sealed record StoredLead(LeadRecord Record, JsonObject View);
 
-    private sealed class StoredContact(JsonObject view, string searchText, long accountId)
-    {
-        private readonly string _digits = new([.. searchText.Where(char.IsAsciiDigit)]);
-
-        public JsonObject View { get; } = view;
-
-        public long AccountId { get; } = accountId;
-
-        // Full-text-ish like amoCRM's query=: a substring of a name or a field value, and phone digits ignoring formatting.
-        public bool Matches(string? query)
-        {
-            if (string.IsNullOrWhiteSpace(query))
-            {
-                return true;
-            }
-
-            if (searchText.Contains(query.Trim(), StringComparison.OrdinalIgnoreCase))
-            {
-                return true;
-            }
-
-            var digits = new string([.. query.Where(char.IsAsciiDigit)]);
-            return digits.Length >= 5 && _digits.Contains(digits, StringComparison.Ordinal);
-        }
-    }
 }
 
 internal enum CodeOutcome

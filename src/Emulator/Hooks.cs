@@ -210,10 +210,11 @@ internal static class HookEndpoints
             hooks.AddDestination(url);
             return Results.NoContent();
         });
-        control.MapPost("/leads/{id:long}/status", async (long id, HttpRequest request, HookState hooks) =>
+        control.MapPost("/leads/{id:long}/status", async (long id, HttpRequest request, HookState hooks, EmulatorState state) =>
         {
             var body = await System.Text.Json.Nodes.JsonNode.ParseAsync(request.Body) as JsonObject;
             long Long(string key) => body?[key] is JsonValue v && v.TryGetValue<long>(out var l) ? l : 0;
+            state.SetLeadStatus(id, Long("pipeline_id"), Long("status_id"));
             var sent = await hooks.ChangeStatusAsync(id, Long("pipeline_id"), Long("status_id"), body?["responsible_user_id"] is null ? null : Long("responsible_user_id"));
             return AmoResults.PlainJson(new JsonArray([.. sent.Select(s => (JsonNode)new JsonObject { ["destination"] = s.Destination, ["status"] = s.Status })]));
         });

@@ -137,7 +137,7 @@ internal static class UnsortedForms
         }
     }
 
-    private static SeedPipeline? OptionalPipeline(JsonNode? node, string path, ItemValidation v)
+    internal static SeedPipeline? OptionalPipeline(JsonNode? node, string path, ItemValidation v)
     {
         if (JsonRead.IsMissing(node))
         {
@@ -197,7 +197,7 @@ internal static class UnsortedForms
         return entity;
     }
 
-    private static LeadPlan ValidateLead(JsonObject lead, string path, ItemValidation v)
+    internal static LeadPlan ValidateLead(JsonObject lead, string path, ItemValidation v)
     {
         string? name = null;
         if (!JsonRead.IsMissing(lead["name"]) && !JsonRead.TryGetString(lead["name"], out name))
@@ -263,7 +263,7 @@ internal static class UnsortedForms
         return new LeadPlan((JsonObject)lead.DeepClone(), name, price, fields, tags);
     }
 
-    private static ContactPlan ValidateContact(JsonObject contact, string path, ItemValidation v)
+    internal static ContactPlan ValidateContact(JsonObject contact, string path, ItemValidation v)
     {
         string? Name(string key)
         {
@@ -293,7 +293,7 @@ internal static class UnsortedForms
         return new ContactPlan(name, firstName, lastName, fields);
     }
 
-    private static JsonArray? ValidateCustomFields(JsonNode? node, FieldSet fields, string path, ItemValidation v)
+    internal static JsonArray? ValidateCustomFields(JsonNode? node, FieldSet fields, string path, ItemValidation v)
     {
         if (JsonRead.IsMissing(node))
         {

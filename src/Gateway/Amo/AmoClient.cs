@@ -53,6 +53,10 @@ internal sealed partial class AmoClient(HttpClient http, ILogger<AmoClient> logg
     public Task<AmoResult> PostAsync(string account, string path, JsonNode body, SendGuard claim, CancellationToken cancellationToken) =>
         SendAsync(account, HttpMethod.Post, path, body, new AmoPriority(AmoCallClass.Delivery), claim, CancellationToken.None, cancellationToken);
 
+    // An update that is the same whether sent once or twice (a contact's full value list): no claim guard needed.
+    public Task<AmoResult> PatchAsync(string account, string path, JsonNode body, CancellationToken cancellationToken) =>
+        SendAsync(account, HttpMethod.Patch, path, body, new AmoPriority(AmoCallClass.Delivery), null, CancellationToken.None, cancellationToken);
+
     // Follows _links.next until the last page; a 204 is an empty list.
     public async Task<AmoResult> GetAllPagesAsync(string account, string path, string embeddedName, AmoPriority priority, CancellationToken unwanted)
     {

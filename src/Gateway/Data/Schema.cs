@@ -434,6 +434,41 @@ internal sealed class Schema(Database database)
                 PRIMARY KEY (scope, slot)
             );
             """),
+        // Issue 17, delivery modes and contacts: a lead's recorded steps (search → create/link → note) and what they
+        // found; the contact cache maps a keyed hash of a normalised phone or email to a contact id, per account.
+        new(
+            Sqlite: """
+            ALTER TABLE leads ADD COLUMN delivery_steps TEXT NULL;
+            ALTER TABLE leads ADD COLUMN contact_resolved INTEGER NOT NULL DEFAULT 0;
+            ALTER TABLE leads ADD COLUMN linked_contact_id INTEGER NULL;
+            ALTER TABLE leads ADD COLUMN contact_responsible_user_id INTEGER NULL;
+            ALTER TABLE leads ADD COLUMN target_lead_id INTEGER NULL;
+            CREATE TABLE contact_keys (
+                account TEXT NOT NULL,
+                key_hash TEXT NOT NULL,
+                contact_id INTEGER NOT NULL,
+                responsible_user_id INTEGER NULL,
+                learned_at INTEGER NOT NULL,
+                PRIMARY KEY (account, key_hash)
+            );
+            CREATE INDEX contact_keys_contact ON contact_keys (account, contact_id);
+            """,
+            Postgres: """
+            ALTER TABLE leads ADD COLUMN delivery_steps TEXT NULL;
+            ALTER TABLE leads ADD COLUMN contact_resolved INTEGER NOT NULL DEFAULT 0;
+            ALTER TABLE leads ADD COLUMN linked_contact_id BIGINT NULL;
+            ALTER TABLE leads ADD COLUMN contact_responsible_user_id BIGINT NULL;
+            ALTER TABLE leads ADD COLUMN target_lead_id BIGINT NULL;
+            CREATE TABLE contact_keys (
+                account TEXT NOT NULL,
+                key_hash TEXT NOT NULL,
+                contact_id BIGINT NOT NULL,
+                responsible_user_id BIGINT NULL,
+                learned_at BIGINT NOT NULL,
+                PRIMARY KEY (account, key_hash)
+            );
+            CREATE INDEX contact_keys_contact ON contact_keys (account, contact_id);
+            """),
     ];
 
     public async Task MigrateAsync(CancellationToken cancellationToken)

@@ -1,6 +1,7 @@
 using Gateway.Accounts;
 using Gateway.AdminConsole;
 using Gateway.Amo;
+using Gateway.Contacts;
 using Gateway.Data;
 using Gateway.Events;
 using Gateway.Leads;
@@ -36,6 +37,7 @@ internal static class GatewayServiceCollectionExtensions
         services.AddAmo();
         services.AddOutbox();
         services.AddLeads();
+        services.AddContacts();
         services.AddSources();
         services.AddOperations();
         services.AddConsole();

@@ -18,6 +18,11 @@ internal static class KeyLeadDefaults
             body["pipeline_id"] = pipeline;
         }
 
+        if (defaults.Delivery is { } delivery && body["delivery"] is null)
+        {
+            body["delivery"] = delivery.DeepClone();
+        }
+
         if (defaults.Tags.Count > 0 && body["lead"] is JsonObject lead && lead["tags"] is null or JsonArray { Count: 0 })
         {
             lead["tags"] = new JsonArray([.. defaults.Tags.Select(t => (JsonNode)JsonValue.Create(t))]);

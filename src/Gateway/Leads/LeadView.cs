@@ -7,7 +7,7 @@ namespace Gateway.Leads;
 internal static class LeadView
 {
     // GET /api/v1/leads/{id} and the list: the row as the outbox knows it, times in Unix seconds.
-    public static JsonObject Describe(LeadRow row) => new()
+    public static JsonObject Describe(LeadRow row) => WithSteps(row, new JsonObject
     {
         ["id"] = row.Id,
         ["status"] = row.Status,
@@ -25,7 +25,33 @@ internal static class LeadView
         ["delivered_at"] = row.DeliveredAt?.ToUnixTimeSeconds(),
         ["next_attempt_at"] = row.Status == LeadStatus.Queued ? row.NextAttemptAt.ToUnixTimeSeconds() : null,
         ["trace_id"] = Observability.GatewayTracing.TraceId(row.TraceParent),
-    };
+    });
+
+    // Lead mode's steps, once it has any (additive: an unsorted lead's shape is unchanged). target_lead_id is the amoCRM
+    // lead the submission went to (created, or the open lead noted on); contact_responsible_user_id the found contact's.
+    private static JsonObject WithSteps(LeadRow row, JsonObject view)
+    {
+        if (row.Steps.StepsJson is null)
+        {
+            return view;
+        }
+
+        var steps = row.Steps.List;
+        if (row.NoteStatus is { } note)
+        {
+            steps.Add((JsonNode)new JsonObject { ["step"] = "note", ["outcome"] = note, ["note_id"] = row.NoteId });
+        }
+
+        view["delivery"] = new JsonObject
+        {
+            ["contact_resolved"] = row.Steps.ContactResolved,
+            ["linked_contact_id"] = row.Steps.LinkedContactId,
+            ["contact_responsible_user_id"] = row.Steps.ContactResponsibleUserId,
+            ["target_lead_id"] = row.Steps.TargetLeadId,
+            ["steps"] = steps,
+        };
+        return view;
+    }
 
     public static JsonObject Queued(long id, string sourceUid) => new()
     {

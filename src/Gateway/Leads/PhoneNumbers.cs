@@ -88,4 +88,18 @@ internal sealed class PhoneNumbers(IOptions<PhoneOptions> options)
 
         return false;
     }
+
+    // The digits after the country code ("901112233" of +998901112233): what a contacts search by text can find in
+    // "+998901112233", "998901112233" and "8901112233" alike.
+    public static string NationalDigits(string e164)
+    {
+        try
+        {
+            return Util.Parse(e164, null).NationalNumber.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        }
+        catch (NumberParseException)
+        {
+            return new string(e164.Where(char.IsAsciiDigit).ToArray());
+        }
+    }
 }

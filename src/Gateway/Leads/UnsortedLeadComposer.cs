@@ -42,8 +42,70 @@ internal sealed class UnsortedLeadComposer(LeadFieldLookup lookup) : ILeadCompos
         var ready = requests.Select(r =>
         {
             var mapped = AmoLeadMapper.Map(r.Request, r.Lead.SourceUid, fields.Context, r.Lead.CreatedAt, r.Lead.CallerIp);
-            return new ComposedLead(r.Lead, mapped.Item, mapped.NoteText);
+            var delivery = r.Request.DeliveryOrDefault;
+            return delivery.IsDirect
+                ? new ComposedLead(r.Lead, DirectItem(mapped.Item, delivery, r.Lead.SourceUid), mapped.NoteText, new DirectLead(
+                    delivery.Contacts, delivery.PipelineId, r.Request.Contact.Phone is { } phone && phone.StartsWith('+') ? phone : null, r.Request.Contact.Email,
+                    r.Request.Lead.Name, SubmissionNote(r.Request, mapped.NoteText)))
+                : new ComposedLead(r.Lead, mapped.Item, mapped.NoteText);
         }).ToList();
         return new ComposedLeads(unreadable, readable, null, ready);
+    }
+
+    // The unsorted form's lead, in the chosen pipeline and status, with its new contact embedded (the sender swaps in
+    // {"id":N} when it links a found one). request_id is the source uid, as for unsorted items.
+    private static JsonObject DirectItem(JsonObject unsorted, Contacts.DeliverySettings delivery, string sourceUid)
+    {
+        var lead = (JsonObject)unsorted["_embedded"]!["leads"]![0]!.DeepClone();
+        lead["request_id"] = sourceUid;
+        if ((delivery.PipelineId ?? AmoJson.Long(unsorted["pipeline_id"])) is { } pipeline)
+        {
+            lead["pipeline_id"] = pipeline;
+        }
+
+        if (delivery.StatusId is { } status)
+        {
+            lead["status_id"] = status;
+        }
+
+        var embedded = lead["_embedded"] as JsonObject ?? [];
+        if (unsorted["_embedded"]?["contacts"]?[0] is JsonObject contact)
+        {
+            embedded["contacts"] = new JsonArray(contact.DeepClone());
+        }
+
+        lead["_embedded"] = embedded;
+        return lead;
+    }
+
+    // What a note on someone's open lead says instead of a new lead: who wrote, how to reach them, what they sent.
+    private static string SubmissionNote(UnsortedLeadRequest request, string? noteText)
+    {
+        var lines = new List<string> { "New request: " + request.Lead.Name };
+        void Add(string label, string? value)
+        {
+            if (!string.IsNullOrWhiteSpace(value))
+            {
+                lines.Add(label + ": " + value);
+            }
+        }
+
+        Add("Form", request.FormName);
+        Add("Page", request.FormPage);
+        Add("Name", request.Contact.Name);
+        Add("Phone", request.Contact.Phone);
+        Add("Email", request.Contact.Email);
+        if (request.Lead.Price is { } price)
+        {
+            lines.Add("Price: " + price.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        }
+
+        if (noteText is { Length: > 0 })
+        {
+            lines.Add("");
+            lines.Add(noteText);
+        }
+
+        return string.Join('\n', lines);
     }
 }

@@ -12,6 +12,8 @@ internal sealed partial class LeadDelivery(
     NoteStore noteStore,
     LeadOutcomes outcomes,
     LostAnswerLookup lostAnswers,
+    IDirectLeadSender directSender,
+    DirectStepStore directSteps,
     AccountDeliveryState accounts,
     Accounts.AccountRegistry registry,
     IOptions<OutboxOptions> options,
@@ -50,6 +52,42 @@ internal sealed partial class LeadDelivery(
         }
 
         var mapped = composed.Ready;
+        if (mapped.Where(m => m.Direct is not null).ToList() is { Count: > 0 } direct)
+        {
+            // Lead mode has steps of its own (contact, create or note); the unsorted rest of the batch goes on below.
+            mapped = mapped.Except(direct).ToList();
+            var outcome = await directSender.SendAsync(account, direct, cancellationToken);
+            // Each settled lead's steps and target lead (the created one, or the open lead noted on): a follow-up step
+            // (a task) runs on target_lead_id after this.
+            foreach (var (id, steps, target) in outcome.Steps)
+            {
+                await directSteps.RecordTargetAsync(id, steps, target, CancellationToken.None);
+            }
+
+            var verdict = BatchVerdict.Continue;
+            foreach (var plan in outcome.Plans)
+            {
+                verdict = await ApplyAsync(account, plan, started) == BatchVerdict.Stop ? BatchVerdict.Stop : verdict;
+            }
+
+            if (verdict == BatchVerdict.Stop && mapped.Count > 0)
+            {
+                // amoCRM is unwell: the unsorted ones wait with the rest instead of trying now.
+                await ApplyAsync(account, new LeadPlan
+                {
+                    ClaimToken = token,
+                    Requeue = new LeadRequeue([.. mapped.Select(m => (m.Lead.Id, time.GetUtcNow()))], null, CountAttempt: false, Solo: false),
+                    Verdict = BatchVerdict.Stop,
+                }, started);
+                return BatchVerdict.Stop;
+            }
+
+            if (mapped.Count == 0)
+            {
+                return verdict;
+            }
+        }
+
         if (mapped.Where(m => m.Lead.UnconfirmedSince is not null).ToList() is { Count: > 0 } unconfirmed)
         {
             // An earlier send of these went out and its outcome was never learnt: look before sending anything again.

@@ -45,6 +45,9 @@ internal sealed record ClaimedLead
     // the lead may exist in amoCRM already, so it is looked for before it is sent again.
     public DateTimeOffset? UnconfirmedSince { get; init; }
 
+    // Lead mode's recorded steps (see DirectLeadDelivery): whether the contact step is done and what it found.
+    public DirectSteps Steps { get; init; } = DirectSteps.None;
+
     public static ClaimedLead Read(DbDataReader reader) => new()
     {
         Id = reader.Int64("id"),
@@ -57,6 +60,7 @@ internal sealed record ClaimedLead
         ClaimToken = reader.String("claim_token"),
         UnconfirmedSince = reader.TimeOrNull("unconfirmed_since"),
         TraceParent = reader.StringOrNull("trace_parent"),
+        Steps = DirectSteps.Read(reader),
     };
 }
 
@@ -89,9 +93,12 @@ internal sealed record LeadRow
 
     public string? TraceParent { get; init; }
 
+    public DirectSteps Steps { get; init; } = DirectSteps.None;
+
     // The columns of LeadStore.LeadColumns.
     public static LeadRow Read(DbDataReader reader) => new()
     {
+        Steps = DirectSteps.Read(reader),
         Id = reader.Int64("id"),
         Account = reader.String("account"),
         SourceUid = reader.String("source_uid"),
@@ -142,7 +149,7 @@ internal sealed record QueueStats
 // The outbox table: the database row is the queue, each claim is a lease, nothing is deleted unless delivered and old.
 internal sealed class LeadStore(Database database, PersonalData personalData, TimeProvider time)
 {
-    internal const string LeadColumns = "id, account, source_uid, status, attempts, next_attempt_at, last_error, amo_uid, amo_lead_id, amo_contact_id, amo_answer, note_status, note_id, note_error, created_at, updated_at, delivered_at, request_hash, idempotency_key, idempotency_scope, trace_parent";
+    internal const string LeadColumns = "id, account, source_uid, status, attempts, next_attempt_at, last_error, amo_uid, amo_lead_id, amo_contact_id, amo_answer, note_status, note_id, note_error, created_at, updated_at, delivered_at, request_hash, idempotency_key, idempotency_scope, trace_parent, " + DirectSteps.Columns;
 
     // Rows per INSERT: eight parameters each stays far below SQLite's 32,766 and PostgreSQL's 65,535.
     private const int InsertChunk = 500;
@@ -295,7 +302,7 @@ internal sealed class LeadStore(Database database, PersonalData personalData, Ti
         var sql = $"""
             UPDATE leads SET status = @delivering, lease_until = @leaseUntil, claim_token = @token, attempts = attempts + 1, updated_at = @now
             WHERE id IN ({due})
-            RETURNING id, source_uid, payload, caller_ip, attempts, created_at, queued_at, claim_token, unconfirmed_since, trace_parent
+            RETURNING id, source_uid, payload, caller_ip, attempts, created_at, queued_at, claim_token, unconfirmed_since, trace_parent, {DirectSteps.Columns}
             """;
         var rows = await Sql.QueryAsync(
             connection,

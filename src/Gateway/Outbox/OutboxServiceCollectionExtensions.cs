@@ -15,6 +15,7 @@ internal static class OutboxServiceCollectionExtensions
         services.AddSingleton<AccountDeliveryState>();
         services.AddSingleton<LostAnswerLookup>();
         services.AddSingleton<LeadDelivery>();
+        services.AddSingleton<DirectStepStore>();
         services.AddSingleton<IntakeWriter>();
         services.AddHostedService(sp => sp.GetRequiredService<IntakeWriter>());
         // Hosted services stop in reverse order: the relay outlives the dispatcher and announces what it settles while stopping.

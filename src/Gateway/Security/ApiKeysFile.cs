@@ -4,7 +4,24 @@ using System.Text.Json.Nodes;
 namespace Gateway.Security;
 
 // Lead fields a key fills in when the request leaves them out.
-internal sealed record LeadDefaults(string? Source, long? PipelineId, IReadOnlyList<string> Tags);
+internal sealed record LeadDefaults(string? Source, long? PipelineId, IReadOnlyList<string> Tags)
+{
+    // A validated "delivery" object (Contacts.DeliverySettings' shape) that a body without one gets.
+    public JsonObject? Delivery { get; init; }
+
+    // A file's "delivery" default, checked as a request's would be; its problems name the file's place.
+    public static JsonObject? ParseDelivery(JsonNode? node, string at, Func<string, Exception> fail)
+    {
+        if (node is null)
+        {
+            return null;
+        }
+
+        var errors = new Dictionary<string, string>();
+        var settings = Contacts.DeliverySettings.Parse(node.DeepClone(), null, errors, at);
+        return settings?.ToJson() ?? throw fail(string.Join("; ", errors.Select(e => e.Key + " " + e.Value)));
+    }
+}
 
 internal sealed record ApiKeyEntry(
     string Name,
@@ -37,7 +54,7 @@ internal sealed class ApiKeysFileException(string message) : Exception(message);
 // Strict on purpose: a typo in a security file ("cors_origin") must stop the gateway, not be ignored.
 internal static class ApiKeysFile
 {
-    private static readonly HashSet<string> Known = ["name", "sha256", "cors_origins", "rate_limit_per_minute", "source", "pipeline_id", "tags", "account", "scopes", "callback_url", "callback_secret"];
+    private static readonly HashSet<string> Known = ["name", "sha256", "cors_origins", "rate_limit_per_minute", "source", "pipeline_id", "tags", "account", "scopes", "callback_url", "callback_secret", "delivery"];
     private static readonly JsonDocumentOptions Options = new() { MaxDepth = 8, AllowDuplicateProperties = false, CommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true };
 
     public static IReadOnlyList<ApiKeyEntry> Parse(string json, Func<string, string?> knownAccount)
@@ -151,7 +168,7 @@ internal static class ApiKeysFile
             scopes = new HashSet<string>(listed, StringComparer.Ordinal);
         }
 
-        return new ApiKeyEntry(name, Convert.FromHexString(hex), origins, perMinute, new LeadDefaults(source, pipeline, tags), keyAccount, scopes)
+        return new ApiKeyEntry(name, Convert.FromHexString(hex), origins, perMinute, new LeadDefaults(source, pipeline, tags) { Delivery = LeadDefaults.ParseDelivery(key["delivery"], at + ".delivery", m => new ApiKeysFileException(m)) }, keyAccount, scopes)
         {
             Callback = Callback(key, at),
         };

@@ -61,6 +61,9 @@ internal sealed record SourceProfile(
     string? SourceName,
     IReadOnlyList<string> Tags)
 {
+    // defaults.delivery: lead mode and contact policy for this form's leads (Contacts.DeliverySettings' shape).
+    public JsonObject? Delivery { get; init; }
+
     public Target? TargetOf(string key, string label) =>
         Fields.TryGetValue(key, out var byKey) ? byKey : Fields.TryGetValue(label, out var byLabel) ? byLabel : null;
 
@@ -77,6 +80,11 @@ internal sealed record SourceProfile(
         if (PipelineId is { } pipeline)
         {
             body["pipeline_id"] ??= pipeline;
+        }
+
+        if (Delivery is { } delivery)
+        {
+            body["delivery"] ??= delivery.DeepClone();
         }
 
         if (Tags.Count > 0)
@@ -156,6 +164,7 @@ internal static class SourcesFile
 
         long? pipeline = null;
         string? sourceName = null;
+        JsonObject? delivery = null;
         var tags = new List<string>();
         if (profile["defaults"] is { } defaultsNode)
         {
@@ -170,6 +179,7 @@ internal static class SourcesFile
             }
 
             sourceName = Text(defaults, "source", at + ".defaults");
+            delivery = Security.LeadDefaults.ParseDelivery(defaults["delivery"], at + ".defaults.delivery", m => new SourcesFileException(m));
             if (defaults["tags"] is { } t)
             {
                 if (t is not JsonArray array || array.Any(x => x is not JsonValue tv || tv.GetValueKind() != JsonValueKind.String))
@@ -182,7 +192,7 @@ internal static class SourcesFile
         }
 
         var account = Text(profile, "account", at) is { } domain ? Amo.AmoOptionsSetup.NormalizeHost(domain) : null;
-        return new SourceProfile(tool, Text(profile, "form", at), account, Text(profile, "lead_name", at), fields, pipeline, sourceName, tags);
+        return new SourceProfile(tool, Text(profile, "form", at), account, Text(profile, "lead_name", at), fields, pipeline, sourceName, tags) { Delivery = delivery };
     }
 
     private static string? Text(JsonObject obj, string name, string at) => obj[name] switch
