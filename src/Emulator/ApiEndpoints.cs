@@ -36,7 +36,7 @@ internal static class ApiEndpoints
     }
 
     // The account of the bearer (AmoGate let only live tokens through); seeded data is shared, created data is not.
-    private static EmulatorAccount Caller(HttpRequest request, EmulatorState state) =>
+    internal static EmulatorAccount Caller(HttpRequest request, EmulatorState state) =>
         AmoGate.ReadBearer(request) is { } token && state.AccountOf(token) is { } account ? account : state.MainAccount;
 
     private static IResult Account(HttpRequest request, EmulatorState state)
@@ -51,6 +51,7 @@ internal static class ApiEndpoints
         // Like amoCRM, the embedded parts come only when asked for with with=a,b.
         var with = request.Query["with"].ToString().Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
         var embedded = account["_embedded"]!.AsObject();
+        embedded["users_groups"] = TeamEndpoints.GroupsView(state, caller.Id);
         foreach (var part in embedded.Select(p => p.Key).ToList())
         {
             if (!with.Contains(part, StringComparer.Ordinal))
@@ -287,7 +288,7 @@ internal static class ApiEndpoints
     }
 
     // key=x, key[]=x and key[0]=x alike, as amoCRM reads PHP-style arrays.
-    private static HashSet<string> QueryValues(HttpRequest request, string key) =>
+    internal static HashSet<string> QueryValues(HttpRequest request, string key) =>
         request.Query
             .Where(q => q.Key == key || (q.Key.StartsWith(key + "[", StringComparison.Ordinal) && q.Key.EndsWith(']')))
             .SelectMany(q => q.Value)
@@ -298,7 +299,7 @@ internal static class ApiEndpoints
     private static long? ReadLong(string? text) =>
         long.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out var value) ? value : null;
 
-    private static IResult Paginate<T>(HttpRequest request, EmulatorOptions options, IReadOnlyList<T> items, string embeddedKey, Func<T, JsonNode> render)
+    internal static IResult Paginate<T>(HttpRequest request, EmulatorOptions options, IReadOnlyList<T> items, string embeddedKey, Func<T, JsonNode> render)
     {
         var page = Math.Max(1, ReadInt(request.Query["page"], 1));
         var limit = ReadInt(request.Query["limit"], DefaultPageSize);
@@ -374,6 +375,19 @@ internal static class ApiEndpoints
             }
         }
 
+        var caller = Caller(context.Request, state);
+        for (var i = 0; i < items.Count && failed.Count == 0; i++)
+        {
+            // Leads go only to an active user of the account (the lead validated above, so the shape is known).
+            if (items[i]?["_embedded"]?["leads"]?[0]?["responsible_user_id"] is { } responsible
+                && (!JsonRead.TryGetInteger(responsible, out var userId) || !state.Team.IsAssignable(caller.Id, userId)))
+            {
+                var validation = new ItemValidation(ItemKey(items[i], i));
+                validation.NotSupportedChoice("_embedded.leads.0.responsible_user_id");
+                failed.Add(validation);
+            }
+        }
+
         if (failed.Count > 0)
         {
             return AmoResults.ValidationFailed(failed);
@@ -381,7 +395,6 @@ internal static class ApiEndpoints
 
         var baseUrl = AmoResults.BaseUrl(context.Request);
         var answers = new JsonArray();
-        var caller = Caller(context.Request, state);
         var createdItems = state.CreateUnsorted(plans, caller);
         if (state.RollLostAnswer() is { } lost)
         {
@@ -572,11 +585,11 @@ internal static class ApiEndpoints
         });
     }
 
-    private static string ItemKey(JsonNode? item, int index) =>
+    internal static string ItemKey(JsonNode? item, int index) =>
         (item as JsonObject)?["request_id"] is { } id && JsonRead.RequestId(id) is { } key ? key : index.ToString(CultureInfo.InvariantCulture);
 
     // A batch body: a JSON array of 1..MaxBatchSize items.
-    private static async Task<(JsonArray? Items, IResult? Error)> ReadBatchAsync(HttpContext context, EmulatorOptions options)
+    internal static async Task<(JsonArray? Items, IResult? Error)> ReadBatchAsync(HttpContext context, EmulatorOptions options)
     {
         using var reader = new StreamReader(context.Request.Body, leaveOpen: true);
         var node = JsonRead.TryParse(await reader.ReadToEndAsync(context.RequestAborted));

@@ -19,6 +19,7 @@ internal static class EmulatorApp
         app.MapControl();
         app.MapHooks();
         app.MapOAuth();
+        app.MapTeam();
         app.MapAmoApi();
         return app;
     }

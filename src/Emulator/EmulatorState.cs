@@ -64,7 +64,11 @@ public sealed class EmulatorState
         _time = time;
         MainAccount = new EmulatorAccount(options.AccountId, options.Subdomain);
         _accounts.Add(MainAccount);
+        Team = new TeamState(time);
     }
+
+    // Users, groups and tasks, per account.
+    public TeamState Team { get; }
 
     // The account of EmulatorOptions: what every token is for unless another account is named.
     public EmulatorAccount MainAccount { get; }
@@ -570,6 +574,8 @@ public sealed class EmulatorState
             _codeGrants = 0;
             _rateLimited = 0;
         }
+
+        Team.Reset();
     }
 
     public IReadOnlyList<UnsortedRecord> Unsorted
