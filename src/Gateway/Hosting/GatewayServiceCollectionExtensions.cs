@@ -36,6 +36,7 @@ internal static class GatewayServiceCollectionExtensions
         services.AddAmo();
         services.AddOutbox();
         services.AddLeads();
+        Contacts.ContactsServiceCollectionExtensions.AddContacts(services);
         services.AddSources();
         services.AddOperations();
         services.AddConsole();

@@ -28,7 +28,8 @@ internal sealed record UnsortedLeadRequest(
     ContactInput Contact,
     IReadOnlyList<KeyValuePair<string, string>> Utm,
     string? Comment,
-    string? FormId = null)
+    string? FormId = null,
+    Contacts.LeadAssignment? Assignment = null)
 {
     // Whether anything in the request needs the account's field list to be sent right.
     public bool HasCustomFields => Lead.CustomFields.Count > 0 || Contact.CustomFields.Count > 0;
@@ -62,9 +63,10 @@ internal sealed record UnsortedLeadRequest(
         var utm = ParseUtm(body["utm"], errors);
         var comment = OptionalText(body, "comment", "comment", MaxComment, errors);
         var formId = OptionalText(body, "form_id", "form_id", 255, errors);
+        var assignment = Contacts.AssignmentSettings.Parse(body, errors);
 
         return errors.Count == 0
-            ? new UnsortedLeadRequest(source, formName, formPage, referer, ip, pipelineId, lead!, contact!, utm, comment, formId)
+            ? new UnsortedLeadRequest(source, formName, formPage, referer, ip, pipelineId, lead!, contact!, utm, comment, formId, assignment)
             : null;
     }
 

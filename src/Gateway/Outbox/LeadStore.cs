@@ -352,7 +352,11 @@ internal sealed class LeadStore(Database database, PersonalData personalData, Ti
                     note_text = @NoteText,
                     note_status = CASE WHEN @NoteText IS NULL THEN NULL WHEN @LeadId IS NULL THEN @noteFailed ELSE @notePending END,
                     note_error = CASE WHEN @NoteText IS NOT NULL AND @LeadId IS NULL THEN 'amoCRM did not name the created lead, so its note could not be attached' END,
-                    note_next_attempt_at = @now
+                    note_next_attempt_at = @now,
+                    task_entity_id = CASE WHEN task_status = @taskWaiting THEN COALESCE(task_entity_id, @LeadId) ELSE task_entity_id END,
+                    task_error = CASE WHEN task_status = @taskWaiting AND COALESCE(task_entity_id, @LeadId) IS NULL THEN 'amoCRM did not name the created lead, so its task could not be attached' ELSE task_error END,
+                    task_status = CASE WHEN task_status IS NULL OR task_status <> @taskWaiting THEN task_status WHEN COALESCE(task_entity_id, @LeadId) IS NULL THEN @taskFailed ELSE @taskPending END,
+                    task_next_attempt_at = @now
                 WHERE id = @Id AND claim_token = @claimToken
                 """,
                 transaction,
@@ -362,6 +366,7 @@ internal sealed class LeadStore(Database database, PersonalData personalData, Ti
                     ("Id", lead.Id), ("Uid", lead.Uid), ("LeadId", lead.LeadId), ("ContactId", lead.ContactId), ("Answer", lead.Answer), ("NoteText", lead.NoteText),
                     ("now", now), ("claimToken", claimToken),
                     ("deliveredStatus", LeadStatus.Delivered), ("noteFailed", NoteStatus.Failed), ("notePending", NoteStatus.Pending),
+                    ("taskWaiting", TaskStatus.Waiting), ("taskFailed", TaskStatus.Failed), ("taskPending", TaskStatus.Pending),
                 ],
                 cancellationToken);
         }
@@ -477,6 +482,7 @@ internal sealed class LeadStore(Database database, PersonalData personalData, Ti
         List<SqlArg> parameters =
         [
             ("now", dueBy), ("queued", LeadStatus.Queued), ("delivering", LeadStatus.Delivering), ("notePending", NoteStatus.Pending), ("noteDelivering", NoteStatus.Delivering),
+            ("taskPending", TaskStatus.Pending), ("taskDelivering", TaskStatus.Delivering),
             .. accounts.Select((account, i) => (SqlArg)($"a{i}", account)),
         ];
 
@@ -490,6 +496,8 @@ internal sealed class LeadStore(Database database, PersonalData personalData, Ti
                OR EXISTS (SELECT 1 FROM leads WHERE account = t.account AND status = @delivering AND lease_until <= @now)
                OR EXISTS (SELECT 1 FROM leads WHERE account = t.account AND note_status = @notePending AND note_next_attempt_at <= @now)
                OR EXISTS (SELECT 1 FROM leads WHERE account = t.account AND note_status = @noteDelivering AND note_lease_until <= @now)
+               OR EXISTS (SELECT 1 FROM leads WHERE account = t.account AND task_status = @taskPending AND task_next_attempt_at <= @now)
+               OR EXISTS (SELECT 1 FROM leads WHERE account = t.account AND task_status = @taskDelivering AND task_lease_until <= @now)
             """,
             null,
             parameters,
@@ -535,6 +543,7 @@ internal sealed class LeadStore(Database database, PersonalData personalData, Ti
                 DELETE FROM leads WHERE id IN (
                     SELECT id FROM leads WHERE status = @delivered AND delivered_at < @before
                       AND (note_status IS NULL OR note_status IN (@noteDelivered, @noteFailed))
+                      AND (task_status IS NULL OR task_status IN (@noteDelivered, @noteFailed))
                     LIMIT 1000)
                 """,
                 null,

@@ -61,6 +61,11 @@ internal sealed record SourceProfile(
     string? SourceName,
     IReadOnlyList<string> Tags)
 {
+    // The lead body's "responsible" and "task" for this form (checked when the file was read).
+    public JsonObject? Responsible { get; init; }
+
+    public JsonObject? Task { get; init; }
+
     public Target? TargetOf(string key, string label) =>
         Fields.TryGetValue(key, out var byKey) ? byKey : Fields.TryGetValue(label, out var byLabel) ? byLabel : null;
 
@@ -77,6 +82,16 @@ internal sealed record SourceProfile(
         if (PipelineId is { } pipeline)
         {
             body["pipeline_id"] ??= pipeline;
+        }
+
+        if (Responsible is not null)
+        {
+            body["responsible"] ??= Responsible.DeepClone();
+        }
+
+        if (Task is not null)
+        {
+            body["task"] ??= Task.DeepClone();
         }
 
         if (Tags.Count > 0)
@@ -157,6 +172,7 @@ internal static class SourcesFile
         long? pipeline = null;
         string? sourceName = null;
         var tags = new List<string>();
+        JsonObject? responsible = null, task = null;
         if (profile["defaults"] is { } defaultsNode)
         {
             if (defaultsNode is not JsonObject defaults)
@@ -170,6 +186,13 @@ internal static class SourcesFile
             }
 
             sourceName = Text(defaults, "source", at + ".defaults");
+            if (Contacts.AssignmentSettings.Check(defaults["responsible"], defaults["task"]) is { } assignmentProblem)
+            {
+                throw new SourcesFileException($"{at}.defaults.{assignmentProblem}");
+            }
+
+            responsible = defaults["responsible"]?.DeepClone().AsObject();
+            task = defaults["task"]?.DeepClone().AsObject();
             if (defaults["tags"] is { } t)
             {
                 if (t is not JsonArray array || array.Any(x => x is not JsonValue tv || tv.GetValueKind() != JsonValueKind.String))
@@ -182,7 +205,11 @@ internal static class SourcesFile
         }
 
         var account = Text(profile, "account", at) is { } domain ? Amo.AmoOptionsSetup.NormalizeHost(domain) : null;
-        return new SourceProfile(tool, Text(profile, "form", at), account, Text(profile, "lead_name", at), fields, pipeline, sourceName, tags);
+        return new SourceProfile(tool, Text(profile, "form", at), account, Text(profile, "lead_name", at), fields, pipeline, sourceName, tags)
+        {
+            Responsible = responsible,
+            Task = task,
+        };
     }
 
     private static string? Text(JsonObject obj, string name, string at) => obj[name] switch
