@@ -118,6 +118,31 @@ public sealed class ManagersAndTasksTests
     }
 
     [Fact]
+    public async Task A_resend_after_a_lost_answer_goes_to_the_same_manager_and_takes_no_second_round_robin_turn()
+    {
+        var clock = new TestTimeProvider();
+        await using var amo = await AmoEmulator.StartAsync(GatewayApp.EmulatorOptionsFor(), clock);
+        SeedManagers(amo, 7001, 7002);
+        await using var app = new GatewayApp(amo, clock);
+        await app.AuthorizeAsync();
+        using var client = app.CreateKeyedClient();
+        const string Settings = "\"responsible\":{\"round_robin\":[7001,7002]}";
+        amo.State.LostAnswerMode = LostAnswer.Reset;
+        amo.State.LostAnswerRatio = 1;
+
+        // The first send's answer is lost and a manager declines the item meanwhile: the look does not find it, so it goes again.
+        var first = await PostAsync(client, Lead(1, Settings));
+        await clock.AdvanceUntilAsync(TimeSpan.FromSeconds(1), () => Task.FromResult(amo.State.LostAnswers == 1), "the first answer lost");
+        amo.State.LostAnswerRatio = 0;
+        Assert.True(amo.State.DecideUnsorted(Assert.Single(amo.State.Unsorted).Uid, UnsortedStatus.Declined));
+        await clock.AdvanceUntilAsync(TimeSpan.FromSeconds(5), async () => (string?)(await client.LeadAsync(first))["status"] == "delivered", "the first lead sent again");
+        var second = await PostAsync(client, Lead(2, Settings));
+        await clock.AdvanceUntilAsync(TimeSpan.FromSeconds(1), async () => (string?)(await client.LeadAsync(second))["status"] == "delivered", "the second lead delivered");
+
+        Assert.Equal([7001L, 7001L, 7002L], amo.State.Unsorted.Select(u => ResponsibleOf(u) ?? 0));
+    }
+
+    [Fact]
     public async Task A_lead_at_17_50_on_friday_gets_a_task_due_in_30_working_minutes_on_monday_at_09_20_in_the_account_time_zone()
     {
         // Friday 4 December 2026, 17:50 in Moscow (the emulator account's zone, UTC+3).
