@@ -3,6 +3,7 @@ using System.Text.Json.Nodes;
 using Emulator;
 using Gateway.Tests.Infrastructure;
 using Gateway.Tests.Outbox;
+using Gateway.Tests.Security;
 
 namespace Gateway.Tests.Contacts;
 
@@ -217,6 +218,42 @@ public sealed class ManagersAndTasksTests
         var status = await client.LeadAsync(id);
         Assert.Equal("delivered", (string?)status["status"]);
         Assert.Empty(amo.State.Team.TasksOf());
+    }
+
+    [Fact]
+    public async Task A_key_s_responsible_and_task_defaults_fill_what_the_request_left_out_and_the_request_s_own_win()
+    {
+        const string SiteKey = "site-key-aaaaaaaaaaaaaaaa";
+        await using var amo = await AmoEmulator.StartAsync(GatewayApp.EmulatorOptionsFor());
+        SeedManagers(amo, 7001, 7002);
+        var dir = Directory.CreateTempSubdirectory("gateway-test-").FullName;
+        SecurityTestKit.WriteKeysFile(dir, SecurityTestKit.Entry("landing", SiteKey, "\"responsible\":{\"user_id\":7001},\"task\":{\"text\":\"Call {contact.name}\",\"due_minutes\":15}"));
+        await using var app = new GatewayApp(amo, dataDir: dir);
+        await app.AuthorizeAsync();
+        using var client = app.Client(SiteKey);
+
+        await PostDeliveredAsync(client, Lead(1, "\"source\":\"site\""));
+        var own = await PostDeliveredAsync(client, Lead(2, "\"responsible\":{\"user_id\":7002}"));
+        await Eventually.TrueAsync(() => amo.State.Team.TasksOf().Count == 2, "both tasks created");
+
+        Assert.Equal([7001L, 7002L], amo.State.Unsorted.Select(u => ResponsibleOf(u) ?? 0));
+        Assert.Equal(["Call Aziza 1", "Call Aziza 2"], amo.State.Team.TasksOf().Select(t => t.Text));
+        Assert.Equal([7001L, 7002L], amo.State.Team.TasksOf().Select(t => t.ResponsibleUserId));
+        Assert.Equal("user_id", (string?)(await client.LeadAsync(own))["responsible"]!["reason"]);
+    }
+
+    [Fact]
+    public async Task A_bad_responsible_default_in_the_keys_file_stops_start_up_naming_it()
+    {
+        await using var amo = await AmoEmulator.StartAsync(GatewayApp.EmulatorOptionsFor());
+        var dir = Directory.CreateTempSubdirectory("gateway-test-").FullName;
+        SecurityTestKit.WriteKeysFile(dir, SecurityTestKit.Entry("landing", "site-key-aaaaaaaaaaaaaaaa", "\"responsible\":{\"round_robin\":\"7001\"}"));
+        await using var app = new GatewayApp(amo, dataDir: dir);
+
+        var message = Gateway.Hosting.StartupFailure.Describe(Assert.ThrowsAny<Exception>(() => app.CreateClient()));
+
+        Assert.NotNull(message);
+        Assert.Contains("keys[0].responsible.round_robin", message, StringComparison.Ordinal);
     }
 
     [Theory]
