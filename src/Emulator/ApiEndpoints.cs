@@ -52,6 +52,7 @@ internal static class ApiEndpoints
         // Like amoCRM, the embedded parts come only when asked for with with=a,b.
         var with = request.Query["with"].ToString().Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
         var embedded = account["_embedded"]!.AsObject();
+        embedded["users_groups"] = TeamEndpoints.GroupsView(state, caller.Id);
         foreach (var part in embedded.Select(p => p.Key).ToList())
         {
             if (!with.Contains(part, StringComparer.Ordinal))
@@ -375,6 +376,19 @@ internal static class ApiEndpoints
             }
         }
 
+        var caller = Caller(context.Request, state);
+        for (var i = 0; i < items.Count && failed.Count == 0; i++)
+        {
+            // Leads go only to an active user of the account (the lead validated above, so the shape is known).
+            if (items[i]?["_embedded"]?["leads"]?[0]?["responsible_user_id"] is { } responsible
+                && (!JsonRead.TryGetInteger(responsible, out var userId) || !state.Team.IsAssignable(caller.Id, userId)))
+            {
+                var validation = new ItemValidation(ItemKey(items[i], i));
+                validation.NotSupportedChoice("_embedded.leads.0.responsible_user_id");
+                failed.Add(validation);
+            }
+        }
+
         if (failed.Count > 0)
         {
             return AmoResults.ValidationFailed(failed);
@@ -382,7 +396,6 @@ internal static class ApiEndpoints
 
         var baseUrl = AmoResults.BaseUrl(context.Request);
         var answers = new JsonArray();
-        var caller = Caller(context.Request, state);
         var createdItems = state.CreateUnsorted(plans, caller);
         if (state.RollLostAnswer() is { } lost)
         {

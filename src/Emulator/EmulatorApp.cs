@@ -20,6 +20,7 @@ internal static class EmulatorApp
         app.MapHooks();
         app.MapContactControl();
         app.MapOAuth();
+        app.MapTeam();
         app.MapAmoApi();
         return app;
     }

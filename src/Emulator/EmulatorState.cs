@@ -64,7 +64,11 @@ public sealed partial class EmulatorState
         _time = time;
         MainAccount = new EmulatorAccount(options.AccountId, options.Subdomain);
         _accounts.Add(MainAccount);
+        Team = new TeamState(time);
     }
+
+    // Users, groups and tasks, per account.
+    public TeamState Team { get; }
 
     // The account of EmulatorOptions: what every token is for unless another account is named.
     public EmulatorAccount MainAccount { get; }
@@ -571,6 +575,8 @@ public sealed partial class EmulatorState
             _codeGrants = 0;
             _rateLimited = 0;
         }
+
+        Team.Reset();
     }
 
     public IReadOnlyList<UnsortedRecord> Unsorted

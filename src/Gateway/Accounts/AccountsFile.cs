@@ -15,7 +15,7 @@ internal sealed class AccountsFileException(string message) : Exception(message)
 internal static class AccountsFile
 {
     private static readonly HashSet<string> Known = ["domain", "client_id", "client_secret", "redirect_uri", "base_url", "auth_url", "tokens_file", "long_lived_token", "rate_limit", "defaults"];
-    private static readonly HashSet<string> KnownDefaults = ["source", "pipeline_id", "tags", "delivery"];
+    private static readonly HashSet<string> KnownDefaults = ["source", "pipeline_id", "tags", "delivery", "responsible", "task"];
     private static readonly JsonDocumentOptions Options = new() { MaxDepth = 8, AllowDuplicateProperties = false, CommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true };
 
     public static IReadOnlyList<AmoAccount> Parse(string json, AmoAccount defaultAccount, string directory)
@@ -156,7 +156,15 @@ internal static class AccountsFile
                 : throw new AccountsFileException($"{at}.tags must be an array of non-empty strings")));
         }
 
-        return new LeadDefaults(source, pipeline, tags) { Delivery = LeadDefaults.ParseDelivery(defaults["delivery"], at + ".delivery", m => new AccountsFileException(m)) };
+        if (Contacts.AssignmentSettings.Check(defaults["responsible"], defaults["task"]) is { } assignmentProblem)
+        {
+            throw new AccountsFileException($"{at}.{assignmentProblem}");
+        }
+
+        return new LeadDefaults(source, pipeline, tags, defaults["responsible"]?.DeepClone().AsObject(), defaults["task"]?.DeepClone().AsObject())
+        {
+            Delivery = LeadDefaults.ParseDelivery(defaults["delivery"], at + ".delivery", m => new AccountsFileException(m)),
+        };
     }
 
     private static Uri? Url(JsonObject entry, string property, string at)

@@ -39,6 +39,10 @@ internal sealed class AmoInfoCache(AmoClient amo, IOptions<AmoOptions> options, 
     public Task<AmoResult> DateTimeSettingsAsync(string account, AmoCallClass callClass, CancellationToken cancellationToken) =>
         GetAsync(account, "datetime-settings", pinned: true, callClass, (p, c) => amo.GetAsync(account, "api/v4/account?with=datetime_settings", p, c), cancellationToken);
 
+    // The account's users with their rights (is_active, group_id): who a lead or a task may be given to.
+    public Task<AmoResult> UsersAsync(string account, AmoCallClass callClass, CancellationToken cancellationToken) =>
+        GetAsync(account, "users", pinned: true, callClass, (p, c) => amo.GetAllPagesAsync(account, "api/v4/users?with=group", "users", p, c), cancellationToken);
+
     public Task<AmoResult> AccountAsync(string account, CancellationToken cancellationToken) =>
         GetAsync(account, "account", pinned: true, AmoCallClass.Lookup, (p, c) => amo.GetAsync(account, "api/v4/account", p, c), cancellationToken);
 

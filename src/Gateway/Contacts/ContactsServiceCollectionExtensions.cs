@@ -10,6 +10,11 @@ internal static class ContactsServiceCollectionExtensions
         services.AddFlatOptions<ContactsOptions, ContactsOptionsSetup, ContactsOptionsValidator>();
         services.AddSingleton<ContactKeyStore>();
         services.AddSingleton<IDirectLeadSender, DirectLeadSender>();
+        services.AddSingleton<TeamDirectory>();
+        services.AddSingleton<AssignmentStore>();
+        services.AddSingleton<LeadAssigner>();
+        services.AddSingleton<FollowUpTaskSender>();
+        services.AddSingleton<Outbox.IFollowUpTaskSender>(sp => sp.GetRequiredService<FollowUpTaskSender>());
         return services;
     }
 }

@@ -469,6 +469,45 @@ internal sealed class Schema(Database database)
             );
             CREATE INDEX contact_keys_contact ON contact_keys (account, contact_id);
             """),
+        // Issue 17: the lead's responsible user (picked once, before the send), its follow-up task (a queue of its own on the
+        // lead's row, like the note), and the round-robin counters.
+        new(
+            Sqlite: """
+            ALTER TABLE leads ADD COLUMN assigned_at INTEGER NULL;
+            ALTER TABLE leads ADD COLUMN responsible_user_id INTEGER NULL;
+            ALTER TABLE leads ADD COLUMN responsible_reason TEXT NULL;
+            ALTER TABLE leads ADD COLUMN task_spec TEXT NULL;
+            ALTER TABLE leads ADD COLUMN task_status TEXT NULL;
+            ALTER TABLE leads ADD COLUMN task_entity_id INTEGER NULL;
+            ALTER TABLE leads ADD COLUMN task_id INTEGER NULL;
+            ALTER TABLE leads ADD COLUMN task_due_at INTEGER NULL;
+            ALTER TABLE leads ADD COLUMN task_error TEXT NULL;
+            ALTER TABLE leads ADD COLUMN task_attempts INTEGER NOT NULL DEFAULT 0;
+            ALTER TABLE leads ADD COLUMN task_next_attempt_at INTEGER NULL;
+            ALTER TABLE leads ADD COLUMN task_lease_until INTEGER NULL;
+            ALTER TABLE leads ADD COLUMN task_claim_token TEXT NULL;
+            ALTER TABLE leads ADD COLUMN task_unconfirmed_since INTEGER NULL;
+            CREATE INDEX leads_task_due ON leads (account, task_status, task_next_attempt_at);
+            CREATE TABLE round_robin (account TEXT NOT NULL, list_key TEXT NOT NULL, counter INTEGER NOT NULL, PRIMARY KEY (account, list_key));
+            """,
+            Postgres: """
+            ALTER TABLE leads ADD COLUMN assigned_at BIGINT NULL;
+            ALTER TABLE leads ADD COLUMN responsible_user_id BIGINT NULL;
+            ALTER TABLE leads ADD COLUMN responsible_reason TEXT NULL;
+            ALTER TABLE leads ADD COLUMN task_spec TEXT NULL;
+            ALTER TABLE leads ADD COLUMN task_status TEXT NULL;
+            ALTER TABLE leads ADD COLUMN task_entity_id BIGINT NULL;
+            ALTER TABLE leads ADD COLUMN task_id BIGINT NULL;
+            ALTER TABLE leads ADD COLUMN task_due_at BIGINT NULL;
+            ALTER TABLE leads ADD COLUMN task_error TEXT NULL;
+            ALTER TABLE leads ADD COLUMN task_attempts BIGINT NOT NULL DEFAULT 0;
+            ALTER TABLE leads ADD COLUMN task_next_attempt_at BIGINT NULL;
+            ALTER TABLE leads ADD COLUMN task_lease_until BIGINT NULL;
+            ALTER TABLE leads ADD COLUMN task_claim_token TEXT NULL;
+            ALTER TABLE leads ADD COLUMN task_unconfirmed_since BIGINT NULL;
+            CREATE INDEX leads_task_due ON leads (account, task_status, task_next_attempt_at);
+            CREATE TABLE round_robin (account TEXT NOT NULL, list_key TEXT NOT NULL, counter BIGINT NOT NULL, PRIMARY KEY (account, list_key));
+            """),
     ];
 
     public async Task MigrateAsync(CancellationToken cancellationToken)

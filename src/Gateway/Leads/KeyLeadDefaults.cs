@@ -23,6 +23,16 @@ internal static class KeyLeadDefaults
             body["delivery"] = delivery.DeepClone();
         }
 
+        if (defaults.Responsible is { } responsible && body["responsible"] is null)
+        {
+            body["responsible"] = responsible.DeepClone();
+        }
+
+        if (defaults.Task is { } task && body["task"] is null)
+        {
+            body["task"] = task.DeepClone();
+        }
+
         if (defaults.Tags.Count > 0 && body["lead"] is JsonObject lead && lead["tags"] is null or JsonArray { Count: 0 })
         {
             lead["tags"] = new JsonArray([.. defaults.Tags.Select(t => (JsonNode)JsonValue.Create(t))]);

@@ -62,10 +62,26 @@ internal static class LeadsApi
     }
 
     // A read key sees only the leads its own key created; another key's lead is "not found", not "forbidden".
-    private static async Task<IResult> GetAsync(long id, HttpContext context, LeadStore store, AccountRegistry registry, CancellationToken cancellationToken) =>
-        CallerAccount.Of(context, registry) is { } account && await store.GetAsync(account.Key, id, cancellationToken) is { } row && (Scopes.IsAdmin(context) || row.IdempotencyScope == CreatorOf(context))
-            ? Envelope.Ok(LeadView.Describe(row))
-            : Envelope.Fail(StatusCodes.Status404NotFound, $"Lead {id} not found");
+    private static async Task<IResult> GetAsync(long id, HttpContext context, LeadStore store, Contacts.AssignmentStore assignments, AccountRegistry registry, CancellationToken cancellationToken)
+    {
+        if (CallerAccount.Of(context, registry) is not { } account || await store.GetAsync(account.Key, id, cancellationToken) is not { } row || !(Scopes.IsAdmin(context) || row.IdempotencyScope == CreatorOf(context)))
+        {
+            return Envelope.Fail(StatusCodes.Status404NotFound, $"Lead {id} not found");
+        }
+
+        // Additive: "responsible" and "task" once the lead's responsible user was picked (issue 17).
+        var view = LeadView.Describe(row);
+        if (await assignments.DescribeAsync(account.Key, id, cancellationToken) is { } assignment)
+        {
+            foreach (var (name, value) in assignment.ToList())
+            {
+                assignment.Remove(name);
+                view[name] = value;
+            }
+        }
+
+        return Envelope.Ok(view);
+    }
 
     // The key name a lead is stored under (its idempotency scope), the same one SubmitUnsortedAsync passes.
     private static string? CreatorOf(HttpContext context) => context.User.Identity?.Name;

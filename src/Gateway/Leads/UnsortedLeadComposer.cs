@@ -7,7 +7,7 @@ namespace Gateway.Leads;
 // A stored payload becomes an unsorted-form item: validated again (the rules may have changed since it was stored),
 // with the account's fields (and time zone) looked up only when some lead needs them. A field that cannot be made
 // valid here goes into the lead's note: the lead itself is delivered.
-internal sealed class UnsortedLeadComposer(LeadFieldLookup lookup) : ILeadComposer
+internal sealed class UnsortedLeadComposer(LeadFieldLookup lookup, Contacts.LeadAssigner assigner) : ILeadComposer
 {
     public async Task<ComposedLeads> ComposeAsync(string account, IReadOnlyList<ClaimedLead> leads, CancellationToken cancellationToken)
     {
@@ -39,9 +39,21 @@ internal sealed class UnsortedLeadComposer(LeadFieldLookup lookup) : ILeadCompos
             return new ComposedLeads(unreadable, readable, failed, []);
         }
 
+        // The responsible user is picked (and stored) before the first send; a resend finds the stored pick.
+        var assignment = await assigner.AssignAsync(account, requests, cancellationToken);
+        if (assignment.Failure is { } lookupFailed)
+        {
+            return new ComposedLeads(unreadable, readable, lookupFailed, []);
+        }
+
         var ready = requests.Select(r =>
         {
             var mapped = AmoLeadMapper.Map(r.Request, r.Lead.SourceUid, fields.Context, r.Lead.CreatedAt, r.Lead.CallerIp);
+            if (assignment.Assigned.GetValueOrDefault(r.Lead.Id) is { } responsible && mapped.Item["_embedded"]?["leads"]?[0] is JsonObject amoLead)
+            {
+                amoLead["responsible_user_id"] = responsible;
+            }
+
             var delivery = r.Request.DeliveryOrDefault;
             return delivery.IsDirect
                 ? new ComposedLead(r.Lead, DirectItem(mapped.Item, delivery, r.Lead.SourceUid), mapped.NoteText, new DirectLead(

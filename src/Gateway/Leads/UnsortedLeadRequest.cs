@@ -29,7 +29,8 @@ internal sealed record UnsortedLeadRequest(
     IReadOnlyList<KeyValuePair<string, string>> Utm,
     string? Comment,
     string? FormId = null,
-    Contacts.DeliverySettings? Delivery = null)
+    Contacts.DeliverySettings? Delivery = null,
+    Contacts.LeadAssignment? Assignment = null)
 {
     // Lead mode and contact policy; unsorted with a new contact when neither the body nor a default says otherwise.
     public Contacts.DeliverySettings DeliveryOrDefault => Delivery ?? Contacts.DeliverySettings.Default;
@@ -67,9 +68,10 @@ internal sealed record UnsortedLeadRequest(
         var comment = OptionalText(body, "comment", "comment", MaxComment, errors);
         var formId = OptionalText(body, "form_id", "form_id", 255, errors);
         var delivery = Contacts.DeliverySettings.Parse(body["delivery"], pipelineId, errors);
+        var assignment = Contacts.AssignmentSettings.Parse(body, errors);
 
         return errors.Count == 0
-            ? new UnsortedLeadRequest(source, formName, formPage, referer, ip, pipelineId, lead!, contact!, utm, comment, formId, delivery)
+            ? new UnsortedLeadRequest(source, formName, formPage, referer, ip, pipelineId, lead!, contact!, utm, comment, formId, delivery, assignment)
             : null;
     }
 

@@ -364,6 +364,10 @@ internal sealed class LeadStore(Database database, PersonalData personalData, Ti
                     note_status = CASE WHEN v.r_note_text IS NULL THEN NULL WHEN v.r_lead_id IS NULL THEN @noteFailed ELSE @notePending END,
                     note_error = CASE WHEN v.r_note_text IS NOT NULL AND v.r_lead_id IS NULL THEN 'amoCRM did not name the created lead, so its note could not be attached' END,
                     note_next_attempt_at = @now,
+                    task_entity_id = CASE WHEN task_status = @taskWaiting THEN COALESCE(task_entity_id, v.r_lead_id) ELSE task_entity_id END,
+                    task_error = CASE WHEN task_status = @taskWaiting AND COALESCE(task_entity_id, v.r_lead_id) IS NULL THEN 'amoCRM did not name the created lead, so its task could not be attached' ELSE task_error END,
+                    task_status = CASE WHEN task_status IS NULL OR task_status <> @taskWaiting THEN task_status WHEN COALESCE(task_entity_id, v.r_lead_id) IS NULL THEN @taskFailed ELSE @taskPending END,
+                    task_next_attempt_at = @now,
                     outcome_event = CASE WHEN @announce THEN 1 END
                 FROM v WHERE leads.id = v.r_id AND leads.claim_token = @claimToken
                 """,
@@ -373,6 +377,7 @@ internal sealed class LeadStore(Database database, PersonalData personalData, Ti
                 [
                     ("now", now), ("claimToken", claimToken), ("announce", announceDelivered),
                     ("deliveredStatus", LeadStatus.Delivered), ("noteFailed", NoteStatus.Failed), ("notePending", NoteStatus.Pending),
+                    ("taskWaiting", TaskStatus.Waiting), ("taskFailed", TaskStatus.Failed), ("taskPending", TaskStatus.Pending),
                 ],
                 cancellationToken);
         }
@@ -518,6 +523,7 @@ internal sealed class LeadStore(Database database, PersonalData personalData, Ti
         List<SqlArg> parameters =
         [
             ("now", dueBy), ("queued", LeadStatus.Queued), ("delivering", LeadStatus.Delivering), ("notePending", NoteStatus.Pending), ("noteDelivering", NoteStatus.Delivering),
+            ("taskPending", TaskStatus.Pending), ("taskDelivering", TaskStatus.Delivering),
             .. accounts.Select((account, i) => (SqlArg)($"a{i}", account)),
         ];
 
@@ -531,6 +537,8 @@ internal sealed class LeadStore(Database database, PersonalData personalData, Ti
                OR EXISTS (SELECT 1 FROM leads WHERE account = t.account AND status = @delivering AND lease_until <= @now)
                OR EXISTS (SELECT 1 FROM leads WHERE account = t.account AND note_status = @notePending AND note_next_attempt_at <= @now)
                OR EXISTS (SELECT 1 FROM leads WHERE account = t.account AND note_status = @noteDelivering AND note_lease_until <= @now)
+               OR EXISTS (SELECT 1 FROM leads WHERE account = t.account AND task_status = @taskPending AND task_next_attempt_at <= @now)
+               OR EXISTS (SELECT 1 FROM leads WHERE account = t.account AND task_status = @taskDelivering AND task_lease_until <= @now)
             """,
             null,
             parameters,
@@ -576,6 +584,7 @@ internal sealed class LeadStore(Database database, PersonalData personalData, Ti
                 DELETE FROM leads WHERE id IN (
                     SELECT id FROM leads WHERE status = @delivered AND delivered_at < @before
                       AND (note_status IS NULL OR note_status IN (@noteDelivered, @noteFailed))
+                      AND (task_status IS NULL OR task_status IN (@noteDelivered, @noteFailed))
                     LIMIT 1000)
                 """,
                 null,

@@ -13,6 +13,8 @@ namespace Gateway.Outbox;
 internal sealed partial class OutboxDispatcher(
     LeadStore store,
     NoteStore notes,
+    TaskStore tasks,
+    IFollowUpTaskSender taskSender,
     LeadDelivery delivery,
     AccountDeliveryState accounts,
     TokenStore tokens,
@@ -29,6 +31,9 @@ internal sealed partial class OutboxDispatcher(
 
     // Batches one account's workers send in a turn before an account waiting for a turn gets it.
     private const int TurnBatches = 4;
+
+    // amoCRM's documented batch for POST /api/v4/tasks.
+    private const int MaxTasksPerCall = 50;
 
     private readonly ConcurrentDictionary<string, Task> draining = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, bool> passedOver = new(StringComparer.Ordinal);
@@ -259,7 +264,22 @@ internal sealed partial class OutboxDispatcher(
                     claimedNotes = await notes.ClaimAsync(account, batchSize, options.Value.Lease, minimum: 1, cancellationToken);
                     if (claimedNotes.Count == 0)
                     {
-                        return snapshot;
+                        // Follow-up tasks go last: nothing a lead or its note needs waits for them.
+                        claimStarted = GatewayTracing.Now;
+                        var claimedTasks = await tasks.ClaimAsync(account, Math.Min(batchSize, MaxTasksPerCall), options.Value.Lease, cancellationToken);
+                        if (claimedTasks.Count == 0)
+                        {
+                            return snapshot;
+                        }
+
+                        verdict = await AttemptAsync("outbox.deliver tasks", account, claimedTasks.Select(t => t.TraceParent).ToList(), claimStarted,
+                            () => taskSender.DeliverAsync(account, claimedTasks, cancellationToken));
+                        if (verdict == BatchVerdict.Stop)
+                        {
+                            stop.Set();
+                        }
+
+                        continue;
                     }
                 }
             }

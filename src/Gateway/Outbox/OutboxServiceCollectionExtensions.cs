@@ -9,6 +9,7 @@ internal static class OutboxServiceCollectionExtensions
         services.AddFlatOptions<OutboxOptions, OutboxOptionsSetup, OutboxOptionsValidator>();
         services.AddSingleton<LeadStore>();
         services.AddSingleton<NoteStore>();
+        services.AddSingleton<TaskStore>();
         services.AddSingleton<AccountDeliveryStore>();
         services.AddSingleton<OutboxSignal>();
         services.AddSingleton<LeadOutcomes>();

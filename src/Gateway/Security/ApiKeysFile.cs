@@ -4,7 +4,8 @@ using System.Text.Json.Nodes;
 namespace Gateway.Security;
 
 // Lead fields a key fills in when the request leaves them out.
-internal sealed record LeadDefaults(string? Source, long? PipelineId, IReadOnlyList<string> Tags)
+// Responsible, Task: the lead body's "responsible" and "task" objects, checked when the file was read (Contacts.AssignmentSettings).
+internal sealed record LeadDefaults(string? Source, long? PipelineId, IReadOnlyList<string> Tags, JsonObject? Responsible = null, JsonObject? Task = null)
 {
     // A validated "delivery" object (Contacts.DeliverySettings' shape) that a body without one gets.
     public JsonObject? Delivery { get; init; }
@@ -54,7 +55,7 @@ internal sealed class ApiKeysFileException(string message) : Exception(message);
 // Strict on purpose: a typo in a security file ("cors_origin") must stop the gateway, not be ignored.
 internal static class ApiKeysFile
 {
-    private static readonly HashSet<string> Known = ["name", "sha256", "cors_origins", "rate_limit_per_minute", "source", "pipeline_id", "tags", "account", "scopes", "callback_url", "callback_secret", "delivery"];
+    private static readonly HashSet<string> Known = ["name", "sha256", "cors_origins", "rate_limit_per_minute", "source", "pipeline_id", "tags", "account", "scopes", "callback_url", "callback_secret", "delivery", "responsible", "task"];
     private static readonly JsonDocumentOptions Options = new() { MaxDepth = 8, AllowDuplicateProperties = false, CommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true };
 
     public static IReadOnlyList<ApiKeyEntry> Parse(string json, Func<string, string?> knownAccount)
@@ -168,7 +169,16 @@ internal static class ApiKeysFile
             scopes = new HashSet<string>(listed, StringComparer.Ordinal);
         }
 
-        return new ApiKeyEntry(name, Convert.FromHexString(hex), origins, perMinute, new LeadDefaults(source, pipeline, tags) { Delivery = LeadDefaults.ParseDelivery(key["delivery"], at + ".delivery", m => new ApiKeysFileException(m)) }, keyAccount, scopes)
+        if (Contacts.AssignmentSettings.Check(key["responsible"], key["task"]) is { } assignmentProblem)
+        {
+            throw new ApiKeysFileException($"{at}.{assignmentProblem}");
+        }
+
+        var defaults = new LeadDefaults(source, pipeline, tags, key["responsible"]?.DeepClone().AsObject(), key["task"]?.DeepClone().AsObject())
+        {
+            Delivery = LeadDefaults.ParseDelivery(key["delivery"], at + ".delivery", m => new ApiKeysFileException(m)),
+        };
+        return new ApiKeyEntry(name, Convert.FromHexString(hex), origins, perMinute, defaults, keyAccount, scopes)
         {
             Callback = Callback(key, at),
         };

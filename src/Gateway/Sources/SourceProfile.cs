@@ -64,6 +64,11 @@ internal sealed record SourceProfile(
     // defaults.delivery: lead mode and contact policy for this form's leads (Contacts.DeliverySettings' shape).
     public JsonObject? Delivery { get; init; }
 
+    // The lead body's "responsible" and "task" for this form (checked when the file was read).
+    public JsonObject? Responsible { get; init; }
+
+    public JsonObject? Task { get; init; }
+
     public Target? TargetOf(string key, string label) =>
         Fields.TryGetValue(key, out var byKey) ? byKey : Fields.TryGetValue(label, out var byLabel) ? byLabel : null;
 
@@ -85,6 +90,16 @@ internal sealed record SourceProfile(
         if (Delivery is { } delivery)
         {
             body["delivery"] ??= delivery.DeepClone();
+        }
+
+        if (Responsible is not null)
+        {
+            body["responsible"] ??= Responsible.DeepClone();
+        }
+
+        if (Task is not null)
+        {
+            body["task"] ??= Task.DeepClone();
         }
 
         if (Tags.Count > 0)
@@ -166,6 +181,7 @@ internal static class SourcesFile
         string? sourceName = null;
         JsonObject? delivery = null;
         var tags = new List<string>();
+        JsonObject? responsible = null, task = null;
         if (profile["defaults"] is { } defaultsNode)
         {
             if (defaultsNode is not JsonObject defaults)
@@ -180,6 +196,13 @@ internal static class SourcesFile
 
             sourceName = Text(defaults, "source", at + ".defaults");
             delivery = Security.LeadDefaults.ParseDelivery(defaults["delivery"], at + ".defaults.delivery", m => new SourcesFileException(m));
+            if (Contacts.AssignmentSettings.Check(defaults["responsible"], defaults["task"]) is { } assignmentProblem)
+            {
+                throw new SourcesFileException($"{at}.defaults.{assignmentProblem}");
+            }
+
+            responsible = defaults["responsible"]?.DeepClone().AsObject();
+            task = defaults["task"]?.DeepClone().AsObject();
             if (defaults["tags"] is { } t)
             {
                 if (t is not JsonArray array || array.Any(x => x is not JsonValue tv || tv.GetValueKind() != JsonValueKind.String))
@@ -192,7 +215,12 @@ internal static class SourcesFile
         }
 
         var account = Text(profile, "account", at) is { } domain ? Amo.AmoOptionsSetup.NormalizeHost(domain) : null;
-        return new SourceProfile(tool, Text(profile, "form", at), account, Text(profile, "lead_name", at), fields, pipeline, sourceName, tags) { Delivery = delivery };
+        return new SourceProfile(tool, Text(profile, "form", at), account, Text(profile, "lead_name", at), fields, pipeline, sourceName, tags)
+        {
+            Delivery = delivery,
+            Responsible = responsible,
+            Task = task,
+        };
     }
 
     private static string? Text(JsonObject obj, string name, string at) => obj[name] switch
