@@ -37,6 +37,7 @@ internal sealed partial class DirectLeadSender(
         var writes = new List<(long, string, long?)>();
         var delivered = new List<DeliveredLead>();
         var toCreate = new List<ComposedLead>();
+        var assignNext = new List<ClaimedLead>();
         for (var i = 0; i < leads.Count; i++)
         {
             var composed = leads[i];
@@ -47,13 +48,19 @@ internal sealed partial class DirectLeadSender(
                 if (failure is not null)
                 {
                     // amoCRM is unwell: this lead and every one not yet settled go back; the resolved keep their step.
-                    var rest = leads.Skip(i).Select(l => l.Lead).Concat(toCreate.Select(t => t.Lead)).ToList();
+                    var rest = leads.Skip(i).Select(l => l.Lead).Concat(toCreate.Select(t => t.Lead)).Concat(assignNext).ToList();
                     plans.Insert(0, Delivered(delivered, composed.Lead.ClaimToken));
                     plans.Add(Settlement.LeadsDeferred(rest, failure, time.GetUtcNow(), Schedule));
                     return new DirectOutcome(plans, writes);
                 }
 
                 composed = composed with { Lead = resolved! };
+                if (direct.AwaitsContact)
+                {
+                    // Its contact is known now: round once more, to be given to that contact's manager before the create.
+                    assignNext.Add(composed.Lead);
+                    continue;
+                }
             }
 
             if (direct.Contacts == DeliverySettings.NoteOpenLead && composed.Lead.Steps.TargetLeadId is { } open)
@@ -70,6 +77,16 @@ internal sealed partial class DirectLeadSender(
         if (toCreate.Count > 0)
         {
             await CreateAsync(account, toCreate, plans, writes, delivered, cancellationToken);
+        }
+
+        if (assignNext.Count > 0)
+        {
+            plans.Add(new LeadPlan
+            {
+                ClaimToken = leads[0].Lead.ClaimToken,
+                Requeue = new LeadRequeue([.. assignNext.Select(l => (l.Id, time.GetUtcNow()))], null, CountAttempt: false, Solo: false, OutcomeKnown: true),
+                Verdict = BatchVerdict.Continue,
+            });
         }
 
         plans.Insert(0, Delivered(delivered, leads[0].Lead.ClaimToken));

@@ -16,9 +16,16 @@ internal sealed class LeadAssigner(AssignmentStore store, TeamDirectory director
 {
     public const string NoneActive = "no active user to give it to: amoCRM picks";
 
+    // A sticky manager in lead mode is the linked contact's, known only after the contact step: such a lead is not
+    // assigned before that step has run (the sender runs it, then sends the lead round once more to be assigned).
+    public static bool AwaitsContact(ClaimedLead lead, UnsortedLeadRequest request) =>
+        request.Assignment?.Responsible is { Sticky: true }
+        && request.DeliveryOrDefault is { IsDirect: true } delivery && delivery.Contacts != DeliverySettings.Create
+        && !lead.Steps.ContactResolved;
+
     public async Task<AssignmentOutcome> AssignAsync(string account, IReadOnlyList<(ClaimedLead Lead, UnsortedLeadRequest Request)> leads, CancellationToken cancellationToken)
     {
-        var asking = leads.Where(l => l.Request.Assignment is not null).ToList();
+        var asking = leads.Where(l => l.Request.Assignment is not null && !AwaitsContact(l.Lead, l.Request)).ToList();
         if (asking.Count == 0)
         {
             return new AssignmentOutcome(new Dictionary<long, long?>(), null);

@@ -58,7 +58,7 @@ internal sealed class UnsortedLeadComposer(LeadFieldLookup lookup, Contacts.Lead
             return delivery.IsDirect
                 ? new ComposedLead(r.Lead, DirectItem(mapped.Item, delivery, r.Lead.SourceUid), mapped.NoteText, new DirectLead(
                     delivery.Contacts, delivery.PipelineId, r.Request.Contact.Phone is { } phone && phone.StartsWith('+') ? phone : null, r.Request.Contact.Email,
-                    r.Request.Lead.Name, SubmissionNote(r.Request, mapped.NoteText)))
+                    r.Request.Lead.Name, SubmissionNote(r.Request, mapped.NoteText), AwaitsContact: Contacts.LeadAssigner.AwaitsContact(r.Lead, r.Request)))
                 : new ComposedLead(r.Lead, mapped.Item, mapped.NoteText);
         }).ToList();
         return new ComposedLeads(unreadable, readable, null, ready);

@@ -17,7 +17,8 @@ internal sealed record ComposedLead(ClaimedLead Lead, JsonObject Item, string? N
 // the pipeline an open lead is looked for in, and the submission as a note's text for note_open_lead.
 // ResponsibleUserId: the seam for choosing the lead's manager before the create (null: amoCRM's default); a sticky rule
 // reads the found contact's from ClaimedLead.Steps.ContactResponsibleUserId once the contact step is done.
-internal sealed record DirectLead(string Contacts, long? PipelineId, string? Phone, string? Email, string Name, string SubmissionNote, long? ResponsibleUserId = null);
+// AwaitsContact: a sticky manager is wanted and the contact step has not run yet (Contacts.LeadAssigner.AwaitsContact).
+internal sealed record DirectLead(string Contacts, long? PipelineId, string? Phone, string? Email, string Name, string SubmissionNote, long? ResponsibleUserId = null, bool AwaitsContact = false);
 
 // Sends lead-mode leads (search → create/link → note): the Contacts room does it; the outbox applies the plans.
 internal interface IDirectLeadSender
