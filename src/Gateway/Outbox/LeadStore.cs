@@ -493,17 +493,21 @@ internal sealed class LeadStore(Database database, PersonalData personalData, Ti
             cancellationToken);
     }
 
+    // A retried lead is picked for again (its responsible user may have been refused as inactive); its task, never sent
+    // while the lead had not been delivered, is prepared again with the new pick.
     public async Task<int> RetryFailedAsync(string account, long? id, CancellationToken cancellationToken)
     {
         await using var connection = await database.OpenAsync(cancellationToken);
         return await Sql.ExecuteAsync(
             connection,
             """
-            UPDATE leads SET status = @queued, attempts = 0, solo = 0, next_attempt_at = @now, queued_at = @now, updated_at = @now
+            UPDATE leads SET status = @queued, attempts = 0, solo = 0, next_attempt_at = @now, queued_at = @now, updated_at = @now,
+                assigned_at = NULL, task_spec = CASE WHEN task_status = @taskWaiting THEN NULL ELSE task_spec END,
+                task_status = CASE WHEN task_status = @taskWaiting THEN NULL ELSE task_status END
             WHERE account = @account AND status = @failed AND (@id IS NULL OR id = @id)
             """,
             null,
-            [("queued", LeadStatus.Queued), ("now", Now), ("account", account), ("failed", LeadStatus.Failed), ("id", id)],
+            [("queued", LeadStatus.Queued), ("now", Now), ("account", account), ("failed", LeadStatus.Failed), ("id", id), ("taskWaiting", TaskStatus.Waiting)],
             cancellationToken);
     }
 

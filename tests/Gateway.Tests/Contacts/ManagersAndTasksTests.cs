@@ -85,6 +85,31 @@ public sealed class ManagersAndTasksTests
     }
 
     [Fact]
+    public async Task A_lead_refused_for_a_user_deactivated_since_the_users_were_cached_is_picked_for_again_when_retried()
+    {
+        var clock = new TestTimeProvider();
+        await using var amo = await AmoEmulator.StartAsync(GatewayApp.EmulatorOptionsFor(), clock);
+        SeedManagers(amo, 7001);
+        await using var app = new GatewayApp(amo, clock);
+        await app.AuthorizeAsync();
+        using var client = app.CreateKeyedClient();
+        const string Settings = "\"responsible\":{\"round_robin\":[7001,7002]}";
+        await PostDeliveredAsync(client, Lead(1, Settings));
+
+        // 7001 leaves and 7002 joins in amoCRM; the cached list still says otherwise, so amoCRM refuses the next lead.
+        amo.State.Team.SetActive(amo.State.MainAccount.Id, 7001, false);
+        SeedManagers(amo, 7002);
+        var answer = await client.PostJsonAsync("/api/v1/leads/unsorted", Lead(2, Settings));
+        var refused = (await ApiAssert.EnvelopeAsync(answer, HttpStatusCode.BadRequest))["details"]!["id"]!.GetValue<long>();
+        Assert.Equal("failed", (string?)(await client.LeadAsync(refused))["status"]);
+        clock.Advance(TimeSpan.FromMinutes(6));
+        Assert.Equal(HttpStatusCode.OK, (await client.PostAsync($"/api/v1/leads/{refused}/retry", null)).StatusCode);
+        await Eventually.TrueAsync(async () => (string?)(await client.LeadAsync(refused))["status"] == "delivered", "the retried lead delivered");
+
+        Assert.Equal([7001L, 7002L], amo.State.Unsorted.Select(u => ResponsibleOf(u) ?? 0));
+    }
+
+    [Fact]
     public async Task With_no_active_user_the_lead_goes_without_a_responsible_user_and_its_status_says_amoCRM_picks()
     {
         await using var amo = await AmoEmulator.StartAsync(GatewayApp.EmulatorOptionsFor());
