@@ -130,8 +130,10 @@ internal static class ConsoleApi
         };
     }
 
-    // ?status=&source=&from=&to= (Unix seconds) &before=<id> &limit=, newest first.
-    private static async Task<IResult> SearchAsync(HttpContext context, AccountRegistry registry, LeadActivityStore activity, CancellationToken cancellationToken)
+    // ?status=&source=&from=&to= (Unix seconds) &phone=&email=&name= &before=<id> &limit=, newest first. Phone, email and
+    // name are compared through their blind indexes (LeadSearchIndex): exact matches only, and leads stored before the
+    // indexes existed are not found by them.
+    private static async Task<IResult> SearchAsync(HttpContext context, AccountRegistry registry, LeadActivityStore activity, LeadSearchIndex searchIndex, CancellationToken cancellationToken)
     {
         if (CallerAccount.Of(context, registry) is not { } account)
         {
@@ -161,6 +163,14 @@ internal static class ConsoleApi
             }
         }
 
+        foreach (var name in new[] { "phone", "email", "name" })
+        {
+            if (query[name].ToString().Length > 320)
+            {
+                errors[name] = $"{name} must be at most 320 characters";
+            }
+        }
+
         if (errors.Count > 0)
         {
             return Envelope.ValidationFailed(errors);
@@ -168,7 +178,9 @@ internal static class ConsoleApi
 
         var limit = int.TryParse(query["limit"], CultureInfo.InvariantCulture, out var l) ? Math.Clamp(l, 1, 200) : 50;
         string? source = query["source"].ToString() is { Length: > 0 } named ? named : null;
-        var rows = await activity.SearchAsync(account.Key, new LeadSearch(status, source, from, to, before, limit), cancellationToken);
+        var search = new LeadSearch(status, source, from, to, before, limit,
+            searchIndex.Phone(Typed(query, "phone")), searchIndex.Email(Typed(query, "email")), searchIndex.Name(Typed(query, "name")));
+        var rows = await activity.SearchAsync(account.Key, search, cancellationToken);
         var leads = new JsonArray();
         foreach (var row in rows)
         {
@@ -217,6 +229,8 @@ internal static class ConsoleApi
         ["signed_in_as"] = context.User.Identity?.Name,
         ["languages"] = new JsonArray([.. ConsoleLanguage.Supported.Select(l => (JsonNode)l)]),
     });
+
+    private static string? Typed(IQueryCollection query, string name) => query[name].ToString() is { Length: > 0 } text ? text : null;
 
     private static DateTimeOffset? Bound(IQueryCollection query, string name, Dictionary<string, string> errors)
     {

@@ -405,6 +405,25 @@ internal sealed class Schema(Database database)
                 created_at BIGINT NOT NULL
             );
             """),
+        // The console's search (issue 18): blind indexes of the contact's phone, email and name, written at intake; rows
+        // stored before have none and are not found by those filters.
+        new(
+            Sqlite: """
+            ALTER TABLE leads ADD COLUMN phone_index TEXT NULL;
+            ALTER TABLE leads ADD COLUMN email_index TEXT NULL;
+            ALTER TABLE leads ADD COLUMN name_index TEXT NULL;
+            CREATE INDEX leads_phone_index ON leads (account, phone_index) WHERE phone_index IS NOT NULL;
+            CREATE INDEX leads_email_index ON leads (account, email_index) WHERE email_index IS NOT NULL;
+            CREATE INDEX leads_name_index ON leads (account, name_index) WHERE name_index IS NOT NULL;
+            """,
+            Postgres: """
+            ALTER TABLE leads ADD COLUMN phone_index TEXT NULL;
+            ALTER TABLE leads ADD COLUMN email_index TEXT NULL;
+            ALTER TABLE leads ADD COLUMN name_index TEXT NULL;
+            CREATE INDEX leads_phone_index ON leads (account, phone_index) WHERE phone_index IS NOT NULL;
+            CREATE INDEX leads_email_index ON leads (account, email_index) WHERE email_index IS NOT NULL;
+            CREATE INDEX leads_name_index ON leads (account, name_index) WHERE name_index IS NOT NULL;
+            """),
     ];
 
     public async Task MigrateAsync(CancellationToken cancellationToken)
