@@ -7,6 +7,7 @@ using Gateway.Leads;
 using Gateway.Operations;
 using Gateway.Outbox;
 using Gateway.Security;
+using Gateway.Sources;
 using Microsoft.Extensions.Options;
 
 namespace Gateway.AdminConsole;
@@ -70,7 +71,7 @@ internal static class ConsoleApi
     // Per account: connection and token, today's and this week's leads, the queue, and leads per hour over the last 24 h.
     // "Today" and "this week" start where the browser says (its own midnight and Monday), else at UTC's.
     private static async Task<IResult> OverviewAsync(
-        HttpContext context, AccountRegistry registry, TokenDiagnostics diagnostics, LeadActivityStore activity, TimeProvider time, CancellationToken cancellationToken)
+        HttpContext context, AccountRegistry registry, TokenDiagnostics diagnostics, LeadActivityStore activity, AccountTimeZones zones, TimeProvider time, CancellationToken cancellationToken)
     {
         var now = time.GetUtcNow();
         var utcToday = new DateTimeOffset(now.UtcDateTime.Date, TimeSpan.Zero);
@@ -96,6 +97,7 @@ internal static class ConsoleApi
                 ["today"] = Counts(day),
                 ["week"] = Counts(seven),
                 ["last_24h"] = Hourly(await activity.HourlyAsync(account.Key, hourAgo24, cancellationToken)),
+                ["time_zone"] = (bool?)token["has_token"] == true ? await zones.ZoneOfAsync(account.Key, cancellationToken) : null,
             });
         }
 
@@ -133,7 +135,7 @@ internal static class ConsoleApi
     // ?status=&source=&from=&to= (Unix seconds) &phone=&email=&name= &before=<id> &limit=, newest first. Phone, email and
     // name are compared through their blind indexes (LeadSearchIndex): exact matches only, and leads stored before the
     // indexes existed are not found by them.
-    private static async Task<IResult> SearchAsync(HttpContext context, AccountRegistry registry, LeadActivityStore activity, LeadSearchIndex searchIndex, CancellationToken cancellationToken)
+    private static async Task<IResult> SearchAsync(HttpContext context, AccountRegistry registry, LeadActivityStore activity, LeadSearchIndex searchIndex, AccountTimeZones zones, CancellationToken cancellationToken)
     {
         if (CallerAccount.Of(context, registry) is not { } account)
         {
@@ -192,6 +194,7 @@ internal static class ConsoleApi
         return Envelope.Ok(new JsonObject
         {
             ["domain"] = account.Domain,
+            ["time_zone"] = await zones.ZoneOfAsync(account.Key, cancellationToken),
             ["leads"] = leads,
             ["next_before"] = rows.Count == limit ? rows[^1].Id : null,
             ["sources"] = new JsonArray([.. (await activity.SourcesAsync(account.Key, cancellationToken)).Select(n => (JsonNode)n)]),
@@ -200,7 +203,11 @@ internal static class ConsoleApi
 
     // One lead's way: the stored row, amoCRM's answer or error, the ids with links into the account, and the submission
     // with every text value masked (its shape, field names and numbers stay readable).
-    private static async Task<IResult> TraceAsync(long id, HttpContext context, AccountRegistry registry, LeadStore store, LeadActivityStore activity, CancellationToken cancellationToken)
+    // Then the trace proper: every amoCRM call made for the lead (LeadCallStore), the body last sent for it (masked the
+    // same way), and for a form's lead the raw submission (its fields, masked).
+    private static async Task<IResult> TraceAsync(
+        long id, HttpContext context, AccountRegistry registry, LeadStore store, LeadActivityStore activity, LeadCallStore calls, SubmissionStore submissions,
+        AccountTimeZones zones, CancellationToken cancellationToken)
     {
         if (CallerAccount.Of(context, registry) is not { } account || await store.GetAsync(account.Key, id, cancellationToken) is not { } row)
         {
@@ -217,7 +224,39 @@ internal static class ConsoleApi
             ["lead"] = row.AmoLeadId is { } leadId ? $"https://{account.Domain}/leads/detail/{leadId}" : null,
             ["contact"] = row.AmoContactId is { } contactId ? $"https://{account.Domain}/contacts/detail/{contactId}" : null,
         };
+        var made = await calls.ListAsync(account.Key, id, cancellationToken);
+        lead["calls"] = new JsonArray([.. made.Select(c => (JsonNode)new JsonObject
+        {
+            ["at"] = c.At.ToUnixTimeSeconds(),
+            ["step"] = c.Step,
+            ["method"] = c.Method,
+            ["path"] = c.Path,
+            ["http_status"] = c.HttpStatus,
+            ["duration_ms"] = c.DurationMs,
+            ["outcome"] = c.Outcome,
+            ["error"] = c.Error,
+        })]);
+        lead["amo_body"] = made.LastOrDefault(c => c.Step == LeadCallStep.Lead && c.Body is not null)?.Body is { } sent ? PayloadMask.Mask(JsonNode.Parse(sent)) : null;
+        lead["submission"] = await submissions.FindByLeadAsync(account.Key, id, cancellationToken) is { } submission ? Submission(submission, submissions) : null;
+        lead["time_zone"] = await zones.ZoneOfAsync(account.Key, cancellationToken);
         return Envelope.Ok(lead);
+    }
+
+    private static JsonObject Submission(SubmissionRow row, SubmissionStore store)
+    {
+        var body = store.OpenBody(row);
+        var fields = body is null ? null : FormFields.Parse(body, row.ContentType, out _);
+        return new JsonObject
+        {
+            ["id"] = row.Id,
+            ["tool"] = row.Tool,
+            ["form"] = row.Form,
+            ["content_type"] = row.ContentType,
+            ["status"] = row.Status,
+            ["received_at"] = row.ReceivedAt.ToUnixTimeSeconds(),
+            ["bytes"] = body?.Length,
+            ["fields"] = fields is null ? null : new JsonArray([.. fields.Select(f => (JsonNode)new JsonObject { ["label"] = f.Label, ["value"] = PayloadMask.MaskText(f.Value) })]),
+        };
     }
 
     private static IResult About(HttpContext context, IOptions<AdminSessionOptions> admin, Data.Database database) => Envelope.Ok(new JsonObject
@@ -265,7 +304,7 @@ internal static class PayloadMask
         _ => node?.DeepClone(),
     };
 
-    private static string MaskText(string text) => text.Length switch
+    public static string MaskText(string text) => text.Length switch
     {
         0 => "",
         < 4 => new string('•', text.Length),

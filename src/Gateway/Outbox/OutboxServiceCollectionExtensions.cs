@@ -14,6 +14,7 @@ internal static class OutboxServiceCollectionExtensions
         services.AddSingleton<LeadOutcomes>();
         services.AddSingleton<AccountDeliveryState>();
         services.AddSingleton<LostAnswerLookup>();
+        services.AddSingleton<LeadCallStore>();
         services.AddSingleton<LeadDelivery>();
         services.AddSingleton<IntakeWriter>();
         services.AddHostedService(sp => sp.GetRequiredService<IntakeWriter>());
