@@ -36,6 +36,8 @@ internal static class ConsoleApi
         api.MapGet("/overview", OverviewAsync);
         api.MapGet("/leads", SearchAsync);
         api.MapGet("/leads/{id:long}", TraceAsync);
+        api.MapPost("/leads/replay", ConsoleReplay.LeadsAsync);
+        api.MapPost("/submissions/replay", ConsoleReplay.SubmissionsAsync);
         api.MapGet("/about", About);
         return routes;
     }
