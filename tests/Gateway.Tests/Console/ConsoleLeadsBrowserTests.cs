@@ -96,4 +96,33 @@ public sealed class ConsoleLeadsBrowserTests
         await Expect(site.Page.GetByText("No rejected form submissions.")).ToBeVisibleAsync();
         await Eventually.TrueAsync(() => site.Amo.State.Unsorted.Count == 1, "the lead in amoCRM");
     }
+    // A refused-then-replayed lead's trace in each language; with GATEWAY_CONSOLE_SCREENSHOTS=<dir> (docs/console) the
+    // README's trace-{en,ru,uz}.png are written there.
+    [BrowserFact]
+    public async Task A_lead_trace_renders_in_every_language_and_can_be_photographed_for_the_docs()
+    {
+        await using var site = await ConsoleSite.StartAsync(width: 1100);
+        await site.App.AuthorizeAsync();
+        using var api = site.Api();
+        site.Amo.State.EnqueueResponse("/api/v4/leads/unsorted", 400, RefusedAnswer, "application/problem+json");
+        var id = await api.PostQueuedAsync("""{"lead":{"name":"Divan buyurtmasi","price":5000},"contact":{"name":"Aziza Karimova","phone":"+998901234567","email":"aziza@example.uz"},"comment":"Kechqurun qo'ng'iroq qiling"}""", HttpStatusCode.BadRequest);
+        await ApiAssert.SuccessDataAsync(await api.PostAsync($"/api/v1/leads/{id}/retry", null));
+        await Eventually.TrueAsync(async () => (string?)(await api.LeadAsync(id))["note_status"] == "delivered", "the lead and its note delivered");
+        var folder = Environment.GetEnvironmentVariable("GATEWAY_CONSOLE_SCREENSHOTS");
+        await site.SignInAsync();
+
+        foreach (var (language, title, calls) in new[] { ("en", $"Lead #{id}", "amoCRM calls"), ("ru", $"Заявка №{id}", "Запросы к amoCRM"), ("uz", $"Ariza №{id}", "amoCRM so‘rovlari") })
+        {
+            await site.Page.GetByRole(AriaRole.Combobox).First.SelectOptionAsync(language);
+            await site.Page.GotoAsync($"/admin/#/lead/{id}");
+            await Expect(site.Page.Locator("h1")).ToHaveTextAsync(title);
+            await Expect(site.Page.GetByRole(AriaRole.Region, new() { Name = calls }).Locator("tbody tr")).ToHaveCountAsync(3);
+            await site.Page.WaitForLoadStateAsync(LoadState.NetworkIdle);
+            await site.AssertAccessibleAsync("lead trace in " + language);
+            if (folder is not null)
+            {
+                await site.Page.ScreenshotAsync(new() { Path = Path.Combine(folder, $"trace-{language}.png"), FullPage = true });
+            }
+        }
+    }
 }
