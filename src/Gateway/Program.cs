@@ -11,7 +11,9 @@ using Gateway.Operations;
 using Gateway.Security;
 using Gateway.Sources;
 
-return await StartupFailure.ExitCodeOfAsync(async () => await GatewayCli.TryRunAsync(args, Build) ?? await ServeAsync(Build(args)));
+return await StartupFailure.ExitCodeOfAsync(async () => DemoCommand.IsCommand(args)
+    ? await DemoCommand.RunAsync(args, Build, ServeAsync)
+    : await GatewayCli.TryRunAsync(args, Build) ?? await ServeAsync(Build(args)));
 
 static WebApplication Build(string[] args)
 {

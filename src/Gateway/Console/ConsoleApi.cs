@@ -7,6 +7,7 @@ using Gateway.Leads;
 using Gateway.Operations;
 using Gateway.Outbox;
 using Gateway.Security;
+using Gateway.Sources;
 using Microsoft.Extensions.Options;
 
 namespace Gateway.AdminConsole;
@@ -35,6 +36,8 @@ internal static class ConsoleApi
         api.MapGet("/overview", OverviewAsync);
         api.MapGet("/leads", SearchAsync);
         api.MapGet("/leads/{id:long}", TraceAsync);
+        api.MapPost("/leads/replay", ConsoleReplay.LeadsAsync);
+        api.MapPost("/submissions/replay", ConsoleReplay.SubmissionsAsync);
         api.MapGet("/about", About);
         return routes;
     }
@@ -70,7 +73,7 @@ internal static class ConsoleApi
     // Per account: connection and token, today's and this week's leads, the queue, and leads per hour over the last 24 h.
     // "Today" and "this week" start where the browser says (its own midnight and Monday), else at UTC's.
     private static async Task<IResult> OverviewAsync(
-        HttpContext context, AccountRegistry registry, TokenDiagnostics diagnostics, LeadActivityStore activity, TimeProvider time, CancellationToken cancellationToken)
+        HttpContext context, AccountRegistry registry, TokenDiagnostics diagnostics, LeadActivityStore activity, AccountTimeZones zones, TimeProvider time, CancellationToken cancellationToken)
     {
         var now = time.GetUtcNow();
         var utcToday = new DateTimeOffset(now.UtcDateTime.Date, TimeSpan.Zero);
@@ -96,6 +99,7 @@ internal static class ConsoleApi
                 ["today"] = Counts(day),
                 ["week"] = Counts(seven),
                 ["last_24h"] = Hourly(await activity.HourlyAsync(account.Key, hourAgo24, cancellationToken)),
+                ["time_zone"] = (bool?)token["has_token"] == true ? await zones.ZoneOfAsync(account.Key, cancellationToken) : null,
             });
         }
 
@@ -130,8 +134,10 @@ internal static class ConsoleApi
         };
     }
 
-    // ?status=&source=&from=&to= (Unix seconds) &before=<id> &limit=, newest first.
-    private static async Task<IResult> SearchAsync(HttpContext context, AccountRegistry registry, LeadActivityStore activity, CancellationToken cancellationToken)
+    // ?status=&source=&from=&to= (Unix seconds) &phone=&email=&name= &before=<id> &limit=, newest first. Phone, email and
+    // name are compared through their blind indexes (LeadSearchIndex): exact matches only, and leads stored before the
+    // indexes existed are not found by them.
+    private static async Task<IResult> SearchAsync(HttpContext context, AccountRegistry registry, LeadActivityStore activity, LeadSearchIndex searchIndex, AccountTimeZones zones, CancellationToken cancellationToken)
     {
         if (CallerAccount.Of(context, registry) is not { } account)
         {
@@ -161,6 +167,14 @@ internal static class ConsoleApi
             }
         }
 
+        foreach (var name in new[] { "phone", "email", "name" })
+        {
+            if (query[name].ToString().Length > 320)
+            {
+                errors[name] = $"{name} must be at most 320 characters";
+            }
+        }
+
         if (errors.Count > 0)
         {
             return Envelope.ValidationFailed(errors);
@@ -168,7 +182,9 @@ internal static class ConsoleApi
 
         var limit = int.TryParse(query["limit"], CultureInfo.InvariantCulture, out var l) ? Math.Clamp(l, 1, 200) : 50;
         string? source = query["source"].ToString() is { Length: > 0 } named ? named : null;
-        var rows = await activity.SearchAsync(account.Key, new LeadSearch(status, source, from, to, before, limit), cancellationToken);
+        var search = new LeadSearch(status, source, from, to, before, limit,
+            searchIndex.Phone(Typed(query, "phone")), searchIndex.Email(Typed(query, "email")), searchIndex.Name(Typed(query, "name")));
+        var rows = await activity.SearchAsync(account.Key, search, cancellationToken);
         var leads = new JsonArray();
         foreach (var row in rows)
         {
@@ -180,6 +196,7 @@ internal static class ConsoleApi
         return Envelope.Ok(new JsonObject
         {
             ["domain"] = account.Domain,
+            ["time_zone"] = await zones.ZoneOfAsync(account.Key, cancellationToken),
             ["leads"] = leads,
             ["next_before"] = rows.Count == limit ? rows[^1].Id : null,
             ["sources"] = new JsonArray([.. (await activity.SourcesAsync(account.Key, cancellationToken)).Select(n => (JsonNode)n)]),
@@ -188,7 +205,11 @@ internal static class ConsoleApi
 
     // One lead's way: the stored row, amoCRM's answer or error, the ids with links into the account, and the submission
     // with every text value masked (its shape, field names and numbers stay readable).
-    private static async Task<IResult> TraceAsync(long id, HttpContext context, AccountRegistry registry, LeadStore store, LeadActivityStore activity, CancellationToken cancellationToken)
+    // Then the trace proper: every amoCRM call made for the lead (LeadCallStore), the body last sent for it (masked the
+    // same way), and for a form's lead the raw submission (its fields, masked).
+    private static async Task<IResult> TraceAsync(
+        long id, HttpContext context, AccountRegistry registry, LeadStore store, LeadActivityStore activity, LeadCallStore calls, SubmissionStore submissions,
+        AccountTimeZones zones, CancellationToken cancellationToken)
     {
         if (CallerAccount.Of(context, registry) is not { } account || await store.GetAsync(account.Key, id, cancellationToken) is not { } row)
         {
@@ -205,7 +226,39 @@ internal static class ConsoleApi
             ["lead"] = row.AmoLeadId is { } leadId ? $"https://{account.Domain}/leads/detail/{leadId}" : null,
             ["contact"] = row.AmoContactId is { } contactId ? $"https://{account.Domain}/contacts/detail/{contactId}" : null,
         };
+        var made = await calls.ListAsync(account.Key, id, cancellationToken);
+        lead["calls"] = new JsonArray([.. made.Select(c => (JsonNode)new JsonObject
+        {
+            ["at"] = c.At.ToUnixTimeSeconds(),
+            ["step"] = c.Step,
+            ["method"] = c.Method,
+            ["path"] = c.Path,
+            ["http_status"] = c.HttpStatus,
+            ["duration_ms"] = c.DurationMs,
+            ["outcome"] = c.Outcome,
+            ["error"] = c.Error,
+        })]);
+        lead["amo_body"] = made.LastOrDefault(c => c.Step == LeadCallStep.Lead && c.Body is not null)?.Body is { } sent ? PayloadMask.Mask(JsonNode.Parse(sent)) : null;
+        lead["submission"] = await submissions.FindByLeadAsync(account.Key, id, cancellationToken) is { } submission ? Submission(submission, submissions) : null;
+        lead["time_zone"] = await zones.ZoneOfAsync(account.Key, cancellationToken);
         return Envelope.Ok(lead);
+    }
+
+    private static JsonObject Submission(SubmissionRow row, SubmissionStore store)
+    {
+        var body = store.OpenBody(row);
+        var fields = body is null ? null : FormFields.Parse(body, row.ContentType, out _);
+        return new JsonObject
+        {
+            ["id"] = row.Id,
+            ["tool"] = row.Tool,
+            ["form"] = row.Form,
+            ["content_type"] = row.ContentType,
+            ["status"] = row.Status,
+            ["received_at"] = row.ReceivedAt.ToUnixTimeSeconds(),
+            ["bytes"] = body?.Length,
+            ["fields"] = fields is null ? null : new JsonArray([.. fields.Select(f => (JsonNode)new JsonObject { ["label"] = f.Label, ["value"] = PayloadMask.MaskText(f.Value) })]),
+        };
     }
 
     private static IResult About(HttpContext context, IOptions<AdminSessionOptions> admin, Data.Database database) => Envelope.Ok(new JsonObject
@@ -217,6 +270,8 @@ internal static class ConsoleApi
         ["signed_in_as"] = context.User.Identity?.Name,
         ["languages"] = new JsonArray([.. ConsoleLanguage.Supported.Select(l => (JsonNode)l)]),
     });
+
+    private static string? Typed(IQueryCollection query, string name) => query[name].ToString() is { Length: > 0 } text ? text : null;
 
     private static DateTimeOffset? Bound(IQueryCollection query, string name, Dictionary<string, string> errors)
     {
@@ -251,7 +306,7 @@ internal static class PayloadMask
         _ => node?.DeepClone(),
     };
 
-    private static string MaskText(string text) => text.Length switch
+    public static string MaskText(string text) => text.Length switch
     {
         0 => "",
         < 4 => new string('•', text.Length),

@@ -9,6 +9,7 @@ internal static class ConsoleServiceCollectionExtensions
         services.AddSingleton<ConsoleAssets>();
         services.AddSingleton<ConsoleLanguage>();
         services.AddSingleton<LeadActivityStore>();
+        services.AddSingleton<AccountTimeZones>();
         return services;
     }
 }

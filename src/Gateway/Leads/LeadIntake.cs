@@ -7,7 +7,7 @@ using Microsoft.Extensions.Options;
 namespace Gateway.Leads;
 
 // Stored first, then delivered: the row is committed before amoCRM hears of the lead.
-internal sealed class LeadIntake(IntakeWriter writer, LeadStore store, PersonalData personalData, LeadOutcomes outcomes, IOptions<OutboxOptions> options, TimeProvider time, Observability.GatewayMetrics metrics)
+internal sealed class LeadIntake(IntakeWriter writer, LeadStore store, PersonalData personalData, LeadSearchIndex searchIndex, LeadOutcomes outcomes, IOptions<OutboxOptions> options, TimeProvider time, Observability.GatewayMetrics metrics)
 {
     public const string Created = "Unsorted lead created successfully";
     public const string Queued = "Lead accepted and queued for delivery";
@@ -30,7 +30,7 @@ internal sealed class LeadIntake(IntakeWriter writer, LeadStore store, PersonalD
         try
         {
             using var storing = Observability.GatewayTracing.Outbox.StartActivity("outbox.store");
-            inserted = await writer.WriteAsync(new NewLead(account, sourceUid, payload, callerIp, idempotencyScope, idempotencyKey, hash, traceParent));
+            inserted = await writer.WriteAsync(new NewLead(account, sourceUid, payload, callerIp, idempotencyScope, idempotencyKey, hash, traceParent, searchIndex.KeysOf(payload)));
         }
         catch
         {
@@ -87,7 +87,7 @@ internal sealed class LeadIntake(IntakeWriter writer, LeadStore store, PersonalD
         InsertedLead inserted;
         using (Observability.GatewayTracing.Outbox.StartActivity("outbox.store"))
         {
-            inserted = await writer.WriteAsync(new NewLead(account, Guid.NewGuid().ToString("N"), payload, callerIp, idempotencyScope, idempotencyKey, hash, Observability.GatewayTracing.TraceParent()));
+            inserted = await writer.WriteAsync(new NewLead(account, Guid.NewGuid().ToString("N"), payload, callerIp, idempotencyScope, idempotencyKey, hash, Observability.GatewayTracing.TraceParent(), searchIndex.KeysOf(payload)));
         }
 
         span?.SetTag("gateway.lead.id", inserted.Id);

@@ -10,6 +10,7 @@ internal static class LeadsServiceCollectionExtensions
         services.AddFlatOptions<PhoneOptions, PhoneOptionsSetup, PhoneOptionsValidator>();
         services.AddSingleton<PhoneNumbers>();
         services.AddSingleton<LeadPreparation>();
+        services.AddSingleton<LeadSearchIndex>();
         services.AddSingleton<LeadIntake>();
         services.AddSingleton<LeadFieldLookup>();
         services.AddSingleton<ILeadComposer, UnsortedLeadComposer>();

@@ -7,7 +7,8 @@ internal sealed record LeadCounts(long Delivered, long Failed, long Received);
 
 internal sealed record HourCount(long Hour, string Status, long Count);
 
-internal sealed record LeadSearch(string? Status, string? Source, DateTimeOffset? From, DateTimeOffset? To, long? BeforeId, int Limit);
+// Phone, Email, Name: blind indexes (PersonalData.BlindIndex), never the values.
+internal sealed record LeadSearch(string? Status, string? Source, DateTimeOffset? From, DateTimeOffset? To, long? BeforeId, int Limit, string? Phone = null, string? Email = null, string? Name = null);
 
 // Read-only views of the leads table for the console: counts over a window, an hourly histogram, a search, one payload.
 // The outbox's own store writes; nothing here changes a row.
@@ -56,10 +57,14 @@ internal sealed class LeadActivityStore(Database database, PersonalData personal
               AND (@from IS NULL OR created_at >= @from)
               AND (@to IS NULL OR created_at < @to)
               AND (@before IS NULL OR id < @before)
+              AND (@phone IS NULL OR phone_index = @phone)
+              AND (@email IS NULL OR email_index = @email)
+              AND (@name IS NULL OR name_index = @name)
              ORDER BY id DESC LIMIT @limit
             """,
             null,
-            [("account", account), ("status", search.Status), ("source", search.Source), ("from", search.From), ("to", search.To), ("before", search.BeforeId), ("limit", search.Limit)],
+            [("account", account), ("status", search.Status), ("source", search.Source), ("from", search.From), ("to", search.To), ("before", search.BeforeId), ("limit", search.Limit),
+                ("phone", search.Phone), ("email", search.Email), ("name", search.Name)],
             LeadRow.Read,
             cancellationToken);
     }

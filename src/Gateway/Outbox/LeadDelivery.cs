@@ -20,6 +20,7 @@ internal sealed partial class LeadDelivery(
     TimeProvider time,
     Observability.GatewayMetrics metrics,
     IEnumerable<ILeadSettlementSink> settledSinks,
+    LeadCallStore calls,
     ILogger<LeadDelivery> logger)
 {
     // Background work has no request id: its log lines (amoCRM calls included) name the leads instead.
@@ -120,6 +121,7 @@ internal sealed partial class LeadDelivery(
         }
 
         var body = new JsonArray(mapped.Select(m => (JsonNode)m.Item).ToArray());
+        var (sentAt, clock) = (time.GetUtcNow(), time.GetTimestamp());
         var result = await PostClaimedAsync(account, "api/v4/leads/unsorted/forms", body, mapped.Count, () =>
         {
             // With the account's calls spent, a lead arriving now would wait behind this batch: its caller is answered
@@ -132,6 +134,8 @@ internal sealed partial class LeadDelivery(
             return BatchVerdict.Continue;
         }
 
+        // Before the settlement wakes anyone: whoever reads the lead's trace then finds this call in it.
+        await calls.RecordAsync(account, mapped.Select(m => Call(LeadCallStep.Lead, m.Lead.Id, m.Lead.SourceUid, mapped.Count == 1, "/api/v4/leads/unsorted/forms", result, sentAt, clock, m.Item.ToJsonString())).ToList());
         var sent = mapped.Select(m => new SentLead(m.Lead, m.NoteText)).ToList();
         return await ApplyAsync(account, Settlement.Leads(sent, result, time.GetUtcNow(), Schedule), started);
     }
@@ -215,6 +219,7 @@ internal sealed partial class LeadDelivery(
             ["params"] = new JsonObject { ["text"] = n.NoteText },
             ["request_id"] = Settlement.RequestId(n),
         }).ToArray());
+        var (sentAt, clock) = (time.GetUtcNow(), time.GetTimestamp());
         var result = await PostClaimedAsync(account, "api/v4/leads/notes", body, notes.Count, () =>
         {
             outcomes.Sent(account, Amo.Pacing.AmoRateBudget.RateLimitOf(registry, account));
@@ -225,8 +230,12 @@ internal sealed partial class LeadDelivery(
             return BatchVerdict.Continue;
         }
 
+        await calls.RecordAsync(account, notes.Select(n => Call(LeadCallStep.Note, n.Id, Settlement.RequestId(n), notes.Count == 1, "/api/v4/leads/notes", result, sentAt, clock, null)).ToList());
         return await ApplyAsync(account, Settlement.Notes(notes, result, time.GetUtcNow(), Schedule), started);
     }
+
+    private LeadCall Call(string step, long leadId, string requestId, bool onlyItem, string path, AmoResult result, DateTimeOffset sentAt, long clock, string? body) =>
+        new(leadId, step, sentAt, "POST", path, result.HttpStatus, (long)time.GetElapsedTime(clock).TotalMilliseconds, result.Failure.ToString(), LeadCallStore.ErrorOf(result, requestId, onlyItem), body);
 
     private RetrySchedule Schedule => RetrySchedule.From(options.Value);
 

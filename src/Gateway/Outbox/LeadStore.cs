@@ -22,7 +22,10 @@ internal static class NoteStatus
 }
 
 // TraceParent: the intake span's W3C traceparent (Observability.GatewayTracing), so later attempts join its trace.
-internal sealed record NewLead(string Account, string SourceUid, string Payload, string? CallerIp, string? IdempotencyScope, string? IdempotencyKey, string? RequestHash, string? TraceParent = null);
+// Search: the blind indexes of the contact's phone, email and name (Leads.LeadSearchIndex), for the console's search.
+internal sealed record NewLead(string Account, string SourceUid, string Payload, string? CallerIp, string? IdempotencyScope, string? IdempotencyKey, string? RequestHash, string? TraceParent = null, LeadSearchKeys? Search = null);
+
+internal sealed record LeadSearchKeys(string? Phone, string? Email, string? Name);
 
 internal sealed record InsertedLead(long Id, bool Existing, string? RequestHash);
 
@@ -151,7 +154,7 @@ internal sealed class LeadStore(Database database, PersonalData personalData, Ti
 {
     internal const string LeadColumns = "id, account, source_uid, status, attempts, next_attempt_at, last_error, amo_uid, amo_lead_id, amo_contact_id, amo_answer, note_status, note_id, note_error, created_at, updated_at, delivered_at, request_hash, idempotency_key, idempotency_scope, trace_parent, " + DirectSteps.Columns;
 
-    // Rows per INSERT: eight parameters each stays far below SQLite's 32,766 and PostgreSQL's 65,535.
+    // Rows per INSERT: eleven parameters each stays far below SQLite's 32,766 and PostgreSQL's 65,535.
     private const int InsertChunk = 500;
 
     private DateTimeOffset Now => time.GetUtcNow();
@@ -194,11 +197,12 @@ internal sealed class LeadStore(Database database, PersonalData personalData, Ti
             for (var n = 0; n < chunk.Count; n++)
             {
                 var lead = leads[chunk[n]];
-                values.Add($"(@a{n}, @u{n}, @queued, @p{n}, @c{n}, @s{n}, @k{n}, @h{n}, @now, @now, @now, @now, @t{n})");
+                values.Add($"(@a{n}, @u{n}, @queued, @p{n}, @c{n}, @s{n}, @k{n}, @h{n}, @now, @now, @now, @now, @t{n}, @ph{n}, @em{n}, @nm{n})");
                 parameters.AddRange(
                 [
                     ($"a{n}", lead.Account), ($"u{n}", lead.SourceUid), ($"p{n}", lead.Payload), ($"c{n}", lead.CallerIp), ($"s{n}", lead.IdempotencyScope),
                     ($"k{n}", lead.IdempotencyKey), ($"h{n}", lead.RequestHash), ($"t{n}", lead.TraceParent),
+                    ($"ph{n}", lead.Search?.Phone), ($"em{n}", lead.Search?.Email), ($"nm{n}", lead.Search?.Name),
                 ]);
             }
 
@@ -206,7 +210,7 @@ internal sealed class LeadStore(Database database, PersonalData personalData, Ti
                 connection,
                 $"""
                 INSERT INTO leads (account, source_uid, status, payload, caller_ip, idempotency_scope, idempotency_key, request_hash,
-                    next_attempt_at, created_at, queued_at, updated_at, trace_parent)
+                    next_attempt_at, created_at, queued_at, updated_at, trace_parent, phone_index, email_index, name_index)
                 VALUES {string.Join(", ", values)}
                 ON CONFLICT DO NOTHING
                 RETURNING id, source_uid

@@ -15,6 +15,7 @@ internal static class OutboxServiceCollectionExtensions
         services.AddSingleton<LeadOutcomes>();
         services.AddSingleton<AccountDeliveryState>();
         services.AddSingleton<LostAnswerLookup>();
+        services.AddSingleton<LeadCallStore>();
         services.AddSingleton<LeadDelivery>();
         services.AddSingleton<DirectStepStore>();
         services.AddSingleton<IntakeWriter>();

@@ -10,6 +10,7 @@ internal enum BlindIndexField
 {
     Phone,
     Email,
+    Name,
 }
 
 // The one place that seals and opens the personal data of stored leads (the raw body with name, phone, email and
@@ -114,8 +115,13 @@ internal sealed class PersonalData(IDataProtectionProvider protection, Database 
     {
         BlindIndexField.Phone => Convert.ToHexStringLower(Hash("phone", new string(value.Where(char.IsAsciiDigit).ToArray()))),
         BlindIndexField.Email => Convert.ToHexStringLower(Hash("email", value.Trim().ToLowerInvariant())),
+        BlindIndexField.Name => Convert.ToHexStringLower(Hash("name", NormalName(value))),
         _ => throw new ArgumentOutOfRangeException(nameof(field)),
     };
+
+    // "  Aziza   KARIMOVA " and "aziza karimova" are one name: trimmed, inner spaces collapsed, case-folded.
+    private static string NormalName(string value) =>
+        string.Join(' ', value.Normalize(NormalizationForm.FormKC).Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries)).ToLowerInvariant();
 
     // At start-up, after the key ring and before any request.
     public async Task InitializeAsync(CancellationToken cancellationToken)

@@ -78,6 +78,14 @@ internal sealed class SubmissionStore(Database database, SubmissionWriter writer
             [("id", id), ("account", account)], SubmissionRow.Read, cancellationToken);
     }
 
+    // The submission a lead was made from (the newest, if a replay made it again); null for a lead sent to the JSON API.
+    public async Task<SubmissionRow?> FindByLeadAsync(string account, long leadId, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        return await Sql.QuerySingleOrDefaultAsync(connection, $"SELECT {Columns} FROM submissions WHERE account = @account AND lead_id = @lead ORDER BY id DESC LIMIT 1", null,
+            [("account", account), ("lead", leadId)], SubmissionRow.Read, cancellationToken);
+    }
+
     public async Task<List<SubmissionRow>> ListAsync(string account, string? status, long after, int limit, CancellationToken cancellationToken)
     {
         await using var connection = await database.OpenAsync(cancellationToken);

@@ -35,7 +35,17 @@
   }
 
   const number = (n) => new Intl.NumberFormat(state.lang).format(n ?? 0);
-  const when = (unix) => unix ? new Intl.DateTimeFormat(state.lang, { dateStyle: 'medium', timeStyle: 'short' }).format(new Date(unix * 1000)) : t('none');
+  // Times in the account's time zone (amoCRM's own setting, from the API) when known, else in the browser's.
+  function when(unix, zone) {
+    if (!unix) return t('none');
+    const options = { dateStyle: 'medium', timeStyle: 'short' };
+    try {
+      return new Intl.DateTimeFormat(state.lang, zone ? { ...options, timeZone: zone } : options).format(new Date(unix * 1000));
+    } catch (_) {
+      return new Intl.DateTimeFormat(state.lang, options).format(new Date(unix * 1000));
+    }
+  }
+  const zoneNote = (zone) => el('p', { class: 'zone' }, zone ? t('leads.time_zone', { zone }) : t('leads.time_zone_browser'));
   function age(seconds) {
     if (seconds === null || seconds === undefined) return t('none');
     if (seconds < 120) return t('age.seconds', { n: number(seconds) });
@@ -127,9 +137,9 @@
   }
 
   // An admin's pause has no end worth showing; the outbox's own pauses carry amoCRM's reason (in English) and an end.
-  function pauseText(q) {
+  function pauseText(q, zone) {
     if (q.pause_reason === 'paused_by_admin') return t('pause.paused_by_admin');
-    return t('overview.paused_until', { reason: q.pause_reason || '', until: when(q.paused_until) });
+    return t('overview.paused_until', { reason: q.pause_reason || '', until: when(q.paused_until, zone) });
   }
 
   function localStarts() {
@@ -152,14 +162,15 @@
         facts([
           ['overview.connected', a.connected ? badge(t('yes'), 'good') : badge(t('no'), 'bad')],
           ['overview.token', t('token.' + tk.state)],
-          ['overview.last_refresh', when(tk.last_refresh_at)],
-          ['overview.next_keepalive', when(tk.next_keepalive_at)],
+          ['overview.last_refresh', when(tk.last_refresh_at, a.time_zone)],
+          ['overview.next_keepalive', when(tk.next_keepalive_at, a.time_zone)],
           ['overview.today', t('overview.counts', { delivered: number(a.today.delivered), failed: number(a.today.failed) })],
           ['overview.week', t('overview.counts', { delivered: number(a.week.delivered), failed: number(a.week.failed) })],
           ['overview.queue', number(q.depth)],
           ['overview.oldest', age(q.oldest_queued_age_seconds)],
-          q.paused_until ? ['overview.paused', pauseText(q)] : null,
+          q.paused_until ? ['overview.paused', pauseText(q, a.time_zone)] : null,
         ]),
+        zoneNote(a.time_zone),
         el('h3', null, t('overview.last_24h')),
         sparkline(a.last_24h, a.domain)));
     }
@@ -212,6 +223,20 @@
 
   const dayStart = (value) => value ? Math.floor(new Date(value + 'T00:00:00') / 1000) : null;
 
+  // Ticked rows of a table, replayed in one call; the answer names what was and was not replayed.
+  function replayBar(buttonKey, picked, replay) {
+    const button = el('button', { type: 'button', class: 'secondary', onclick: async () => {
+      const ids = picked().map(Number);
+      if (ids.length === 0) { say(t('leads.nothing_selected'), true); return; }
+      try {
+        const message = await replay(ids);
+        await render();
+        say(message);
+      } catch (error) { say(error.message, true); }
+    } }, t(buttonKey));
+    return el('div', { class: 'actions' }, button);
+  }
+
   async function leads(view, r) {
     title('leads.title');
     await loadAccounts();
@@ -222,46 +247,61 @@
     const sourceSelect = el('select', { name: 'source', id: 'f-source' }, el('option', { value: '' }, t('leads.any')));
     const from = el('input', { type: 'date', name: 'from', id: 'f-from', value: p.get('from') || '' });
     const to = el('input', { type: 'date', name: 'to', id: 'f-to', value: p.get('to') || '' });
+    const phone = el('input', { type: 'tel', name: 'phone', id: 'f-phone', autocomplete: 'off', value: p.get('phone') || '' });
+    const email = el('input', { type: 'email', name: 'email', id: 'f-email', autocomplete: 'off', value: p.get('email') || '' });
+    const name = el('input', { type: 'text', name: 'name', id: 'f-name', autocomplete: 'off', value: p.get('name') || '' });
     const form = el('form', { class: 'filters', role: 'search', 'aria-label': t('leads.search') },
       accountPicker(() => form.requestSubmit()),
+      el('label', { for: 'f-phone' }, t('leads.phone'), phone),
+      el('label', { for: 'f-email' }, t('leads.email'), email),
+      el('label', { for: 'f-name' }, t('leads.name'), name),
       el('label', { for: 'f-status' }, t('leads.status'), statusSelect),
       el('label', { for: 'f-source' }, t('leads.source'), sourceSelect),
       el('label', { for: 'f-from' }, t('leads.from'), from),
       el('label', { for: 'f-to' }, t('leads.to'), to),
       el('button', { type: 'submit' }, t('leads.find')));
     const results = el('div');
-    view.append(form, results);
+    view.append(form, el('p', { class: 'hint' }, t('leads.search_hint')), results);
     form.addEventListener('submit', (e) => {
       e.preventDefault();
       const q = new URLSearchParams();
-      for (const [k, v] of [['account', state.account], ['status', statusSelect.value], ['source', sourceSelect.value], ['from', from.value], ['to', to.value]]) if (v) q.set(k, v);
+      for (const [k, v] of [['account', state.account], ['phone', phone.value.trim()], ['email', email.value.trim()], ['name', name.value.trim()],
+        ['status', statusSelect.value], ['source', sourceSelect.value], ['from', from.value], ['to', to.value]]) if (v) q.set(k, v);
       const next = '#/leads?' + q.toString();
       if (location.hash === next) render(); else location.hash = next;
     });
 
     const q = new URLSearchParams();
-    if (p.get('status')) q.set('status', p.get('status'));
-    if (p.get('source')) q.set('source', p.get('source'));
+    for (const k of ['phone', 'email', 'name', 'status', 'source']) if (p.get(k)) q.set(k, p.get(k));
     if (p.get('from')) q.set('from', dayStart(p.get('from')));
     if (p.get('to')) q.set('to', dayStart(p.get('to')) + 86400);
     const base = withAccount('/api/v1/admin/leads?' + q.toString(), state.account);
     const body = el('tbody');
     const table = el('div', { class: 'scroll', tabindex: 0, role: 'region', 'aria-label': t('leads.results') },
       el('table', null,
-        el('thead', null, el('tr', null, ['leads.id', 'leads.created', 'leads.status', 'leads.source', 'leads.attempts', 'leads.amo_lead'].map((k) => el('th', { scope: 'col' }, t(k))))),
+        el('thead', null, el('tr', null, ['leads.pick', 'leads.id', 'leads.created', 'leads.status', 'leads.source', 'leads.attempts', 'leads.amo_lead'].map((k) => el('th', { scope: 'col' }, t(k))))),
         body));
     const more = el('button', { type: 'button', class: 'secondary' }, t('leads.more'));
+    const bar = replayBar('leads.replay_selected', () => [...body.querySelectorAll('input[type=checkbox]:checked')].map((c) => c.value), async (ids) => {
+      const data = (await api(withAccount('/api/v1/admin/leads/replay', state.account), { method: 'POST', headers: { Accept: 'application/json', 'Content-Type': 'application/json' }, body: JSON.stringify({ ids }) })).data;
+      return t('leads.replayed_many', { n: number(data.replayed.length), total: number(ids.length) });
+    });
     let first = true;
     async function page(before) {
       const data = (await api(before ? base + '&before=' + before : base)).data;
       if (first) {
         for (const s of data.sources) sourceSelect.append(el('option', { value: s, selected: p.get('source') === s }, s));
+        results.before(zoneNote(data.time_zone));
         first = false;
       }
       for (const l of data.leads) {
+        const pick = l.status === 'failed'
+          ? el('input', { type: 'checkbox', name: 'pick', value: l.id, 'aria-label': t('leads.select', { id: l.id }) })
+          : null;
         body.append(el('tr', null,
+          el('td', null, pick),
           el('th', { scope: 'row' }, el('a', { href: '#/lead/' + l.id + '?account=' + encodeURIComponent(data.domain) }, '#' + l.id)),
-          el('td', null, when(l.created_at)),
+          el('td', null, when(l.created_at, data.time_zone)),
           el('td', null, t('status.' + l.status)),
           el('td', null, l.source || t('none')),
           el('td', null, number(l.attempts)),
@@ -269,28 +309,78 @@
       }
       if (body.children.length === 0) { results.replaceChildren(el('p', null, t('leads.empty'))); return; }
       if (!results.contains(table)) results.replaceChildren(table);
+      if (body.querySelector('input[type=checkbox]') && !results.contains(bar)) results.append(bar);
       if (data.next_before) {
         more.onclick = () => page(data.next_before).catch((e) => say(e.message, true));
         results.append(el('div', { class: 'actions' }, more));
       } else more.remove();
     }
     await page(null);
+    await rejectedSubmissions(view);
+  }
+
+  // Form submissions that could not become a lead: ticked ones go through the mapping again (after a profile is fixed).
+  async function rejectedSubmissions(view) {
+    const data = (await api(withAccount('/api/v1/admin/submissions?status=rejected&limit=100', state.account))).data;
+    const section = el('section', { 'aria-labelledby': 'rejected-title' }, el('h2', { id: 'rejected-title' }, t('leads.rejected_title')));
+    view.append(section);
+    if (data.submissions.length === 0) { section.append(el('p', null, t('leads.rejected_empty'))); return; }
+    const body = el('tbody');
+    for (const s of data.submissions) {
+      body.append(el('tr', null,
+        el('td', null, el('input', { type: 'checkbox', name: 'pick-submission', value: s.id, 'aria-label': t('leads.sub_select', { id: s.id }) })),
+        el('th', { scope: 'row' }, '#' + s.id),
+        el('td', null, when(typeof s.received_at === 'number' ? s.received_at : Math.floor(Date.parse(s.received_at) / 1000))),
+        el('td', null, s.source),
+        el('td', null, s.form || t('none')),
+        el('td', { class: 'wrap' }, s.problem || t('none'))));
+    }
+    section.append(
+      el('div', { class: 'scroll', tabindex: 0, role: 'region', 'aria-label': t('leads.rejected_title') },
+        el('table', null,
+          el('thead', null, el('tr', null, ['leads.pick', 'leads.sub_id', 'leads.sub_received', 'leads.sub_tool', 'leads.sub_form', 'leads.sub_problem'].map((k) => el('th', { scope: 'col' }, t(k))))),
+          body)),
+      replayBar('leads.sub_replay_selected', () => [...body.querySelectorAll('input[type=checkbox]:checked')].map((c) => c.value), async (ids) => {
+        const answer = (await api(withAccount('/api/v1/admin/submissions/replay', state.account), { method: 'POST', headers: { Accept: 'application/json', 'Content-Type': 'application/json' }, body: JSON.stringify({ ids }) })).data;
+        return t('leads.sub_replayed', { n: number(answer.submissions.filter((x) => x.status === 'accepted').length), total: number(ids.length) });
+      }));
+  }
+
+  function callsTable(calls, zone) {
+    if (!calls || calls.length === 0) return el('p', null, t('leads.calls_empty'));
+    const steps = { lead: t('leads.step_lead'), note: t('leads.step_note') };
+    const body = el('tbody');
+    for (const c of calls) {
+      const kind = c.http_status >= 200 && c.http_status < 300 ? 'good' : 'bad';
+      body.append(el('tr', null,
+        el('td', null, when(c.at, zone)),
+        el('td', null, steps[c.step] || c.step),
+        el('td', null, el('code', null, c.method + ' ' + c.path)),
+        el('td', null, badge(c.http_status ? String(c.http_status) : c.outcome, kind)),
+        el('td', null, t('leads.ms', { n: number(c.duration_ms) })),
+        el('td', { class: 'wrap' }, c.error || t('none'))));
+    }
+    return el('div', { class: 'scroll', tabindex: 0, role: 'region', 'aria-label': t('leads.calls') },
+      el('table', null,
+        el('thead', null, el('tr', null, ['leads.call_at', 'leads.call_step', 'leads.call_request', 'leads.call_status', 'leads.call_duration', 'leads.call_error'].map((k) => el('th', { scope: 'col' }, t(k))))),
+        body));
   }
 
   async function lead(view, r) {
     const account = r.params.get('account');
     title('lead.title', { id: r.id });
     const data = (await api(withAccount('/api/v1/admin/leads/' + encodeURIComponent(r.id), account))).data;
+    const zone = data.time_zone;
     const statusKind = data.status === 'delivered' ? 'good' : data.status === 'failed' ? 'bad' : 'warn';
     view.append(el('section', { class: 'card' },
       facts([
         ['lead.status', badge(t('status.' + data.status), statusKind)],
         ['lead.account', data.domain],
         ['lead.source', data.source || t('none')],
-        ['lead.created', when(data.created_at)],
-        ['lead.delivered', when(data.delivered_at)],
+        ['lead.created', when(data.created_at, zone)],
+        ['lead.delivered', when(data.delivered_at, zone)],
         ['lead.attempts', number(data.attempts)],
-        data.next_attempt_at ? ['lead.next_attempt', when(data.next_attempt_at)] : null,
+        data.next_attempt_at ? ['lead.next_attempt', when(data.next_attempt_at, zone)] : null,
         ['lead.source_uid', data.source_uid],
         ['lead.uid', data.uid || t('none')],
         ['lead.amo_lead', data.links.lead ? el('a', { href: data.links.lead, rel: 'noopener noreferrer' }, String(data.lead_id)) : t('none')],
@@ -298,6 +388,7 @@
         ['lead.note', data.note_status ? t('status.' + data.note_status) + (data.note_id ? ' #' + data.note_id : '') : t('none')],
         data.trace_id ? ['lead.trace_id', data.trace_id] : null,
       ]),
+      zoneNote(zone),
       data.status === 'failed' ? el('div', { class: 'actions' }, el('button', { type: 'button', id: 'replay', onclick: async () => {
         try {
           await api(withAccount('/api/v1/leads/' + encodeURIComponent(r.id) + '/retry', data.domain), { method: 'POST' });
@@ -305,11 +396,27 @@
           say(t('lead.replayed', { id: r.id }));
         } catch (error) { say(error.message, true); }
       } }, t('lead.replay'))) : null));
+    view.append(el('h2', null, t('leads.calls')), callsTable(data.calls, zone));
     if (data.last_error) view.append(el('h2', null, t('lead.error')), el('pre', null, JSON.stringify(data.last_error, null, 2)));
     if (data.note_error) view.append(el('h2', null, t('lead.note_error')), el('pre', null, data.note_error));
     if (data.amo_answer) view.append(el('h2', null, t('lead.answer')), el('pre', null, JSON.stringify(data.amo_answer, null, 2)));
+    if (data.amo_body) view.append(el('h2', null, t('leads.sent_body')), el('p', null, t('lead.payload_masked')), el('pre', null, JSON.stringify(data.amo_body, null, 2)));
     view.append(el('h2', null, t('lead.payload')), el('p', null, t('lead.payload_masked')),
       el('pre', null, data.payload ? JSON.stringify(data.payload, null, 2) : t('lead.payload_unreadable')));
+    if (data.submission) {
+      const s = data.submission;
+      view.append(el('h2', null, t('leads.submission')), facts([
+        ['leads.sub_tool', s.tool],
+        ['leads.sub_form', s.form || t('none')],
+        ['leads.sub_received', when(s.received_at, zone)],
+      ]));
+      if (s.fields) {
+        view.append(el('div', { class: 'scroll', tabindex: 0, role: 'region', 'aria-label': t('leads.submission') },
+          el('table', null,
+            el('thead', null, el('tr', null, el('th', { scope: 'col' }, t('leads.field')), el('th', { scope: 'col' }, t('leads.value')))),
+            el('tbody', null, s.fields.map((f) => el('tr', null, el('th', { scope: 'row' }, f.label), el('td', null, f.value)))))));
+      }
+    }
     view.append(el('p', null, el('a', { href: '#/leads?account=' + encodeURIComponent(data.domain) }, t('lead.back'))));
   }
 

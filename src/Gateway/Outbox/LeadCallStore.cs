@@ -1,0 +1,137 @@
+using System.Data.Common;
+using System.Globalization;
+using System.Text.Json.Nodes;
+using Gateway.Amo;
+using Gateway.Data;
+using Gateway.Security;
+
+namespace Gateway.Outbox;
+
+internal static class LeadCallStep
+{
+    public const string Lead = "lead";
+    public const string Note = "note";
+}
+
+// One amoCRM call as one lead saw it (a batch call is one row per lead in it). Body: the item sent for this lead, sealed.
+internal sealed record LeadCall(long LeadId, string Step, DateTimeOffset At, string Method, string Path, int? HttpStatus, long DurationMs, string Outcome, string? Error, string? Body);
+
+internal sealed record LeadCallRow(long Id, string Step, DateTimeOffset At, string Method, string Path, int? HttpStatus, long DurationMs, string Outcome, string? Error, string? Body)
+{
+    public static LeadCallRow Read(DbDataReader reader) => new(
+        reader.Int64("id"), reader.String("step"), reader.Time("at"), reader.String("method"), reader.String("path"),
+        reader.Int64OrNull("http_status") is { } status ? (int)status : null, reader.Int64("duration_ms"), reader.String("outcome"),
+        reader.StringOrNull("error"), reader.StringOrNull("body"));
+}
+
+// Every amoCRM call made for a lead, for its trace in the console: the last KeepPerLead per lead, oldest dropped first.
+// Only ids, times, statuses and amoCRM's error titles and details are kept in the clear; what was sent is sealed.
+internal sealed partial class LeadCallStore(Database database, PersonalData personalData, ILogger<LeadCallStore> logger)
+{
+    public const int KeepPerLead = 20;
+
+    // Rows per INSERT: ten parameters each.
+    private const int InsertChunk = 500;
+
+    // The trace is a view: a failure to record it must never hold up or fail a delivery.
+    public async Task RecordAsync(string account, IReadOnlyList<LeadCall> calls)
+    {
+        if (calls.Count == 0)
+        {
+            return;
+        }
+
+        try
+        {
+            await using var connection = await database.OpenAsync(CancellationToken.None);
+            await using var transaction = await connection.BeginTransactionAsync(CancellationToken.None);
+            for (var offset = 0; offset < calls.Count; offset += InsertChunk)
+            {
+                var chunk = calls.Skip(offset).Take(InsertChunk).ToList();
+                List<SqlArg> parameters = [("account", account)];
+                var values = new List<string>(chunk.Count);
+                for (var n = 0; n < chunk.Count; n++)
+                {
+                    var call = chunk[n];
+                    values.Add($"(@account, @l{n}, @s{n}, @t{n}, @m{n}, @p{n}, @h{n}, @d{n}, @o{n}, @e{n}, @b{n})");
+                    parameters.AddRange(
+                    [
+                        ($"l{n}", call.LeadId), ($"s{n}", call.Step), ($"t{n}", call.At), ($"m{n}", call.Method), ($"p{n}", call.Path),
+                        ($"h{n}", (long?)call.HttpStatus), ($"d{n}", call.DurationMs), ($"o{n}", call.Outcome), ($"e{n}", call.Error),
+                        ($"b{n}", personalData.SealOrNull(call.Body)),
+                    ]);
+                }
+
+                await Sql.ExecuteAsync(
+                    connection,
+                    $"INSERT INTO lead_calls (account, lead_id, step, at, method, path, http_status, duration_ms, outcome, error, body) VALUES {string.Join(", ", values)}",
+                    transaction,
+                    parameters,
+                    CancellationToken.None);
+            }
+
+            // Bounded: a lead retried for days keeps its last calls, not all of them.
+            var ids = string.Join(", ", calls.Select(c => c.LeadId).Distinct().Select(id => id.ToString(CultureInfo.InvariantCulture)));
+            await Sql.ExecuteAsync(
+                connection,
+                $"""
+                DELETE FROM lead_calls WHERE account = @account AND lead_id IN ({ids}) AND id NOT IN (
+                    SELECT id FROM (
+                        SELECT id, ROW_NUMBER() OVER (PARTITION BY lead_id ORDER BY id DESC) AS n
+                        FROM lead_calls WHERE account = @account AND lead_id IN ({ids})) AS ranked
+                    WHERE n <= @keep)
+                """,
+                transaction,
+                [("account", account), ("keep", KeepPerLead)],
+                CancellationToken.None);
+            await transaction.CommitAsync(CancellationToken.None);
+        }
+        catch (DbException ex)
+        {
+            LogRecordFailed(ex, account, calls.Count);
+        }
+    }
+
+    // Oldest first; bodies opened (null when the key ring no longer opens them).
+    public async Task<IReadOnlyList<LeadCallRow>> ListAsync(string account, long leadId, CancellationToken cancellationToken)
+    {
+        IReadOnlyList<LeadCallRow> rows;
+        await using (var connection = await database.OpenAsync(cancellationToken))
+        {
+            rows = await Sql.QueryAsync(
+                connection,
+                "SELECT id, step, at, method, path, http_status, duration_ms, outcome, error, body FROM lead_calls WHERE account = @account AND lead_id = @lead ORDER BY id",
+                null,
+                [("account", account), ("lead", leadId)],
+                LeadCallRow.Read,
+                cancellationToken);
+        }
+
+        return rows.Select(r => r with { Body = personalData.TryOpen(r.Body, out var body, out _) ? body : null }).ToList();
+    }
+
+    // amoCRM's words about one item of a batch: the answer's title and detail, and the item's own validation errors
+    // (code, path, detail) when amoCRM named it by its request_id, or all of them when it was the only item sent (as
+    // Settlement reads a lone item's refusal). Never a value that was sent.
+    public static string? ErrorOf(AmoResult result, string requestId, bool onlyItem)
+    {
+        var items = (result.Body?["validation-errors"] as JsonArray ?? [])
+            .OfType<JsonObject>()
+            .Where(e => onlyItem || AmoJson.Text(e["request_id"]) == requestId);
+        var details = items.SelectMany(item => item["errors"] as JsonArray ?? [])
+            .OfType<JsonObject>()
+            .Select(e => string.Join(" ", new[] { AmoJson.Text(e["path"]), AmoJson.Text(e["detail"]), AmoJson.Text(e["code"]) is { } code ? "(" + code + ")" : null }.Where(s => s is { Length: > 0 })))
+            .Where(s => s.Length > 0)
+            .ToList();
+        if (result.Ok && details.Count == 0)
+        {
+            return null;
+        }
+
+        var text = details.Count > 0 ? result.Description + " — " + string.Join("; ", details) : result.Description;
+        return text.Length > 2000 ? text[..2000] : text;
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Could not record {Count} amoCRM calls of {Account} for the leads' traces")]
+    private partial void LogRecordFailed(Exception exception, string account, int count);
+}
