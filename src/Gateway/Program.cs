@@ -33,6 +33,7 @@ static async Task<int> ServeAsync(WebApplication app)
     app.MapAdminSignIn();
     app.MapOperations();
     app.MapAccounts();
+    app.MapApiKeys();
     app.MapConsole();
     app.MapAmoWebhooks();
     await GatewayHost.RunAsync(app);

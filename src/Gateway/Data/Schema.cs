@@ -405,6 +405,29 @@ internal sealed class Schema(Database database)
                 created_at BIGINT NOT NULL
             );
             """),
+        // API keys an admin created in the console (beside API_KEYS_FILE): the entry as the file would hold it, with the
+        // key's SHA-256 only; last_used_at written at most once a minute per key and instance.
+        new(
+            Sqlite: """
+            CREATE TABLE stored_api_keys (
+                name TEXT PRIMARY KEY,
+                sha256 TEXT NOT NULL UNIQUE,
+                entry TEXT NOT NULL,
+                created_at INTEGER NOT NULL,
+                updated_at INTEGER NOT NULL,
+                last_used_at INTEGER NULL
+            );
+            """,
+            Postgres: """
+            CREATE TABLE stored_api_keys (
+                name TEXT PRIMARY KEY,
+                sha256 TEXT NOT NULL UNIQUE,
+                entry TEXT NOT NULL,
+                created_at BIGINT NOT NULL,
+                updated_at BIGINT NOT NULL,
+                last_used_at BIGINT NULL
+            );
+            """),
     ];
 
     public async Task MigrateAsync(CancellationToken cancellationToken)

@@ -13,6 +13,7 @@ internal sealed partial class StartupTasks(
     KeyRing keyRing,
     PersonalData personalData,
     Accounts.StoredAccounts storedAccounts,
+    StoredApiKeys storedKeys,
     TokenImporter importer,
     Database database,
     LeaseStore leases,
@@ -30,6 +31,7 @@ internal sealed partial class StartupTasks(
             await personalData.InitializeAsync(cancellationToken);
             // Decrypted only now that the key ring is known to be the right one.
             await storedAccounts.LoadAsync(cancellationToken);
+            await storedKeys.LoadAsync(cancellationToken);
         }
         catch (Exception ex) when (DatabaseFailure.Describe(ex, database, databaseOptions.Value.PostgresConnectionString) is { } problem)
         {
