@@ -30,6 +30,7 @@ static async Task<int> ServeAsync(WebApplication app)
     app.MapInfo();
     app.MapLeads();
     app.MapHooks();
+    app.MapSources();
     app.MapAdminSignIn();
     app.MapOperations();
     app.MapAccounts();

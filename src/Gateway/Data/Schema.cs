@@ -428,6 +428,25 @@ internal sealed class Schema(Database database)
                 last_used_at BIGINT NULL
             );
             """),
+        // Form profiles an admin saved in the console (beside SOURCES_FILE), one per tool and form: the profile as the
+        // file would hold it.
+        new(
+            Sqlite: """
+            CREATE TABLE stored_source_profiles (
+                id TEXT PRIMARY KEY,
+                profile TEXT NOT NULL,
+                created_at INTEGER NOT NULL,
+                updated_at INTEGER NOT NULL
+            );
+            """,
+            Postgres: """
+            CREATE TABLE stored_source_profiles (
+                id TEXT PRIMARY KEY,
+                profile TEXT NOT NULL,
+                created_at BIGINT NOT NULL,
+                updated_at BIGINT NOT NULL
+            );
+            """),
     ];
 
     public async Task MigrateAsync(CancellationToken cancellationToken)

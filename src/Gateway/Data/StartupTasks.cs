@@ -14,6 +14,7 @@ internal sealed partial class StartupTasks(
     PersonalData personalData,
     Accounts.StoredAccounts storedAccounts,
     StoredApiKeys storedKeys,
+    Sources.StoredSourceProfiles storedProfiles,
     TokenImporter importer,
     Database database,
     LeaseStore leases,
@@ -32,6 +33,7 @@ internal sealed partial class StartupTasks(
             // Decrypted only now that the key ring is known to be the right one.
             await storedAccounts.LoadAsync(cancellationToken);
             await storedKeys.LoadAsync(cancellationToken);
+            await storedProfiles.LoadAsync(cancellationToken);
         }
         catch (Exception ex) when (DatabaseFailure.Describe(ex, database, databaseOptions.Value.PostgresConnectionString) is { } problem)
         {

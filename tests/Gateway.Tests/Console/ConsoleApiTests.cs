@@ -86,6 +86,10 @@ public sealed partial class ConsoleApiTests
             .Concat(new[] { "paused", "delivering", "waiting_for_token" }.Select(s => "state." + s))
             .Concat(new[] { "leads", "read", "admin" }.Select(s => "keys.scope." + s))
             .Concat(new[] { "env", "file", "database" }.Select(s => "keys.origin." + s))
+            .Concat(new[] { "tilda", "elementor", "cf7", "form" }.Select(s => "sources.tool." + s))
+            .Concat(new[] { "received", "accepted", "rejected" }.Select(s => "sources.status." + s))
+            .Concat(new[] { "accepted", "rejected" }.Select(s => "sources.would_be." + s))
+            .Concat(new[] { "contact.name", "contact.phone", "contact.email", "lead.price", "lead.field", "contact.field", "tag", "utm", "note", "ignore" }.Select(s => "sources.target." + s))
             .Distinct().ToList();
         Assert.True(used.Count > 80, "too few keys found: the patterns no longer match the script");
         Assert.Empty(used.Except(english));

@@ -90,8 +90,9 @@
     for (const link of document.querySelectorAll('nav a')) {
       if (link.dataset.page === (page === 'lead' ? 'leads' : page)) link.setAttribute('aria-current', 'page'); else link.removeAttribute('aria-current');
     }
-    const view = $('view');
-    view.replaceChildren();
+    // A fresh container each time: a render still waiting for its data when the next one starts fills a detached one.
+    const view = el('div', { id: 'view' });
+    $('view').replaceWith(view);
     say('');
     try {
       await pages[page](view, r);

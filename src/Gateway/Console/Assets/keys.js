@@ -92,6 +92,8 @@
     const accounts = await c.loadAccounts();
     const data = (await api('/api/v1/admin/keys')).data;
     view.append(createForm(accounts, async (created) => {
+      // Kept in this page's memory only, so the Sources page can show the hook URLs with it until the page is reloaded.
+      c.state.freshKey = { name: created.name, key: created.key };
       await c.render();
       $view().prepend(shownOnce(created));
       say(t('keys.created', { name: created.name }));
