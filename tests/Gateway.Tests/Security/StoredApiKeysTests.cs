@@ -135,7 +135,7 @@ public sealed class StoredApiKeysTests
     }
 
     [Fact]
-    public async Task A_change_in_an_admin_session_without_the_anti_forgery_header_is_refused()
+    public async Task A_keys_or_sources_change_in_an_admin_session_without_the_anti_forgery_header_is_refused()
     {
         var (amo, app) = await StartAsync();
         await using var _ = amo;
@@ -166,6 +166,12 @@ public sealed class StoredApiKeysTests
         app.MadeSecrets.Add((string)created["data"]!["key"]!);
         await ApiAssert.FailureAsync(await browser.SendAsync(Request(HttpMethod.Delete, "/api/v1/admin/keys/from-session", null)), HttpStatusCode.Forbidden, "Forbidden: a change made in an admin session needs the X-Gateway-Csrf header");
         await ApiAssert.EnvelopeAsync(await browser.SendAsync(Request(HttpMethod.Delete, "/api/v1/admin/keys/from-session", csrf)), HttpStatusCode.OK);
+        foreach (var (method, path) in new[] { (HttpMethod.Put, "/api/v1/admin/sources/profiles"), (HttpMethod.Delete, "/api/v1/admin/sources/profiles?source=form"), (HttpMethod.Post, "/api/v1/admin/sources/preview") })
+        {
+            var write = Request(method, path, null);
+            write.Content = new StringContent("""{"source":"form","fields":{}}""", System.Text.Encoding.UTF8, "application/json");
+            await ApiAssert.FailureAsync(await browser.SendAsync(write), HttpStatusCode.Forbidden, "Forbidden: a change made in an admin session needs the X-Gateway-Csrf header");
+        }
     }
 
     [Fact]
