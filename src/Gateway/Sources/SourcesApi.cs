@@ -17,7 +17,7 @@ internal static class SourcesApi
     public static RouteGroupBuilder MapSources(this IEndpointRouteBuilder routes)
     {
         var group = routes.MapGroup("/api/v1/admin/sources").RequireScope(Scopes.Admin).WithTags("Form webhooks");
-        group.MapGet("/", List).WithSummary("The hooks, the keys that may send to them (names only) and every form profile");
+        group.MapGet("/", List).WithSummary("The hooks, the keys to paste into them (names only; not admin keys) and every form profile");
         group.MapPut("/profiles", SaveAsync).WithSummary("Save a form profile (one per source and form) in the database");
         group.MapDelete("/profiles", RemoveAsync).WithSummary("Remove a saved form profile: ?source=&form=");
         group.MapPost("/preview", PreviewAsync).WithSummary("What a body or a stored submission would become, stored and sent nowhere");
@@ -31,8 +31,10 @@ internal static class SourcesApi
             return refused;
         }
 
+        // A hook URL is pasted into a form tool's settings, often seen by more people than the admin: admin keys
+        // (API_KEY among them) are left out, a key for leads (and read) is the one to paste.
         var senders = new JsonArray();
-        foreach (var key in new[] { keys.DefaultKey }.Concat(keys.Keys).Where(k => k.Scopes.Contains(Scopes.Leads) || k.IsAdmin))
+        foreach (var key in keys.Keys.Where(k => k.Scopes.Contains(Scopes.Leads) && !k.IsAdmin))
         {
             senders.Add((JsonNode)new JsonObject { ["name"] = key.Name, ["origin"] = key.Origin, ["account"] = key.Account });
         }

@@ -80,11 +80,15 @@ public sealed class ConsoleConfigBrowserTests
         await tilda.PostAsync($"/hooks/tilda/{GatewayApp.ApiKey}", new StringContent("Mijoz=Sardor&Aloqa=%2B998+90+222+33+44&formid=form555", System.Text.Encoding.ASCII, "application/x-www-form-urlencoded"));
         using var api = site.Api();
         var id = (long)(await ApiAssert.SuccessDataAsync(await api.GetAsync("/api/v1/admin/submissions?status=rejected")))["submissions"]![0]!["id"]!;
+        var created = await ApiAssert.EnvelopeAsync(await api.PostJsonAsync("/api/v1/admin/keys", """{"name":"site","scopes":["leads"]}"""), HttpStatusCode.Created);
+        site.App.MadeSecrets.Add((string)created["data"]!["key"]!);
         await site.SignInAsync();
 
         await site.Page.GetByRole(AriaRole.Link, new() { Name = "Sources" }).ClickAsync();
         await Expect(site.Page.Locator("h1")).ToHaveTextAsync("Form sources");
+        await Expect(site.Page.GetByRole(AriaRole.Heading, new() { Name = "Key site" })).ToBeVisibleAsync();
         await Expect(site.Page.Locator("code.url").First).ToContainTextAsync("/hooks/tilda/YOUR-KEY");
+        Assert.DoesNotContain(GatewayApp.ApiKey, await site.Page.ContentAsync(), StringComparison.Ordinal);
         await site.AssertAccessibleAsync("sources");
         await site.Page.GetByLabel("Form tool").SelectOptionAsync("tilda");
         await site.Page.GetByLabel("Form (id or name; empty: every form)").FillAsync("form555");
@@ -119,6 +123,8 @@ public sealed class ConsoleConfigBrowserTests
         await site.App.AuthorizeAsync();
         await site.SignInAsync();
         using var api = site.Api();
+        var created = await ApiAssert.EnvelopeAsync(await api.PostJsonAsync("/api/v1/admin/keys", """{"name":"website","scopes":["leads"]}"""), HttpStatusCode.Created);
+        site.App.MadeSecrets.Add((string)created["data"]!["key"]!);
         await api.PutAsync("/api/v1/admin/sources/profiles", new StringContent("""{"source":"tilda","form":"form555","lead_name":"Sayt: {Mijoz}","fields":{"Mijoz":"contact.name","Aloqa":"contact.phone"},"defaults":{"tags":["sayt"]}}""", System.Text.Encoding.UTF8, "application/json"));
 
         foreach (var (language, title) in new[] { ("en", "Form sources"), ("ru", "Источники форм"), ("uz", "Forma manbalari") })

@@ -43,7 +43,7 @@
             el('button', { type: 'button', class: 'secondary', 'aria-label': t('sources.copy_url', { tool: t('sources.tool.' + tool), name: k.name }), onclick: () => copy(url) }, t('keys.copy')));
         })));
     });
-    return el('div', null, el('h2', null, t('sources.hooks')), el('p', null, t('sources.hooks_hint')), sections);
+    return el('div', null, el('h2', null, t('sources.hooks')), el('p', null, t(sections.length ? 'sources.hooks_hint' : 'sources.no_keys')), sections);
   }
 
   // One row of the mapping: the form's field, where it goes, and (for amoCRM fields) which one, picked by name.
