@@ -32,9 +32,11 @@ static async Task<int> ServeAsync(WebApplication app)
     app.MapInfo();
     app.MapLeads();
     app.MapHooks();
+    app.MapSources();
     app.MapAdminSignIn();
     app.MapOperations();
     app.MapAccounts();
+    app.MapApiKeys();
     app.MapConsole();
     app.MapAmoWebhooks();
     await GatewayHost.RunAsync(app);

@@ -563,6 +563,48 @@ internal sealed class Schema(Database database)
             );
             CREATE INDEX lead_calls_lead ON lead_calls (account, lead_id, id);
             """),
+        // API keys an admin created in the console (beside API_KEYS_FILE): the entry as the file would hold it, with the
+        // key's SHA-256 only; last_used_at written at most once a minute per key and instance.
+        new(
+            Sqlite: """
+            CREATE TABLE stored_api_keys (
+                name TEXT PRIMARY KEY,
+                sha256 TEXT NOT NULL UNIQUE,
+                entry TEXT NOT NULL,
+                created_at INTEGER NOT NULL,
+                updated_at INTEGER NOT NULL,
+                last_used_at INTEGER NULL
+            );
+            """,
+            Postgres: """
+            CREATE TABLE stored_api_keys (
+                name TEXT PRIMARY KEY,
+                sha256 TEXT NOT NULL UNIQUE,
+                entry TEXT NOT NULL,
+                created_at BIGINT NOT NULL,
+                updated_at BIGINT NOT NULL,
+                last_used_at BIGINT NULL
+            );
+            """),
+        // Form profiles an admin saved in the console (beside SOURCES_FILE), one per tool and form: the profile as the
+        // file would hold it.
+        new(
+            Sqlite: """
+            CREATE TABLE stored_source_profiles (
+                id TEXT PRIMARY KEY,
+                profile TEXT NOT NULL,
+                created_at INTEGER NOT NULL,
+                updated_at INTEGER NOT NULL
+            );
+            """,
+            Postgres: """
+            CREATE TABLE stored_source_profiles (
+                id TEXT PRIMARY KEY,
+                profile TEXT NOT NULL,
+                created_at BIGINT NOT NULL,
+                updated_at BIGINT NOT NULL
+            );
+            """),
     ];
 
     public async Task MigrateAsync(CancellationToken cancellationToken)

@@ -13,6 +13,8 @@ internal sealed partial class StartupTasks(
     KeyRing keyRing,
     PersonalData personalData,
     Accounts.StoredAccounts storedAccounts,
+    StoredApiKeys storedKeys,
+    Sources.StoredSourceProfiles storedProfiles,
     TokenImporter importer,
     Database database,
     LeaseStore leases,
@@ -30,6 +32,8 @@ internal sealed partial class StartupTasks(
             await personalData.InitializeAsync(cancellationToken);
             // Decrypted only now that the key ring is known to be the right one.
             await storedAccounts.LoadAsync(cancellationToken);
+            await storedKeys.LoadAsync(cancellationToken);
+            await storedProfiles.LoadAsync(cancellationToken);
         }
         catch (Exception ex) when (DatabaseFailure.Describe(ex, database, databaseOptions.Value.PostgresConnectionString) is { } problem)
         {

@@ -6,7 +6,8 @@ using Microsoft.Extensions.Options;
 
 namespace Gateway.Security;
 
-// API_KEY (named "default") plus the keys file, which is re-read when it changes: rotating a key needs no restart.
+// API_KEY (named "default") plus the keys file, which is re-read when it changes: rotating a key needs no restart;
+// plus the keys an admin created in the console (StoredApiKeys). A file key's name wins over a stored key's.
 internal sealed partial class ApiKeyRing : IWatchedFileReader<IReadOnlyList<ApiKeyEntry>>
 {
     private readonly ApiKeyEntry defaultKey;
@@ -14,11 +15,13 @@ internal sealed partial class ApiKeyRing : IWatchedFileReader<IReadOnlyList<ApiK
     private readonly AccountRegistry accounts;
     private readonly ILogger<ApiKeyRing> logger;
     private readonly WatchedFile<IReadOnlyList<ApiKeyEntry>> file;
+    private readonly StoredApiKeys stored;
 
-    public ApiKeyRing(IOptions<GatewayOptions> gateway, IOptions<SecurityOptions> security, AccountRegistry accounts, TimeProvider time, ILogger<ApiKeyRing> logger)
+    public ApiKeyRing(IOptions<GatewayOptions> gateway, IOptions<SecurityOptions> security, AccountRegistry accounts, StoredApiKeys stored, TimeProvider time, ILogger<ApiKeyRing> logger)
     {
         this.logger = logger;
-        defaultKey = new ApiKeyEntry(ApiKeyEntry.DefaultName, Hash(gateway.Value.ApiKey), null, null, new LeadDefaults(null, null, []), null, Scopes.Everything);
+        this.stored = stored;
+        defaultKey = new ApiKeyEntry(ApiKeyEntry.DefaultName, Hash(gateway.Value.ApiKey), null, null, new LeadDefaults(null, null, []), null, Scopes.Everything) { Origin = "env" };
         path = security.Value.KeysFile;
         this.accounts = accounts;
         // A file refused for naming an account not configured yet is tried again once the accounts change.
@@ -29,6 +32,22 @@ internal sealed partial class ApiKeyRing : IWatchedFileReader<IReadOnlyList<ApiK
 
     public IReadOnlyList<ApiKeyEntry> FileKeys => file.Current;
 
+    public ApiKeyEntry DefaultKey => defaultKey;
+
+    // The console's keys whose names no file key has taken since.
+    public IReadOnlyList<ApiKeyEntry> StoredKeys
+    {
+        get
+        {
+            var fromFile = FileKeys;
+            var fromDatabase = stored.Current;
+            return fromDatabase.Count == 0 ? fromDatabase : [.. fromDatabase.Where(k => !fromFile.Any(f => f.Name == k.Name))];
+        }
+    }
+
+    // Every key but API_KEY: the file's, then the console's.
+    public IEnumerable<ApiKeyEntry> Keys => FileKeys.Concat(StoredKeys);
+
     // Hashing first makes every comparison constant-time whatever the lengths; the scan does not stop at a match.
     public ApiKeyEntry? Find(string presented) => FindByHash(Hash(presented));
 
@@ -36,12 +55,17 @@ internal sealed partial class ApiKeyRing : IWatchedFileReader<IReadOnlyList<ApiK
     public ApiKeyEntry? FindByHash(byte[] hash)
     {
         ApiKeyEntry? match = CryptographicOperations.FixedTimeEquals(hash, defaultKey.Hash) ? defaultKey : null;
-        foreach (var key in FileKeys)
+        foreach (var key in Keys)
         {
             if (CryptographicOperations.FixedTimeEquals(hash, key.Hash))
             {
                 match ??= key;
             }
+        }
+
+        if (match is { Origin: StoredApiKeys.Origin })
+        {
+            stored.Used(match);
         }
 
         return match;

@@ -40,6 +40,9 @@ internal sealed record ApiKeyEntry(
 
     public bool IsAdmin => Scopes.Contains(Security.Scopes.Admin);
 
+    // Where the key comes from: "env" (API_KEY), "file" (API_KEYS_FILE) or "database" (created in the console).
+    public string Origin { get; init; } = "file";
+
     // Where this key's leads' outcomes (lead.delivered, lead.failed, lead.rejected) are POSTed, signed with the secret.
     public CallbackTarget? Callback { get; init; }
 
@@ -95,7 +98,7 @@ internal static class ApiKeysFile
         return entries;
     }
 
-    private static ApiKeyEntry ParseEntry(JsonNode? node, string at, Func<string, string?> knownAccount)
+    public static ApiKeyEntry ParseEntry(JsonNode? node, string at, Func<string, string?> knownAccount)
     {
         if (node is not JsonObject key)
         {

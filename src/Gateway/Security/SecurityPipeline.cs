@@ -12,6 +12,7 @@ internal static class SecurityPipeline
     public static IServiceCollection AddGatewaySecurity(this IServiceCollection services)
     {
         services.AddFlatOptions<SecurityOptions, SecurityOptionsSetup, SecurityOptionsValidator>();
+        services.AddSingleton<StoredApiKeys>();
         services.AddSingleton<ApiKeyRing>();
         services.AddSingleton<BadKeyTracker>();
         services.AddSingleton<MetricsCredential>();
@@ -128,7 +129,7 @@ internal static class SecurityPipeline
             {
                 headers.AccessControlAllowOrigin = "*";
             }
-            else if (origin.Length > 0 && (allowed.Contains(origin) || (HttpMethods.IsOptions(context.Request.Method) && keys.FileKeys.Any(k => k.CorsOrigins is not null && k.AllowsOrigin(origin)))))
+            else if (origin.Length > 0 && (allowed.Contains(origin) || (HttpMethods.IsOptions(context.Request.Method) && keys.Keys.Any(k => k.CorsOrigins is not null && k.AllowsOrigin(origin)))))
             {
                 headers.AccessControlAllowOrigin = origin;
                 headers.Vary = "Origin";

@@ -69,6 +69,12 @@ internal sealed record SourceProfile(
 
     public JsonObject? Task { get; init; }
 
+    // "file" (SOURCES_FILE) or "database" (saved in the console).
+    public string Origin { get; init; } = "file";
+
+    // One profile's identity: its tool and form (a profile without a form is the tool's).
+    public string Id => Tool + "|" + (Form?.ToLowerInvariant() ?? "*");
+
     public Target? TargetOf(string key, string label) =>
         Fields.TryGetValue(key, out var byKey) ? byKey : Fields.TryGetValue(label, out var byLabel) ? byLabel : null;
 
@@ -148,7 +154,7 @@ internal static class SourcesFile
         return [.. profiles.OrderBy(p => p.Form is null ? 1 : 0)];
     }
 
-    private static SourceProfile ParseProfile(JsonNode? node, string at)
+    public static SourceProfile ParseProfile(JsonNode? node, string at)
     {
         if (node is not JsonObject profile)
         {
@@ -222,6 +228,64 @@ internal static class SourcesFile
             Task = task,
         };
     }
+
+    // A profile as the file holds it (for the console to show and edit).
+    public static JsonObject ToJson(SourceProfile profile)
+    {
+        var json = new JsonObject { ["source"] = profile.Tool };
+        if (profile.Form is not null)
+        {
+            json["form"] = profile.Form;
+        }
+
+        if (profile.Account is not null)
+        {
+            json["account"] = profile.Account;
+        }
+
+        if (profile.LeadName is not null)
+        {
+            json["lead_name"] = profile.LeadName;
+        }
+
+        json["fields"] = new JsonObject(profile.Fields.Select(f => KeyValuePair.Create(f.Key, (JsonNode?)TargetText(f.Value))));
+        var defaults = new JsonObject();
+        if (profile.PipelineId is { } pipeline)
+        {
+            defaults["pipeline_id"] = pipeline;
+        }
+
+        if (profile.SourceName is not null)
+        {
+            defaults["source"] = profile.SourceName;
+        }
+
+        if (profile.Tags.Count > 0)
+        {
+            defaults["tags"] = new JsonArray([.. profile.Tags.Select(t => (JsonNode)t)]);
+        }
+
+        if (defaults.Count > 0)
+        {
+            json["defaults"] = defaults;
+        }
+
+        return json;
+    }
+
+    private static string TargetText(Target target) => target.Kind switch
+    {
+        TargetKind.ContactName => "contact.name",
+        TargetKind.ContactPhone => "contact.phone",
+        TargetKind.ContactEmail => "contact.email",
+        TargetKind.LeadPrice => "lead.price",
+        TargetKind.Note => "note",
+        TargetKind.Tag => "tag",
+        TargetKind.Utm => "utm:" + target.Value,
+        TargetKind.LeadField => "lead.field:" + target.Value,
+        TargetKind.ContactField => "contact.field:" + target.Value,
+        _ => "ignore",
+    };
 
     private static string? Text(JsonObject obj, string name, string at) => obj[name] switch
     {

@@ -42,15 +42,31 @@ internal sealed partial class SourceProfiles : IWatchedFileReader<IReadOnlyList<
     private readonly ILogger<SourceProfiles> logger;
     private readonly string path;
     private readonly WatchedFile<IReadOnlyList<SourceProfile>> file;
+    private readonly StoredSourceProfiles stored;
 
-    public SourceProfiles(IOptions<SourcesOptions> options, TimeProvider time, ILogger<SourceProfiles> logger)
+    public SourceProfiles(IOptions<SourcesOptions> options, StoredSourceProfiles stored, TimeProvider time, ILogger<SourceProfiles> logger)
     {
         this.logger = logger;
+        this.stored = stored;
         path = options.Value.File;
         file = new WatchedFile<IReadOnlyList<SourceProfile>>("SOURCES_FILE", options.Value.File, options.Value.FileRequired, [], this, time);
     }
 
-    public IReadOnlyList<SourceProfile> Current => file.Current;
+    public IReadOnlyList<SourceProfile> FileProfiles => file.Current;
+
+    // The file's profiles and the console's (a form the file has a profile for keeps the file's); the one that names its
+    // form still wins over the tool-wide one, wherever each comes from.
+    public IReadOnlyList<SourceProfile> Current
+    {
+        get
+        {
+            var fromFile = file.Current;
+            var fromDatabase = stored.Current;
+            return fromDatabase.Count == 0
+                ? fromFile
+                : [.. fromFile.Concat(fromDatabase.Where(p => !fromFile.Any(f => f.Id == p.Id))).OrderBy(p => p.Form is null ? 1 : 0)];
+        }
+    }
 
     IReadOnlyList<SourceProfile> IWatchedFileReader<IReadOnlyList<SourceProfile>>.Parse(string text) => SourcesFile.Parse(text);
 

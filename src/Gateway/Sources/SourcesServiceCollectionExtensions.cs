@@ -7,6 +7,7 @@ internal static class SourcesServiceCollectionExtensions
     public static IServiceCollection AddSources(this IServiceCollection services)
     {
         services.AddFlatOptions<SourcesOptions, SourcesOptionsSetup, SourcesOptionsValidator>();
+        services.AddSingleton<StoredSourceProfiles>();
         services.AddSingleton<SourceProfiles>();
         services.AddSingleton<SubmissionWriter>();
         services.AddHostedService(sp => sp.GetRequiredService<SubmissionWriter>());

@@ -28,7 +28,7 @@ internal sealed partial class SubmissionIntake(
         }
 
         // The key's defaults as the key is now; a key since removed adds none.
-        var key = row.KeyName is null ? null : row.KeyName == ApiKeyEntry.DefaultName ? null : keys.FileKeys.FirstOrDefault(k => k.Name == row.KeyName);
+        var key = row.KeyName is null ? null : row.KeyName == ApiKeyEntry.DefaultName ? null : keys.Keys.FirstOrDefault(k => k.Name == row.KeyName);
         return await ProcessAsync(row.Id, account, row.Tool, key, row.KeyName, row.ContentType, body, row.Form, replay: true);
     }
 

@@ -79,11 +79,17 @@ public sealed partial class ConsoleApiTests
             Assert.All(JsonNode.Parse(Text($"i18n/{language}.json"))!.AsObject(), p => Assert.False(string.IsNullOrWhiteSpace((string?)p.Value), $"{language}: {p.Key} is empty"));
         }
 
-        var used = KeyLiteral().Matches(Text("console.js")).Select(m => m.Groups[1].Value)
+        var used = assets.Paths.Where(p => p.EndsWith(".js", StringComparison.Ordinal)).SelectMany(p => KeyLiteral().Matches(Text(p))).Select(m => m.Groups[1].Value)
             .Concat(DataKey().Matches(Text("index.html")).Select(m => m.Groups[1].Value))
             .Concat(new[] { "queued", "delivering", "delivered", "failed", "pending" }.Select(s => "status." + s))
             .Concat(new[] { "none", "missing", "valid", "expiring", "expired", "reauthorization_required" }.Select(s => "token." + s))
             .Concat(new[] { "paused", "delivering", "waiting_for_token" }.Select(s => "state." + s))
+            .Concat(new[] { "leads", "read", "admin" }.Select(s => "keys.scope." + s))
+            .Concat(new[] { "env", "file", "database" }.Select(s => "keys.origin." + s))
+            .Concat(new[] { "tilda", "elementor", "cf7", "form" }.Select(s => "sources.tool." + s))
+            .Concat(new[] { "received", "accepted", "rejected" }.Select(s => "sources.status." + s))
+            .Concat(new[] { "accepted", "rejected" }.Select(s => "sources.would_be." + s))
+            .Concat(new[] { "contact.name", "contact.phone", "contact.email", "lead.price", "lead.field", "contact.field", "tag", "utm", "note", "ignore" }.Select(s => "sources.target." + s))
             .Distinct().ToList();
         Assert.True(used.Count > 80, "too few keys found: the patterns no longer match the script");
         Assert.Empty(used.Except(english));
@@ -219,7 +225,7 @@ public sealed partial class ConsoleApiTests
     private const string Refused =
         """{"validation-errors":[{"request_id":"0","errors":[{"code":"NotSupportedChoice","path":"custom_fields_values.0.field_id","detail":"The value you selected is not a valid choice."}]}],"title":"Bad Request","type":"https://httpstatus.es/400","status":400,"detail":"Request validation failed"}""";
 
-    [GeneratedRegex(@"'([a-z_]+\.[a-z_0-9]+)'")]
+    [GeneratedRegex(@"'([a-z_]+(?:\.[a-z_0-9]+)+)'")]
     private static partial Regex KeyLiteral();
 
     [GeneratedRegex("data-i18n(?:-label)?=\"([a-z_.0-9]+)\"")]

@@ -52,7 +52,7 @@ internal static class TestDatabase
 
         await using var connection = await app.Get<Gateway.Data.Database>().OpenAsync(CancellationToken.None);
         var rows = new List<string>();
-        foreach (var table in new[] { "amo_tokens", "oauth_states", "leads", "stored_accounts" })
+        foreach (var table in new[] { "amo_tokens", "oauth_states", "leads", "stored_accounts", "stored_api_keys" })
         {
             await using var command = connection.CreateCommand();
             command.CommandText = $"SELECT row_to_json(t)::text FROM {table} t";

@@ -95,16 +95,18 @@
 
   async function render() {
     const r = route();
-    const pages = { overview, accounts, leads, lead, settings };
+    const pages = { overview, accounts, leads, lead, settings, ...extra.pages };
     const page = pages[r.page] ? r.page : 'overview';
     for (const link of document.querySelectorAll('nav a')) {
       if (link.dataset.page === (page === 'lead' ? 'leads' : page)) link.setAttribute('aria-current', 'page'); else link.removeAttribute('aria-current');
     }
-    const view = $('view');
-    view.replaceChildren();
+    // A fresh container each time: a render still waiting for its data when the next one starts fills a detached one.
+    const view = el('div', { id: 'view' });
+    $('view').replaceWith(view);
     say('');
     try {
       await pages[page](view, r);
+      for (const more of extra.after[page] || []) await more(view, r);
     } catch (error) {
       say(error.message, true);
     }
@@ -468,6 +470,15 @@
     window.addEventListener('hashchange', () => { if (location.hash.startsWith('#/') || location.hash === '') render(); });
     await render();
   }
+
+  // Pages in files of their own (keys.js, sources.js, …, loaded after this one) register here: a whole page by name,
+  // or a part shown after a page of this file; they build with the same helpers.
+  const extra = { pages: {}, after: {} };
+  window.GatewayConsole = {
+    page: (name, build) => { extra.pages[name] = build; },
+    after: (name, build) => { (extra.after[name] = extra.after[name] || []).push(build); },
+    t, el, api, say, render, title, facts, badge, number, when, withAccount, loadAccounts, accountPicker, state,
+  };
 
   document.addEventListener('DOMContentLoaded', start);
 })();
