@@ -209,7 +209,7 @@ internal static class ConsoleApi
     // same way), and for a form's lead the raw submission (its fields, masked).
     private static async Task<IResult> TraceAsync(
         long id, HttpContext context, AccountRegistry registry, LeadStore store, LeadActivityStore activity, LeadCallStore calls, SubmissionStore submissions,
-        AccountTimeZones zones, CancellationToken cancellationToken)
+        AccountTimeZones zones, Contacts.AssignmentStore assignments, CancellationToken cancellationToken)
     {
         if (CallerAccount.Of(context, registry) is not { } account || await store.GetAsync(account.Key, id, cancellationToken) is not { } row)
         {
@@ -241,6 +241,17 @@ internal static class ConsoleApi
         lead["amo_body"] = made.LastOrDefault(c => c.Step == LeadCallStep.Lead && c.Body is not null)?.Body is { } sent ? PayloadMask.Mask(JsonNode.Parse(sent)) : null;
         lead["submission"] = await submissions.FindByLeadAsync(account.Key, id, cancellationToken) is { } submission ? Submission(submission, submissions) : null;
         lead["time_zone"] = await zones.ZoneOfAsync(account.Key, cancellationToken);
+
+        // Its manager and follow-up task (issue 17), as GET /api/v1/leads/{id} shows them.
+        if (await assignments.DescribeAsync(account.Key, id, cancellationToken) is { } assignment)
+        {
+            foreach (var (name, value) in assignment.ToList())
+            {
+                assignment.Remove(name);
+                lead[name] = value;
+            }
+        }
+
         return Envelope.Ok(lead);
     }
 

@@ -16,6 +16,7 @@ internal sealed partial class DirectLeadSender(
     AmoClient amo,
     ContactKeyStore cache,
     DirectStepStore steps,
+    LeadCallStore calls,
     Leads.PhoneNumbers phones,
     IOptions<OutboxOptions> outboxOptions,
     TimeProvider time,
@@ -99,7 +100,8 @@ internal sealed partial class DirectLeadSender(
         // A create that went out and whose answer never came: look for the lead before sending it again.
         foreach (var composed in toCreate.Where(c => c.Lead.UnconfirmedSince is not null).ToList())
         {
-            var look = await amo.GetAsync(account, LookupPath(composed), Delivery, CancellationToken.None);
+            var look = await TracedAsync(account, [(composed.Lead.Id, composed.Lead.SourceUid, null)], LeadCallStep.Lead, "GET", LookupPath(composed),
+                path => amo.GetAsync(account, path, Delivery, CancellationToken.None));
             if (!look.Ok)
             {
                 plans.Add(Settlement.LeadsDeferred(toCreate.Select(c => c.Lead).ToList(), look, time.GetUtcNow(), Schedule));
@@ -126,7 +128,9 @@ internal sealed partial class DirectLeadSender(
         var body = new JsonArray([.. toCreate.Select(c => (JsonNode)ItemFor(c))]);
         var token = toCreate[0].Lead.ClaimToken;
         var ids = toCreate.Select(c => c.Lead.Id).ToList();
-        var result = await amo.PostAsync(account, "api/v4/leads/complex", body, () => steps.RenewAsync(token, ids, outboxOptions.Value.Lease, CancellationToken.None), CancellationToken.None);
+        var items = toCreate.Select((c, n) => (c.Lead.Id, c.Lead.SourceUid, (string?)body[n]!.ToJsonString())).ToList();
+        var result = await TracedAsync(account, items, LeadCallStep.Lead, "POST", "api/v4/leads/complex",
+            path => amo.PostAsync(account, path, body, () => steps.RenewAsync(token, ids, outboxOptions.Value.Lease, CancellationToken.None), CancellationToken.None));
         if (result.Failure == AmoFailure.Withdrawn)
         {
             return;
@@ -293,6 +297,7 @@ internal sealed partial class DirectLeadSender(
 
         var withLeads = direct.Contacts == DeliverySettings.NoteOpenLead;
         var calls = 0;
+        IReadOnlyList<(long, string, string?)> traced = [(lead.Id, lead.SourceUid, null)];
         JsonObject? contact = null;
         string? note = null;
         var source = "search";
@@ -305,7 +310,8 @@ internal sealed partial class DirectLeadSender(
             }
 
             calls++;
-            var byId = await amo.GetAsync(account, "api/v4/contacts/" + cached.Id.ToString(CultureInfo.InvariantCulture) + (withLeads ? "?with=leads" : ""), Delivery, CancellationToken.None);
+            var byId = await TracedAsync(account, traced, LeadCallStep.Contact, "GET", "api/v4/contacts/" + cached.Id.ToString(CultureInfo.InvariantCulture) + (withLeads ? "?with=leads" : ""),
+                path => amo.GetAsync(account, path, Delivery, CancellationToken.None));
             if (byId.Failure == AmoFailure.NotFound)
             {
                 // Merged away or deleted since it was learnt: forget it and search as if it had never been known.
@@ -339,7 +345,8 @@ internal sealed partial class DirectLeadSender(
             foreach (var query in queries)
             {
                 calls++;
-                var search = await amo.GetAsync(account, "api/v4/contacts?limit=50&query=" + Uri.EscapeDataString(query) + (withLeads ? "&with=leads" : ""), Delivery, CancellationToken.None);
+                var search = await TracedAsync(account, traced, LeadCallStep.Contact, "GET", "api/v4/contacts?limit=50&query=" + Uri.EscapeDataString(query) + (withLeads ? "&with=leads" : ""),
+                    path => amo.GetAsync(account, path, Delivery, CancellationToken.None));
                 if (!search.Ok)
                 {
                     return (null, search);
@@ -372,7 +379,8 @@ internal sealed partial class DirectLeadSender(
         if (Appended(contact, keys) is { } fields)
         {
             calls++;
-            var patch = await amo.PatchAsync(account, "api/v4/contacts", new JsonArray(new JsonObject { ["id"] = contactId, ["custom_fields_values"] = fields }), CancellationToken.None);
+            var patch = await TracedAsync(account, traced, LeadCallStep.Contact, "PATCH", "api/v4/contacts",
+                path => amo.PatchAsync(account, path, new JsonArray(new JsonObject { ["id"] = contactId, ["custom_fields_values"] = fields }), CancellationToken.None));
             if (!patch.Ok && patch.Failure != AmoFailure.BadRequest)
             {
                 return (null, patch);
@@ -383,7 +391,7 @@ internal sealed partial class DirectLeadSender(
         long? target = null;
         if (withLeads)
         {
-            var (open, failure, used) = await OpenLeadAsync(account, contact, direct.PipelineId);
+            var (open, failure, used) = await OpenLeadAsync(account, traced, contact, direct.PipelineId);
             calls += used;
             if (failure is not null)
             {
@@ -415,7 +423,7 @@ internal sealed partial class DirectLeadSender(
     }
 
     // The contact's newest open lead (not won, not lost) in the pipeline, from its lead ids.
-    private async Task<(long? Open, AmoResult? Failure, int Calls)> OpenLeadAsync(string account, JsonObject contact, long? pipelineId)
+    private async Task<(long? Open, AmoResult? Failure, int Calls)> OpenLeadAsync(string account, IReadOnlyList<(long, string, string?)> traced, JsonObject contact, long? pipelineId)
     {
         var ids = (contact["_embedded"]?["leads"] as JsonArray ?? []).OfType<JsonObject>().Select(l => AmoJson.Long(l["id"])).OfType<long>().OrderDescending().Take(50).ToList();
         if (ids.Count == 0)
@@ -424,7 +432,7 @@ internal sealed partial class DirectLeadSender(
         }
 
         var path = "api/v4/leads?limit=50&" + string.Join('&', ids.Select(id => "filter[id][]=" + id.ToString(CultureInfo.InvariantCulture)));
-        var result = await amo.GetAsync(account, path, Delivery, CancellationToken.None);
+        var result = await TracedAsync(account, traced, LeadCallStep.Contact, "GET", path, p => amo.GetAsync(account, p, Delivery, CancellationToken.None));
         if (!result.Ok)
         {
             return (null, result, 1);
@@ -437,6 +445,15 @@ internal sealed partial class DirectLeadSender(
             .ThenByDescending(l => AmoJson.Long(l["id"]) ?? 0)
             .FirstOrDefault();
         return (open is null ? null : AmoJson.Long(open["id"]), null, 1);
+    }
+
+    // A call of a lead's step, written to the leads' traces (LeadCallStore) before its outcome is settled.
+    private async Task<AmoResult> TracedAsync(string account, IReadOnlyList<(long, string, string?)> leads, string step, string method, string path, Func<string, Task<AmoResult>> call)
+    {
+        var (at, started) = (time.GetUtcNow(), time.GetTimestamp());
+        var result = await call(path);
+        await calls.RecordAsync(account, leads, step, method, path, result, at, time.GetElapsedTime(started));
+        return result;
     }
 
     // Whether one of the contact's PHONE values is the lead's phone, or one of its EMAIL values its email, once both

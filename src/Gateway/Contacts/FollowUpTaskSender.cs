@@ -13,6 +13,7 @@ internal sealed partial class FollowUpTaskSender(
     AmoClient amo,
     TaskStore store,
     TeamDirectory directory,
+    LeadCallStore calls,
     IOptions<OutboxOptions> options,
     TimeProvider time,
     ILogger<FollowUpTaskSender> logger) : IFollowUpTaskSender
@@ -40,12 +41,10 @@ internal sealed partial class FollowUpTaskSender(
         var open = tasks.Where(t => specs.ContainsKey(t.Id)).ToList();
         if (open.Where(t => t.UnconfirmedSince is not null && t.DueAt is not null).ToList() is { Count: > 0 } unconfirmed)
         {
-            var look = await amo.GetAllPagesAsync(
-                account,
-                "api/v4/tasks?filter[entity_type]=leads&" + string.Join('&', unconfirmed.Select(t => t.EntityId).Distinct().Select(id => "filter[entity_id][]=" + id.ToString(CultureInfo.InvariantCulture))),
-                "tasks",
-                new AmoPriority(AmoCallClass.Delivery),
-                cancellationToken);
+            var lookPath = "api/v4/tasks?filter[entity_type]=leads&" + string.Join('&', unconfirmed.Select(t => t.EntityId).Distinct().Select(id => "filter[entity_id][]=" + id.ToString(CultureInfo.InvariantCulture)));
+            var (lookAt, lookStarted) = (time.GetUtcNow(), time.GetTimestamp());
+            var look = await amo.GetAllPagesAsync(account, lookPath, "tasks", new AmoPriority(AmoCallClass.Delivery), cancellationToken);
+            await calls.RecordAsync(account, [.. unconfirmed.Select(t => (t.Id, RequestId(t), (string?)null))], LeadCallStep.Task, "GET", lookPath, look, lookAt, time.GetElapsedTime(lookStarted));
             if (!look.Ok)
             {
                 settled.AddRange(open.Select(t => Later(t, look, outcomeKnown: false)));
@@ -118,7 +117,9 @@ internal sealed partial class FollowUpTaskSender(
 
             return (JsonNode)item;
         })]);
+        var (at, started) = (time.GetUtcNow(), time.GetTimestamp());
         var result = await amo.PostAsync(account, "api/v4/tasks", body, () => store.RenewClaimAsync(token, open.Count, options.Value.Lease, CancellationToken.None), CancellationToken.None);
+        await calls.RecordAsync(account, [.. open.Select((t, n) => (t.Id, RequestId(t), (string?)body[n]!.ToJsonString()))], LeadCallStep.Task, "POST", "api/v4/tasks", result, at, time.GetElapsedTime(started));
         if (result.Failure == AmoFailure.Withdrawn)
         {
             await store.SettleAsync(token, settled, CancellationToken.None);

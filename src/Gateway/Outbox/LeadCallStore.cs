@@ -11,6 +11,12 @@ internal static class LeadCallStep
 {
     public const string Lead = "lead";
     public const string Note = "note";
+
+    // Lead mode's contact step: the cached contact read, the search, the appended phone or email, the open lead looked for.
+    public const string Contact = "contact";
+
+    // The follow-up task (FollowUpTaskSender): a look for one whose answer was lost, and the create.
+    public const string Task = "task";
 }
 
 // One amoCRM call as one lead saw it (a batch call is one row per lead in it). Body: the item sent for this lead, sealed.
@@ -92,6 +98,47 @@ internal sealed partial class LeadCallStore(Database database, PersonalData pers
         }
     }
 
+    // One call made for several leads (a batch, or a lead's own step): a row per lead, amoCRM's words about its item
+    // (RequestId names it in a batch's validation errors) and the item sent for it, if any. A call withdrawn before it
+    // went out is not a call.
+    public Task RecordAsync(string account, IReadOnlyList<(long LeadId, string RequestId, string? Body)> leads, string step, string method, string path, AmoResult result, DateTimeOffset at, TimeSpan took)
+    {
+        if (result.Failure == AmoFailure.Withdrawn)
+        {
+            return Task.CompletedTask;
+        }
+
+        List<LeadCall> calls;
+        try
+        {
+            var shown = TracePath(path);
+            calls = [.. leads.Select(l => new LeadCall(
+                l.LeadId, step, at, method, shown, result.HttpStatus, (long)took.TotalMilliseconds, result.Failure.ToString(), ErrorOf(result, l.RequestId, leads.Count == 1), l.Body))];
+        }
+        catch (Exception ex) when (ex is InvalidOperationException or FormatException)
+        {
+            // An answer of a shape the trace does not read (ErrorOf) must not fail the delivery it describes.
+            LogRecordFailed(ex, account, leads.Count);
+            return Task.CompletedTask;
+        }
+
+        return RecordAsync(account, calls);
+    }
+
+    // The path as the trace shows it: a contacts search's query is the customer's phone or email, so it is never kept.
+    public static string TracePath(string path)
+    {
+        var shown = path.StartsWith('/') ? path : "/" + path;
+        var question = shown.IndexOf('?', StringComparison.Ordinal);
+        if (question < 0)
+        {
+            return shown;
+        }
+
+        var parameters = shown[(question + 1)..].Split('&').Select(p => p.StartsWith("query=", StringComparison.Ordinal) ? "query=…" : p);
+        return shown[..question] + "?" + string.Join('&', parameters);
+    }
+
     // Oldest first; bodies opened (null when the key ring no longer opens them).
     public async Task<IReadOnlyList<LeadCallRow>> ListAsync(string account, long leadId, CancellationToken cancellationToken)
     {
@@ -115,7 +162,7 @@ internal sealed partial class LeadCallStore(Database database, PersonalData pers
     // Settlement reads a lone item's refusal). Never a value that was sent.
     public static string? ErrorOf(AmoResult result, string requestId, bool onlyItem)
     {
-        var items = (result.Body?["validation-errors"] as JsonArray ?? [])
+        var items = ((result.Body as JsonObject)?["validation-errors"] as JsonArray ?? [])
             .OfType<JsonObject>()
             .Where(e => onlyItem || AmoJson.Text(e["request_id"]) == requestId);
         var details = items.SelectMany(item => item["errors"] as JsonArray ?? [])

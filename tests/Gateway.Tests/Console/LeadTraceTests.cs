@@ -96,4 +96,43 @@ public sealed class LeadTraceTests
         Assert.Equal("call 5", (string?)calls[0]!["error"]);
         Assert.Equal("call 24", (string?)calls[^1]!["error"]);
     }
+
+    [Fact]
+    public async Task A_lead_mode_lead_shows_its_contact_search_create_and_task_calls_its_steps_and_manager_without_the_phone_searched_for()
+    {
+        await using var amo = await AmoEmulator.StartAsync(GatewayApp.EmulatorOptionsFor());
+        amo.State.Team.PutUser(amo.State.MainAccount.Id, 7001, "Manager 7001", 12, isActive: true);
+        var known = amo.State.SeedContact(amo.State.MainAccount, "Aziza", ["+998901112233"], [], responsibleUserId: 7001);
+        await using var app = new GatewayApp(amo);
+        await app.AuthorizeAsync();
+        using var admin = app.CreateKeyedClient();
+        var body = new JsonObject
+        {
+            ["lead"] = new JsonObject { ["name"] = "Qayta murojaat" },
+            ["contact"] = new JsonObject { ["name"] = "Aziza", ["phone"] = "90 111 22 33" },
+            ["delivery"] = new JsonObject { ["mode"] = "lead", ["pipeline_id"] = EmulatorSeed.SecondPipelineId, ["status_id"] = EmulatorSeed.SecondNewStatusId, ["contacts"] = "link" },
+            ["responsible"] = new JsonObject { ["user_id"] = 7001 },
+            ["task"] = new JsonObject { ["text"] = "Qo'ng'iroq qiling: {contact.name}, {contact.phone}", ["due_minutes"] = 30 },
+        }.ToJsonString();
+        var response = await admin.PostJsonAsync("/api/v1/leads/unsorted", body);
+        var id = (await ApiAssert.EnvelopeAsync(response, response.StatusCode))["data"]!["id"]!.GetValue<long>();
+        await Eventually.TrueAsync(async () => (string?)(await admin.LeadAsync(id))["task"]?["status"] == "delivered", "the task delivered");
+
+        var trace = await ApiAssert.SuccessDataAsync(await admin.GetAsync($"/api/v1/admin/leads/{id}"));
+
+        var calls = trace["calls"]!.AsArray();
+        Assert.Equal(["contact", "lead", "task"], calls.Select(c => (string?)c!["step"]));
+        Assert.Equal(["GET /api/v4/contacts?limit=50&query=…", "POST /api/v4/leads/complex", "POST /api/v4/tasks"], calls.Select(c => (string?)c!["method"] + " " + (string?)c!["path"]));
+        Assert.All(calls, c => Assert.Equal(200, (int?)c!["http_status"]));
+        Assert.Equal(["contact", "link"], trace["delivery"]!["steps"]!.AsArray().Select(s => (string?)s!["step"]));
+        Assert.Equal(known, (long?)trace["delivery"]!["linked_contact_id"]);
+        Assert.Equal(7001, (long?)trace["responsible"]!["user_id"]);
+        Assert.Equal("delivered", (string?)trace["task"]!["status"]);
+        Assert.Equal(Assert.Single(amo.State.Team.TasksOf()).Id, (long?)trace["task"]!["task_id"]);
+        var text = trace.ToJsonString();
+        foreach (var personal in new[] { "1112233", "111 22 33", "Aziza" })
+        {
+            Assert.DoesNotContain(personal, text, StringComparison.Ordinal);
+        }
+    }
 }

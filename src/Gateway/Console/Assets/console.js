@@ -350,7 +350,7 @@
 
   function callsTable(calls, zone) {
     if (!calls || calls.length === 0) return el('p', null, t('leads.calls_empty'));
-    const steps = { lead: t('leads.step_lead'), note: t('leads.step_note') };
+    const steps = { lead: t('leads.step_lead'), note: t('leads.step_note'), contact: t('leads.step_contact'), task: t('leads.step_task') };
     const body = el('tbody');
     for (const c of calls) {
       const kind = c.http_status >= 200 && c.http_status < 300 ? 'good' : 'bad';
@@ -365,6 +365,22 @@
     return el('div', { class: 'scroll', tabindex: 0, role: 'region', 'aria-label': t('leads.calls') },
       el('table', null,
         el('thead', null, el('tr', null, ['leads.call_at', 'leads.call_step', 'leads.call_request', 'leads.call_status', 'leads.call_duration', 'leads.call_error'].map((k) => el('th', { scope: 'col' }, t(k))))),
+        body));
+  }
+
+  // Lead mode's recorded steps (contact found or not, lead created or linked, noted on an open lead), oldest first.
+  function stepsTable(steps, zone) {
+    const body = el('tbody');
+    for (const step of steps) {
+      const details = Object.entries(step).filter(([k, v]) => k !== 'step' && k !== 'at' && v !== null).map(([k, v]) => k + ': ' + (typeof v === 'object' ? JSON.stringify(v) : v)).join(', ');
+      body.append(el('tr', null,
+        el('td', null, step.at ? when(typeof step.at === 'number' ? step.at : Math.floor(Date.parse(step.at) / 1000), zone) : t('none')),
+        el('th', { scope: 'row' }, step.step),
+        el('td', { class: 'wrap' }, el('code', null, details))));
+    }
+    return el('div', { class: 'scroll', tabindex: 0, role: 'region', 'aria-label': t('lead.steps') },
+      el('table', null,
+        el('thead', null, el('tr', null, ['leads.call_at', 'leads.call_step', 'lead.step_details'].map((k) => el('th', { scope: 'col' }, t(k))))),
         body));
   }
 
@@ -388,6 +404,8 @@
         ['lead.amo_lead', data.links.lead ? el('a', { href: data.links.lead, rel: 'noopener noreferrer' }, String(data.lead_id)) : t('none')],
         ['lead.amo_contact', data.links.contact ? el('a', { href: data.links.contact, rel: 'noopener noreferrer' }, String(data.contact_id)) : t('none')],
         ['lead.note', data.note_status ? t('status.' + data.note_status) + (data.note_id ? ' #' + data.note_id : '') : t('none')],
+        data.responsible ? ['lead.responsible', data.responsible.user_id ? '#' + data.responsible.user_id + (data.responsible.reason ? ' (' + data.responsible.reason + ')' : '') : t('none')] : null,
+        data.task ? ['lead.task', t('status.' + data.task.status) + (data.task.task_id ? ' #' + data.task.task_id : '') + (data.task.complete_till ? ', ' + t('lead.task_due', { when: when(data.task.complete_till, zone) }) : '')] : null,
         data.trace_id ? ['lead.trace_id', data.trace_id] : null,
       ]),
       zoneNote(zone),
@@ -399,6 +417,8 @@
         } catch (error) { say(error.message, true); }
       } }, t('lead.replay'))) : null));
     view.append(el('h2', null, t('leads.calls')), callsTable(data.calls, zone));
+    if (data.delivery && data.delivery.steps.length > 0) view.append(el('h2', null, t('lead.steps')), stepsTable(data.delivery.steps, zone));
+    if (data.task && data.task.error) view.append(el('h2', null, t('lead.task_error')), el('pre', null, data.task.error));
     if (data.last_error) view.append(el('h2', null, t('lead.error')), el('pre', null, JSON.stringify(data.last_error, null, 2)));
     if (data.note_error) view.append(el('h2', null, t('lead.note_error')), el('pre', null, data.note_error));
     if (data.amo_answer) view.append(el('h2', null, t('lead.answer')), el('pre', null, JSON.stringify(data.amo_answer, null, 2)));
