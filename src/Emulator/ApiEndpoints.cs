@@ -397,7 +397,7 @@ internal static class ApiEndpoints
         var baseUrl = AmoResults.BaseUrl(context.Request);
         var answers = new JsonArray();
         var createdItems = state.CreateUnsorted(plans, caller);
-        if (state.RollLostAnswer() is { } lost)
+        if (state.RollLostAnswer(context.Request.Path.Value ?? "") is { } lost)
         {
             return new LostAnswerResult(lost);
         }
@@ -473,7 +473,7 @@ internal static class ApiEndpoints
         var baseUrl = AmoResults.BaseUrl(context.Request);
         var notes = new JsonArray();
         var created = state.CreateNotes(plans);
-        if (state.RollLostAnswer() is { } lost)
+        if (state.RollLostAnswer(context.Request.Path.Value ?? "") is { } lost)
         {
             return new LostAnswerResult(lost);
         }

@@ -224,7 +224,7 @@ internal static class ContactEndpoints
         }
 
         var created = state.CreateLeads(plans, caller);
-        if (state.RollLostAnswer() is { } lost)
+        if (state.RollLostAnswer(context.Request.Path.Value ?? "") is { } lost)
         {
             return new LostAnswerResult(lost);
         }

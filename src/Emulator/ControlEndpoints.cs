@@ -218,6 +218,7 @@ internal static class ControlEndpoints
         ["deny_consent"] = state.DenyConsent,
         ["lost_answer_ratio"] = state.LostAnswerRatio,
         ["lost_answer_mode"] = state.LostAnswerMode,
+        ["hold_next_answer"] = new JsonArray([.. state.HeldAnswerPaths.Select(p => (JsonNode)p)]),
     };
 
     // Absent keys stay as they are; the answer is the resulting fault set.
@@ -244,6 +245,11 @@ internal static class ControlEndpoints
             if (faults["lost_answer_mode"] is { } lostMode && !LostAnswer.IsMode(lostMode.GetValue<string>()))
             {
                 return AmoResults.BadRequest("lost_answer_mode must be timeout, reset, 502, 503 or 504");
+            }
+
+            if (faults["hold_next_answer"] is { } hold && (hold.GetValue<string>() is not { } holdPath || !holdPath.StartsWith("/api/v4/", StringComparison.Ordinal)))
+            {
+                return AmoResults.BadRequest("hold_next_answer must be a path under /api/v4/, such as /api/v4/leads/complex");
             }
 
             if (faults["outage"] is { } outage)
@@ -294,6 +300,11 @@ internal static class ControlEndpoints
             if (faults["lost_answer_mode"] is { } mode2)
             {
                 state.LostAnswerMode = mode2.GetValue<string>();
+            }
+
+            if (faults["hold_next_answer"] is { } holdNext)
+            {
+                _ = state.HoldNextAnswer(holdNext.GetValue<string>());
             }
         }
         catch (Exception ex) when (ex is InvalidOperationException or FormatException)

@@ -28,6 +28,7 @@ public sealed partial class EmulatorState
     private readonly Dictionary<long, int> _rateLimitedByAccount = [];
     private readonly Dictionary<long, AccountFaults> _accountFaults = [];
     private readonly List<ScriptedResponse> _scripted = [];
+    private readonly List<(string Path, TaskCompletionSource Held)> _holds = [];
 
     private readonly List<StoredLead> _leads = [];
     private readonly Dictionary<long, StoredLead> _leadsById = [];
@@ -449,11 +450,41 @@ public sealed partial class EmulatorState
     // Writes that were carried out and whose answer was then lost.
     public int LostAnswers => Volatile.Read(ref _lostAnswers);
 
-    // After a write was carried out: the mode its answer is lost in, or null when it is answered.
-    internal string? RollLostAnswer()
+    // The next write to this path (POST /api/v4/leads/complex, /api/v4/tasks, …) is carried out and its answer then held
+    // until the client gives up or goes away: amoCRM that created the entity but whose answer never came. The task
+    // completes once that write is done and held, so a test can kill its client at that moment rather than after a sleep.
+    public Task HoldNextAnswer(string path)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        var held = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        lock (_gate)
+        {
+            _holds.Add((path, held));
+        }
+
+        return held.Task;
+    }
+
+    // The paths whose next write's answer is still to be held.
+    public IReadOnlyList<string> HeldAnswerPaths
+    {
+        get { lock (_gate) { return [.. _holds.Select(h => h.Path)]; } }
+    }
+
+    // After a write to this path was carried out: the mode its answer is lost in, or null when it is answered.
+    internal string? RollLostAnswer(string path)
     {
         lock (_gate)
         {
+            if (_holds.FindIndex(h => string.Equals(h.Path, path, StringComparison.Ordinal)) is var hold and >= 0)
+            {
+                var held = _holds[hold].Held;
+                _holds.RemoveAt(hold);
+                _lostAnswers++;
+                held.TrySetResult();
+                return LostAnswer.Timeout;
+            }
+
             if (_lostAnswerRatio <= 0 || _random.NextDouble() >= _lostAnswerRatio)
             {
                 return null;
@@ -560,6 +591,12 @@ public sealed partial class EmulatorState
             _lostAnswerMode = LostAnswer.Reset;
             _lostAnswers = 0;
             _scripted.Clear();
+            foreach (var (_, held) in _holds)
+            {
+                held.TrySetCanceled();
+            }
+
+            _holds.Clear();
             _requests.Clear();
             _acceptedTimestamps.Clear();
             _rateLimitedByAccount.Clear();

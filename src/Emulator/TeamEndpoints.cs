@@ -114,7 +114,7 @@ internal static class TeamEndpoints
         }
 
         var created = state.Team.CreateTasks(caller.Id, plans);
-        if (state.RollLostAnswer() is { } lost)
+        if (state.RollLostAnswer(context.Request.Path.Value ?? "") is { } lost)
         {
             return new LostAnswerResult(lost);
         }

@@ -275,6 +275,50 @@ public sealed class FaultTests
     }
 
     [Fact]
+    public async Task A_held_answer_comes_after_the_write_for_its_path_only_and_once()
+    {
+        await using var amo = await Amo.StartAsync();
+        using var http = Amo.Client(amo, amo.State.IssueTokens().AccessToken);
+        var held = amo.State.HoldNextAnswer("/api/v4/leads/notes");
+
+        using var lead = await http.PostAsync("/api/v4/leads/unsorted/forms", Amo.Json(new JsonArray(Amo.UnsortedItem("a"))));
+        Assert.Equal(HttpStatusCode.OK, lead.StatusCode);
+        Assert.False(held.IsCompleted);
+        using var giveUp = new CancellationTokenSource();
+        var send = http.PostAsync("/api/v4/leads/notes", Amo.Json(Note()), giveUp.Token);
+        await held.WaitAsync(TimeSpan.FromSeconds(20));
+
+        // The note exists while its answer is still held; the client gives up without one.
+        Assert.Single(amo.State.Notes);
+        Assert.False(send.IsCompleted);
+        await giveUp.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => send);
+        Assert.Equal(1, amo.State.LostAnswers);
+        Assert.Empty(amo.State.HeldAnswerPaths);
+
+        using var answered = await http.PostAsync("/api/v4/leads/notes", Amo.Json(Note()));
+        Assert.Equal(HttpStatusCode.OK, answered.StatusCode);
+        Assert.Equal(2, amo.State.Notes.Count);
+
+        JsonArray Note() => new(
+            new JsonObject { ["entity_id"] = amo.State.Leads[0].Id, ["note_type"] = "common", ["params"] = new JsonObject { ["text"] = "hi" } });
+    }
+
+    [Fact]
+    public async Task The_control_api_holds_the_next_answer_of_a_path_under_api_v4_only()
+    {
+        await using var amo = await Amo.StartAsync();
+        using var http = Amo.Client(amo);
+
+        using var set = await http.PostAsync("/_emulator/faults", Amo.Json(new JsonObject { ["hold_next_answer"] = "/api/v4/tasks" }));
+        using var bad = await http.PostAsync("/_emulator/faults", Amo.Json(new JsonObject { ["hold_next_answer"] = "/oauth2/access_token" }));
+
+        Assert.Equal(["/api/v4/tasks"], (await Amo.ReadObjectAsync(set))["hold_next_answer"]!.AsArray().Select(p => (string?)p));
+        Assert.Equal(HttpStatusCode.BadRequest, bad.StatusCode);
+        Assert.Equal(["/api/v4/tasks"], amo.State.HeldAnswerPaths);
+    }
+
+    [Fact]
     public async Task Lost_answers_follow_the_seed_and_reads_are_never_lost()
     {
         async Task<IReadOnlyList<bool>> PatternAsync()

@@ -115,7 +115,7 @@ internal sealed partial class DirectLeadSender(
                 var contactId = found.ContactId ?? composed.Lead.Steps.LinkedContactId;
                 await LearnAsync(account, composed, contactId, cancellationToken);
                 delivered.Add(new DeliveredLead(composed.Lead.Id, composed.Lead.SourceUid, "", found.LeadId, contactId, found.Answer, WithStepNotes(composed.Lead, composed.NoteText)));
-                writes.Add((composed.Lead.Id, composed.Lead.Steps.With(steps.Stamp(new JsonObject { ["step"] = "create", ["outcome"] = "found_after_lost_answer", ["lead_id"] = found.LeadId, ["contact_id"] = contactId })), found.LeadId));
+                writes.Add((composed.Lead.Id, composed.Lead.Steps.With(steps.Stamp(new JsonObject { ["step"] = composed.Lead.Steps.LinkedContactId is null ? "create" : "link", ["outcome"] = "found_after_lost_answer", ["lead_id"] = found.LeadId, ["contact_id"] = contactId })), found.LeadId));
                 toCreate.Remove(composed);
             }
         }
