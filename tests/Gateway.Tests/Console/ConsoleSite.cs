@@ -87,6 +87,25 @@ internal sealed class ConsoleSite : IAsyncDisposable
         return site;
     }
 
+    // Where the docs' screenshots go: docs/console in the repository when GATEWAY_SCREENSHOTS is set, else a temporary
+    // folder (the pictures are still taken, so the code that takes them runs on every test run).
+    public static string ScreenshotFolder()
+    {
+        if (Environment.GetEnvironmentVariable("GATEWAY_SCREENSHOTS") is not { Length: > 0 })
+        {
+            return Directory.CreateTempSubdirectory("gateway-shots-").FullName;
+        }
+
+        var dir = new DirectoryInfo(AppContext.BaseDirectory);
+        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "Gateway.slnx")))
+        {
+            dir = dir.Parent;
+        }
+
+        var root = dir?.FullName ?? throw new InvalidOperationException("Gateway.slnx not found above " + AppContext.BaseDirectory);
+        return Directory.CreateDirectory(Path.Combine(root, "docs", "console")).FullName;
+    }
+
     private static int FreeLoopbackPort()
     {
         using var probe = new TcpListener(IPAddress.Loopback, 0);
