@@ -12,8 +12,9 @@ internal static class OAuthEndpoints
         return routes;
     }
 
-    // The consent page, auto-approved: no user to click "Allow" here. `account` (id or subdomain) plays the person
-    // choosing one of their accounts on amoCRM's page; without it the main account consents.
+    // The consent page. A browser (Accept: text/html) is shown a page, as amoCRM shows one: the person picks one of
+    // their accounts and clicks Allow or Deny. A script is approved at once: there is no one to click. `account` (id or
+    // subdomain) plays the person's choice for a script and preselects it for a browser; without it, the main account.
     private static IResult Consent(HttpRequest request, EmulatorState state, EmulatorOptions options)
     {
         var clientId = request.Query["client_id"].ToString();
@@ -38,8 +39,14 @@ internal static class OAuthEndpoints
                 statusCode: 400);
         }
 
+        var decision = request.Query["decision"].ToString();
+        if (decision.Length == 0 && !state.DenyConsent && IsBrowser(request))
+        {
+            return ConsentPage(clientId, stateParameter, request.Query["mode"].ToString(), account, state.Accounts);
+        }
+
         var query = new List<KeyValuePair<string, string>>();
-        if (state.DenyConsent)
+        if (decision == "deny" || (decision.Length == 0 && state.DenyConsent))
         {
             query.Add(new("error", "access_denied"));
             query.Add(new("state", stateParameter));
@@ -57,6 +64,44 @@ internal static class OAuthEndpoints
         var location = options.RedirectUri + separator
             + string.Join('&', query.Select(p => Uri.EscapeDataString(p.Key) + "=" + Uri.EscapeDataString(p.Value)));
         return Results.Redirect(location);
+    }
+
+    private static bool IsBrowser(HttpRequest request) =>
+        request.Headers.Accept.ToString().Contains("text/html", StringComparison.OrdinalIgnoreCase);
+
+    // A plain GET form back to /oauth: the answer is the same redirect a script gets, so the gateway's consent cookie
+    // (SameSite=Lax) comes along as on amoCRM's own redirect. No script, so it works under any CSP.
+    private static IResult ConsentPage(string clientId, string stateParameter, string mode, EmulatorAccount chosen, IReadOnlyList<EmulatorAccount> accounts)
+    {
+        static string Encode(string text) => System.Net.WebUtility.HtmlEncode(text);
+        var html = new System.Text.StringBuilder()
+            .Append("<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">")
+            .Append("<title>Allow access · amoCRM emulator</title></head>")
+            .Append("<body style=\"font-family:sans-serif;max-width:36em;margin:3em auto;padding:0 1em;color:#1d1d1f\"><main>")
+            .Append("<h1>Allow access to your amoCRM account</h1>")
+            .Append("<p>The integration <code>").Append(Encode(clientId)).Append("</code> asks for access to one of your accounts. ")
+            .Append("This is the amoCRM emulator: nothing leaves this machine.</p>")
+            .Append("<form method=\"get\" action=\"/oauth\">")
+            .Append("<input type=\"hidden\" name=\"client_id\" value=\"").Append(Encode(clientId)).Append("\">")
+            .Append("<input type=\"hidden\" name=\"state\" value=\"").Append(Encode(stateParameter)).Append("\">");
+        if (mode.Length > 0)
+        {
+            html.Append("<input type=\"hidden\" name=\"mode\" value=\"").Append(Encode(mode)).Append("\">");
+        }
+
+        html.Append("<p><label for=\"account\">Account</label> <select id=\"account\" name=\"account\">");
+        foreach (var account in accounts)
+        {
+            var id = account.Id.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            html.Append("<option value=\"").Append(id).Append('"').Append(account.Id == chosen.Id ? " selected" : "").Append('>')
+                .Append(Encode(account.Host)).Append(" (id ").Append(id).Append(")</option>");
+        }
+
+        html.Append("</select></p><p>")
+            .Append("<button type=\"submit\" name=\"decision\" value=\"allow\">Allow</button> ")
+            .Append("<button type=\"submit\" name=\"decision\" value=\"deny\">Deny</button>")
+            .Append("</p></form></main></body></html>");
+        return Results.Text(html.ToString(), AmoResults.Html + "; charset=utf-8");
     }
 
     private static async Task<IResult> AccessTokenAsync(HttpContext context, EmulatorState state, EmulatorOptions options)

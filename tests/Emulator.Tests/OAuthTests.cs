@@ -24,6 +24,35 @@ public sealed class OAuthTests
         Assert.Equal("1", query["platform"]);
     }
 
+    // A browser gets amoCRM's kind of page: which account, Allow or Deny; the button's answer is the script's redirect.
+    [Fact]
+    public async Task A_browser_is_shown_a_consent_page_and_its_allow_and_deny_redirect_back()
+    {
+        await using var amo = await Amo.StartAsync();
+        var stranger = amo.State.AddAccount("stranger", 31000001);
+        using var http = new HttpClient(new HttpClientHandler { AllowAutoRedirect = false }) { BaseAddress = amo.BaseUrl };
+        http.DefaultRequestHeaders.Add("Accept", "text/html,application/xhtml+xml");
+
+        using var page = await http.GetAsync($"/oauth?client_id={amo.Options.ClientId}&state=s1&mode=post_message");
+        using var allowed = await http.GetAsync($"/oauth?client_id={amo.Options.ClientId}&state=s1&mode=post_message&account={stranger.Id}&decision=allow");
+        using var denied = await http.GetAsync($"/oauth?client_id={amo.Options.ClientId}&state=s2&account={stranger.Id}&decision=deny");
+
+        Assert.Equal(HttpStatusCode.OK, page.StatusCode);
+        var html = await page.Content.ReadAsStringAsync();
+        Assert.Contains("name=\"state\" value=\"s1\"", html, StringComparison.Ordinal);
+        Assert.Contains($"<option value=\"{amo.State.MainAccount.Id}\" selected>emulator.amocrm.ru", html, StringComparison.Ordinal);
+        Assert.Contains($"<option value=\"{stranger.Id}\">stranger.amocrm.ru", html, StringComparison.Ordinal);
+        Assert.Contains("value=\"allow\"", html, StringComparison.Ordinal);
+        Assert.Contains("value=\"deny\"", html, StringComparison.Ordinal);
+        var granted = QueryHelpers.ParseQuery(allowed.Headers.Location!.Query);
+        Assert.Equal("stranger.amocrm.ru", granted["referer"]);
+        Assert.Equal("s1", granted["state"]);
+        Assert.StartsWith("def50200", granted["code"].ToString(), StringComparison.Ordinal);
+        var refused = QueryHelpers.ParseQuery(denied.Headers.Location!.Query);
+        Assert.Equal("access_denied", refused["error"]);
+        Assert.False(refused.ContainsKey("code"));
+    }
+
     [Fact]
     public async Task Denied_consent_redirects_with_access_denied()
     {

@@ -145,6 +145,8 @@ internal static class AccountsApi
             ["state"] = queue["paused_until"] is not null ? "paused" : status is { CanDeliver: true } ? "delivering" : "waiting_for_token",
             ["token_state"] = status?.TokenState ?? "missing",
             ["can_deliver"] = status?.CanDeliver ?? false,
+            ["amo_account_id"] = status?.AmoAccountId,
+            ["base_domain"] = status?.BaseDomain,
             ["queue"] = queue,
         };
     }

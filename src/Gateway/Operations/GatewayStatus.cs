@@ -7,7 +7,8 @@ using Microsoft.Extensions.Options;
 
 namespace Gateway.Operations;
 
-internal sealed record AccountStatus(string Account, string TokenState, bool CanDeliver, QueueStats Queue, long? OldestQueuedAgeSeconds);
+// AmoAccountId and BaseDomain: which amoCRM account the stored token is for (as consent's identity check found it).
+internal sealed record AccountStatus(string Account, string TokenState, bool CanDeliver, QueueStats Queue, long? OldestQueuedAgeSeconds, long? AmoAccountId = null, string? BaseDomain = null);
 
 // What readiness and /metrics read at request time: the database, and per account the token and the queue.
 internal sealed class GatewayStatus(Database database, TokenStore tokens, LeadStore leads, TokenDiagnostics diagnostics, AccountRegistry registry, IOptions<AmoOptions> options, TimeProvider time)
@@ -40,7 +41,7 @@ internal sealed class GatewayStatus(Database database, TokenStore tokens, LeadSt
             var token = stored.FirstOrDefault(t => t.Account == account);
             var state = TokenStatus.StateOf(token, now, options.Value.RefreshMargin);
             var stats = await leads.StatsAsync(account, cancellationToken);
-            accounts.Add(new AccountStatus(account, state, TokenStatus.CanDeliver(token, now), stats, stats.OldestQueuedAgeSeconds(now)));
+            accounts.Add(new AccountStatus(account, state, TokenStatus.CanDeliver(token, now), stats, stats.OldestQueuedAgeSeconds(now), token?.AmoAccountId, token?.BaseDomain));
         }
 
         return accounts;

@@ -209,8 +209,8 @@ public sealed class ConsoleBrowserTests
         await site.AssertAccessibleAsync("overview at 375 px");
     }
 
-    // Each main page in each language renders its own title; with GATEWAY_CONSOLE_SCREENSHOTS=<dir> (docs/console) the
-    // README's screenshots are written there.
+    // Each main page in each language renders its own title and is photographed: into docs/console (the README's
+    // screenshots) when GATEWAY_SCREENSHOTS is set, else into a temporary folder.
     [BrowserFact]
     public async Task The_main_pages_render_in_every_language_and_can_be_photographed_for_the_docs()
     {
@@ -221,27 +221,28 @@ public sealed class ConsoleBrowserTests
         await api.PostQueuedAsync(OutboxTestKit.Lead(2), HttpStatusCode.OK);
         site.Amo.State.EnqueueResponse("/api/v4/leads/unsorted", 400, RefusedAnswer, "application/problem+json");
         var failed = await api.PostQueuedAsync(OutboxTestKit.Lead(3), HttpStatusCode.BadRequest);
-        var folder = Environment.GetEnvironmentVariable("GATEWAY_CONSOLE_SCREENSHOTS");
+        var folder = ConsoleSite.ScreenshotFolder();
         await site.SignInAsync();
 
-        var shots = new (string Language, string Hash, string Title, string? File)[]
+        var shots = new (string Language, string Hash, string Title, string[] Files)[]
         {
-            ("en", "#/overview", "Overview", "overview.png"),
-            ("en", $"#/lead/{failed}", $"Lead #{failed}", "lead-trace.png"),
-            ("uz", "#/leads", "Arizalar", "leads-uz.png"),
-            ("ru", "#/accounts", "Аккаунты", "accounts-ru.png"),
-            ("ru", "#/settings", "Настройки", null),
-            ("uz", "#/overview", "Umumiy ko‘rinish", null),
+            ("en", "#/overview", "Overview", ["overview.png", "overview-en.png"]),
+            ("en", $"#/lead/{failed}", $"Lead #{failed}", ["lead-trace.png"]),
+            ("uz", "#/leads", "Arizalar", ["leads-uz.png"]),
+            ("ru", "#/accounts", "Аккаунты", ["accounts-ru.png"]),
+            ("ru", "#/overview", "Обзор", ["overview-ru.png"]),
+            ("ru", "#/settings", "Настройки", []),
+            ("uz", "#/overview", "Umumiy ko‘rinish", ["overview-uz.png"]),
         };
-        foreach (var (language, hash, title, file) in shots)
+        foreach (var (language, hash, title, files) in shots)
         {
             await site.Page.GetByRole(AriaRole.Combobox).First.SelectOptionAsync(language);
             await site.Page.GotoAsync("/admin/" + hash);
             await Expect(site.Page.Locator("h1")).ToHaveTextAsync(title);
             await site.Page.WaitForLoadStateAsync(LoadState.NetworkIdle);
-            if (folder is not null && file is not null)
+            foreach (var file in files)
             {
-                await site.Page.ScreenshotAsync(new() { Path = Path.Combine(folder, file) });
+                await PhotographAsync(site, Path.Combine(folder, file));
             }
         }
 
@@ -249,10 +250,13 @@ public sealed class ConsoleBrowserTests
         await site.Page.SetViewportSizeAsync(375, 740);
         await site.Page.GotoAsync("/admin/#/overview");
         await Expect(site.Page.Locator("h1")).ToHaveTextAsync("Overview");
-        if (folder is not null)
-        {
-            await site.Page.ScreenshotAsync(new() { Path = Path.Combine(folder, "overview-phone.png") });
-        }
+        await PhotographAsync(site, Path.Combine(folder, "overview-phone.png"));
+    }
+
+    private static async Task PhotographAsync(ConsoleSite site, string path)
+    {
+        await site.Page.ScreenshotAsync(new() { Path = path });
+        Assert.True(new FileInfo(path).Length > 10_000, path + " is too small to be a screenshot");
     }
 
     private const string RefusedAnswer =

@@ -96,8 +96,8 @@ public sealed class ConsoleLeadsBrowserTests
         await Expect(site.Page.GetByText("No rejected form submissions.")).ToBeVisibleAsync();
         await Eventually.TrueAsync(() => site.Amo.State.Unsorted.Count == 1, "the lead in amoCRM");
     }
-    // A refused-then-replayed lead's trace in each language; with GATEWAY_CONSOLE_SCREENSHOTS=<dir> (docs/console) the
-    // README's trace-{en,ru,uz}.png are written there.
+    // A refused-then-replayed lead's trace in each language, photographed (the README's trace-{en,ru,uz}.png when
+    // GATEWAY_SCREENSHOTS is set, see ConsoleSite.ScreenshotFolder).
     [BrowserFact]
     public async Task A_lead_trace_renders_in_every_language_and_can_be_photographed_for_the_docs()
     {
@@ -108,7 +108,7 @@ public sealed class ConsoleLeadsBrowserTests
         var id = await api.PostQueuedAsync("""{"lead":{"name":"Divan buyurtmasi","price":5000},"contact":{"name":"Aziza Karimova","phone":"+998901234567","email":"aziza@example.uz"},"comment":"Kechqurun qo'ng'iroq qiling"}""", HttpStatusCode.BadRequest);
         await ApiAssert.SuccessDataAsync(await api.PostAsync($"/api/v1/leads/{id}/retry", null));
         await Eventually.TrueAsync(async () => (string?)(await api.LeadAsync(id))["note_status"] == "delivered", "the lead and its note delivered");
-        var folder = Environment.GetEnvironmentVariable("GATEWAY_CONSOLE_SCREENSHOTS");
+        var folder = ConsoleSite.ScreenshotFolder();
         await site.SignInAsync();
 
         foreach (var (language, title, calls) in new[] { ("en", $"Lead #{id}", "amoCRM calls"), ("ru", $"Заявка №{id}", "Запросы к amoCRM"), ("uz", $"Ariza №{id}", "amoCRM so‘rovlari") })
@@ -119,10 +119,7 @@ public sealed class ConsoleLeadsBrowserTests
             await Expect(site.Page.GetByRole(AriaRole.Region, new() { Name = calls }).Locator("tbody tr")).ToHaveCountAsync(3);
             await site.Page.WaitForLoadStateAsync(LoadState.NetworkIdle);
             await site.AssertAccessibleAsync("lead trace in " + language);
-            if (folder is not null)
-            {
-                await site.Page.ScreenshotAsync(new() { Path = Path.Combine(folder, $"trace-{language}.png"), FullPage = true });
-            }
+            await site.Page.ScreenshotAsync(new() { Path = Path.Combine(folder, $"trace-{language}.png"), FullPage = true });
         }
     }
 }

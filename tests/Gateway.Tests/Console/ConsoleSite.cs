@@ -1,4 +1,5 @@
 using System.Net;
+using System.Net.Sockets;
 using Deque.AxeCore.Playwright;
 using Emulator;
 using Gateway.Tests.Infrastructure;
@@ -45,15 +46,25 @@ internal sealed class ConsoleSite : IAsyncDisposable
 
     public static async Task<ConsoleSite> StartAsync(bool withPassword = true, string locale = "en-US", int width = 1280, IDictionary<string, string?>? settings = null)
     {
-        var amo = await AmoEmulator.StartAsync(GatewayApp.EmulatorOptionsFor());
-        var all = new Dictionary<string, string?>(settings ?? new Dictionary<string, string?>());
+        // The integration's redirect URI is this gateway's own address, as a real one is: the emulator's consent page
+        // sends the browser back to it. So the port is picked before either starts.
+        var port = FreeLoopbackPort();
+        var emulatorOptions = GatewayApp.EmulatorOptionsFor();
+        emulatorOptions.RedirectUri = $"http://127.0.0.1:{port}/oauth/callback";
+        var amo = await AmoEmulator.StartAsync(emulatorOptions);
+        var all = new Dictionary<string, string?> { ["AMO_REDIRECT_URI"] = emulatorOptions.RedirectUri };
+        foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
+        {
+            all[key] = value;
+        }
+
         if (withPassword)
         {
             all["ADMIN_PASSWORD"] = Password;
         }
 
         var app = new GatewayApp(amo, settings: all);
-        app.UseKestrel(kestrel => kestrel.Listen(IPAddress.Loopback, 0));
+        app.UseKestrel(kestrel => kestrel.Listen(IPAddress.Loopback, port));
         app.StartServer();
         var address = new Uri(app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First());
         var site = new ConsoleSite(amo, app, address);
@@ -74,6 +85,34 @@ internal sealed class ConsoleSite : IAsyncDisposable
         context.SetDefaultTimeout(15_000);
         site.Page = await context.NewPageAsync();
         return site;
+    }
+
+    // Where the docs' screenshots go: docs/console in the repository when GATEWAY_SCREENSHOTS is set, else a temporary
+    // folder (the pictures are still taken, so the code that takes them runs on every test run).
+    public static string ScreenshotFolder()
+    {
+        if (Environment.GetEnvironmentVariable("GATEWAY_SCREENSHOTS") is not { Length: > 0 })
+        {
+            return Directory.CreateTempSubdirectory("gateway-shots-").FullName;
+        }
+
+        var dir = new DirectoryInfo(AppContext.BaseDirectory);
+        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "Gateway.slnx")))
+        {
+            dir = dir.Parent;
+        }
+
+        var root = dir?.FullName ?? throw new InvalidOperationException("Gateway.slnx not found above " + AppContext.BaseDirectory);
+        return Directory.CreateDirectory(Path.Combine(root, "docs", "console")).FullName;
+    }
+
+    private static int FreeLoopbackPort()
+    {
+        using var probe = new TcpListener(IPAddress.Loopback, 0);
+        probe.Start();
+        var port = ((IPEndPoint)probe.LocalEndpoint).Port;
+        probe.Stop();
+        return port;
     }
 
     // The API beside the browser, with API_KEY: to submit leads and check what the console did.

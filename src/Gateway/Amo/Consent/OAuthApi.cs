@@ -1,7 +1,9 @@
+using System.Globalization;
 using System.Net;
 using System.Security.Cryptography;
 using System.Text;
 using Gateway.Accounts;
+using Gateway.AdminConsole;
 using Gateway.Amo.Tokens;
 using Gateway.Hosting;
 using Gateway.Outbox;
@@ -81,6 +83,7 @@ internal static class OAuthApi
         OutboxSignal outbox,
         TokenStore store,
         AccountRegistry registry,
+        ConsoleLanguage language,
         CancellationToken cancellationToken)
     {
         var query = context.Request.Query;
@@ -92,18 +95,18 @@ internal static class OAuthApi
                 await states.ConsumeAsync(state, cancellationToken);
             }
 
-            return Answer(context, StatusCodes.Status400BadRequest, "Authorization was denied in amoCRM", new ConsentDenied(error));
+            return Answer(context, language, StatusCodes.Status400BadRequest, "Authorization was denied in amoCRM", new ConsentDenied(error));
         }
 
         if (string.IsNullOrEmpty(code))
         {
-            return Answer(context, StatusCodes.Status400BadRequest, "Authorization code not provided");
+            return Answer(context, language, StatusCodes.Status400BadRequest, "Authorization code not provided");
         }
 
         // The state is checked before the code is spent, so a forged callback leaves the real code usable and costs amoCRM nothing.
         if (string.IsNullOrEmpty(state) || await states.ConsumeAsync(state, cancellationToken) is not { } started)
         {
-            return Answer(context, StatusCodes.Status400BadRequest, "Invalid state parameter");
+            return Answer(context, language, StatusCodes.Status400BadRequest, "Invalid state parameter");
         }
 
         if (started.BrowserHash is { } expectedHash)
@@ -112,34 +115,34 @@ internal static class OAuthApi
             context.Response.Cookies.Delete(BrowserCookie, CookieFor(context, null));
             if (nonce is null || !CryptographicOperations.FixedTimeEquals(Encoding.ASCII.GetBytes(OAuthStateStore.HashNonce(nonce)), Encoding.ASCII.GetBytes(expectedHash)))
             {
-                return Answer(context, StatusCodes.Status400BadRequest, "Invalid state parameter: this consent was started in another browser; start again at /oauth/authorize");
+                return Answer(context, language, StatusCodes.Status400BadRequest, "Invalid state parameter: this consent was started in another browser; start again at /oauth/authorize");
             }
         }
 
         // amoCRM names the account that consented; without it we would not know whose code this is.
         if (string.IsNullOrEmpty(referer))
         {
-            return Answer(context, StatusCodes.Status400BadRequest, "Referer not provided: the callback must name the amoCRM account host");
+            return Answer(context, language, StatusCodes.Status400BadRequest, "Referer not provided: the callback must name the amoCRM account host");
         }
 
         // The state says which account this consent is for; one taken out of the accounts file meanwhile is not connected.
         var account = started.Account;
         if (registry.Find(account) is not { } amo)
         {
-            return Answer(context, StatusCodes.Status400BadRequest, $"The account {account} this consent was started for is no longer configured");
+            return Answer(context, language, StatusCodes.Status400BadRequest, $"The account {account} this consent was started for is no longer configured");
         }
 
         var host = AmoOptionsSetup.NormalizeHost(referer)!;
         if (AmoHosts.Refusal(host, amo.BaseUrl) is not null)
         {
-            return Answer(context, StatusCodes.Status400BadRequest, "Invalid referer: not an amoCRM or Kommo account host");
+            return Answer(context, language, StatusCodes.Status400BadRequest, "Invalid referer: not an amoCRM or Kommo account host");
         }
 
         // Consent given in another account must not land under this one's key.
         var stored = await store.GetAsync(account, cancellationToken);
         if (!string.Equals(host, amo.Domain, StringComparison.OrdinalIgnoreCase) && !string.Equals(host, stored?.BaseDomain, StringComparison.OrdinalIgnoreCase))
         {
-            return Answer(context, StatusCodes.Status400BadRequest, $"Invalid referer: {host} is not the amoCRM account this gateway is configured for ({amo.Domain})");
+            return Answer(context, language, StatusCodes.Status400BadRequest, $"Invalid referer: {host} is not the amoCRM account this gateway is configured for ({amo.Domain})");
         }
 
         // Not cancelled with the caller: a spent code whose pair is dropped halfway helps nobody.
@@ -147,14 +150,14 @@ internal static class OAuthApi
         switch (result.Outcome)
         {
             case ConnectOutcome.ExchangeRejected or ConnectOutcome.ExchangeFailed:
-                return Answer(context, result.Outcome == ConnectOutcome.ExchangeRejected ? StatusCodes.Status400BadRequest : StatusCodes.Status502BadGateway,
+                return Answer(context, language, result.Outcome == ConnectOutcome.ExchangeRejected ? StatusCodes.Status400BadRequest : StatusCodes.Status502BadGateway,
                     result.Message, new ConsentExchangeFailed(result.Exchange!.Description, result.Exchange.HttpStatus));
 
             case ConnectOutcome.CheckFailed:
-                return Answer(context, StatusCodes.Status502BadGateway, result.Message);
+                return Answer(context, language, StatusCodes.Status502BadGateway, result.Message);
 
             case ConnectOutcome.WrongAccount:
-                return Answer(context, StatusCodes.Status400BadRequest, result.Message, new ConsentWrongAccount(result.Got!.Subdomain, result.Got.Id, amo.Domain));
+                return Answer(context, language, StatusCodes.Status400BadRequest, result.Message, new ConsentWrongAccount(result.Got!.Subdomain, result.Got.Id, amo.Domain));
         }
 
         var saved = result.Saved!;
@@ -162,7 +165,7 @@ internal static class OAuthApi
         // Leads queued while access was missing go out now, not at the next poll.
         await delivery.ResumeAsync(account, CancellationToken.None);
         outbox.Ring();
-        return Answer(context, StatusCodes.Status200OK, "Authorization successful",
+        return Answer(context, language, StatusCodes.Status200OK, "Authorization successful",
             new ConsentGranted(account, saved.BaseDomain, saved.ExpiresAt.ToUnixTimeSeconds(), result.Got!.Id, result.Got.Subdomain));
     }
 
@@ -191,16 +194,24 @@ internal static class OAuthApi
         return Envelope.Ok(new ConsentStatus(token is not null, authorized ? "authorized" : "not_authorized", TokenStatus.StateOf(token, time.GetUtcNow(), options.Value.RefreshMargin)));
     }
 
-    // A person in a browser gets a page; scripts get the envelope.
-    private static IResult Answer(HttpContext context, int status, string text, object? data = null)
+    // A person in a browser gets a page in the console's language (the gateway's own words stay in English, as in the
+    // envelope): on success which amoCRM account the token turned out to be for, and a way back to the console.
+    private static IResult Answer(HttpContext context, ConsoleLanguage language, int status, string text, object? data = null)
     {
         if (IsBrowser(context))
         {
-            var title = status == StatusCodes.Status200OK ? "amoCRM is connected" : "amoCRM authorization failed";
-            var body = status == StatusCodes.Status200OK
-                ? "The gateway now holds a token for your amoCRM account. You can close this window."
+            var lang = ConsoleLanguage.Of(context.Request);
+            string T(string key) => WebUtility.HtmlEncode(language.Text(lang, key));
+            var title = T(status == StatusCodes.Status200OK ? "consent.connected_title" : "consent.failed_title");
+            var body = data is ConsentGranted granted
+                ? T("consent.connected")
+                    .Replace("{account}", WebUtility.HtmlEncode(granted.Account), StringComparison.Ordinal)
+                    .Replace("{subdomain}", WebUtility.HtmlEncode(granted.Subdomain), StringComparison.Ordinal)
+                    .Replace("{id}", granted.AmoAccountId.ToString(CultureInfo.InvariantCulture), StringComparison.Ordinal)
                 : WebUtility.HtmlEncode(text);
-            var html = $"<!doctype html><html><head><meta charset=\"utf-8\"><title>{title}</title></head><body style=\"font-family:sans-serif;max-width:40em;margin:3em auto\"><h1>{title}</h1><p>{body}</p></body></html>";
+            var html = $"<!doctype html><html lang=\"{lang}\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>{title}</title></head>"
+                + $"<body style=\"font-family:sans-serif;max-width:40em;margin:3em auto;padding:0 1em\"><main><h1>{title}</h1><p>{body}</p>"
+                + $"<p><a href=\"/admin/#/accounts\">{T("consent.back")}</a></p></main></body></html>";
             return Results.Content(html, "text/html; charset=utf-8", statusCode: status);
         }
 

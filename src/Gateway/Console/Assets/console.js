@@ -207,12 +207,17 @@
         el('th', { scope: 'row' }, a.domain),
         el('td', null, t('state.' + a.state)),
         el('td', null, t('token.' + a.token_state)),
+        // Whose token it is, as consent checked it with amoCRM: the account a person actually connected.
+        // The domain only when amoCRM's differs from the configured one (an account renamed in amoCRM).
+        el('td', null, !a.amo_account_id ? t('none')
+          : a.base_domain && a.base_domain !== a.domain ? t('accounts.identity_value', { domain: a.base_domain, id: a.amo_account_id })
+          : t('accounts.identity_id', { id: a.amo_account_id })),
         el('td', null, number(a.queue.depth)),
         el('td', null, el('div', { class: 'actions' }, connect, toggle))));
     }
     view.append(el('div', { class: 'scroll', tabindex: 0, role: 'region', 'aria-label': t('accounts.title') },
       el('table', null,
-        el('thead', null, el('tr', null, ['accounts.domain', 'accounts.state', 'accounts.token', 'accounts.queue', 'accounts.actions'].map((k) => el('th', { scope: 'col' }, t(k))))),
+        el('thead', null, el('tr', null, ['accounts.domain', 'accounts.state', 'accounts.token', 'accounts.identity', 'accounts.queue', 'accounts.actions'].map((k) => el('th', { scope: 'col' }, t(k))))),
         body)));
   }
 
