@@ -38,6 +38,8 @@ public sealed class ConsoleLeadsBrowserTests
         var calls = site.Page.GetByRole(AriaRole.Region, new() { Name = "amoCRM calls" }).Locator("tbody tr");
         await Expect(calls.First).ToContainTextAsync("POST /api/v4/leads/unsorted/forms");
         await Expect(calls.First.Locator("td").Nth(3)).ToHaveTextAsync("200");
+        var at = (long)(await ApiAssert.SuccessDataAsync(await api.GetAsync($"/api/v1/admin/leads/{id}")))["calls"]![0]!["at"]!;
+        await Expect(calls.First.Locator("td").First).ToHaveTextAsync(InMoscow(at, "{0:MMM} {0:%d}, {0:yyyy}, {0:HH:mm}"));
         await Expect(site.Page.GetByRole(AriaRole.Heading, new() { Name = "The body sent to amoCRM" })).ToBeVisibleAsync();
         await Expect(site.Page.GetByRole(AriaRole.Link, new() { Name = "" + (long)(await api.LeadAsync(id))["lead_id"]! })).ToHaveAttributeAsync("href", new System.Text.RegularExpressions.Regex($"^https://{GatewayApp.Domain}/leads/detail/\\d+$"));
         await Expect(site.Page.Locator("main")).Not.ToContainTextAsync("Karimova");
@@ -117,9 +119,23 @@ public sealed class ConsoleLeadsBrowserTests
             await site.Page.GotoAsync($"/admin/#/lead/{id}");
             await Expect(site.Page.Locator("h1")).ToHaveTextAsync(title);
             await Expect(site.Page.GetByRole(AriaRole.Region, new() { Name = calls }).Locator("tbody tr")).ToHaveCountAsync(3);
+            if (language == "uz")
+            {
+                // Chromium's own Uzbek dates read "2026 M12 1": the console's catalogue names the month.
+                var at = (long)(await ApiAssert.SuccessDataAsync(await api.GetAsync($"/api/v1/admin/leads/{id}")))["calls"]![0]!["at"]!;
+                var month = new[] { "yanvar", "fevral", "mart", "aprel", "may", "iyun", "iyul", "avgust", "sentabr", "oktabr", "noyabr", "dekabr" };
+                var local = TimeZoneInfo.ConvertTime(DateTimeOffset.FromUnixTimeSeconds(at), TimeZoneInfo.FindSystemTimeZoneById("Europe/Moscow"));
+                await Expect(site.Page.GetByRole(AriaRole.Region, new() { Name = calls }).Locator("tbody tr").First.Locator("td").First)
+                    .ToHaveTextAsync($"{local.Day}-{month[local.Month - 1]}, {local.Year}, {local:HH:mm}");
+            }
+
             await site.Page.WaitForLoadStateAsync(LoadState.NetworkIdle);
             await site.AssertAccessibleAsync("lead trace in " + language);
             await site.Page.ScreenshotAsync(new() { Path = Path.Combine(folder, $"trace-{language}.png"), FullPage = true });
         }
     }
+
+    // A time as the console shows it in the emulator account's zone (Europe/Moscow, three hours from the browser's UTC).
+    private static string InMoscow(long unix, string format) =>
+        string.Format(System.Globalization.CultureInfo.InvariantCulture, format, TimeZoneInfo.ConvertTime(DateTimeOffset.FromUnixTimeSeconds(unix), TimeZoneInfo.FindSystemTimeZoneById("Europe/Moscow")));
 }

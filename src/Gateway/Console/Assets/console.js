@@ -36,14 +36,21 @@
 
   const number = (n) => new Intl.NumberFormat(state.lang).format(n ?? 0);
   // Times in the account's time zone (amoCRM's own setting, from the API) when known, else in the browser's.
+  // The date's numbers come from Intl (which knows the zones), its words from the catalogue: browsers' locale data
+  // for Uzbek has no month names ("2026 M12 1"), so no language depends on it.
   function when(unix, zone) {
     if (!unix) return t('none');
-    const options = { dateStyle: 'medium', timeStyle: 'short' };
+    const date = new Date(unix * 1000);
+    const numeric = { year: 'numeric', month: 'numeric', day: 'numeric', hour: '2-digit', minute: '2-digit', hourCycle: 'h23' };
+    let parts;
     try {
-      return new Intl.DateTimeFormat(state.lang, zone ? { ...options, timeZone: zone } : options).format(new Date(unix * 1000));
+      parts = new Intl.DateTimeFormat('en-US', zone ? { ...numeric, timeZone: zone } : numeric).formatToParts(date);
     } catch (_) {
-      return new Intl.DateTimeFormat(state.lang, options).format(new Date(unix * 1000));
+      parts = new Intl.DateTimeFormat('en-US', numeric).formatToParts(date);
     }
+    const part = (type) => parts.find((p) => p.type === type).value;
+    const months = t('date.months').split(',');
+    return t('date.format', { day: String(Number(part('day'))), month: months[Number(part('month')) - 1], year: part('year'), time: part('hour') + ':' + part('minute') });
   }
   const zoneNote = (zone) => el('p', { class: 'zone' }, zone ? t('leads.time_zone', { zone }) : t('leads.time_zone_browser'));
   function age(seconds) {
