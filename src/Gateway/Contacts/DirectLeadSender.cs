@@ -130,7 +130,8 @@ internal sealed partial class DirectLeadSender(
         var ids = toCreate.Select(c => c.Lead.Id).ToList();
         var items = toCreate.Select((c, n) => (c.Lead.Id, c.Lead.SourceUid, (string?)body[n]!.ToJsonString())).ToList();
         var result = await TracedAsync(account, items, LeadCallStep.Lead, "POST", "api/v4/leads/complex",
-            path => amo.PostAsync(account, path, body, () => steps.RenewAsync(token, ids, outboxOptions.Value.Lease, CancellationToken.None), CancellationToken.None));
+            path => amo.PostAsync(account, path, body, () => steps.RenewAsync(token, ids, outboxOptions.Value.Lease, CancellationToken.None), CancellationToken.None),
+            [.. toCreate.Where(c => c.Lead.Attempts >= LeadCallStore.BoundFromAttempts).Select(c => c.Lead.Id)]);
         if (result.Failure == AmoFailure.Withdrawn)
         {
             return;
@@ -448,11 +449,11 @@ internal sealed partial class DirectLeadSender(
     }
 
     // A call of a lead's step, written to the leads' traces (LeadCallStore) before its outcome is settled.
-    private async Task<AmoResult> TracedAsync(string account, IReadOnlyList<(long, string, string?)> leads, string step, string method, string path, Func<string, Task<AmoResult>> call)
+    private async Task<AmoResult> TracedAsync(string account, IReadOnlyList<(long, string, string?)> leads, string step, string method, string path, Func<string, Task<AmoResult>> call, IReadOnlyCollection<long>? bound = null)
     {
         var (at, started) = (time.GetUtcNow(), time.GetTimestamp());
         var result = await call(path);
-        await calls.RecordAsync(account, leads, step, method, path, result, at, time.GetElapsedTime(started));
+        await calls.RecordAsync(account, leads, step, method, path, result, at, time.GetElapsedTime(started), bound);
         return result;
     }
 

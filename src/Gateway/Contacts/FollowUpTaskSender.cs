@@ -119,7 +119,8 @@ internal sealed partial class FollowUpTaskSender(
         })]);
         var (at, started) = (time.GetUtcNow(), time.GetTimestamp());
         var result = await amo.PostAsync(account, "api/v4/tasks", body, () => store.RenewClaimAsync(token, open.Count, options.Value.Lease, CancellationToken.None), CancellationToken.None);
-        await calls.RecordAsync(account, [.. open.Select((t, n) => (t.Id, RequestId(t), (string?)body[n]!.ToJsonString()))], LeadCallStep.Task, "POST", "api/v4/tasks", result, at, time.GetElapsedTime(started));
+        await calls.RecordAsync(account, [.. open.Select((t, n) => (t.Id, RequestId(t), (string?)body[n]!.ToJsonString()))], LeadCallStep.Task, "POST", "api/v4/tasks", result, at, time.GetElapsedTime(started),
+            [.. open.Where(t => t.Attempts >= LeadCallStore.BoundFromAttempts).Select(t => t.Id)]);
         if (result.Failure == AmoFailure.Withdrawn)
         {
             await store.SettleAsync(token, settled, CancellationToken.None);

@@ -36,11 +36,17 @@ internal sealed partial class LeadCallStore(Database database, PersonalData pers
 {
     public const int KeepPerLead = 20;
 
+    // A lead makes at most a handful of calls per attempt (lead mode's contact step and create, its look after a lost
+    // answer): until its second retry it cannot reach KeepPerLead, so only from then is its trace cut on each write.
+    // Cutting every batch's fifty leads on every write cost the ten-account drain a third of its speed.
+    public const long BoundFromAttempts = 2;
+
     // Rows per INSERT: ten parameters each.
     private const int InsertChunk = 500;
 
-    // The trace is a view: a failure to record it must never hold up or fail a delivery.
-    public async Task RecordAsync(string account, IReadOnlyList<LeadCall> calls)
+    // The trace is a view: a failure to record it must never hold up or fail a delivery. Bound: the leads (retried often
+    // enough, see BoundFromAttempts) whose calls beyond the last KeepPerLead are dropped in the same transaction.
+    public async Task RecordAsync(string account, IReadOnlyList<LeadCall> calls, IReadOnlyCollection<long>? bound = null)
     {
         if (calls.Count == 0)
         {
@@ -77,19 +83,11 @@ internal sealed partial class LeadCallStore(Database database, PersonalData pers
             }
 
             // Bounded: a lead retried for days keeps its last calls, not all of them.
-            var ids = string.Join(", ", calls.Select(c => c.LeadId).Distinct().Select(id => id.ToString(CultureInfo.InvariantCulture)));
-            await Sql.ExecuteAsync(
-                connection,
-                $"""
-                DELETE FROM lead_calls WHERE account = @account AND lead_id IN ({ids}) AND id NOT IN (
-                    SELECT id FROM (
-                        SELECT id, ROW_NUMBER() OVER (PARTITION BY lead_id ORDER BY id DESC) AS n
-                        FROM lead_calls WHERE account = @account AND lead_id IN ({ids})) AS ranked
-                    WHERE n <= @keep)
-                """,
-                transaction,
-                [("account", account), ("keep", KeepPerLead)],
-                CancellationToken.None);
+            if (bound is { Count: > 0 })
+            {
+                await BoundAsync(connection, transaction, account, bound);
+            }
+
             await transaction.CommitAsync(CancellationToken.None);
         }
         catch (DbException ex)
@@ -98,10 +96,37 @@ internal sealed partial class LeadCallStore(Database database, PersonalData pers
         }
     }
 
+    private static async Task BoundAsync(DbConnection connection, DbTransaction transaction, string account, IReadOnlyCollection<long> bound)
+    {
+        var ids = string.Join(", ", bound.Distinct().Select(id => id.ToString(CultureInfo.InvariantCulture)));
+        await Sql.ExecuteAsync(
+            connection,
+            $"""
+            DELETE FROM lead_calls WHERE account = @account AND lead_id IN ({ids}) AND id NOT IN (
+                SELECT id FROM (
+                    SELECT id, ROW_NUMBER() OVER (PARTITION BY lead_id ORDER BY id DESC) AS n
+                    FROM lead_calls WHERE account = @account AND lead_id IN ({ids})) AS ranked
+                WHERE n <= @keep)
+            """,
+            transaction,
+            [("account", account), ("keep", KeepPerLead)],
+            CancellationToken.None);
+    }
+
+    // The calls of leads that are gone (pruned by LeadStore.PruneDeliveredAsync, in the same transaction).
+    public static async Task ForgetAsync(DbConnection connection, DbTransaction transaction, IReadOnlyList<(string Account, long Id)> leads, CancellationToken cancellationToken)
+    {
+        foreach (var group in leads.GroupBy(l => l.Account))
+        {
+            var ids = string.Join(", ", group.Select(l => l.Id.ToString(CultureInfo.InvariantCulture)));
+            await Sql.ExecuteAsync(connection, $"DELETE FROM lead_calls WHERE account = @account AND lead_id IN ({ids})", transaction, [("account", group.Key)], cancellationToken);
+        }
+    }
+
     // One call made for several leads (a batch, or a lead's own step): a row per lead, amoCRM's words about its item
     // (RequestId names it in a batch's validation errors) and the item sent for it, if any. A call withdrawn before it
     // went out is not a call.
-    public Task RecordAsync(string account, IReadOnlyList<(long LeadId, string RequestId, string? Body)> leads, string step, string method, string path, AmoResult result, DateTimeOffset at, TimeSpan took)
+    public Task RecordAsync(string account, IReadOnlyList<(long LeadId, string RequestId, string? Body)> leads, string step, string method, string path, AmoResult result, DateTimeOffset at, TimeSpan took, IReadOnlyCollection<long>? bound = null)
     {
         if (result.Failure == AmoFailure.Withdrawn)
         {
@@ -122,7 +147,7 @@ internal sealed partial class LeadCallStore(Database database, PersonalData pers
             return Task.CompletedTask;
         }
 
-        return RecordAsync(account, calls);
+        return RecordAsync(account, calls, bound);
     }
 
     // The path as the trace shows it: a contacts search's query is the customer's phone or email, so it is never kept.

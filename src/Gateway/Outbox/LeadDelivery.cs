@@ -135,7 +135,10 @@ internal sealed partial class LeadDelivery(
         }
 
         // Before the settlement wakes anyone: whoever reads the lead's trace then finds this call in it.
-        await calls.RecordAsync(account, mapped.Select(m => Call(LeadCallStep.Lead, m.Lead.Id, m.Lead.SourceUid, mapped.Count == 1, "/api/v4/leads/unsorted/forms", result, sentAt, clock, m.Item.ToJsonString())).ToList());
+        await calls.RecordAsync(
+            account,
+            mapped.Select(m => Call(LeadCallStep.Lead, m.Lead.Id, m.Lead.SourceUid, mapped.Count == 1, "/api/v4/leads/unsorted/forms", result, sentAt, clock, m.Item.ToJsonString())).ToList(),
+            [.. mapped.Where(m => m.Lead.Attempts >= LeadCallStore.BoundFromAttempts).Select(m => m.Lead.Id)]);
         var sent = mapped.Select(m => new SentLead(m.Lead, m.NoteText)).ToList();
         return await ApplyAsync(account, Settlement.Leads(sent, result, time.GetUtcNow(), Schedule), started);
     }
@@ -230,7 +233,10 @@ internal sealed partial class LeadDelivery(
             return BatchVerdict.Continue;
         }
 
-        await calls.RecordAsync(account, notes.Select(n => Call(LeadCallStep.Note, n.Id, Settlement.RequestId(n), notes.Count == 1, "/api/v4/leads/notes", result, sentAt, clock, null)).ToList());
+        await calls.RecordAsync(
+            account,
+            notes.Select(n => Call(LeadCallStep.Note, n.Id, Settlement.RequestId(n), notes.Count == 1, "/api/v4/leads/notes", result, sentAt, clock, null)).ToList(),
+            [.. notes.Where(n => n.NoteAttempts >= LeadCallStore.BoundFromAttempts).Select(n => n.Id)]);
         return await ApplyAsync(account, Settlement.Notes(notes, result, time.GetUtcNow(), Schedule), started);
     }
 

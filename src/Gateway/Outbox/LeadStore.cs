@@ -586,18 +586,33 @@ internal sealed class LeadStore(Database database, PersonalData personalData, Ti
         while (true)
         {
             await using var connection = await database.OpenAsync(cancellationToken);
-            var deleted = await Sql.ExecuteAsync(
+            await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+            var gone = await Sql.QueryAsync(
                 connection,
                 """
-                DELETE FROM leads WHERE id IN (
-                    SELECT id FROM leads WHERE status = @delivered AND delivered_at < @before
-                      AND (note_status IS NULL OR note_status IN (@noteDelivered, @noteFailed))
-                      AND (task_status IS NULL OR task_status IN (@noteDelivered, @noteFailed))
-                    LIMIT 1000)
+                SELECT id, account FROM leads WHERE status = @delivered AND delivered_at < @before
+                  AND (note_status IS NULL OR note_status IN (@noteDelivered, @noteFailed))
+                  AND (task_status IS NULL OR task_status IN (@noteDelivered, @noteFailed))
+                LIMIT 1000
                 """,
-                null,
+                transaction,
                 [("delivered", LeadStatus.Delivered), ("before", before), ("noteDelivered", NoteStatus.Delivered), ("noteFailed", NoteStatus.Failed)],
+                reader => (reader.String("account"), reader.Int64("id")),
                 cancellationToken);
+            var deleted = 0;
+            if (gone.Count > 0)
+            {
+                // The lead's trace goes with it.
+                await LeadCallStore.ForgetAsync(connection, transaction, gone, cancellationToken);
+                deleted = await Sql.ExecuteAsync(
+                    connection,
+                    $"DELETE FROM leads WHERE id IN ({string.Join(", ", gone.Select(g => g.Item2.ToString(System.Globalization.CultureInfo.InvariantCulture)))})",
+                    transaction,
+                    [],
+                    cancellationToken);
+            }
+
+            await transaction.CommitAsync(cancellationToken);
             total += deleted;
             if (deleted < 1000)
             {

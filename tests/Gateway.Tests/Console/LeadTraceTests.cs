@@ -87,7 +87,7 @@ public sealed class LeadTraceTests
         var store = app.Get<LeadCallStore>();
         for (var i = 0; i < 25; i++)
         {
-            await store.RecordAsync(GatewayApp.Domain, [new LeadCall(id, LeadCallStep.Lead, DateTimeOffset.FromUnixTimeSeconds(1_800_000_000 + i), "POST", "/api/v4/leads/unsorted/forms", 500 + i, 10, "ServerError", "call " + i, null)]);
+            await store.RecordAsync(GatewayApp.Domain, [new LeadCall(id, LeadCallStep.Lead, DateTimeOffset.FromUnixTimeSeconds(1_800_000_000 + i), "POST", "/api/v4/leads/unsorted/forms", 500 + i, 10, "ServerError", "call " + i, null)], [id]);
         }
 
         var calls = (await ApiAssert.SuccessDataAsync(await admin.GetAsync($"/api/v1/admin/leads/{id}")))["calls"]!.AsArray();

@@ -305,7 +305,7 @@ public sealed class OutboxBehaviourTests
     }
 
     [Fact]
-    public async Task Delivered_leads_are_pruned_after_the_retention_and_failed_ones_are_kept()
+    public async Task Delivered_leads_are_pruned_after_the_retention_with_their_traces_and_failed_ones_are_kept()
     {
         var clock = new TestTimeProvider();
         await using var amo = await AmoEmulator.StartAsync(GatewayApp.EmulatorOptionsFor(), clock);
@@ -315,10 +315,15 @@ public sealed class OutboxBehaviourTests
         var delivered = await client.PostQueuedAsync(OutboxTestKit.Lead(1), HttpStatusCode.OK);
         var failed = await client.PostQueuedAsync(OutboxTestKit.Lead(2, ""","custom_fields":[{"field_id":100003,"values":[{"enum_id":999}]}]"""), HttpStatusCode.BadRequest);
 
+        var calls = app.Get<Gateway.Outbox.LeadCallStore>();
+        Assert.NotEmpty(await calls.ListAsync(GatewayApp.Domain, delivered, CancellationToken.None));
+
         clock.Advance(TimeSpan.FromDays(31));
         await Eventually.TrueAsync(async () => (await client.GetAsync($"/api/v1/leads/{delivered}")).StatusCode == HttpStatusCode.NotFound, "the delivered lead pruned");
 
         Assert.Equal("failed", (string?)(await client.LeadAsync(failed))["status"]);
+        Assert.Empty(await calls.ListAsync(GatewayApp.Domain, delivered, CancellationToken.None));
+        Assert.NotEmpty(await calls.ListAsync(GatewayApp.Domain, failed, CancellationToken.None));
     }
 
     [Fact]
