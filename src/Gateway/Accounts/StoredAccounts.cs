@@ -21,24 +21,17 @@ internal enum StoredAccountAdd
 // and keeps its stored leads, like one taken out of the file.
 internal sealed partial class StoredAccounts : IAccountSource, IDisposable
 {
-    private static readonly TimeSpan RefreshInterval = TimeSpan.FromSeconds(1);
-
     private readonly Database database;
     private readonly IDataProtector protector;
     private readonly AmoAccount defaultAccount;
     private readonly string directory;
     private readonly TimeProvider time;
     private readonly ILogger<StoredAccounts> logger;
-    private readonly SemaphoreSlim loading = new(1, 1);
+    private readonly StoredRows<IReadOnlyList<AmoAccount>> rows;
 
-    private volatile IReadOnlyList<AmoAccount> current = [];
     // Read when first asked (the keys file naming an account at start-up), not on every start: a database that is away
     // is start-up's to report.
     private volatile HashSet<string>? domains;
-    private string signature = "";
-    // No re-read before the start-up load: decrypting needs the key ring, which start-up checks first.
-    private long nextRefresh = long.MaxValue;
-    private int refreshing;
 
     public StoredAccounts(Database database, IDataProtectionProvider protection, IOptions<AmoOptions> amo, IOptions<GatewayOptions> gateway, TimeProvider time, ILogger<StoredAccounts> logger)
     {
@@ -48,65 +41,22 @@ internal sealed partial class StoredAccounts : IAccountSource, IDisposable
         directory = gateway.Value.DataDirFullPath;
         this.time = time;
         this.logger = logger;
+        rows = new(database, "SELECT domain, entry, updated_at FROM stored_accounts ORDER BY created_at, domain", "Added accounts", [], Build, time, logger);
     }
 
-    public IReadOnlyList<AmoAccount> Current
-    {
-        get
-        {
-            if (time.GetTimestamp() >= Interlocked.Read(ref nextRefresh) && Interlocked.CompareExchange(ref refreshing, 1, 0) == 0)
-            {
-                _ = RefreshInBackgroundAsync();
-            }
+    public IReadOnlyList<AmoAccount> Current => rows.Current;
 
-            return current;
-        }
-    }
+    public void Dispose() => rows.Dispose();
 
-    public void Dispose() => loading.Dispose();
-
-    public bool Names(string domain) => current.Any(a => a.Domain == domain) || (domains ??= ReadDomains()).Contains(domain);
+    public bool Names(string domain) => rows.Current.Any(a => a.Domain == domain) || (domains ??= ReadDomains()).Contains(domain);
 
     // At start-up once the key ring is ready, then whenever a caller finds the list a second old.
-    public async Task LoadAsync(CancellationToken cancellationToken)
+    public Task LoadAsync(CancellationToken cancellationToken) => rows.LoadAsync(cancellationToken);
+
+    private IReadOnlyList<AmoAccount> Build(IReadOnlyList<(string Key, string Text)> stored)
     {
-        await loading.WaitAsync(cancellationToken);
-        try
-        {
-            List<(string Domain, string Entry, long UpdatedAt)> rows;
-            await using (var connection = await database.OpenAsync(cancellationToken))
-            {
-                rows = await Sql.QueryAsync(
-                    connection,
-                    "SELECT domain, entry, updated_at FROM stored_accounts ORDER BY created_at, domain",
-                    null,
-                    [],
-                    r => (r.GetString(0), r.GetString(1), r.GetInt64(2)),
-                    cancellationToken);
-            }
-
-            var seen = string.Join(";", rows.Select(r => $"{r.Domain}:{r.UpdatedAt}"));
-            if (seen != signature)
-            {
-                var accounts = new List<AmoAccount>();
-                foreach (var (domain, entry, _) in rows)
-                {
-                    if (Read(domain, entry) is { } account)
-                    {
-                        accounts.Add(account);
-                    }
-                }
-
-                domains = rows.Select(r => r.Domain).ToHashSet(StringComparer.Ordinal);
-                current = accounts;
-                signature = seen;
-            }
-        }
-        finally
-        {
-            Interlocked.Exchange(ref nextRefresh, time.GetTimestamp() + (long)(RefreshInterval.TotalSeconds * time.TimestampFrequency));
-            loading.Release();
-        }
+        domains = stored.Select(r => r.Key).ToHashSet(StringComparer.Ordinal);
+        return [.. stored.Select(r => Read(r.Key, r.Text)).OfType<AmoAccount>()];
     }
 
     // Checked as the accounts file checks an entry; a tokens_file is the file's alone (a path on this server is not
@@ -168,23 +118,6 @@ internal sealed partial class StoredAccounts : IAccountSource, IDisposable
         }
     }
 
-    private async Task RefreshInBackgroundAsync()
-    {
-        try
-        {
-            await LoadAsync(CancellationToken.None);
-        }
-        catch (Exception ex) when (ex is DbException or InvalidOperationException or TimeoutException)
-        {
-            // The database is away for a moment: the accounts in hand stay in use, the next caller tries again.
-            LogRefreshFailed(ex.GetType().Name);
-        }
-        finally
-        {
-            Volatile.Write(ref refreshing, 0);
-        }
-    }
-
     // Before the schema is migrated (the first start) the table is not there: nothing is stored yet.
     private HashSet<string> ReadDomains()
     {
@@ -207,7 +140,4 @@ internal sealed partial class StoredAccounts : IAccountSource, IDisposable
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Added account {Domain} (stored in the database) is not delivered to: {Problem}. Remove it and add it again")]
     private partial void LogUnreadable(string domain, string problem);
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Added accounts could not be re-read from the database ({Error}); the ones in use stay in use")]
-    private partial void LogRefreshFailed(string error);
 }

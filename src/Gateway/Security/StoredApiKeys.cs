@@ -19,22 +19,15 @@ internal sealed record StoredKeyUse(string Name, DateTimeOffset CreatedAt, DateT
 // second on its callers' path, so a key revoked on one instance is refused by all of them within about a second.
 internal sealed partial class StoredApiKeys : IDisposable
 {
-    private static readonly TimeSpan RefreshInterval = TimeSpan.FromSeconds(1);
     private static readonly TimeSpan UseWriteInterval = TimeSpan.FromMinutes(1);
 
     private readonly Database database;
     private readonly AccountRegistry accounts;
     private readonly TimeProvider time;
     private readonly ILogger<StoredApiKeys> logger;
-    private readonly SemaphoreSlim loading = new(1, 1);
+    private readonly StoredRows<IReadOnlyList<ApiKeyEntry>> rows;
     // When this instance last wrote a key's last use: at most one write a minute per key, whatever the traffic.
     private readonly ConcurrentDictionary<string, long> useWritten = new(StringComparer.Ordinal);
-
-    private volatile IReadOnlyList<ApiKeyEntry> current = [];
-    private string signature = "";
-    // No re-read before the start-up load: the table is there only once the schema is migrated.
-    private long nextRefresh = long.MaxValue;
-    private int refreshing;
 
     public StoredApiKeys(Database database, AccountRegistry accounts, TimeProvider time, ILogger<StoredApiKeys> logger)
     {
@@ -42,66 +35,19 @@ internal sealed partial class StoredApiKeys : IDisposable
         this.accounts = accounts;
         this.time = time;
         this.logger = logger;
+        // The accounts' version too: a key naming an account added a moment ago is read again once it is known.
+        rows = new(database, "SELECT name, entry, updated_at FROM stored_api_keys ORDER BY created_at, name", "API keys", [],
+            stored => [.. stored.Select(r => Read(r.Key, r.Text)).OfType<ApiKeyEntry>()], time, logger, () => accounts.Version.ToString(System.Globalization.CultureInfo.InvariantCulture));
     }
 
     public const string Origin = "database";
 
-    public IReadOnlyList<ApiKeyEntry> Current
-    {
-        get
-        {
-            if (time.GetTimestamp() >= Interlocked.Read(ref nextRefresh) && Interlocked.CompareExchange(ref refreshing, 1, 0) == 0)
-            {
-                _ = RefreshInBackgroundAsync();
-            }
+    public IReadOnlyList<ApiKeyEntry> Current => rows.Current;
 
-            return current;
-        }
-    }
-
-    public void Dispose() => loading.Dispose();
+    public void Dispose() => rows.Dispose();
 
     // At start-up once the schema is migrated, after every change here, then whenever a caller finds the list a second old.
-    public async Task LoadAsync(CancellationToken cancellationToken)
-    {
-        await loading.WaitAsync(cancellationToken);
-        try
-        {
-            List<(string Name, string Entry, long UpdatedAt)> rows;
-            await using (var connection = await database.OpenAsync(cancellationToken))
-            {
-                rows = await Sql.QueryAsync(
-                    connection,
-                    "SELECT name, entry, updated_at FROM stored_api_keys ORDER BY created_at, name",
-                    null,
-                    [],
-                    r => (r.GetString(0), r.GetString(1), r.GetInt64(2)),
-                    cancellationToken);
-            }
-
-            // The accounts' version too: a key naming an account added a moment ago is read again once it is known.
-            var seen = accounts.Version + "|" + string.Join(";", rows.Select(r => $"{r.Name}:{r.UpdatedAt}"));
-            if (seen != signature)
-            {
-                var keys = new List<ApiKeyEntry>();
-                foreach (var (name, entry, _) in rows)
-                {
-                    if (Read(name, entry) is { } key)
-                    {
-                        keys.Add(key);
-                    }
-                }
-
-                current = keys;
-                signature = seen;
-            }
-        }
-        finally
-        {
-            Interlocked.Exchange(ref nextRefresh, time.GetTimestamp() + (long)(RefreshInterval.TotalSeconds * time.TimestampFrequency));
-            loading.Release();
-        }
-    }
+    public Task LoadAsync(CancellationToken cancellationToken) => rows.LoadAsync(cancellationToken);
 
     // The entry as ApiKeysFile would read it; a callback (its secret) is the keys file's alone.
     public ApiKeyEntry Check(JsonObject entry)
@@ -212,28 +158,8 @@ internal sealed partial class StoredApiKeys : IDisposable
         }
     }
 
-    private async Task RefreshInBackgroundAsync()
-    {
-        try
-        {
-            await LoadAsync(CancellationToken.None);
-        }
-        catch (Exception ex) when (ex is DbException or InvalidOperationException or TimeoutException)
-        {
-            // The database is away for a moment: the keys in hand stay in use, the next caller tries again.
-            LogRefreshFailed(ex.GetType().Name);
-        }
-        finally
-        {
-            Volatile.Write(ref refreshing, 0);
-        }
-    }
-
     [LoggerMessage(Level = LogLevel.Error, Message = "API key {Name} (stored in the database) is not accepted: {Problem}. Revoke it and create it again")]
     private partial void LogUnreadable(string name, string problem);
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "API keys stored in the database could not be re-read ({Error}); the ones in use stay in use")]
-    private partial void LogRefreshFailed(string error);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "API key {Name}'s last use could not be written ({Error})")]
     private partial void LogUseNotWritten(string name, string error);

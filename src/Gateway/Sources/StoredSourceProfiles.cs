@@ -11,85 +11,43 @@ internal sealed partial class StoredSourceProfiles : IDisposable
 {
     public const string Origin = "database";
 
-    private static readonly TimeSpan RefreshInterval = TimeSpan.FromSeconds(1);
-
     private readonly Database database;
     private readonly TimeProvider time;
     private readonly ILogger<StoredSourceProfiles> logger;
-    private readonly SemaphoreSlim loading = new(1, 1);
-
-    private volatile IReadOnlyList<SourceProfile> current = [];
-    private string signature = "";
-    // No re-read before the start-up load: the table is there only once the schema is migrated.
-    private long nextRefresh = long.MaxValue;
-    private int refreshing;
+    private readonly StoredRows<IReadOnlyList<SourceProfile>> rows;
 
     public StoredSourceProfiles(Database database, TimeProvider time, ILogger<StoredSourceProfiles> logger)
     {
         this.database = database;
         this.time = time;
         this.logger = logger;
+        rows = new(database, "SELECT id, profile, updated_at FROM stored_source_profiles ORDER BY created_at, id", "Form profiles", [], Build, time, logger);
     }
 
-    public IReadOnlyList<SourceProfile> Current
-    {
-        get
-        {
-            if (time.GetTimestamp() >= Interlocked.Read(ref nextRefresh) && Interlocked.CompareExchange(ref refreshing, 1, 0) == 0)
-            {
-                _ = RefreshInBackgroundAsync();
-            }
+    public IReadOnlyList<SourceProfile> Current => rows.Current;
 
-            return current;
-        }
-    }
-
-    public void Dispose() => loading.Dispose();
+    public void Dispose() => rows.Dispose();
 
     public static SourceProfile Check(JsonNode? profile) => SourcesFile.ParseProfile(profile, "profile") with { Origin = Origin };
 
-    public async Task LoadAsync(CancellationToken cancellationToken)
+    public Task LoadAsync(CancellationToken cancellationToken) => rows.LoadAsync(cancellationToken);
+
+    private List<SourceProfile> Build(IReadOnlyList<(string Key, string Text)> stored)
     {
-        await loading.WaitAsync(cancellationToken);
-        try
+        var profiles = new List<SourceProfile>();
+        foreach (var (id, text) in stored)
         {
-            List<(string Id, string Profile, long UpdatedAt)> rows;
-            await using (var connection = await database.OpenAsync(cancellationToken))
+            try
             {
-                rows = await Sql.QueryAsync(
-                    connection,
-                    "SELECT id, profile, updated_at FROM stored_source_profiles ORDER BY created_at, id",
-                    null,
-                    [],
-                    r => (r.GetString(0), r.GetString(1), r.GetInt64(2)),
-                    cancellationToken);
+                profiles.Add(Check(JsonNode.Parse(text)));
             }
-
-            var seen = string.Join(";", rows.Select(r => $"{r.Id}:{r.UpdatedAt}"));
-            if (seen != signature)
+            catch (Exception ex) when (ex is SourcesFileException or System.Text.Json.JsonException)
             {
-                var profiles = new List<SourceProfile>();
-                foreach (var (id, text, _) in rows)
-                {
-                    try
-                    {
-                        profiles.Add(Check(JsonNode.Parse(text)));
-                    }
-                    catch (Exception ex) when (ex is SourcesFileException or System.Text.Json.JsonException)
-                    {
-                        LogUnreadable(id, ex.Message);
-                    }
-                }
-
-                current = profiles;
-                signature = seen;
+                LogUnreadable(id, ex.Message);
             }
         }
-        finally
-        {
-            Interlocked.Exchange(ref nextRefresh, time.GetTimestamp() + (long)(RefreshInterval.TotalSeconds * time.TimestampFrequency));
-            loading.Release();
-        }
+
+        return profiles;
     }
 
     // Saved anew or replacing the one for the same tool and form.
@@ -122,25 +80,6 @@ internal sealed partial class StoredSourceProfiles : IDisposable
         return removed == 1;
     }
 
-    private async Task RefreshInBackgroundAsync()
-    {
-        try
-        {
-            await LoadAsync(CancellationToken.None);
-        }
-        catch (Exception ex) when (ex is DbException or InvalidOperationException or TimeoutException)
-        {
-            LogRefreshFailed(ex.GetType().Name);
-        }
-        finally
-        {
-            Volatile.Write(ref refreshing, 0);
-        }
-    }
-
     [LoggerMessage(Level = LogLevel.Error, Message = "Form profile {Id} (stored in the database) is not used: {Problem}. Save it again")]
     private partial void LogUnreadable(string id, string problem);
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Form profiles stored in the database could not be re-read ({Error}); the ones in use stay in use")]
-    private partial void LogRefreshFailed(string error);
 }
