@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Gateway.Leads;
@@ -101,28 +100,7 @@ internal static class AssignmentSettings
 
     // {contact.name}, {contact.phone}, {contact.email}, {lead.name}, {lead.price}, {source}, {form}, {utm.<key>},
     // {field:<name>} (a lead or contact field as the body named it); what the lead does not have renders empty.
-    public static string Render(string template, UnsortedLeadRequest lead)
-    {
-        var text = new StringBuilder();
-        var at = 0;
-        while (at < template.Length)
-        {
-            var open = template.IndexOf('{', at);
-            var close = open < 0 ? -1 : template.IndexOf('}', open);
-            if (close < 0)
-            {
-                text.Append(template, at, template.Length - at);
-                break;
-            }
-
-            text.Append(template, at, open - at);
-            var name = template[(open + 1)..close];
-            text.Append(Placeholder(name, lead) ?? template[open..(close + 1)]);
-            at = close + 1;
-        }
-
-        return text.ToString().Trim();
-    }
+    public static string Render(string template, UnsortedLeadRequest lead) => TextTemplate.Render(template, name => Placeholder(name, lead), unknown: null);
 
     private static string? Placeholder(string name, UnsortedLeadRequest lead) => name switch
     {

@@ -378,27 +378,7 @@ internal static class FormMapper
         }
         : null;
 
-    private static string Fill(string template, Dictionary<string, string> values)
-    {
-        var text = new StringBuilder();
-        var at = 0;
-        while (at < template.Length)
-        {
-            var open = template.IndexOf('{', at);
-            var close = open < 0 ? -1 : template.IndexOf('}', open);
-            if (close < 0)
-            {
-                text.Append(template, at, template.Length - at);
-                break;
-            }
-
-            text.Append(template, at, open - at);
-            text.Append(values.GetValueOrDefault(template[(open + 1)..close].Trim()) ?? "");
-            at = close + 1;
-        }
-
-        return text.ToString().Trim();
-    }
+    private static string Fill(string template, Dictionary<string, string> values) => Leads.TextTemplate.Render(template, values.GetValueOrDefault, unknown: "");
 
     private static Dictionary<string, Target> Build(params (Target Target, string[] Names)[] groups)
     {
