@@ -243,14 +243,7 @@ internal static class ConsoleApi
         lead["time_zone"] = await zones.ZoneOfAsync(account.Key, cancellationToken);
 
         // Its manager and follow-up task (issue 17), as GET /api/v1/leads/{id} shows them.
-        if (await assignments.DescribeAsync(account.Key, id, cancellationToken) is { } assignment)
-        {
-            foreach (var (name, value) in assignment.ToList())
-            {
-                assignment.Remove(name);
-                lead[name] = value;
-            }
-        }
+        await assignments.AddToAsync(lead, account.Key, id, cancellationToken);
 
         return Envelope.Ok(lead);
     }

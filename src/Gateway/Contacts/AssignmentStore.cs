@@ -90,11 +90,12 @@ internal sealed class AssignmentStore(Database database, PersonalData personalDa
         return chosen;
     }
 
-    // The additive fields of GET /api/v1/leads/{id}: who the lead went to and why, and its follow-up task's step.
-    public async Task<JsonObject?> DescribeAsync(string account, long id, CancellationToken cancellationToken)
+    // The additive fields of a lead's view (GET /api/v1/leads/{id}, the console's trace), once its responsible user was
+    // picked: "responsible" (who the lead went to and why) and "task" (its follow-up task's step).
+    public async Task AddToAsync(JsonObject view, string account, long id, CancellationToken cancellationToken)
     {
         await using var connection = await database.OpenAsync(cancellationToken);
-        return await Sql.QuerySingleOrDefaultAsync(
+        var assignment = await Sql.QuerySingleOrDefaultAsync(
             connection,
             "SELECT assigned_at, responsible_user_id, responsible_reason, task_status, task_id, task_entity_id, task_due_at, task_error, task_attempts FROM leads WHERE id = @id AND account = @account",
             null,
@@ -119,5 +120,10 @@ internal sealed class AssignmentStore(Database database, PersonalData personalDa
                     : null,
             },
             cancellationToken);
+        foreach (var (name, value) in assignment?.ToList() ?? [])
+        {
+            assignment!.Remove(name);
+            view[name] = value;
+        }
     }
 }

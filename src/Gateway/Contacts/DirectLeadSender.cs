@@ -16,7 +16,7 @@ internal sealed partial class DirectLeadSender(
     AmoClient amo,
     ContactKeyStore cache,
     DirectStepStore steps,
-    LeadCallStore calls,
+    LeadCallStore trace,
     Leads.PhoneNumbers phones,
     IOptions<OutboxOptions> outboxOptions,
     TimeProvider time,
@@ -100,7 +100,7 @@ internal sealed partial class DirectLeadSender(
         // A create that went out and whose answer never came: look for the lead before sending it again.
         foreach (var composed in toCreate.Where(c => c.Lead.UnconfirmedSince is not null).ToList())
         {
-            var look = await TracedAsync(account, [(composed.Lead.Id, composed.Lead.SourceUid, null)], LeadCallStep.Lead, "GET", LookupPath(composed),
+            var look = await trace.TracedAsync(account, [(composed.Lead.Id, composed.Lead.SourceUid, null)], LeadCallStep.Lead, "GET", LookupPath(composed),
                 path => amo.GetAsync(account, path, Delivery, CancellationToken.None));
             if (!look.Ok)
             {
@@ -129,7 +129,7 @@ internal sealed partial class DirectLeadSender(
         var token = toCreate[0].Lead.ClaimToken;
         var ids = toCreate.Select(c => c.Lead.Id).ToList();
         var items = toCreate.Select((c, n) => (c.Lead.Id, c.Lead.SourceUid, (string?)body[n]!.ToJsonString())).ToList();
-        var result = await TracedAsync(account, items, LeadCallStep.Lead, "POST", "api/v4/leads/complex",
+        var result = await trace.TracedAsync(account, items, LeadCallStep.Lead, "POST", "api/v4/leads/complex",
             path => amo.PostAsync(account, path, body, () => steps.RenewAsync(token, ids, outboxOptions.Value.Lease, CancellationToken.None), CancellationToken.None),
             [.. toCreate.Where(c => c.Lead.Attempts >= LeadCallStore.BoundFromAttempts).Select(c => c.Lead.Id)]);
         if (result.Failure == AmoFailure.Withdrawn)
@@ -311,7 +311,7 @@ internal sealed partial class DirectLeadSender(
             }
 
             calls++;
-            var byId = await TracedAsync(account, traced, LeadCallStep.Contact, "GET", "api/v4/contacts/" + cached.Id.ToString(CultureInfo.InvariantCulture) + (withLeads ? "?with=leads" : ""),
+            var byId = await trace.TracedAsync(account, traced, LeadCallStep.Contact, "GET", "api/v4/contacts/" + cached.Id.ToString(CultureInfo.InvariantCulture) + (withLeads ? "?with=leads" : ""),
                 path => amo.GetAsync(account, path, Delivery, CancellationToken.None));
             if (byId.Failure == AmoFailure.NotFound)
             {
@@ -346,7 +346,7 @@ internal sealed partial class DirectLeadSender(
             foreach (var query in queries)
             {
                 calls++;
-                var search = await TracedAsync(account, traced, LeadCallStep.Contact, "GET", "api/v4/contacts?limit=50&query=" + Uri.EscapeDataString(query) + (withLeads ? "&with=leads" : ""),
+                var search = await trace.TracedAsync(account, traced, LeadCallStep.Contact, "GET", "api/v4/contacts?limit=50&query=" + Uri.EscapeDataString(query) + (withLeads ? "&with=leads" : ""),
                     path => amo.GetAsync(account, path, Delivery, CancellationToken.None));
                 if (!search.Ok)
                 {
@@ -380,7 +380,7 @@ internal sealed partial class DirectLeadSender(
         if (Appended(contact, keys) is { } fields)
         {
             calls++;
-            var patch = await TracedAsync(account, traced, LeadCallStep.Contact, "PATCH", "api/v4/contacts",
+            var patch = await trace.TracedAsync(account, traced, LeadCallStep.Contact, "PATCH", "api/v4/contacts",
                 path => amo.PatchAsync(account, path, new JsonArray(new JsonObject { ["id"] = contactId, ["custom_fields_values"] = fields }), CancellationToken.None));
             if (!patch.Ok && patch.Failure != AmoFailure.BadRequest)
             {
@@ -433,7 +433,7 @@ internal sealed partial class DirectLeadSender(
         }
 
         var path = "api/v4/leads?limit=50&" + string.Join('&', ids.Select(id => "filter[id][]=" + id.ToString(CultureInfo.InvariantCulture)));
-        var result = await TracedAsync(account, traced, LeadCallStep.Contact, "GET", path, p => amo.GetAsync(account, p, Delivery, CancellationToken.None));
+        var result = await trace.TracedAsync(account, traced, LeadCallStep.Contact, "GET", path, p => amo.GetAsync(account, p, Delivery, CancellationToken.None));
         if (!result.Ok)
         {
             return (null, result, 1);
@@ -446,15 +446,6 @@ internal sealed partial class DirectLeadSender(
             .ThenByDescending(l => AmoJson.Long(l["id"]) ?? 0)
             .FirstOrDefault();
         return (open is null ? null : AmoJson.Long(open["id"]), null, 1);
-    }
-
-    // A call of a lead's step, written to the leads' traces (LeadCallStore) before its outcome is settled.
-    private async Task<AmoResult> TracedAsync(string account, IReadOnlyList<(long, string, string?)> leads, string step, string method, string path, Func<string, Task<AmoResult>> call, IReadOnlyCollection<long>? bound = null)
-    {
-        var (at, started) = (time.GetUtcNow(), time.GetTimestamp());
-        var result = await call(path);
-        await calls.RecordAsync(account, leads, step, method, path, result, at, time.GetElapsedTime(started), bound);
-        return result;
     }
 
     // Whether one of the contact's PHONE values is the lead's phone, or one of its EMAIL values its email, once both

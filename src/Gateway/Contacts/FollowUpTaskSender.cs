@@ -42,9 +42,8 @@ internal sealed partial class FollowUpTaskSender(
         if (open.Where(t => t.UnconfirmedSince is not null && t.DueAt is not null).ToList() is { Count: > 0 } unconfirmed)
         {
             var lookPath = "api/v4/tasks?filter[entity_type]=leads&" + string.Join('&', unconfirmed.Select(t => t.EntityId).Distinct().Select(id => "filter[entity_id][]=" + id.ToString(CultureInfo.InvariantCulture)));
-            var (lookAt, lookStarted) = (time.GetUtcNow(), time.GetTimestamp());
-            var look = await amo.GetAllPagesAsync(account, lookPath, "tasks", new AmoPriority(AmoCallClass.Delivery), cancellationToken);
-            await calls.RecordAsync(account, [.. unconfirmed.Select(t => (t.Id, RequestId(t), (string?)null))], LeadCallStep.Task, "GET", lookPath, look, lookAt, time.GetElapsedTime(lookStarted));
+            var look = await calls.TracedAsync(account, [.. unconfirmed.Select(t => (t.Id, RequestId(t), (string?)null))], LeadCallStep.Task, "GET", lookPath,
+                path => amo.GetAllPagesAsync(account, path, "tasks", new AmoPriority(AmoCallClass.Delivery), cancellationToken));
             if (!look.Ok)
             {
                 settled.AddRange(open.Select(t => Later(t, look, outcomeKnown: false)));
@@ -117,9 +116,8 @@ internal sealed partial class FollowUpTaskSender(
 
             return (JsonNode)item;
         })]);
-        var (at, started) = (time.GetUtcNow(), time.GetTimestamp());
-        var result = await amo.PostAsync(account, "api/v4/tasks", body, () => store.RenewClaimAsync(token, open.Count, options.Value.Lease, CancellationToken.None), CancellationToken.None);
-        await calls.RecordAsync(account, [.. open.Select((t, n) => (t.Id, RequestId(t), (string?)body[n]!.ToJsonString()))], LeadCallStep.Task, "POST", "api/v4/tasks", result, at, time.GetElapsedTime(started),
+        var result = await calls.TracedAsync(account, [.. open.Select((t, n) => (t.Id, RequestId(t), (string?)body[n]!.ToJsonString()))], LeadCallStep.Task, "POST", "api/v4/tasks",
+            path => amo.PostAsync(account, path, body, () => store.RenewClaimAsync(token, open.Count, options.Value.Lease, CancellationToken.None), CancellationToken.None),
             [.. open.Where(t => t.Attempts >= LeadCallStore.BoundFromAttempts).Select(t => t.Id)]);
         if (result.Failure == AmoFailure.Withdrawn)
         {

@@ -71,14 +71,7 @@ internal static class LeadsApi
 
         // Additive: "responsible" and "task" once the lead's responsible user was picked (issue 17).
         var view = LeadView.Describe(row);
-        if (await assignments.DescribeAsync(account.Key, id, cancellationToken) is { } assignment)
-        {
-            foreach (var (name, value) in assignment.ToList())
-            {
-                assignment.Remove(name);
-                view[name] = value;
-            }
-        }
+        await assignments.AddToAsync(view, account.Key, id, cancellationToken);
 
         return Envelope.Ok(view);
     }

@@ -32,7 +32,7 @@ internal sealed record LeadCallRow(long Id, string Step, DateTimeOffset At, stri
 
 // Every amoCRM call made for a lead, for its trace in the console: the last KeepPerLead per lead, oldest dropped first.
 // Only ids, times, statuses and amoCRM's error titles and details are kept in the clear; what was sent is sealed.
-internal sealed partial class LeadCallStore(Database database, PersonalData personalData, ILogger<LeadCallStore> logger)
+internal sealed partial class LeadCallStore(Database database, PersonalData personalData, TimeProvider time, ILogger<LeadCallStore> logger)
 {
     public const int KeepPerLead = 20;
 
@@ -123,10 +123,25 @@ internal sealed partial class LeadCallStore(Database database, PersonalData pers
         }
     }
 
-    // One call made for several leads (a batch, or a lead's own step): a row per lead, amoCRM's words about its item
-    // (RequestId names it in a batch's validation errors) and the item sent for it, if any. A call withdrawn before it
-    // went out is not a call.
-    public Task RecordAsync(string account, IReadOnlyList<(long LeadId, string RequestId, string? Body)> leads, string step, string method, string path, AmoResult result, DateTimeOffset at, TimeSpan took, IReadOnlyCollection<long>? bound = null)
+    // One amoCRM call made for several leads (a batch, or a lead's own step), timed and written to their traces before
+    // its outcome is settled: whoever the settlement wakes then finds the call in the trace. Each lead's row holds
+    // amoCRM's words about its item (RequestId names it in a batch's validation errors) and the item sent for it, if
+    // any. Call gets the path; T is AmoResult, or AmoResult? where null means nothing went out; that and a call withdrawn
+    // before it went out are not calls.
+    public async Task<T> TracedAsync<T>(
+        string account, IReadOnlyList<(long LeadId, string RequestId, string? Body)> leads, string step, string method, string path, Func<string, Task<T>> call, IReadOnlyCollection<long>? bound = null)
+    {
+        var (at, started) = (time.GetUtcNow(), time.GetTimestamp());
+        var result = await call(path);
+        if (result is AmoResult answered)
+        {
+            await RecordAsync(account, leads, step, method, path, answered, at, time.GetElapsedTime(started), bound);
+        }
+
+        return result;
+    }
+
+    private Task RecordAsync(string account, IReadOnlyList<(long LeadId, string RequestId, string? Body)> leads, string step, string method, string path, AmoResult result, DateTimeOffset at, TimeSpan took, IReadOnlyCollection<long>? bound)
     {
         if (result.Failure == AmoFailure.Withdrawn)
         {

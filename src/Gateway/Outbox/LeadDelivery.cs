@@ -121,24 +121,25 @@ internal sealed partial class LeadDelivery(
         }
 
         var body = new JsonArray(mapped.Select(m => (JsonNode)m.Item).ToArray());
-        var (sentAt, clock) = (time.GetUtcNow(), time.GetTimestamp());
-        var result = await PostClaimedAsync(account, "api/v4/leads/unsorted/forms", body, mapped.Count, () =>
-        {
-            // With the account's calls spent, a lead arriving now would wait behind this batch: its caller is answered
-            // 202 at once, so a burst gathers into full batches.
-            outcomes.Sent(account, Amo.Pacing.AmoRateBudget.RateLimitOf(registry, account));
-            return store.RenewClaimAsync(token, mapped.Count, options.Value.Lease, CancellationToken.None);
-        });
+        var result = await calls.TracedAsync(
+            account,
+            [.. mapped.Select(m => (m.Lead.Id, m.Lead.SourceUid, (string?)m.Item.ToJsonString()))],
+            LeadCallStep.Lead,
+            "POST",
+            "api/v4/leads/unsorted/forms",
+            path => PostClaimedAsync(account, path, body, mapped.Count, () =>
+            {
+                // With the account's calls spent, a lead arriving now would wait behind this batch: its caller is answered
+                // 202 at once, so a burst gathers into full batches.
+                outcomes.Sent(account, Amo.Pacing.AmoRateBudget.RateLimitOf(registry, account));
+                return store.RenewClaimAsync(token, mapped.Count, options.Value.Lease, CancellationToken.None);
+            }),
+            [.. mapped.Where(m => m.Lead.Attempts >= LeadCallStore.BoundFromAttempts).Select(m => m.Lead.Id)]);
         if (result is null)
         {
             return BatchVerdict.Continue;
         }
 
-        // Before the settlement wakes anyone: whoever reads the lead's trace then finds this call in it.
-        await calls.RecordAsync(
-            account,
-            mapped.Select(m => Call(LeadCallStep.Lead, m.Lead.Id, m.Lead.SourceUid, mapped.Count == 1, "/api/v4/leads/unsorted/forms", result, sentAt, clock, m.Item.ToJsonString())).ToList(),
-            [.. mapped.Where(m => m.Lead.Attempts >= LeadCallStore.BoundFromAttempts).Select(m => m.Lead.Id)]);
         var sent = mapped.Select(m => new SentLead(m.Lead, m.NoteText)).ToList();
         return await ApplyAsync(account, Settlement.Leads(sent, result, time.GetUtcNow(), Schedule), started);
     }
@@ -222,26 +223,25 @@ internal sealed partial class LeadDelivery(
             ["params"] = new JsonObject { ["text"] = n.NoteText },
             ["request_id"] = Settlement.RequestId(n),
         }).ToArray());
-        var (sentAt, clock) = (time.GetUtcNow(), time.GetTimestamp());
-        var result = await PostClaimedAsync(account, "api/v4/leads/notes", body, notes.Count, () =>
-        {
-            outcomes.Sent(account, Amo.Pacing.AmoRateBudget.RateLimitOf(registry, account));
-            return noteStore.RenewClaimAsync(token, notes.Count, options.Value.Lease, CancellationToken.None);
-        });
+        var result = await calls.TracedAsync(
+            account,
+            [.. notes.Select(n => (n.Id, Settlement.RequestId(n), (string?)null))],
+            LeadCallStep.Note,
+            "POST",
+            "api/v4/leads/notes",
+            path => PostClaimedAsync(account, path, body, notes.Count, () =>
+            {
+                outcomes.Sent(account, Amo.Pacing.AmoRateBudget.RateLimitOf(registry, account));
+                return noteStore.RenewClaimAsync(token, notes.Count, options.Value.Lease, CancellationToken.None);
+            }),
+            [.. notes.Where(n => n.NoteAttempts >= LeadCallStore.BoundFromAttempts).Select(n => n.Id)]);
         if (result is null)
         {
             return BatchVerdict.Continue;
         }
 
-        await calls.RecordAsync(
-            account,
-            notes.Select(n => Call(LeadCallStep.Note, n.Id, Settlement.RequestId(n), notes.Count == 1, "/api/v4/leads/notes", result, sentAt, clock, null)).ToList(),
-            [.. notes.Where(n => n.NoteAttempts >= LeadCallStore.BoundFromAttempts).Select(n => n.Id)]);
         return await ApplyAsync(account, Settlement.Notes(notes, result, time.GetUtcNow(), Schedule), started);
     }
-
-    private LeadCall Call(string step, long leadId, string requestId, bool onlyItem, string path, AmoResult result, DateTimeOffset sentAt, long clock, string? body) =>
-        new(leadId, step, sentAt, "POST", path, result.HttpStatus, (long)time.GetElapsedTime(clock).TotalMilliseconds, result.Failure.ToString(), LeadCallStore.ErrorOf(result, requestId, onlyItem), body);
 
     private RetrySchedule Schedule => RetrySchedule.From(options.Value);
 
