@@ -1,3 +1,4 @@
+using System.Text.Json.Nodes;
 using Gateway.Amo;
 using Gateway.Hosting;
 using Gateway.Outbox;
@@ -12,8 +13,9 @@ internal sealed class LeadIntake(IntakeWriter writer, LeadStore store, PersonalD
     public const string Created = "Unsorted lead created successfully";
     public const string Queued = "Lead accepted and queued for delivery";
 
-    public async Task<IResult> SubmitAsync(string account, string payload, string? callerIp, string? idempotencyScope, string? idempotencyKey, CancellationToken requestAborted)
+    public async Task<IResult> SubmitAsync(string account, JsonNode body, string? callerIp, string? idempotencyScope, string? idempotencyKey, CancellationToken requestAborted)
     {
+        var payload = body.ToJsonString();
         // The lead's trace: its traceparent is stored with the row, so every later attempt, on any instance, joins it.
         using var span = Observability.GatewayTracing.Leads.StartActivity("leads.intake");
         span?.SetTag("gateway.account", account);
@@ -30,7 +32,7 @@ internal sealed class LeadIntake(IntakeWriter writer, LeadStore store, PersonalD
         try
         {
             using var storing = Observability.GatewayTracing.Outbox.StartActivity("outbox.store");
-            inserted = await writer.WriteAsync(new NewLead(account, sourceUid, payload, callerIp, idempotencyScope, idempotencyKey, hash, traceParent, searchIndex.KeysOf(payload)));
+            inserted = await writer.WriteAsync(new NewLead(account, sourceUid, payload, callerIp, idempotencyScope, idempotencyKey, hash, traceParent, searchIndex.KeysOf(body)));
         }
         catch
         {
@@ -79,15 +81,16 @@ internal sealed class LeadIntake(IntakeWriter writer, LeadStore store, PersonalD
     }
 
     // Stored and queued, no wait for amoCRM: a form tool must hear back within seconds whatever amoCRM is doing.
-    public async Task<StoredLead> StoreAsync(string account, string payload, string? callerIp, string? idempotencyScope, string? idempotencyKey)
+    public async Task<StoredLead> StoreAsync(string account, JsonNode body, string? callerIp, string? idempotencyScope, string? idempotencyKey)
     {
+        var payload = body.ToJsonString();
         using var span = Observability.GatewayTracing.Leads.StartActivity("leads.intake");
         span?.SetTag("gateway.account", account);
         var hash = idempotencyKey is null ? null : personalData.RequestHash(payload);
         InsertedLead inserted;
         using (Observability.GatewayTracing.Outbox.StartActivity("outbox.store"))
         {
-            inserted = await writer.WriteAsync(new NewLead(account, Guid.NewGuid().ToString("N"), payload, callerIp, idempotencyScope, idempotencyKey, hash, Observability.GatewayTracing.TraceParent(), searchIndex.KeysOf(payload)));
+            inserted = await writer.WriteAsync(new NewLead(account, Guid.NewGuid().ToString("N"), payload, callerIp, idempotencyScope, idempotencyKey, hash, Observability.GatewayTracing.TraceParent(), searchIndex.KeysOf(body)));
         }
 
         span?.SetTag("gateway.lead.id", inserted.Id);

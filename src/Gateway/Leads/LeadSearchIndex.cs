@@ -1,4 +1,3 @@
-using System.Text.Json;
 using System.Text.Json.Nodes;
 using Gateway.Outbox;
 using Gateway.Security;
@@ -9,20 +8,11 @@ namespace Gateway.Leads;
 // normalised), made the same way from a stored payload at intake and from what an admin types into the search.
 internal sealed class LeadSearchIndex(PersonalData personalData, PhoneNumbers phones)
 {
-    // The payload as stored (after LeadPreparation); null when it has no contact to index.
-    public LeadSearchKeys? KeysOf(string payload)
+    // The body as it is stored (after LeadPreparation), read from the parsed body the caller holds rather than parsed
+    // again from the stored text; null when it has no contact to index.
+    public LeadSearchKeys? KeysOf(JsonNode body)
     {
-        JsonNode? contact;
-        try
-        {
-            contact = JsonNode.Parse(payload)?["contact"];
-        }
-        catch (JsonException)
-        {
-            return null;
-        }
-
-        if (contact is not JsonObject c)
+        if (body is not JsonObject root || root["contact"] is not JsonObject c)
         {
             return null;
         }

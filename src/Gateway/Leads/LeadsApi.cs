@@ -54,7 +54,7 @@ internal static class LeadsApi
 
         return await intake.SubmitAsync(
             account.Key,
-            body.Root!.ToJsonString(),
+            body.Root!,
             context.Connection.RemoteIpAddress?.ToString(),
             context.User.Identity?.Name,
             key.Length > 0 ? key : null,

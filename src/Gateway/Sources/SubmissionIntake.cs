@@ -54,7 +54,7 @@ internal sealed partial class SubmissionIntake(
                 // A field amoCRM would refuse is not a reason to refuse the visitor: delivery writes it into the note.
                 // Without a tranid the submission's own id is the key: a replay of one whose outcome was never recorded
                 // (the process stopped in between) finds its lead instead of making a second.
-                var stored = await leads.StoreAsync(account.Key, mapped.Body.ToJsonString(), null, keyName, mapped.IdempotencyKey ?? SubmissionKey(id));
+                var stored = await leads.StoreAsync(account.Key, mapped.Body, null, keyName, mapped.IdempotencyKey ?? SubmissionKey(id));
 
                 // The lead is durable: recording the outcome rides the next group commit, the tool is not kept waiting for it
                 // (an admin's replay is: its answer says what the list now shows).
