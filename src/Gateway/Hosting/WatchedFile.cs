@@ -77,17 +77,25 @@ internal sealed class WatchedFile<T>
 
     private long NextCheckAfter(long now) => now + (long)(CheckInterval.TotalSeconds * time.TimestampFrequency);
 
-    // At most one stat() per second, on the caller's path: no watcher thread to die silently.
+    // At most one stat() per second, on the caller's path: no watcher thread to die silently. A caller that comes
+    // while another is checking waits for that check instead of going on with what may be the old value: a key or an
+    // account written before the request must be seen by it (only callers of that one moment wait, for one stat()).
     private void ReloadIfChanged()
     {
         var now = time.GetTimestamp();
-        if (now < Volatile.Read(ref nextCheck) || !gate.TryEnter())
+        if (now < Volatile.Read(ref nextCheck))
         {
             return;
         }
 
+        gate.Enter();
         try
         {
+            if (now < nextCheck)
+            {
+                return;
+            }
+
             nextCheck = NextCheckAfter(now);
             var stamp = FileStamp.Of(path);
             if (stamp == loaded || (stamp == rejected && rejectedAt == retryToken()))

@@ -1,24 +1,27 @@
 using System.Diagnostics;
 using System.Net;
-using System.Net.Sockets;
 using System.Text;
+using System.Text.RegularExpressions;
 
 namespace Gateway.Tests.Infrastructure;
 
 // The gateway as a real OS process on a loopback port, for what only separate processes can show.
-internal sealed class GatewayProcess : IAsyncDisposable
+internal sealed partial class GatewayProcess : IAsyncDisposable
 {
     private readonly Process process;
     private readonly StringBuilder output = new();
     private readonly List<string> secrets = [];
 
-    private GatewayProcess(Process process, Uri baseUrl)
+    private readonly TaskCompletionSource<Uri> listening = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    private GatewayProcess(Process process)
     {
         this.process = process;
-        BaseUrl = baseUrl;
     }
 
-    public Uri BaseUrl { get; }
+    // Where the child said it listens (Microsoft.Hosting.Lifetime's "Now listening on:" line, kept at Information
+    // whatever LOG_LEVEL says).
+    public Uri BaseUrl => listening.Task.IsCompletedSuccessfully ? listening.Task.Result : throw new InvalidOperationException("The gateway has not said where it listens yet");
 
     public string Output
     {
@@ -33,10 +36,11 @@ internal sealed class GatewayProcess : IAsyncDisposable
 
     public static async Task<GatewayProcess> StartAsync(IDictionary<string, string?> environment, string workingDirectory)
     {
-        var port = FreePort();
-        var info = StartInfo(["--urls", $"http://127.0.0.1:{port}"], environment, workingDirectory);
+        // Port 0: the kernel gives the child its port as it binds. A port picked here and freed for the child could be
+        // taken by a parallel test's server first, and /health would then be answered by someone else's gateway.
+        var info = StartInfo(["--urls", "http://127.0.0.1:0"], environment, workingDirectory);
         var process = Process.Start(info)!;
-        var gateway = new GatewayProcess(process, new Uri($"http://127.0.0.1:{port}"));
+        var gateway = new GatewayProcess(process);
         gateway.secrets.AddRange(GatewayApp.SecretSettings.Select(name => environment.TryGetValue(name, out var value) ? value ?? "" : "").Where(v => v.Length >= 12));
         process.OutputDataReceived += (_, e) => gateway.Append(e.Data);
         process.ErrorDataReceived += (_, e) => gateway.Append(e.Data);
@@ -154,13 +158,35 @@ internal sealed class GatewayProcess : IAsyncDisposable
             {
                 output.AppendLine(line);
             }
+
+            if (!listening.Task.IsCompleted && ListeningOn().Match(line) is { Success: true } match)
+            {
+                listening.TrySetResult(new Uri(match.Groups[1].Value));
+            }
         }
     }
 
     private async Task WaitUntilHealthyAsync()
     {
-        using var client = new HttpClient { BaseAddress = BaseUrl, Timeout = TimeSpan.FromSeconds(2) };
         var deadline = Stopwatch.StartNew();
+        while (!listening.Task.IsCompleted)
+        {
+            if (process.HasExited || deadline.Elapsed > TimeSpan.FromSeconds(60))
+            {
+                // The output is read on other threads: give them a moment to deliver the last lines.
+                await Task.WhenAny(listening.Task, Task.Delay(TimeSpan.FromMilliseconds(500), TimeProvider.System));
+                if (listening.Task.IsCompleted)
+                {
+                    break;
+                }
+
+                throw new InvalidOperationException(process.HasExited ? $"The gateway exited with {process.ExitCode}:\n{Output}" : $"The gateway did not say where it listens:\n{Output}");
+            }
+
+            await Task.WhenAny(listening.Task, Task.Delay(TimeSpan.FromMilliseconds(20), TimeProvider.System));
+        }
+
+        using var client = new HttpClient { BaseAddress = BaseUrl, Timeout = TimeSpan.FromSeconds(2) };
         while (deadline.Elapsed < TimeSpan.FromSeconds(60))
         {
             if (process.HasExited)
@@ -189,10 +215,6 @@ internal sealed class GatewayProcess : IAsyncDisposable
         throw new TimeoutException($"The gateway did not become healthy:\n{Output}");
     }
 
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
+    [GeneratedRegex(@"Now listening on: (http://127\.0\.0\.1:\d+)")]
+    private static partial Regex ListeningOn();
 }
