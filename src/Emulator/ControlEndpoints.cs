@@ -61,7 +61,7 @@ internal static class ControlEndpoints
                 ["code_grants"] = state.CodeGrants,
                 ["rate_limited_responses"] = state.RateLimitedResponses,
                 ["max_requests_in_any_second"] = state.MaxRequestsInAnySecond(),
-                ["leads"] = state.Leads.Count,
+                ["leads"] = state.LeadCount(),
                 ["contacts"] = state.ContactCount(),
                 ["contact_searches"] = state.ContactSearches,
                 ["notes"] = state.Notes.Count,
@@ -77,10 +77,10 @@ internal static class ControlEndpoints
         return AmoResults.PlainJson(new JsonObject
         {
             ["account"] = account.Subdomain,
-            ["requests"] = state.Requests.Count(r => r.AccountId == account.Id),
+            ["requests"] = state.RequestCount(account.Id),
             ["rate_limited_responses"] = state.RateLimitedResponsesOf(account.Id),
             ["max_requests_in_any_second"] = state.MaxRequestsInAnySecond(account.Id),
-            ["leads"] = state.Leads.Count(l => l.AccountId == account.Id),
+            ["leads"] = state.LeadCount(account.Id),
             ["contacts"] = state.ContactCount(account.Id),
         });
     }

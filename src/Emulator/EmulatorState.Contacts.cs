@@ -26,7 +26,7 @@ public sealed partial class EmulatorState
     {
         lock (_gate)
         {
-            return _contacts.FirstOrDefault(c => c.Id == id && c.AccountId == account.Id && c.MergedInto is null) is { } contact
+            return LiveContactLocked(id, account) is { } contact
                 ? contact.Render(withLeads)
                 : null;
         }
@@ -80,7 +80,7 @@ public sealed partial class EmulatorState
                     view["updated_at"] = at;
                 }
 
-                _contacts.Add(new StoredContact(view, account.Id));
+                AddContactLocked(new StoredContact(view, account.Id));
                 ids.Add(id);
             }
 
@@ -95,7 +95,7 @@ public sealed partial class EmulatorState
         var now = _time.GetUtcNow().ToUnixTimeSeconds();
         lock (_gate)
         {
-            var found = updates.Select(u => _contacts.FirstOrDefault(c => c.Id == u.Id && c.AccountId == account.Id && c.MergedInto is null)).ToList();
+            var found = updates.Select(u => LiveContactLocked(u.Id, account)).ToList();
             if (found.Any(c => c is null))
             {
                 return false;
@@ -116,8 +116,8 @@ public sealed partial class EmulatorState
         var now = _time.GetUtcNow().ToUnixTimeSeconds();
         lock (_gate)
         {
-            var winner = _contacts.FirstOrDefault(c => c.Id == winnerId && c.AccountId == account.Id && c.MergedInto is null);
-            var loser = _contacts.FirstOrDefault(c => c.Id == loserId && c.AccountId == account.Id && c.MergedInto is null);
+            var winner = LiveContactLocked(winnerId, account);
+            var loser = LiveContactLocked(loserId, account);
             if (winner is null || loser is null || winner == loser)
             {
                 return false;
@@ -153,7 +153,7 @@ public sealed partial class EmulatorState
                     var contactView = contact.ToView(contactId.Value, account.Id, now);
                     contactView["is_unsorted"] = false;
                     contactView["responsible_user_id"] = plan.ResponsibleUserId ?? DefaultResponsibleUserId;
-                    _contacts.Add(new StoredContact(contactView, account.Id));
+                    AddContactLocked(new StoredContact(contactView, account.Id));
                 }
 
                 var leadId = _nextLeadId++;
@@ -180,7 +180,7 @@ public sealed partial class EmulatorState
     {
         lock (_gate)
         {
-            return _contacts.Any(c => c.Id == id && c.AccountId == account.Id && c.MergedInto is null);
+            return LiveContactLocked(id, account) is not null;
         }
     }
 
@@ -215,11 +215,22 @@ public sealed partial class EmulatorState
 
     private void LinkLocked(long? contactId, long leadId)
     {
-        if (contactId is { } id && _contacts.FirstOrDefault(c => c.Id == id) is { } contact)
+        if (contactId is { } id && _contactsById.TryGetValue(id, out var contact))
         {
             contact.LeadIds.Add(leadId);
         }
     }
+
+    // Contacts by id beside the list (which keeps creation order for searches): a scan of every contact per lead
+    // made a bench's ten thousand leads cost the emulator more than the gateway.
+    private void AddContactLocked(StoredContact contact)
+    {
+        _contacts.Add(contact);
+        _contactsById[contact.Id] = contact;
+    }
+
+    private StoredContact? LiveContactLocked(long id, EmulatorAccount account) =>
+        _contactsById.TryGetValue(id, out var contact) && contact.AccountId == account.Id && contact.MergedInto is null ? contact : null;
 
     private static JsonObject MultiText(long fieldId, string code, IEnumerable<string> values) => new()
     {

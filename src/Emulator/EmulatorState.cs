@@ -33,6 +33,7 @@ public sealed partial class EmulatorState
     private readonly List<StoredLead> _leads = [];
     private readonly Dictionary<long, StoredLead> _leadsById = [];
     private readonly List<StoredContact> _contacts = [];
+    private readonly Dictionary<long, StoredContact> _contactsById = [];
     private readonly List<UnsortedRecord> _unsorted = [];
     private readonly List<NoteRecord> _notes = [];
     private readonly Dictionary<string, long> _tags = new(StringComparer.Ordinal);
@@ -264,6 +265,14 @@ public sealed partial class EmulatorState
             {
                 return [.. _requests];
             }
+        }
+    }
+
+    public int RequestCount(long accountId)
+    {
+        lock (_gate)
+        {
+            return _requests.Count(r => r.AccountId == accountId);
         }
     }
 
@@ -604,6 +613,7 @@ public sealed partial class EmulatorState
             _leads.Clear();
             _leadsById.Clear();
             _contacts.Clear();
+            _contactsById.Clear();
             _contactSearches = 0;
             _unsorted.Clear();
             _notes.Clear();
@@ -629,6 +639,16 @@ public sealed partial class EmulatorState
     public IReadOnlyList<LeadRecord> Leads
     {
         get { lock (_gate) { return [.. _leads.Select(l => l.Record)]; } }
+    }
+
+    // Counted under the lock without copying every lead: a bench asks this many times a second while the accounts it
+    // watches are being delivered to, and a copy of thousands of leads each time held up the deliveries it measured.
+    public int LeadCount(long? accountId = null)
+    {
+        lock (_gate)
+        {
+            return accountId is null ? _leads.Count : _leads.Count(l => l.Record.AccountId == accountId);
+        }
     }
 
     // The account's items still waiting in the unsorted list (not accepted or declined), in creation order.
@@ -701,7 +721,7 @@ public sealed partial class EmulatorState
                 if (plan.Contact is { } contact)
                 {
                     contactId = _nextContactId++;
-                    _contacts.Add(new StoredContact(contact.ToView(contactId.Value, account.Id, now), account.Id));
+                    AddContactLocked(new StoredContact(contact.ToView(contactId.Value, account.Id, now), account.Id));
                 }
 
                 var leadId = _nextLeadId++;

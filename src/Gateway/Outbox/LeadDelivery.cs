@@ -132,7 +132,7 @@ internal sealed partial class LeadDelivery(
                 // With the account's calls spent, a lead arriving now would wait behind this batch: its caller is answered
                 // 202 at once, so a burst gathers into full batches.
                 outcomes.Sent(account, Amo.Pacing.AmoRateBudget.RateLimitOf(registry, account));
-                return store.RenewClaimAsync(token, mapped.Count, options.Value.Lease, CancellationToken.None);
+                return store.RenewClaimAsync(token, [.. mapped.Select(m => m.Lead.Id)], options.Value.Lease, CancellationToken.None);
             }),
             [.. mapped.Where(m => m.Lead.Attempts >= LeadCallStore.BoundFromAttempts).Select(m => m.Lead.Id)]);
         if (result is null)

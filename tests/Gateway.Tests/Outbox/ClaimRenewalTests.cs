@@ -8,6 +8,34 @@ namespace Gateway.Tests.Outbox;
 public sealed class ClaimRenewalTests
 {
     [Fact]
+    public async Task A_lead_whose_claim_ran_out_is_claimed_again_first_then_due_leads_oldest_first_and_never_twice()
+    {
+        var clock = new TestTimeProvider();
+        await using var amo = await AmoEmulator.StartAsync(GatewayApp.EmulatorOptionsFor(), clock);
+        await using var app = new GatewayApp(amo, clock);
+        using var client = app.CreateKeyedClient();
+        var store = app.Get<LeadStore>();
+
+        // Without a token nothing delivers: the test alone claims. The first lead's claimant dies with it.
+        var first = await client.PostQueuedAsync(OutboxTestKit.Lead(1));
+        Assert.Equal(first, Assert.Single(await store.ClaimAsync(GatewayApp.Domain, 50, TimeSpan.FromMinutes(2), CancellationToken.None)).Id);
+        clock.Advance(TimeSpan.FromSeconds(1));
+        var later = new List<long>();
+        for (var i = 2; i <= 4; i++)
+        {
+            later.Add(await client.PostQueuedAsync(OutboxTestKit.Lead(i)));
+            clock.Advance(TimeSpan.FromSeconds(1));
+        }
+
+        // While its lease lasts the first lead is nobody else's; once it has run out it comes back before the others.
+        Assert.Equal(later[..2], (await store.ClaimAsync(GatewayApp.Domain, 2, TimeSpan.FromMinutes(10), CancellationToken.None)).Select(l => l.Id));
+        clock.Advance(TimeSpan.FromMinutes(3));
+        Assert.Equal([first], (await store.ClaimAsync(GatewayApp.Domain, 1, TimeSpan.FromMinutes(2), CancellationToken.None)).Select(l => l.Id));
+        Assert.Equal([later[2]], (await store.ClaimAsync(GatewayApp.Domain, 50, TimeSpan.FromMinutes(2), CancellationToken.None)).Select(l => l.Id));
+        Assert.Empty(await store.ClaimAsync(GatewayApp.Domain, 50, TimeSpan.FromMinutes(2), CancellationToken.None));
+    }
+
+    [Fact]
     public async Task A_batch_whose_claim_passed_on_while_it_waited_for_the_token_is_withdrawn_not_sent_twice()
     {
         var clock = new TestTimeProvider();

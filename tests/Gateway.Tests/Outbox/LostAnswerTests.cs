@@ -84,7 +84,7 @@ public sealed class LostAnswerTests
         var composed = await app.Get<ILeadComposer>().ComposeAsync(Account, [claimed], CancellationToken.None);
         var sent = await app.Get<AmoClient>().PostAsync(
             Account, "api/v4/leads/unsorted/forms", new JsonArray(composed.Ready[0].Item.DeepClone()),
-            () => store.RenewClaimAsync(claimed.ClaimToken, 1, TimeSpan.FromMinutes(2), CancellationToken.None), CancellationToken.None);
+            () => store.RenewClaimAsync(claimed.ClaimToken, [claimed.Id], TimeSpan.FromMinutes(2), CancellationToken.None), CancellationToken.None);
         Assert.True(sent.Ok);
         var created = Assert.Single(amo.State.Unsorted);
 
