@@ -128,6 +128,10 @@ internal static class Sql
         await QuerySingleOrDefaultAsync(connection, sql, transaction, parameters, read, cancellationToken)
         ?? throw new InvalidOperationException("The query returned no row");
 
+    // Row ids written into an IN (...) list: numbers only, so nothing a caller sent can reach the SQL text, and one
+    // statement however many ids (a parameter each would be a new statement text for every count anyway).
+    public static string IdList(IEnumerable<long> ids) => string.Join(", ", ids.Select(id => id.ToString(CultureInfo.InvariantCulture)));
+
     // The on-disk format of every time column: INTEGER/BIGINT milliseconds since the epoch, UTC. These two are the only
     // places a DateTimeOffset crosses into or out of the database.
     public static long ToUnixMilliseconds(DateTimeOffset value) => value.ToUnixTimeMilliseconds();

@@ -1,5 +1,4 @@
 using System.Data.Common;
-using System.Globalization;
 using System.Text.Json.Nodes;
 using Gateway.Amo;
 using Gateway.Data;
@@ -98,7 +97,7 @@ internal sealed partial class LeadCallStore(Database database, PersonalData pers
 
     private static async Task BoundAsync(DbConnection connection, DbTransaction transaction, string account, IReadOnlyCollection<long> bound)
     {
-        var ids = string.Join(", ", bound.Distinct().Select(id => id.ToString(CultureInfo.InvariantCulture)));
+        var ids = Sql.IdList(bound.Distinct());
         await Sql.ExecuteAsync(
             connection,
             $"""
@@ -118,7 +117,7 @@ internal sealed partial class LeadCallStore(Database database, PersonalData pers
     {
         foreach (var group in leads.GroupBy(l => l.Account))
         {
-            var ids = string.Join(", ", group.Select(l => l.Id.ToString(CultureInfo.InvariantCulture)));
+            var ids = Sql.IdList(group.Select(l => l.Id));
             await Sql.ExecuteAsync(connection, $"DELETE FROM lead_calls WHERE account = @account AND lead_id IN ({ids})", transaction, [("account", group.Key)], cancellationToken);
         }
     }

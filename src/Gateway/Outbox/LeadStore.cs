@@ -1,5 +1,4 @@
 using System.Data.Common;
-using System.Globalization;
 using Gateway.Data;
 using Gateway.Security;
 
@@ -344,7 +343,7 @@ internal sealed class LeadStore(Database database, PersonalData personalData, Ti
         var now = Now;
         var renewed = await Sql.ExecuteAsync(
             connection,
-            $"UPDATE leads SET lease_until = @until, unconfirmed_since = COALESCE(unconfirmed_since, @now) WHERE id IN ({string.Join(", ", ids.Select(id => id.ToString(CultureInfo.InvariantCulture)))}) AND claim_token = @claimToken AND status = @delivering",
+            $"UPDATE leads SET lease_until = @until, unconfirmed_since = COALESCE(unconfirmed_since, @now) WHERE id IN ({Sql.IdList(ids)}) AND claim_token = @claimToken AND status = @delivering",
             null,
             [("until", now + lease), ("now", now), ("claimToken", claimToken), ("delivering", LeadStatus.Delivering)],
             cancellationToken);
@@ -481,7 +480,7 @@ internal sealed class LeadStore(Database database, PersonalData personalData, Ti
         await using var connection = await database.OpenAsync(cancellationToken);
         await Sql.ExecuteAsync(
             connection,
-            "UPDATE leads SET outcome_event = NULL WHERE outcome_event IS NOT NULL AND id IN (" + string.Join(',', ids.Select(id => id.ToString(System.Globalization.CultureInfo.InvariantCulture))) + ")",
+            $"UPDATE leads SET outcome_event = NULL WHERE outcome_event IS NOT NULL AND id IN ({Sql.IdList(ids)})",
             null, [], cancellationToken);
     }
 
@@ -618,7 +617,7 @@ internal sealed class LeadStore(Database database, PersonalData personalData, Ti
                 await LeadCallStore.ForgetAsync(connection, transaction, gone, cancellationToken);
                 deleted = await Sql.ExecuteAsync(
                     connection,
-                    $"DELETE FROM leads WHERE id IN ({string.Join(", ", gone.Select(g => g.Item2.ToString(System.Globalization.CultureInfo.InvariantCulture)))})",
+                    $"DELETE FROM leads WHERE id IN ({Sql.IdList(gone.Select(g => g.Item2))})",
                     transaction,
                     [],
                     cancellationToken);

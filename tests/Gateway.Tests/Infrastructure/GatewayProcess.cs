@@ -169,21 +169,12 @@ internal sealed partial class GatewayProcess : IAsyncDisposable
     private async Task WaitUntilHealthyAsync()
     {
         var deadline = Stopwatch.StartNew();
-        while (!listening.Task.IsCompleted)
+        // An exit is seen once its output has all been read (WaitForExitAsync waits for the redirected streams' end).
+        using var gaveUp = new CancellationTokenSource(TimeSpan.FromSeconds(60), TimeProvider.System);
+        await Task.WhenAny(listening.Task, process.WaitForExitAsync(gaveUp.Token), Task.Delay(Timeout.InfiniteTimeSpan, TimeProvider.System, gaveUp.Token));
+        if (!listening.Task.IsCompleted)
         {
-            if (process.HasExited || deadline.Elapsed > TimeSpan.FromSeconds(60))
-            {
-                // The output is read on other threads: give them a moment to deliver the last lines.
-                await Task.WhenAny(listening.Task, Task.Delay(TimeSpan.FromMilliseconds(500), TimeProvider.System));
-                if (listening.Task.IsCompleted)
-                {
-                    break;
-                }
-
-                throw new InvalidOperationException(process.HasExited ? $"The gateway exited with {process.ExitCode}:\n{Output}" : $"The gateway did not say where it listens:\n{Output}");
-            }
-
-            await Task.WhenAny(listening.Task, Task.Delay(TimeSpan.FromMilliseconds(20), TimeProvider.System));
+            throw new InvalidOperationException(process.HasExited ? $"The gateway exited with {process.ExitCode}:\n{Output}" : $"The gateway did not say where it listens:\n{Output}");
         }
 
         using var client = new HttpClient { BaseAddress = BaseUrl, Timeout = TimeSpan.FromSeconds(2) };
