@@ -40,13 +40,13 @@ internal static class Sql
         DbConnection connection, string columns, string statement, DbTransaction? transaction, IReadOnlyList<T> items, Func<T, IReadOnlyList<SqlArg>> row,
         IReadOnlyList<SqlArg> shared, CancellationToken cancellationToken)
     {
-        const int Chunk = 500;
         var rows = 0;
-        for (var start = 0; start < items.Count; start += Chunk)
+        var chunk = items.Count == 0 ? 1 : RowsPerStatement(connection, row(items[0]).Count);
+        for (var start = 0; start < items.Count; start += chunk)
         {
             var values = new List<string>();
             var parameters = new List<SqlArg>(shared);
-            for (var n = start; n < Math.Min(items.Count, start + Chunk); n++)
+            for (var n = start; n < Math.Min(items.Count, start + chunk); n++)
             {
                 var names = new List<string>();
                 foreach (var (value, k) in row(items[n]).Select((v, k) => (v, k)))
@@ -64,6 +64,12 @@ internal static class Sql
 
         return rows;
     }
+
+    // How many rows a multi-row statement carries. PostgreSQL: 500, one round trip for a whole group. SQLite is in the
+    // process, so a statement costs no round trip, but binding one parameter scans the statement's parameter list
+    // (sqlite3_bind_parameter_index), so a statement's binding grows with the square of its parameters: about 160 at a time.
+    public static int RowsPerStatement(DbConnection connection, int parametersPerRow) =>
+        connection is Microsoft.Data.Sqlite.SqliteConnection ? Math.Max(1, 160 / Math.Max(1, parametersPerRow)) : 500;
 
     // Data Protection's key repository is synchronous.
     public static int Execute(DbConnection connection, string sql, IReadOnlyList<SqlArg> parameters)
@@ -168,7 +174,10 @@ internal static class Sql
         foreach (var argument in parameters)
         {
             var parameter = command.CreateParameter();
-            parameter.ParameterName = argument.Name;
+            // Given with its prefix: Microsoft.Data.Sqlite looks a bare name up four times (as it is, then with each of
+            // ":", "@" and "$", to catch ambiguity), each a linear scan of the statement's parameters, which made a
+            // 50-row settlement's 300 parameters cost more than its writes. Npgsql takes the name either way.
+            parameter.ParameterName = "@" + argument.Name;
             parameter.DbType = argument.Type;
             parameter.Value = argument.Value ?? DBNull.Value;
             command.Parameters.Add(parameter);

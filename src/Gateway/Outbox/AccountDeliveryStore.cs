@@ -59,7 +59,7 @@ internal sealed class AccountDeliveryStore(Database database, TimeProvider time)
     // True when it ended a run of failures.
     public async Task<bool> RecordSuccessAsync(string account, DateTimeOffset batchStartedAt, int maxBatch, bool growBatch, CancellationToken cancellationToken)
     {
-        await using var connection = await database.OpenAsync(cancellationToken);
+        await using var connection = await database.OpenWriterAsync(cancellationToken);
         var failing = await Sql.ScalarInt64Async(
             connection,
             "SELECT consecutive_failures FROM account_delivery WHERE account = @account AND (changed_at IS NULL OR changed_at <= @started)",

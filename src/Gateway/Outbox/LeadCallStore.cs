@@ -40,9 +40,6 @@ internal sealed partial class LeadCallStore(Database database, PersonalData pers
     // Cutting every batch's fifty leads on every write cost the ten-account drain a third of its speed.
     public const long BoundFromAttempts = 2;
 
-    // Rows per INSERT: ten parameters each.
-    private const int InsertChunk = 500;
-
     // The trace is a view: a failure to record it must never hold up or fail a delivery. Bound: the leads (retried often
     // enough, see BoundFromAttempts) whose calls beyond the last KeepPerLead are dropped in the same transaction.
     public async Task RecordAsync(string account, IReadOnlyList<LeadCall> calls, IReadOnlyCollection<long>? bound = null)
@@ -54,11 +51,12 @@ internal sealed partial class LeadCallStore(Database database, PersonalData pers
 
         try
         {
-            await using var connection = await database.OpenAsync(CancellationToken.None);
+            await using var connection = await database.OpenWriterAsync(CancellationToken.None);
             await using var transaction = await connection.BeginTransactionAsync(CancellationToken.None);
-            for (var offset = 0; offset < calls.Count; offset += InsertChunk)
+            var insertChunk = Sql.RowsPerStatement(connection, 10);
+            for (var offset = 0; offset < calls.Count; offset += insertChunk)
             {
-                var chunk = calls.Skip(offset).Take(InsertChunk).ToList();
+                var chunk = calls.Skip(offset).Take(insertChunk).ToList();
                 List<SqlArg> parameters = [("account", account)];
                 var values = new List<string>(chunk.Count);
                 for (var n = 0; n < chunk.Count; n++)

@@ -154,9 +154,6 @@ internal sealed class LeadStore(Database database, PersonalData personalData, Ti
 {
     internal const string LeadColumns = "id, account, source_uid, status, attempts, next_attempt_at, last_error, amo_uid, amo_lead_id, amo_contact_id, amo_answer, note_status, note_id, note_error, created_at, updated_at, delivered_at, request_hash, idempotency_key, idempotency_scope, trace_parent, " + DirectSteps.Columns;
 
-    // Rows per INSERT: eleven parameters each stays far below SQLite's 32,766 and PostgreSQL's 65,535.
-    private const int InsertChunk = 500;
-
     private DateTimeOffset Now => time.GetUtcNow();
 
     // One transaction for a whole group of intakes: one fsync acknowledges them all.
@@ -187,11 +184,12 @@ internal sealed class LeadStore(Database database, PersonalData personalData, Ti
             .ThenBy(i => leads[i].IdempotencyScope, StringComparer.Ordinal)
             .ThenBy(i => leads[i].IdempotencyKey, StringComparer.Ordinal)
             .ToList();
-        await using var connection = await database.OpenAsync(cancellationToken);
+        await using var connection = await database.OpenWriterAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-        for (var offset = 0; offset < order.Count; offset += InsertChunk)
+        var insertChunk = Sql.RowsPerStatement(connection, 11);
+        for (var offset = 0; offset < order.Count; offset += insertChunk)
         {
-            var chunk = order.Skip(offset).Take(InsertChunk).ToList();
+            var chunk = order.Skip(offset).Take(insertChunk).ToList();
             List<SqlArg> parameters = [("queued", LeadStatus.Queued), ("now", now)];
             var values = new List<string>(chunk.Count);
             for (var n = 0; n < chunk.Count; n++)
@@ -231,9 +229,10 @@ internal sealed class LeadStore(Database database, PersonalData personalData, Ti
 
         // A key seen before (in an earlier group, or earlier in this one): the answer is the first request's lead.
         var existing = order.Where(i => results[i] is null).ToList();
-        for (var offset = 0; offset < existing.Count; offset += InsertChunk)
+        var selectChunk = Sql.RowsPerStatement(connection, 3);
+        for (var offset = 0; offset < existing.Count; offset += selectChunk)
         {
-            var chunk = existing.Skip(offset).Take(InsertChunk).ToList();
+            var chunk = existing.Skip(offset).Take(selectChunk).ToList();
             List<SqlArg> parameters = [];
             var keys = new List<string>(chunk.Count);
             for (var n = 0; n < chunk.Count; n++)
@@ -270,7 +269,7 @@ internal sealed class LeadStore(Database database, PersonalData personalData, Ti
     {
         var now = Now;
         IReadOnlyList<ClaimedLead> claimed;
-        await using (var connection = await database.OpenAsync(cancellationToken))
+        await using (var connection = await database.OpenWriterAsync(cancellationToken))
         {
             var solo = await ClaimWhereAsync(connection, account, 1, now, now + lease, solo: true, cancellationToken);
             claimed = solo.Count > 0 ? solo : await ClaimWhereAsync(connection, account, limit, now, now + lease, solo: false, cancellationToken);
@@ -339,7 +338,7 @@ internal sealed class LeadStore(Database database, PersonalData personalData, Ti
     // By id (the claim token has no index of its own, which would cost every write of a lead one more entry).
     public async Task<bool> RenewClaimAsync(string claimToken, IReadOnlyCollection<long> ids, TimeSpan lease, CancellationToken cancellationToken)
     {
-        await using var connection = await database.OpenAsync(cancellationToken);
+        await using var connection = await database.OpenWriterAsync(cancellationToken);
         var now = Now;
         var renewed = await Sql.ExecuteAsync(
             connection,
@@ -365,7 +364,7 @@ internal sealed class LeadStore(Database database, PersonalData personalData, Ti
         // Sealed before the connection is taken, for the same reason leads are opened after it is returned.
         delivered = delivered.Select(d => d with { NoteText = personalData.SealOrNull(d.NoteText) }).ToList();
         var now = Now;
-        await using var connection = await database.OpenAsync(cancellationToken);
+        await using var connection = await database.OpenWriterAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
         if (delivered.Count > 0)
         {

@@ -46,7 +46,7 @@ internal sealed class NoteStore(Database database, PersonalData personalData, Ti
     {
         var now = time.GetUtcNow();
         IReadOnlyList<ClaimedNote> claimed;
-        await using (var connection = await database.OpenAsync(cancellationToken))
+        await using (var connection = await database.OpenWriterAsync(cancellationToken))
         {
             var solo = await ClaimWhereAsync(connection, account, 1, now, now + lease, solo: true, cancellationToken);
             claimed = solo.Count > 0 ? solo
@@ -109,7 +109,7 @@ internal sealed class NoteStore(Database database, PersonalData personalData, Ti
     // Marks the notes "sent, outcome unknown" in the same write, as LeadStore.RenewClaimAsync does for leads.
     public async Task<bool> RenewClaimAsync(string claimToken, int count, TimeSpan lease, CancellationToken cancellationToken)
     {
-        await using var connection = await database.OpenAsync(cancellationToken);
+        await using var connection = await database.OpenWriterAsync(cancellationToken);
         var now = time.GetUtcNow();
         var renewed = await Sql.ExecuteAsync(
             connection,
@@ -122,7 +122,7 @@ internal sealed class NoteStore(Database database, PersonalData personalData, Ti
 
     public async Task SettleAsync(string claimToken, IReadOnlyList<NoteSettlement> notes, bool solo, CancellationToken cancellationToken)
     {
-        await using var connection = await database.OpenAsync(cancellationToken);
+        await using var connection = await database.OpenWriterAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
         await Sql.ExecuteValuesAsync(
             connection,

@@ -64,7 +64,7 @@ internal sealed class TaskStore(Database database, PersonalData personalData, Ti
                 ORDER BY id LIMIT @limit
                 """;
         List<ClaimedTask> rows;
-        await using (var connection = await database.OpenAsync(cancellationToken))
+        await using (var connection = await database.OpenWriterAsync(cancellationToken))
         {
             rows = await Sql.QueryAsync(
                 connection,
@@ -90,7 +90,7 @@ internal sealed class TaskStore(Database database, PersonalData personalData, Ti
     // The deadline that goes out is stored before the send: a task whose answer is lost is then found by it.
     public async Task SetDueAsync(string claimToken, IReadOnlyList<(long Id, DateTimeOffset DueAt)> tasks, CancellationToken cancellationToken)
     {
-        await using var connection = await database.OpenAsync(cancellationToken);
+        await using var connection = await database.OpenWriterAsync(cancellationToken);
         await Sql.ExecuteEachAsync(
             connection,
             "UPDATE leads SET task_due_at = @due WHERE id = @id AND task_claim_token = @claimToken AND task_status = @delivering",
@@ -103,7 +103,7 @@ internal sealed class TaskStore(Database database, PersonalData personalData, Ti
     // Marks the tasks "sent, outcome unknown" in the same write, as NoteStore.RenewClaimAsync does.
     public async Task<bool> RenewClaimAsync(string claimToken, int count, TimeSpan lease, CancellationToken cancellationToken)
     {
-        await using var connection = await database.OpenAsync(cancellationToken);
+        await using var connection = await database.OpenWriterAsync(cancellationToken);
         var now = time.GetUtcNow();
         var renewed = await Sql.ExecuteAsync(
             connection,
@@ -121,7 +121,7 @@ internal sealed class TaskStore(Database database, PersonalData personalData, Ti
             return;
         }
 
-        await using var connection = await database.OpenAsync(cancellationToken);
+        await using var connection = await database.OpenWriterAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
         await Sql.ExecuteEachAsync(
             connection,
