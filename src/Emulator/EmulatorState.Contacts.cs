@@ -17,7 +17,7 @@ public sealed partial class EmulatorState
     {
         lock (_gate)
         {
-            return _contacts.Count(c => c.MergedInto is null && (accountId is null || c.AccountId == accountId));
+            return accountId is { } id ? _tallies.TryGetValue(id, out var tally) ? tally.LiveContacts : 0 : _contacts.Count(c => c.MergedInto is null);
         }
     }
 
@@ -133,6 +133,7 @@ public sealed partial class EmulatorState
             }
 
             loser.MergedInto = winner.Id;
+            TallyLocked(loser.AccountId).LiveContacts--;
             return true;
         }
     }
@@ -166,8 +167,7 @@ public sealed partial class EmulatorState
                 var view = plan.Lead.ToView(leadId, account.Id, plan.PipelineId, plan.StatusId, now, now, tags, contactId);
                 view["responsible_user_id"] = plan.ResponsibleUserId ?? DefaultResponsibleUserId;
                 var stored = new StoredLead(new LeadRecord(leadId, plan.Lead.Name, plan.Lead.Price, plan.PipelineId, plan.Lead.Received, account.Id), view);
-                _leads.Add(stored);
-                _leadsById[leadId] = stored;
+                AddLeadLocked(stored);
                 LinkLocked(contactId, leadId);
                 created.Add((leadId, contactId));
             }
@@ -227,6 +227,7 @@ public sealed partial class EmulatorState
     {
         _contacts.Add(contact);
         _contactsById[contact.Id] = contact;
+        TallyLocked(contact.AccountId).LiveContacts++;
     }
 
     private StoredContact? LiveContactLocked(long id, EmulatorAccount account) =>

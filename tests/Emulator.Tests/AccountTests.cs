@@ -67,6 +67,11 @@ public sealed class AccountTests
         Assert.Equal(31_000_001, record.AccountId);
         Assert.Equal(HttpStatusCode.OK, (await theirs.GetAsync($"/api/v4/leads/{record.LeadId}")).StatusCode);
         Assert.Equal(HttpStatusCode.NotFound, (await ours.GetAsync($"/api/v4/leads/{record.LeadId}")).StatusCode);
+        using var control = Amo.Client(amo);
+        var theirStats = JsonNode.Parse(await control.GetStringAsync("/_emulator/stats?account=stranger"))!;
+        var ourStats = JsonNode.Parse(await control.GetStringAsync($"/_emulator/stats?account={amo.State.MainAccount.Subdomain}"))!;
+        Assert.Equal((1, 1, 2), ((int)theirStats["leads"]!, (int)theirStats["contacts"]!, (int)theirStats["requests"]!));
+        Assert.Equal((0, 0, 1), ((int)ourStats["leads"]!, (int)ourStats["contacts"]!, (int)ourStats["requests"]!));
     }
 
     [Fact]

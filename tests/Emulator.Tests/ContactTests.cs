@@ -85,6 +85,7 @@ public sealed class ContactTests
         Assert.Equal(HttpStatusCode.NotFound, gone.StatusCode);
         Assert.Equal(HttpStatusCode.BadRequest, link.StatusCode);
         Assert.Equal(winner, (long)(await Amo.ReadObjectAsync(byLoserPhone))["_embedded"]!["contacts"]![0]!["id"]!);
+        Assert.Equal(1, (int)JsonNode.Parse(await control.GetStringAsync($"/_emulator/stats?account={amo.State.MainAccount.Subdomain}"))!["contacts"]!);
     }
 
     [Fact]
