@@ -72,6 +72,8 @@ public sealed class AccountTests
         var ourStats = JsonNode.Parse(await control.GetStringAsync($"/_emulator/stats?account={amo.State.MainAccount.Subdomain}"))!;
         Assert.Equal((1, 1, 2), ((int)theirStats["leads"]!, (int)theirStats["contacts"]!, (int)theirStats["requests"]!));
         Assert.Equal((0, 0, 1), ((int)ourStats["leads"]!, (int)ourStats["contacts"]!, (int)ourStats["requests"]!));
+        var leads = JsonNode.Parse(await control.GetStringAsync("/_emulator/stats/leads"))!;
+        Assert.Equal((1, 0), ((int)leads["stranger"]!, (int)leads[amo.State.MainAccount.Subdomain]!));
     }
 
     [Fact]
