@@ -53,6 +53,7 @@ internal sealed partial class LeadCallStore(Database database, PersonalData pers
         {
             await using var connection = await database.OpenWriterAsync(CancellationToken.None);
             await using var transaction = await connection.BeginTransactionAsync(CancellationToken.None);
+            // Ten parameters a row (l…b below; the account is shared).
             var insertChunk = Sql.RowsPerStatement(connection, 10);
             for (var offset = 0; offset < calls.Count; offset += insertChunk)
             {

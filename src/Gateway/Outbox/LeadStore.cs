@@ -186,6 +186,7 @@ internal sealed class LeadStore(Database database, PersonalData personalData, Ti
             .ToList();
         await using var connection = await database.OpenWriterAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        // Eleven parameters a row (the a…nm names below).
         var insertChunk = Sql.RowsPerStatement(connection, 11);
         for (var offset = 0; offset < order.Count; offset += insertChunk)
         {
@@ -229,6 +230,7 @@ internal sealed class LeadStore(Database database, PersonalData personalData, Ti
 
         // A key seen before (in an earlier group, or earlier in this one): the answer is the first request's lead.
         var existing = order.Where(i => results[i] is null).ToList();
+        // Three a row: account, scope, key.
         var selectChunk = Sql.RowsPerStatement(connection, 3);
         for (var offset = 0; offset < existing.Count; offset += selectChunk)
         {
