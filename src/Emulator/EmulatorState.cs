@@ -31,13 +31,13 @@ public sealed partial class EmulatorState
     private readonly List<(string Path, TaskCompletionSource Held)> _holds = [];
 
     private readonly List<StoredLead> _leads = [];
+    private readonly Dictionary<long, StoredLead> _leadsById = [];
+    private readonly List<StoredContact> _contacts = [];
+    private readonly Dictionary<long, StoredContact> _contactsById = [];
 
     // Per-account tallies kept as things happen, so /_emulator/stats?account= costs nothing however much is stored: a
     // bench polling ten accounts' stats every 50 ms had scanned every lead, contact and request under the state's lock.
     private readonly Dictionary<long, AccountTally> _tallies = [];
-    private readonly Dictionary<long, StoredLead> _leadsById = [];
-    private readonly List<StoredContact> _contacts = [];
-    private readonly Dictionary<long, StoredContact> _contactsById = [];
     private readonly List<UnsortedRecord> _unsorted = [];
     private readonly List<NoteRecord> _notes = [];
     private readonly Dictionary<string, long> _tags = new(StringComparer.Ordinal);
@@ -688,8 +688,8 @@ public sealed partial class EmulatorState
         get { lock (_gate) { return [.. _leads.Select(l => l.Record)]; } }
     }
 
-    // Counted under the lock without copying every lead: a bench asks this many times a second while the accounts it
-    // watches are being delivered to, and a copy of thousands of leads each time held up the deliveries it measured.
+    // From the tallies, without copying or scanning the leads: a bench asks this many times a second while the accounts
+    // it watches are being delivered to.
     public int LeadCount(long? accountId = null)
     {
         lock (_gate)

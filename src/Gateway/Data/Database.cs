@@ -80,7 +80,7 @@ internal sealed class Database : IAsyncDisposable
     {
         if (postgres is not null)
         {
-            return await postgres.OpenConnectionAsync(cancellationToken);
+            return await OpenAsync(cancellationToken);
         }
 
         await sqliteWriter.WaitAsync(cancellationToken);
