@@ -167,7 +167,7 @@ internal sealed partial class DirectLeadSender(
                 plans.Add(new LeadPlan
                 {
                     ClaimToken = token,
-                    Failed = [.. unmatched.Values.Select(c => new FailedLead(c.Lead.Id, Settlement.ErrorJson(result, Settlement.Unconfirmed)))],
+                    Failed = [.. unmatched.Values.Select(c => new FailedLead(c.Lead.Id, Settlement.ErrorJson(result, Settlement.Unconfirmed), SentUnconfirmed: true))],
                     Wake = [.. unmatched.Values.Select(c => new LeadWake(c.Lead.SourceUid, new LeadOutcome(LeadOutcomeKind.Failed)))],
                     Unmatched = unmatched.Count,
                     Verdict = BatchVerdict.Continue,

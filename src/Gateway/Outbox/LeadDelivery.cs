@@ -17,6 +17,7 @@ internal sealed partial class LeadDelivery(
     AccountDeliveryState accounts,
     Accounts.AccountRegistry registry,
     IOptions<OutboxOptions> options,
+    IOptions<AmoOptions> amoOptions,
     TimeProvider time,
     Observability.GatewayMetrics metrics,
     IEnumerable<ILeadSettlementSink> settledSinks,
@@ -132,7 +133,9 @@ internal sealed partial class LeadDelivery(
                 // With the account's calls spent, a lead arriving now would wait behind this batch: its caller is answered
                 // 202 at once, so a burst gathers into full batches.
                 outcomes.Sent(account, Amo.Pacing.AmoRateBudget.RateLimitOf(registry, account));
-                return store.RenewClaimAsync(token, [.. mapped.Select(m => m.Lead.Id)], options.Value.Lease, CancellationToken.None);
+                return IsFresh(mapped.Min(m => m.Lead.LeaseUntil))
+                    ? Task.FromResult(true)
+                    : store.RenewClaimAsync(token, [.. mapped.Select(m => m.Lead.Id)], options.Value.Lease, CancellationToken.None);
             }),
             [.. mapped.Where(m => m.Lead.Attempts >= LeadCallStore.BoundFromAttempts).Select(m => m.Lead.Id)]);
         if (result is null)
@@ -142,6 +145,17 @@ internal sealed partial class LeadDelivery(
 
         var sent = mapped.Select(m => new SentLead(m.Lead, m.NoteText)).ToList();
         return await ApplyAsync(account, Settlement.Leads(sent, result, time.GetUtcNow(), Schedule), started);
+    }
+
+    // A claim made moments ago (the usual wait for a rate slot is a fraction of a second) still has most of its lease:
+    // enough for the call (AMO_TIMEOUT_SECONDS) and half the margin a renewal would leave for the settlement and other
+    // instances' clocks. Its batch goes without writing its rows again, a third of each lead's writes while it is
+    // delivered; a claim that ran out meanwhile is marked by its next claim and the lost answer by the settlement
+    // (LeadStore), so whoever sends again still looks first. Older claims are renewed (RenewClaimAsync).
+    private bool IsFresh(DateTimeOffset leaseUntil)
+    {
+        var timeout = amoOptions.Value.RequestTimeout;
+        return leaseUntil - time.GetUtcNow() >= timeout + (options.Value.Lease - timeout) / 2;
     }
 
     // One cheap read (the account itself) after an outage's pause: true when amoCRM answered and delivery may resume.

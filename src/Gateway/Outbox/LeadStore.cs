@@ -39,6 +39,9 @@ internal sealed record ClaimedLead
     public DateTimeOffset CreatedAt { get; init; }
     public DateTimeOffset QueuedAt { get; init; }
     public string ClaimToken { get; init; } = "";
+
+    // Until when the claim is this worker's (LeadDelivery sends a batch claimed moments ago without renewing it).
+    public DateTimeOffset LeaseUntil { get; init; }
     public string? TraceParent { get; init; }
 
     // Why the stored payload cannot be used (it cannot be decrypted); the lead then fails instead of its batch.
@@ -61,6 +64,7 @@ internal sealed record ClaimedLead
         CreatedAt = reader.Time("created_at"),
         QueuedAt = reader.Time("queued_at"),
         ClaimToken = reader.String("claim_token"),
+        LeaseUntil = reader.Time("lease_until"),
         UnconfirmedSince = reader.TimeOrNull("unconfirmed_since"),
         TraceParent = reader.StringOrNull("trace_parent"),
         Steps = DirectSteps.Read(reader),
@@ -295,10 +299,12 @@ internal sealed class LeadStore(Database database, PersonalData personalData, Ti
     private async Task<IReadOnlyList<ClaimedLead>> ClaimWhereAsync(DbConnection connection, string account, int limit, DateTimeOffset now, DateTimeOffset leaseUntil, bool solo, CancellationToken cancellationToken)
     {
         var token = Guid.NewGuid().ToString("N");
+        // Its claimant may have sent it before it stopped (LeadDelivery writes nothing before the send of a fresh claim):
+        // marked "sent, outcome unknown" since that claim, so it is looked for in amoCRM before it goes again.
         var expired = await ClaimRowsAsync(
             connection,
             "status = @delivering AND lease_until <= @now AND solo = @solo ORDER BY id",
-            account, limit, now, leaseUntil, solo, token, cancellationToken);
+            account, limit, now, leaseUntil, solo, token, cancellationToken, ", unconfirmed_since = COALESCE(unconfirmed_since, updated_at)");
         if (expired.Count >= limit)
         {
             return expired;
@@ -312,12 +318,13 @@ internal sealed class LeadStore(Database database, PersonalData personalData, Ti
     }
 
     private async Task<IReadOnlyList<ClaimedLead>> ClaimRowsAsync(
-        DbConnection connection, string whereAndOrder, string account, int limit, DateTimeOffset now, DateTimeOffset leaseUntil, bool solo, string token, CancellationToken cancellationToken)
+        DbConnection connection, string whereAndOrder, string account, int limit, DateTimeOffset now, DateTimeOffset leaseUntil, bool solo, string token, CancellationToken cancellationToken,
+        string alsoSet = "")
     {
         var sql = $"""
-            UPDATE leads SET status = @delivering, lease_until = @leaseUntil, claim_token = @token, attempts = attempts + 1, updated_at = @now
+            UPDATE leads SET status = @delivering, lease_until = @leaseUntil, claim_token = @token, attempts = attempts + 1, updated_at = @now{alsoSet}
             WHERE id IN (SELECT id FROM leads WHERE account = @account AND {whereAndOrder} LIMIT @limit{database.SkipLocked})
-            RETURNING id, source_uid, payload, caller_ip, attempts, created_at, queued_at, claim_token, unconfirmed_since, trace_parent, {DirectSteps.Columns}
+            RETURNING id, source_uid, payload, caller_ip, attempts, created_at, queued_at, claim_token, lease_until, unconfirmed_since, trace_parent, {DirectSteps.Columns}
             """;
         var rows = await Sql.QueryAsync(
             connection,
@@ -332,11 +339,12 @@ internal sealed class LeadStore(Database database, PersonalData personalData, Ti
         return rows.OrderBy(r => r.Id).ToList();
     }
 
-    // Just before a batch goes out: its claim is renewed for a full lease, or found lost (the lease ran out while the
-    // batch waited for a token refresh or a rate slot, and another worker claimed the items). Lost means do not send.
-    // The same write marks the rows "sent, outcome unknown" (the earliest such send is kept): whoever claims them next
-    // (this process after a lost answer, or another after this one died) looks for them in amoCRM before sending again.
-    // A withdrawn batch leaves the rows it still held marked: one needless look later, never a blind resend.
+    // Just before a batch goes out, when its claim is no longer fresh (LeadDelivery): renewed for a full lease, or found
+    // lost (the lease ran out while the batch waited for a token refresh or a rate slot, and another worker claimed the
+    // items). Lost means do not send. The same write marks the rows "sent, outcome unknown" (the earliest such send is
+    // kept), as a claim of leads whose lease ran out and a settlement after a lost answer do: whoever claims them next
+    // looks for them in amoCRM before sending again. A withdrawn batch leaves the rows it still held marked: one
+    // needless look later, never a blind resend.
     // By id (the claim token has no index of its own, which would cost every write of a lead one more entry).
     public async Task<bool> RenewClaimAsync(string claimToken, IReadOnlyCollection<long> ids, TimeSpan lease, CancellationToken cancellationToken)
     {
@@ -402,16 +410,16 @@ internal sealed class LeadStore(Database database, PersonalData personalData, Ti
         {
             await Sql.ExecuteValuesAsync(
                 connection,
-                "r_id, r_error, r_outcome_known",
+                "r_id, r_error, r_outcome_known, r_unconfirmed",
                 """
                 UPDATE leads SET status = @failedStatus, lease_until = NULL, last_error = v.r_error, updated_at = @now,
-                    unconfirmed_since = CASE WHEN v.r_outcome_known THEN NULL ELSE unconfirmed_since END,
+                    unconfirmed_since = CASE WHEN v.r_outcome_known THEN NULL WHEN v.r_unconfirmed THEN COALESCE(unconfirmed_since, @now) ELSE unconfirmed_since END,
                     outcome_event = CASE WHEN @announce THEN 1 END
                 FROM v WHERE leads.id = v.r_id AND leads.claim_token = @claimToken
                 """,
                 transaction,
                 failed,
-                f => [("id", f.Id), ("error", f.Error), ("known", f.OutcomeKnown)],
+                f => [("id", f.Id), ("error", f.Error), ("known", f.OutcomeKnown), ("unconfirmed", f.SentUnconfirmed)],
                 [("now", now), ("claimToken", claimToken), ("failedStatus", LeadStatus.Failed), ("announce", announceFailed)],
                 cancellationToken);
         }
@@ -427,7 +435,7 @@ internal sealed class LeadStore(Database database, PersonalData personalData, Ti
                     last_error = COALESCE(@error, last_error),
                     attempts = CASE WHEN @countAttempt THEN attempts ELSE attempts - 1 END,
                     solo = CASE WHEN @solo THEN 1 ELSE solo END,
-                    unconfirmed_since = CASE WHEN @outcomeKnown THEN NULL ELSE unconfirmed_since END
+                    unconfirmed_since = CASE WHEN @outcomeKnown THEN NULL WHEN @sentUnconfirmed THEN COALESCE(unconfirmed_since, @now) ELSE unconfirmed_since END
                 FROM v WHERE leads.id = v.r_id AND leads.status = @delivering AND leads.claim_token = @claimToken
                 """,
                 transaction,
@@ -435,7 +443,7 @@ internal sealed class LeadStore(Database database, PersonalData personalData, Ti
                 i => [("id", i.Id), ("next", i.NextAttemptAt)],
                 [
                     ("now", now), ("error", requeue.Error), ("countAttempt", requeue.CountAttempt), ("solo", requeue.Solo),
-                    ("outcomeKnown", requeue.OutcomeKnown),
+                    ("outcomeKnown", requeue.OutcomeKnown), ("sentUnconfirmed", requeue.SentUnconfirmed),
                     ("claimToken", claimToken), ("queued", LeadStatus.Queued), ("delivering", LeadStatus.Delivering),
                 ],
                 cancellationToken);

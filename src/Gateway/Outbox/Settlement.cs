@@ -35,9 +35,11 @@ internal sealed record SentLead(ClaimedLead Lead, string? NoteText);
 
 // OutcomeKnown: amoCRM's answer told what this send did, so the lead's "sent, outcome unknown" mark goes. Left false
 // wherever the item may exist in amoCRM (a lost answer, an unconfirmed 2xx) or was not sent at all this time.
-internal sealed record FailedLead(long Id, string Error, bool OutcomeKnown = false);
+// SentUnconfirmed: this send went out and may have created the item (a lost answer, an unconfirmed 2xx), so the lead is
+// marked: a fresh claim goes out with no write before it (LeadDelivery), and its settlement is where the mark is stored.
+internal sealed record FailedLead(long Id, string Error, bool OutcomeKnown = false, bool SentUnconfirmed = false);
 
-internal sealed record LeadRequeue(IReadOnlyList<(long Id, DateTimeOffset NextAttemptAt)> Items, string? Error, bool CountAttempt, bool Solo, bool OutcomeKnown = false);
+internal sealed record LeadRequeue(IReadOnlyList<(long Id, DateTimeOffset NextAttemptAt)> Items, string? Error, bool CountAttempt, bool Solo, bool OutcomeKnown = false, bool SentUnconfirmed = false);
 
 internal sealed record LeadWake(string SourceUid, LeadOutcome Outcome);
 
@@ -163,7 +165,7 @@ internal static class Settlement
         {
             ClaimToken = sent[0].Lead.ClaimToken,
             Delivered = delivered,
-            Failed = unmatched.Values.Select(s => new FailedLead(s.Lead.Id, ErrorJson(result, Unconfirmed))).ToList(),
+            Failed = unmatched.Values.Select(s => new FailedLead(s.Lead.Id, ErrorJson(result, Unconfirmed), SentUnconfirmed: true)).ToList(),
             Health = AccountHealth.Success,
             Wake = delivered.Select(d => new LeadWake(d.SourceUid, new LeadOutcome(LeadOutcomeKind.Delivered)))
                 .Concat(unmatched.Values.Select(s => new LeadWake(s.Lead.SourceUid, new LeadOutcome(LeadOutcomeKind.Failed))))
@@ -208,7 +210,7 @@ internal static class Settlement
             var tooOld = now - lead.QueuedAt > schedule.MaxAge;
             if (counts && (lead.Attempts >= schedule.MaxAttempts || tooOld))
             {
-                giveUp.Add(new FailedLead(lead.Id, ErrorJson(result, $"gave up after {lead.Attempts} attempts: {result.Description}"), known));
+                giveUp.Add(new FailedLead(lead.Id, ErrorJson(result, $"gave up after {lead.Attempts} attempts: {result.Description}"), known, SentUnconfirmed: lost));
                 wake.Add(new LeadWake(lead.SourceUid, new LeadOutcome(LeadOutcomeKind.Failed, result)));
             }
             else
@@ -222,7 +224,7 @@ internal static class Settlement
         {
             ClaimToken = leads[0].ClaimToken,
             Failed = giveUp,
-            Requeue = new LeadRequeue(again, ErrorJson(result, result.Description), counts, Solo: false, OutcomeKnown: known),
+            Requeue = new LeadRequeue(again, ErrorJson(result, result.Description), counts, Solo: false, OutcomeKnown: known, SentUnconfirmed: lost),
             Health = AccountHealth.Failure,
             HealthResult = result,
             Wake = wake,

@@ -99,6 +99,8 @@ public sealed class SettlementTests
 
         Assert.Equal(2, Assert.Single(plan.Delivered).Id);
         Assert.Equal([1L, 3L], plan.Failed.Select(f => f.Id));
+        // Marked as sent: a person who retries them gets a look in amoCRM before they go again.
+        Assert.All(plan.Failed, f => Assert.True(f.SentUnconfirmed));
         var error = Error(plan.Failed[0].Error);
         Assert.Equal(Settlement.Unconfirmed, (string?)error["description"]);
         Assert.Equal("None", (string?)error["code"]);
@@ -231,14 +233,18 @@ public sealed class SettlementTests
     }
 
     [Fact]
-    public void A_lost_answer_requeues_the_leads_still_marked_as_sent_and_counts_them_while_a_plain_failure_clears_the_mark()
+    public void A_lost_answer_requeues_the_leads_marked_as_sent_and_counts_them_while_a_plain_failure_clears_the_mark()
     {
         var lost = Failure(AmoFailure.Timeout, null, "amoCRM did not answer in time") with { AnswerLost = true };
         var lostPlan = Settlement.Leads(Sent(Lead(1), Lead(2, attempts: 5)), lost, Now, Schedule);
         var plain = Settlement.Leads(Sent(Lead(1)), Failure(AmoFailure.RateLimited, 429), Now, Schedule);
 
+        // A fresh claim's send wrote nothing before it: the settlement is what marks the leads.
         Assert.False(lostPlan.Requeue!.OutcomeKnown);
+        Assert.True(lostPlan.Requeue.SentUnconfirmed);
         Assert.False(Assert.Single(lostPlan.Failed).OutcomeKnown);
+        Assert.True(lostPlan.Failed[0].SentUnconfirmed);
+        Assert.False(plain.Requeue!.SentUnconfirmed);
         Assert.Equal(2, lostPlan.LostAnswers);
         Assert.Equal(new LeadOutcome(LeadOutcomeKind.Queued, lost), lostPlan.Wake.Single(w => w.SourceUid == "uid-1").Outcome);
         Assert.True(plain.Requeue!.OutcomeKnown);
@@ -251,7 +257,9 @@ public sealed class SettlementTests
         var down = Failure(AmoFailure.ServerError, 503) with { AnswerLost = true };
         var plan = Settlement.LeadsDeferred([Lead(1)], down, Now, Schedule);
 
+        // Nothing was sent this time: the mark stays as it was, neither cleared nor set.
         Assert.False(plan.Requeue!.OutcomeKnown);
+        Assert.False(plan.Requeue.SentUnconfirmed);
         Assert.Equal(0, plan.LostAnswers);
         Assert.Equal(BatchVerdict.Stop, plan.Verdict);
     }
