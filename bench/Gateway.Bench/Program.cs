@@ -719,6 +719,7 @@ internal sealed class Environment_ : IAsyncDisposable
     {
         await Gateway.DisposeAsync();
         await Emulator.DisposeAsync();
+        BenchDatabase.DropSchema(Settings.GetValueOrDefault("DATABASE_URL"));
         try
         {
             Directory.Delete(Dir, recursive: true);
@@ -766,5 +767,20 @@ internal static class BenchDatabase
         using var command = new Npgsql.NpgsqlCommand($"CREATE SCHEMA {schema}", connection);
         command.ExecuteNonQuery();
         return new Npgsql.NpgsqlConnectionStringBuilder(Server.Value) { SearchPath = schema }.ConnectionString;
+    }
+
+    // The schema FreshSchema made for a run, once its gateway has stopped: a day of bench runs had left over a hundred
+    // schemas (13,000 catalog rows) in the shared database. Null or SQLite: nothing to drop.
+    public static void DropSchema(string? databaseUrl)
+    {
+        if (databaseUrl is null || new Npgsql.NpgsqlConnectionStringBuilder(databaseUrl).SearchPath is not { Length: > 0 } schema)
+        {
+            return;
+        }
+
+        using var connection = new Npgsql.NpgsqlConnection(Server.Value);
+        connection.Open();
+        using var command = new Npgsql.NpgsqlCommand($"DROP SCHEMA IF EXISTS {schema} CASCADE", connection);
+        command.ExecuteNonQuery();
     }
 }
