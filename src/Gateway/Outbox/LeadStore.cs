@@ -290,40 +290,28 @@ internal sealed class LeadStore(Database database, PersonalData personalData, Ti
             ? lead with { Payload = payload!, CallerIp = callerIp }
             : lead with { Payload = "", CallerIp = null, Unreadable = problem };
 
-    // Two claims, each led by its own index: leads whose lease ran out (a crashed or killed deliverer; usually none),
-    // then due leads in the order they became due. One query for both, ordered by id, had PostgreSQL walk the primary
-    // key past every delivered lead kept for OUTBOX_RETENTION_SECONDS on every claim (11 ms a claim after 10,000
-    // deliveries, growing with the table); this reads only the rows it claims.
+    // One claim of two parts, each led by its own index: leads whose lease ran out (a crashed or killed deliverer;
+    // usually none), then due leads in the order they became due, up to the limit. One query ordered by id for both had
+    // PostgreSQL walk the primary key past every delivered lead kept for OUTBOX_RETENTION_SECONDS on every claim (11 ms a
+    // claim after 10,000 deliveries, growing with the table); each part reads only the rows it claims. One statement, not
+    // one per part: the expired part is nearly always empty, and a statement is a round trip.
     // SQLite: one writer, so the UPDATE itself is the claim. PostgreSQL: instances claim side by side; SKIP LOCKED
     // hands each a different set instead of making them queue.
+    // A lead whose lease ran out may have been sent by its claimant before it stopped (LeadDelivery writes nothing before
+    // the send of a fresh claim): it is marked "sent, outcome unknown" since that claim, so it is looked for first.
     private async Task<IReadOnlyList<ClaimedLead>> ClaimWhereAsync(DbConnection connection, string account, int limit, DateTimeOffset now, DateTimeOffset leaseUntil, bool solo, CancellationToken cancellationToken)
     {
         var token = Guid.NewGuid().ToString("N");
-        // Its claimant may have sent it before it stopped (LeadDelivery writes nothing before the send of a fresh claim):
-        // marked "sent, outcome unknown" since that claim, so it is looked for in amoCRM before it goes again.
-        var expired = await ClaimRowsAsync(
-            connection,
-            "status = @delivering AND lease_until <= @now AND solo = @solo ORDER BY id",
-            account, limit, now, leaseUntil, solo, token, cancellationToken, ", unconfirmed_since = COALESCE(unconfirmed_since, updated_at)");
-        if (expired.Count >= limit)
-        {
-            return expired;
-        }
-
-        var due = await ClaimRowsAsync(
-            connection,
-            "status = @queued AND next_attempt_at <= @now AND solo = @solo ORDER BY next_attempt_at, id",
-            account, limit - expired.Count, now, leaseUntil, solo, token, cancellationToken);
-        return expired.Count == 0 ? due : [.. expired.Concat(due).OrderBy(r => r.Id)];
-    }
-
-    private async Task<IReadOnlyList<ClaimedLead>> ClaimRowsAsync(
-        DbConnection connection, string whereAndOrder, string account, int limit, DateTimeOffset now, DateTimeOffset leaseUntil, bool solo, string token, CancellationToken cancellationToken,
-        string alsoSet = "")
-    {
         var sql = $"""
-            UPDATE leads SET status = @delivering, lease_until = @leaseUntil, claim_token = @token, attempts = attempts + 1, updated_at = @now{alsoSet}
-            WHERE id IN (SELECT id FROM leads WHERE account = @account AND {whereAndOrder} LIMIT @limit{database.SkipLocked})
+            UPDATE leads SET status = @delivering, lease_until = @leaseUntil, claim_token = @token, attempts = attempts + 1, updated_at = @now,
+                unconfirmed_since = CASE WHEN status = @delivering THEN COALESCE(unconfirmed_since, updated_at) ELSE unconfirmed_since END
+            WHERE id IN (
+                SELECT id FROM (SELECT id FROM leads WHERE account = @account AND status = @delivering AND lease_until <= @now AND solo = @solo
+                    ORDER BY id LIMIT @limit{database.SkipLocked}) AS expired
+                UNION ALL
+                SELECT id FROM (SELECT id FROM leads WHERE account = @account AND status = @queued AND next_attempt_at <= @now AND solo = @solo
+                    ORDER BY next_attempt_at, id LIMIT @limit{database.SkipLocked}) AS due
+                LIMIT @limit)
             RETURNING id, source_uid, payload, caller_ip, attempts, created_at, queued_at, claim_token, lease_until, unconfirmed_since, trace_parent, {DirectSteps.Columns}
             """;
         var rows = await Sql.QueryAsync(
