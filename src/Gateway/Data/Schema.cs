@@ -614,6 +614,12 @@ internal sealed class Schema(Database database)
         new(
             Sqlite: PartialStepIndexes,
             Postgres: PartialStepIndexes),
+        // When a claim holding the lead ran out (its claimant stopped or stalled, perhaps after an unsorted send that
+        // wrote nothing before it): the unsorted lookup honours it like unconfirmed_since, lead mode does not (its create
+        // is always marked just before it goes, and its look matches by name, which a lead never sent could mistake).
+        new(
+            Sqlite: "ALTER TABLE leads ADD COLUMN lapsed_since INTEGER NULL;",
+            Postgres: "ALTER TABLE leads ADD COLUMN lapsed_since BIGINT NULL;"),
     ];
 
     private const string PartialStepIndexes = """

@@ -90,23 +90,28 @@ internal sealed partial class LeadDelivery(
             }
         }
 
-        if (mapped.Where(m => m.Lead.UnconfirmedSince is not null).ToList() is { Count: > 0 } unconfirmed)
+        if (mapped.Where(m => m.Lead.UnconfirmedSince is not null || m.Lead.LapsedSince is not null).ToList() is { Count: > 0 } unconfirmed)
         {
-            // An earlier send of these went out and its outcome was never learnt: look before sending anything again.
-            var look = await lostAnswers.FindLeadsAsync(account, unconfirmed.Select(m => m.Lead).ToList());
+            // An earlier send of these went out and its outcome was never learnt, or a claim of them ran out (its claimant
+            // may have sent them): look before sending anything again.
+            var look = await lostAnswers.FindLeadsAsync(account, unconfirmed.Select(m => m.Lead with { UnconfirmedSince = m.Lead.UnconfirmedSince ?? m.Lead.LapsedSince }).ToList());
             metrics.ReconcileCalls(account, "leads", look.Calls);
             if (look.Failure is { } failure)
             {
-                return await ApplyAsync(account, Settlement.LeadsDeferred(composed.Readable, failure, time.GetUtcNow(), Schedule), started);
+                // The unsorted leads only: lead-mode ones of this batch are settled already.
+                return await ApplyAsync(account, Settlement.LeadsDeferred(mapped.Select(m => m.Lead).ToList(), failure, time.GetUtcNow(), Schedule), started);
             }
 
             var found = unconfirmed.Where(m => look.Found.ContainsKey(m.Lead.SourceUid)).ToList();
             metrics.ReconcileFound(account, "leads", found.Count);
-            metrics.ReconcileResent(account, "leads", unconfirmed.Count - found.Count);
-            if (unconfirmed.Count > found.Count)
+            // Resent: a send of theirs is known to have gone out. Only lapsed: most often their claimant stopped before
+            // sending, so not finding them is the usual case, not a possible duplicate.
+            var resent = unconfirmed.Except(found).Where(m => m.Lead.UnconfirmedSince is not null).ToList();
+            metrics.ReconcileResent(account, "leads", resent.Count);
+            if (resent.Count > 0)
             {
                 // Usually never created; but one a manager took from the unsorted list meanwhile would now be there twice.
-                LogResent(account, string.Join(',', unconfirmed.Except(found).Select(m => m.Lead.Id)));
+                LogResent(account, string.Join(',', resent.Select(m => m.Lead.Id)));
             }
             if (found.Count > 0)
             {
@@ -150,8 +155,8 @@ internal sealed partial class LeadDelivery(
     // A claim made moments ago (the usual wait for a rate slot is a fraction of a second) still has most of its lease:
     // enough for the call (AMO_TIMEOUT_SECONDS) and half the margin a renewal would leave for the settlement and other
     // instances' clocks. Its batch goes without writing its rows again, a third of each lead's writes while it is
-    // delivered; a claim that ran out meanwhile is marked by its next claim and the lost answer by the settlement
-    // (LeadStore), so whoever sends again still looks first. Older claims are renewed (RenewClaimAsync).
+    // delivered; a claim that ran out meanwhile is marked lapsed by its next claim and the lost answer by the
+    // settlement (LeadStore), so whoever sends again still looks first. Older claims are renewed (RenewClaimAsync).
     private bool IsFresh(DateTimeOffset leaseUntil)
     {
         var timeout = amoOptions.Value.RequestTimeout;

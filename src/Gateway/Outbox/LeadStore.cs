@@ -51,6 +51,11 @@ internal sealed record ClaimedLead
     // the lead may exist in amoCRM already, so it is looked for before it is sent again.
     public DateTimeOffset? UnconfirmedSince { get; init; }
 
+    // Set when a claim of this lead ran out before it was settled: its claimant may have sent it in unsorted mode (a
+    // fresh claim's send writes nothing before it goes), or may have stopped before sending anything. The unsorted path
+    // looks for it like an unconfirmed lead; lead mode does not need it (its creates are marked before they go).
+    public DateTimeOffset? LapsedSince { get; init; }
+
     // Lead mode's recorded steps (see DirectLeadDelivery): whether the contact step is done and what it found.
     public DirectSteps Steps { get; init; } = DirectSteps.None;
 
@@ -66,6 +71,7 @@ internal sealed record ClaimedLead
         ClaimToken = reader.String("claim_token"),
         LeaseUntil = reader.Time("lease_until"),
         UnconfirmedSince = reader.TimeOrNull("unconfirmed_since"),
+        LapsedSince = reader.TimeOrNull("lapsed_since"),
         TraceParent = reader.StringOrNull("trace_parent"),
         Steps = DirectSteps.Read(reader),
     };
@@ -298,13 +304,13 @@ internal sealed class LeadStore(Database database, PersonalData personalData, Ti
     // SQLite: one writer, so the UPDATE itself is the claim. PostgreSQL: instances claim side by side; SKIP LOCKED
     // hands each a different set instead of making them queue.
     // A lead whose lease ran out may have been sent by its claimant before it stopped (LeadDelivery writes nothing before
-    // the send of a fresh claim): it is marked "sent, outcome unknown" since that claim, so it is looked for first.
+    // the send of a fresh claim): it is marked as lapsed since that claim, so the unsorted path looks for it first.
     private async Task<IReadOnlyList<ClaimedLead>> ClaimWhereAsync(DbConnection connection, string account, int limit, DateTimeOffset now, DateTimeOffset leaseUntil, bool solo, CancellationToken cancellationToken)
     {
         var token = Guid.NewGuid().ToString("N");
         var sql = $"""
             UPDATE leads SET status = @delivering, lease_until = @leaseUntil, claim_token = @token, attempts = attempts + 1, updated_at = @now,
-                unconfirmed_since = CASE WHEN status = @delivering THEN COALESCE(unconfirmed_since, updated_at) ELSE unconfirmed_since END
+                lapsed_since = CASE WHEN status = @delivering THEN COALESCE(lapsed_since, updated_at) ELSE lapsed_since END
             WHERE id IN (
                 SELECT id FROM (SELECT id FROM leads WHERE account = @account AND status = @delivering AND lease_until <= @now AND solo = @solo
                     ORDER BY id LIMIT @limit{database.SkipLocked}) AS expired
@@ -312,7 +318,7 @@ internal sealed class LeadStore(Database database, PersonalData personalData, Ti
                 SELECT id FROM (SELECT id FROM leads WHERE account = @account AND status = @queued AND next_attempt_at <= @now AND solo = @solo
                     ORDER BY next_attempt_at, id LIMIT @limit{database.SkipLocked}) AS due
                 LIMIT @limit)
-            RETURNING id, source_uid, payload, caller_ip, attempts, created_at, queued_at, claim_token, lease_until, unconfirmed_since, trace_parent, {DirectSteps.Columns}
+            RETURNING id, source_uid, payload, caller_ip, attempts, created_at, queued_at, claim_token, lease_until, unconfirmed_since, lapsed_since, trace_parent, {DirectSteps.Columns}
             """;
         var rows = await Sql.QueryAsync(
             connection,
@@ -330,9 +336,8 @@ internal sealed class LeadStore(Database database, PersonalData personalData, Ti
     // Just before a batch goes out, when its claim is no longer fresh (LeadDelivery): renewed for a full lease, or found
     // lost (the lease ran out while the batch waited for a token refresh or a rate slot, and another worker claimed the
     // items). Lost means do not send. The same write marks the rows "sent, outcome unknown" (the earliest such send is
-    // kept), as a claim of leads whose lease ran out and a settlement after a lost answer do: whoever claims them next
-    // looks for them in amoCRM before sending again. A withdrawn batch leaves the rows it still held marked: one
-    // needless look later, never a blind resend.
+    // kept), as the settlement of a lost answer does: whoever claims them next looks for them in amoCRM before sending
+    // again. A withdrawn batch leaves the rows it still held marked: one needless look later, never a blind resend.
     // By id (the claim token has no index of its own, which would cost every write of a lead one more entry).
     public async Task<bool> RenewClaimAsync(string claimToken, IReadOnlyCollection<long> ids, TimeSpan lease, CancellationToken cancellationToken)
     {
@@ -371,7 +376,7 @@ internal sealed class LeadStore(Database database, PersonalData personalData, Ti
                 "r_id, r_uid, r_lead_id, r_contact_id, r_answer, r_note_text",
                 """
                 UPDATE leads SET status = @deliveredStatus, lease_until = NULL, last_error = NULL, amo_uid = v.r_uid, amo_lead_id = v.r_lead_id,
-                    amo_contact_id = v.r_contact_id, amo_answer = v.r_answer, delivered_at = @now, updated_at = @now, unconfirmed_since = NULL,
+                    amo_contact_id = v.r_contact_id, amo_answer = v.r_answer, delivered_at = @now, updated_at = @now, unconfirmed_since = NULL, lapsed_since = NULL,
                     note_text = v.r_note_text,
                     note_status = CASE WHEN v.r_note_text IS NULL THEN NULL WHEN v.r_lead_id IS NULL THEN @noteFailed ELSE @notePending END,
                     note_error = CASE WHEN v.r_note_text IS NOT NULL AND v.r_lead_id IS NULL THEN 'amoCRM did not name the created lead, so its note could not be attached' END,
@@ -402,13 +407,14 @@ internal sealed class LeadStore(Database database, PersonalData personalData, Ti
                 """
                 UPDATE leads SET status = @failedStatus, lease_until = NULL, last_error = v.r_error, updated_at = @now,
                     unconfirmed_since = CASE WHEN v.r_outcome_known THEN NULL WHEN v.r_unconfirmed THEN COALESCE(unconfirmed_since, @now) ELSE unconfirmed_since END,
+                    lapsed_since = CASE WHEN v.r_outcome_known THEN NULL ELSE lapsed_since END,
                     outcome_event = CASE WHEN @announce THEN 1 END
-                FROM v WHERE leads.id = v.r_id AND leads.claim_token = @claimToken
+                FROM v WHERE leads.id = v.r_id AND leads.status = @delivering AND leads.claim_token = @claimToken
                 """,
                 transaction,
                 failed,
                 f => [("id", f.Id), ("error", f.Error), ("known", f.OutcomeKnown), ("unconfirmed", f.SentUnconfirmed)],
-                [("now", now), ("claimToken", claimToken), ("failedStatus", LeadStatus.Failed), ("announce", announceFailed)],
+                [("now", now), ("claimToken", claimToken), ("failedStatus", LeadStatus.Failed), ("announce", announceFailed), ("delivering", LeadStatus.Delivering)],
                 cancellationToken);
         }
 
@@ -423,7 +429,8 @@ internal sealed class LeadStore(Database database, PersonalData personalData, Ti
                     last_error = COALESCE(@error, last_error),
                     attempts = CASE WHEN @countAttempt THEN attempts ELSE attempts - 1 END,
                     solo = CASE WHEN @solo THEN 1 ELSE solo END,
-                    unconfirmed_since = CASE WHEN @outcomeKnown THEN NULL WHEN @sentUnconfirmed THEN COALESCE(unconfirmed_since, @now) ELSE unconfirmed_since END
+                    unconfirmed_since = CASE WHEN @outcomeKnown THEN NULL WHEN @sentUnconfirmed THEN COALESCE(unconfirmed_since, @now) ELSE unconfirmed_since END,
+                    lapsed_since = CASE WHEN @outcomeKnown THEN NULL ELSE lapsed_since END
                 FROM v WHERE leads.id = v.r_id AND leads.status = @delivering AND leads.claim_token = @claimToken
                 """,
                 transaction,

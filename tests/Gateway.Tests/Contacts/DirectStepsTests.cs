@@ -74,4 +74,31 @@ public sealed class DirectStepsTests
         Assert.Equal(searches, amo.State.ContactSearches);
         Assert.Equal(1, amo.State.ContactCount());
     }
+
+    [Fact]
+    public async Task A_lead_whose_claim_ran_out_before_its_create_is_created_not_taken_for_a_same_named_lead_of_its_contact()
+    {
+        var clock = new TestTimeProvider();
+        await using var amo = await AmoEmulator.StartAsync(GatewayApp.EmulatorOptionsFor(), clock);
+        await using var app = new GatewayApp(amo, clock);
+        await app.AuthorizeAsync();
+        using var client = app.CreateKeyedClient();
+        var first = await client.PostQueuedAsync(Lead("Divan", "+998901112233"), HttpStatusCode.OK);
+
+        // The customer's second lead, of the same name: its claimant dies before it sends anything (a crash while the
+        // contact step ran, or a wait for a token longer than the lease).
+        await ApiAssert.SuccessDataAsync(await client.PostAsync($"/api/v1/admin/accounts/{GatewayApp.Domain}/pause", null));
+        var second = await client.PostQueuedAsync(Lead("Divan", "+998901112233"));
+        Assert.Equal(second, Assert.Single(await app.Get<Gateway.Outbox.LeadStore>().ClaimAsync(GatewayApp.Domain, 50, TimeSpan.FromMinutes(2), CancellationToken.None)).Id);
+        await ApiAssert.SuccessDataAsync(await client.PostAsync($"/api/v1/admin/accounts/{GatewayApp.Domain}/resume", null));
+
+        // Its next claimant creates it: lead mode looks only for creates that went out (it matches by name, so a look
+        // here would take the first lead for this one and the second would never reach amoCRM).
+        await clock.AdvanceUntilAsync(TimeSpan.FromSeconds(15), () => client.AllDeliveredAsync([second]), "the second lead delivered after the lease");
+        Assert.Equal(2, amo.State.Leads.Count);
+        Assert.Equal(2, Creates(amo));
+        var lead = await client.LeadAsync(second);
+        Assert.NotEqual((long)(await client.LeadAsync(first))["lead_id"]!, (long)lead["lead_id"]!);
+        Assert.DoesNotContain(lead["delivery"]!["steps"]!.AsArray(), s => (string?)s!["outcome"] == "found_after_lost_answer");
+    }
 }

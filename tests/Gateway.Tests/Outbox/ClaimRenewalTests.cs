@@ -8,7 +8,7 @@ namespace Gateway.Tests.Outbox;
 public sealed class ClaimRenewalTests
 {
     [Fact]
-    public async Task A_lead_whose_claim_ran_out_is_claimed_again_first_then_due_leads_oldest_first_and_never_twice()
+    public async Task A_lead_whose_claim_ran_out_is_claimed_again_first_and_marked_lapsed_then_due_leads_oldest_first_and_never_twice()
     {
         var clock = new TestTimeProvider();
         await using var amo = await AmoEmulator.StartAsync(GatewayApp.EmulatorOptionsFor(), clock);
@@ -27,11 +27,18 @@ public sealed class ClaimRenewalTests
             clock.Advance(TimeSpan.FromSeconds(1));
         }
 
-        // While its lease lasts the first lead is nobody else's; once it has run out it comes back before the others.
+        // While its lease lasts the first lead is nobody else's; once it has run out it comes back before the others,
+        // marked as lapsed since its first claim (that claimant may have sent it), while a due lead carries no mark.
+        var claimedAt = clock.GetUtcNow().AddSeconds(-4);
         Assert.Equal(later[..2], (await store.ClaimAsync(GatewayApp.Domain, 2, TimeSpan.FromMinutes(10), CancellationToken.None)).Select(l => l.Id));
         clock.Advance(TimeSpan.FromMinutes(3));
-        Assert.Equal([first], (await store.ClaimAsync(GatewayApp.Domain, 1, TimeSpan.FromMinutes(2), CancellationToken.None)).Select(l => l.Id));
-        Assert.Equal([later[2]], (await store.ClaimAsync(GatewayApp.Domain, 50, TimeSpan.FromMinutes(2), CancellationToken.None)).Select(l => l.Id));
+        var lapsed = Assert.Single(await store.ClaimAsync(GatewayApp.Domain, 1, TimeSpan.FromMinutes(2), CancellationToken.None));
+        Assert.Equal(first, lapsed.Id);
+        Assert.Equal(claimedAt.ToUnixTimeMilliseconds(), lapsed.LapsedSince?.ToUnixTimeMilliseconds());
+        Assert.Null(lapsed.UnconfirmedSince);
+        var due = Assert.Single(await store.ClaimAsync(GatewayApp.Domain, 50, TimeSpan.FromMinutes(2), CancellationToken.None));
+        Assert.Equal(later[2], due.Id);
+        Assert.Null(due.LapsedSince);
         Assert.Empty(await store.ClaimAsync(GatewayApp.Domain, 50, TimeSpan.FromMinutes(2), CancellationToken.None));
     }
 

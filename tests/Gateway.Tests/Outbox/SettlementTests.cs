@@ -120,6 +120,7 @@ public sealed class SettlementTests
 
         Assert.Empty(plan.Delivered);
         Assert.Equal([1L, 2L], plan.Failed.Select(f => f.Id));
+        Assert.All(plan.Failed, f => Assert.True(f.SentUnconfirmed));
         Assert.Null(plan.Requeue);
         Assert.Equal(2, plan.Unmatched);
         Assert.Equal(AccountHealth.Success, plan.Health);
