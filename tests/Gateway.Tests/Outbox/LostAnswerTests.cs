@@ -31,7 +31,7 @@ public sealed class LostAnswerTests
             ["AMO_TIMEOUT_SECONDS"] = mode == LostAnswer.Timeout ? "5" : "10",
             ["RATE_LIMIT_PER_KEY_PER_MINUTE"] = "0",
             // The clock moves 20 s a step while batches wait for their calls in real time: with the usual two minutes a
-            // claim could run out before its send, and its next claimant would look for leads never sent (counted as resent).
+            // claim could run out before its send, and this test is of lost answers, not of lapsed claims.
             ["OUTBOX_LEASE_SECONDS"] = "3600",
         });
         await app.AuthorizeAsync();
