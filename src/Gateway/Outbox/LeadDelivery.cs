@@ -94,7 +94,7 @@ internal sealed partial class LeadDelivery(
         {
             // An earlier send of these went out and its outcome was never learnt, or a claim of them ran out (its claimant
             // may have sent them): look before sending anything again.
-            var look = await lostAnswers.FindLeadsAsync(account, unconfirmed.Select(m => m.Lead with { UnconfirmedSince = m.Lead.UnconfirmedSince ?? m.Lead.LapsedSince }).ToList());
+            var look = await lostAnswers.FindLeadsAsync(account, unconfirmed.Select(m => m.Lead).ToList());
             metrics.ReconcileCalls(account, "leads", look.Calls);
             if (look.Failure is { } failure)
             {

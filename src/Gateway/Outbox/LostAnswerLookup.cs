@@ -32,7 +32,8 @@ internal sealed partial class LostAnswerLookup(AmoClient amo, ILogger<LostAnswer
     public async Task<LeadLookup> FindLeadsAsync(string account, IReadOnlyList<ClaimedLead> marked)
     {
         var wanted = marked.Select(l => l.SourceUid).ToHashSet(StringComparer.Ordinal);
-        var since = marked.Min(l => l.UnconfirmedSince is { } sent && sent < l.CreatedAt ? sent : l.CreatedAt) - ClockSkew;
+        // A lead only lapsed (a claim of it ran out) may have been sent from that claim on.
+        var since = marked.Min(l => (l.UnconfirmedSince ?? l.LapsedSince) is { } sent && sent < l.CreatedAt ? sent : l.CreatedAt) - ClockSkew;
         var found = new Dictionary<string, JsonObject>(StringComparer.Ordinal);
         string? next = "api/v4/leads/unsorted?order[created_at]=desc&filter[category][]=forms&limit=250&page=1";
         var calls = 0;
