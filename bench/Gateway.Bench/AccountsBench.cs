@@ -154,13 +154,14 @@ internal static class AccountsBench
             {
                 var stats = await StatsAsync(control, i);
                 var seconds = pending.Contains(i) ? double.NaN : drained[i];
-                markdown.AppendLine(CultureInfo.InvariantCulture, $"| bench{i} | {seconds:F2} | {bound:F2} | {(seconds <= bound * 1.15 ? "yes" : "**no**")} | {stats["requests"]!.GetValue<long>() - callsBefore[i]} | {stats["rate_limited_responses"]} | {stats["max_requests_in_any_second"]} |");
+                var calls = stats["requests"]!.GetValue<long>() - callsBefore[i];
+                markdown.AppendLine(CultureInfo.InvariantCulture, $"| bench{i} | {seconds:F2} | {bound:F2} | {(seconds <= bound * 1.15 ? "yes" : "**no**")} | {calls} | {stats["rate_limited_responses"]} | {stats["max_requests_in_any_second"]} |");
                 rows.Add(new JsonObject
                 {
                     ["account"] = $"bench{i}.amocrm.ru",
                     ["seconds"] = double.IsNaN(seconds) ? null : Math.Round(seconds, 3),
                     ["bound_seconds"] = Math.Round(bound, 3),
-                    ["calls"] = stats["requests"]!.GetValue<long>() - callsBefore[i],
+                    ["calls"] = calls,
                     ["rate_limited"] = stats["rate_limited_responses"]!.DeepClone(),
                     ["max_requests_in_any_second"] = stats["max_requests_in_any_second"]!.DeepClone(),
                 });
@@ -198,14 +199,7 @@ internal static class AccountsBench
                 await emulator.DisposeAsync();
             }
 
-            BenchDatabase.DropSchema(databaseUrl);
-            try
-            {
-                Directory.Delete(dir, recursive: true);
-            }
-            catch (IOException)
-            {
-            }
+            BenchDatabase.RemoveRun(dir, databaseUrl);
         }
     }
 

@@ -719,14 +719,7 @@ internal sealed class Environment_ : IAsyncDisposable
     {
         await Gateway.DisposeAsync();
         await Emulator.DisposeAsync();
-        BenchDatabase.DropSchema(Settings.GetValueOrDefault("DATABASE_URL"));
-        try
-        {
-            Directory.Delete(Dir, recursive: true);
-        }
-        catch (IOException)
-        {
-        }
+        BenchDatabase.RemoveRun(Dir, Settings.GetValueOrDefault("DATABASE_URL"));
     }
 }
 
@@ -769,9 +762,21 @@ internal static class BenchDatabase
         return new Npgsql.NpgsqlConnectionStringBuilder(Server.Value) { SearchPath = schema }.ConnectionString;
     }
 
-    // The schema FreshSchema made for a run, once its gateway has stopped: a day of bench runs had left over a hundred
-    // schemas (13,000 catalog rows) in the shared database. Null or SQLite: nothing to drop.
-    public static void DropSchema(string? databaseUrl)
+    // What a run leaves, once its processes have stopped: its folder, and the schema FreshSchema made for it (a day of
+    // bench runs had left over a hundred schemas, 13,000 catalog rows, in the shared database). Null or SQLite: no schema.
+    public static void RemoveRun(string dir, string? databaseUrl)
+    {
+        DropSchema(databaseUrl);
+        try
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+        catch (IOException)
+        {
+        }
+    }
+
+    private static void DropSchema(string? databaseUrl)
     {
         if (databaseUrl is null || new Npgsql.NpgsqlConnectionStringBuilder(databaseUrl).SearchPath is not { Length: > 0 } schema)
         {
